@@ -1,0 +1,13 @@
+/**
+ * Every error this library throws is a `JaatoProxyError` with a stable `code`, so callers can branch on
+ * the code rather than on message text. Messages carry the remedy and never a token or a password.
+ */
+export class JaatoProxyError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}

@@ -1,0 +1,215 @@
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { createCertificates } from './certs.js';
+import { startKdc } from './kdc.js';
+import { startHttpOrigin, startHttpsOrigin, type Origin } from './origin.js';
+import { checkLabPrerequisites } from './prerequisites.js';
+import { isAlive, run } from './processes.js';
+import { readAccessLog, startSquid, type AccessLogEntry } from './squid.js';
+
+const REALM = 'JAATO.TEST';
+const USER = 'alice';
+// Throwaway secrets of a realm that lives for one lab run, on loopback only.
+const PASSWORD = 'lab-alice-password';
+const BASIC_USER = 'bob';
+const BASIC_PASSWORD = 'lab-bob-password';
+const DIR_PREFIX = 'jaato-lab-';
+
+/**
+ * A running lab: an MIT KDC, a real Squid doing Negotiate (negotiate_kerberos_auth) and Basic, and an
+ * HTTP and an HTTPS echo origin, all on 127.0.0.1. State lives in one temporary directory.
+ */
+export interface Lab {
+  dir: string;
+  realm: string;
+  /** The Kerberos user, `alice@JAATO.TEST`. */
+  principal: string;
+  /** Proxy URLs (host `localhost`, so the SPN is `HTTP@localhost`). */
+  proxies: { negotiate: string; basic: string; both: string };
+  /** Credentials Squid's Basic ports accept. */
+  basic: { username: string; password: string };
+  origins: { http: Origin; https: Origin };
+  /** PEM of the CA that signed the HTTPS origin's certificate. */
+  ca: string;
+  /** KRB5_CONFIG, KRB5_KDC_PROFILE and KRB5CCNAME for this lab. */
+  env: Record<string, string>;
+  /** Service principals the KDC knows but Squid's keytab lacks (SPN-mismatch tests). */
+  spnNotInKeytab: string;
+  /** A second name Squid's keytab holds, for SPN-override tests. */
+  spnAlias: string;
+  /** Gets a ticket for the lab user with a real `kinit`; `lifetime` like kinit's -l (e.g. `5s`). */
+  kinit(options?: { lifetime?: string; ccache?: string }): Promise<void>;
+  /** Destroys the lab user's tickets (`kdestroy`). */
+  kdestroy(): Promise<void>;
+  /** Squid's access log so far. */
+  accessLog(): AccessLogEntry[];
+  /** Stops the KDC (to test an unreachable KDC). */
+  stopKdc(): void;
+  stop(): Promise<void>;
+}
+
+export interface StartLabOptions {
+  /** Run `kinit` once the KDC is up (default true). */
+  kinit?: boolean;
+}
+
+/** Processes this Node process started, killed on exit even if the caller never calls stop(). */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of running) killGroup(child);
+  });
+}
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    // Negative pid: the whole group, so Squid's helpers go too.
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Removes what an earlier lab left behind when its process died without stopping it: kills the
+ * services it recorded and deletes its directory and Squid's shared-memory segments.
+ */
+export function sweepStaleLabs(): void {
+  const base = tmpdir();
+  for (const entry of readdirSync(base)) {
+    if (!entry.startsWith(DIR_PREFIX)) continue;
+    const dir = join(base, entry);
+    let owner = NaN;
+    try {
+      owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8'));
+    } catch {
+      continue; // not ours, or still being created
+    }
+    if (isAlive(owner)) continue;
+    for (const line of safeRead(join(dir, 'services.pid')).split('\n')) {
+      const pid = Number(line);
+      if (pid > 0) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    removeShm(squidName(entry));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Squid's -n wants an alphanumeric name; its /dev/shm segments are named after it. */
+function squidName(dirName: string): string {
+  return dirName.replace(/[^A-Za-z0-9]/g, '');
+}
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function removeShm(name: string): void {
+  if (!existsSync('/dev/shm')) return;
+  for (const f of readdirSync('/dev/shm')) if (f.startsWith(`${name}-`)) rmSync(join('/dev/shm', f), { force: true });
+}
+
+export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
+  checkLabPrerequisites();
+  sweepStaleLabs();
+  installExitHook();
+  const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
+  const name = squidName(dir.slice(dir.lastIndexOf('/') + 1));
+  // Squid, dropped to user `proxy`, must reach files in here.
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
+  const children: ChildProcess[] = [];
+  const track = (child: ChildProcess): void => {
+    children.push(child);
+    running.add(child);
+    writeFileSync(join(dir, 'services.pid'), children.map((c) => c.pid).join('\n'));
+  };
+  const origins: Origin[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const child of children) {
+      killGroup(child);
+      running.delete(child);
+    }
+    await Promise.all(origins.map((o) => o.close()));
+    removeShm(name);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const keytab = join(dir, 'proxy.keytab');
+    const kdc = await startKdc({
+      dir,
+      realm: REALM,
+      user: USER,
+      password: PASSWORD,
+      keytabPrincipals: ['HTTP/localhost', 'HTTP/proxy-alias'],
+      extraPrincipals: ['HTTP/not-in-keytab'],
+      keytab,
+    });
+    track(kdc.process);
+    const certs = await createCertificates(dir);
+    const http = await startHttpOrigin();
+    origins.push(http);
+    const https = await startHttpsOrigin(certs);
+    origins.push(https);
+    const squid = await startSquid({
+      dir,
+      name,
+      keytab,
+      krb5Conf: kdc.krb5Conf,
+      basicUser: BASIC_USER,
+      basicPassword: BASIC_PASSWORD,
+      connectPorts: [https.port],
+    });
+    track(squid.process);
+    const kinitEnv = { ...process.env, ...kdc.env };
+    const lab: Lab = {
+      dir,
+      realm: REALM,
+      principal: `${USER}@${REALM}`,
+      proxies: {
+        negotiate: `http://localhost:${squid.ports.negotiate}`,
+        basic: `http://localhost:${squid.ports.basic}`,
+        both: `http://localhost:${squid.ports.both}`,
+      },
+      basic: { username: BASIC_USER, password: BASIC_PASSWORD },
+      origins: { http, https },
+      ca: certs.ca,
+      env: kdc.env,
+      spnNotInKeytab: 'HTTP@not-in-keytab',
+      spnAlias: 'HTTP@proxy-alias',
+      kinit: async ({ lifetime, ccache } = {}) => {
+        const args = lifetime ? ['-l', lifetime] : [];
+        if (ccache) args.push('-c', ccache);
+        await run('kinit', [...args, `${USER}@${REALM}`], { env: kinitEnv, input: `${PASSWORD}\n` });
+      },
+      kdestroy: async () => {
+        await run('kdestroy', ['-q'], { env: kinitEnv }).catch(() => undefined);
+      },
+      accessLog: () => readAccessLog(squid.accessLog),
+      stopKdc: () => killGroup(kdc.process),
+      stop: stopAll,
+    };
+    if (options.kinit !== false) await lab.kinit();
+    return lab;
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
