@@ -1,0 +1,194 @@
+import { InvalidOptionError } from './errors.js';
+import { CONFIG_VARIABLES, firstSet, NO_PROXY_VARIABLES, parseKerberosFlag, PROXY_VARIABLES, type Env } from './env.js';
+import { ExactBypassList, type IgnoredEntry } from './exact-bypass.js';
+import { targetOf, toUrl } from './host.js';
+import { NoProxyList } from './no-proxy.js';
+import { parseProxyUrl, type ProxyEndpoint } from './proxy-url.js';
+
+/** Explicit settings; each one given wins over the environment. */
+export interface ProxyOptions {
+  /** One proxy for every scheme (like ALL_PROXY, but winning over the scheme variables). */
+  proxy?: string;
+  httpProxy?: string;
+  httpsProxy?: string;
+  /** Standard suffix-matching bypass list (NO_PROXY syntax). */
+  noProxy?: string | readonly string[];
+  /** Exact-matching bypass list (JAATO_NO_PROXY syntax). */
+  exactNoProxy?: string | readonly string[];
+  /** Kerberos/SPNEGO to the proxy (JAATO_KERBEROS_PROXY). */
+  kerberos?: boolean;
+  /** Service principal for the proxy, `HTTP@host` (JAATO_KERBEROS_SPN); default `HTTP@<proxy host>`. */
+  spn?: string;
+  /** The environment to read instead of `process.env`. */
+  env?: Env;
+}
+
+export type AuthScheme = 'negotiate' | 'basic' | 'none';
+
+export interface DirectRoute {
+  type: 'direct';
+  /** The rule that decided, e.g. `JAATO_NO_PROXY entry "github.com"`. */
+  rule: string;
+}
+
+export interface ProxyRoute {
+  type: 'proxy';
+  proxy: ProxyEndpoint;
+  /** What goes on the first request to the proxy. Basic credentials, if any, stay a 407 fallback under Negotiate. */
+  auth: AuthScheme;
+  /** The GSS service name, `HTTP@host`, when auth is negotiate. */
+  spn?: string;
+  rule: string;
+}
+
+export type Route = DirectRoute | ProxyRoute;
+
+type Slot = { endpoint: ProxyEndpoint } | { error: Error } | undefined;
+
+/**
+ * An immutable, compiled configuration: the proxies, both bypass lists and the Kerberos switch. Built
+ * once per distinct set of values (see `resolveConfig`) so the per-request `route()` only matches.
+ */
+export class ProxyConfig {
+  readonly exact: ExactBypassList;
+  readonly noProxy: NoProxyList;
+  readonly kerberos: boolean;
+  readonly warnings: readonly string[];
+  readonly #proxies: Readonly<Record<'http:' | 'https:', Slot>>;
+  readonly #spn: { value: string; source: string } | undefined;
+
+  constructor(options: ProxyOptions = {}) {
+    const env = options.env ?? process.env;
+    const warnings: string[] = [];
+    this.#proxies = {
+      'http:': slot(options.httpProxy ?? options.proxy, options.httpProxy ? 'options.httpProxy' : 'options.proxy', env, 'http:'),
+      'https:': slot(options.httpsProxy ?? options.proxy, options.httpsProxy ? 'options.httpsProxy' : 'options.proxy', env, 'https:'),
+    };
+    this.exact = new ExactBypassList(options.exactNoProxy ?? env.JAATO_NO_PROXY, options.exactNoProxy ? 'options.exactNoProxy' : 'JAATO_NO_PROXY');
+    const noProxyVar = firstSet(env, NO_PROXY_VARIABLES);
+    this.noProxy = options.noProxy !== undefined
+      ? new NoProxyList(options.noProxy, 'options.noProxy')
+      : new NoProxyList(noProxyVar?.value, noProxyVar?.name ?? 'NO_PROXY');
+    if (options.kerberos !== undefined) {
+      this.kerberos = options.kerberos;
+    } else {
+      const flag = parseKerberosFlag(env.JAATO_KERBEROS_PROXY);
+      this.kerberos = flag.enabled;
+      if (flag.warning) warnings.push(flag.warning);
+    }
+    const spnValue = options.spn ?? env.JAATO_KERBEROS_SPN;
+    const spnSource = options.spn !== undefined ? 'options.spn' : 'JAATO_KERBEROS_SPN';
+    this.#spn = spnValue && spnValue.trim() !== '' ? { value: normalizeSpn(spnValue.trim(), spnSource), source: spnSource } : undefined;
+    for (const e of [...this.exact.ignored, ...this.noProxy.ignored]) warnings.push(describeIgnored(e));
+    for (const s of Object.values(this.#proxies)) if (s && 'error' in s) warnings.push(s.error.message);
+    this.warnings = [...new Set(warnings)];
+  }
+
+  /** The proxy for a target scheme; throws the typed error if its setting is malformed. */
+  proxyFor(protocol: string): ProxyEndpoint | undefined {
+    const s = this.#proxies[schemeClass(protocol) ?? 'http:'];
+    if (schemeClass(protocol) === undefined || s === undefined) return undefined;
+    if ('error' in s) throw s.error;
+    return s.endpoint;
+  }
+
+  /** The SPN used for a proxy: the override, or `HTTP@<proxy host>`. */
+  spnFor(proxy: ProxyEndpoint): string {
+    return this.#spn?.value ?? `HTTP@${proxy.hostname}`;
+  }
+
+  get spnSource(): string | undefined {
+    return this.#spn?.source;
+  }
+
+  /** The bypass rule that matches the URL, if any: JAATO_NO_PROXY first, then NO_PROXY. */
+  bypassRule(url: string | URL): string | undefined {
+    const target = targetOf(toUrl(url));
+    const exact = this.exact.match(target);
+    if (exact !== undefined) return `${this.exact.variable} entry "${exact}"`;
+    const suffix = this.noProxy.match(target);
+    if (suffix !== undefined) return `${this.noProxy.variable} entry "${suffix}"`;
+    return undefined;
+  }
+
+  /** The seed's per-request decision: bypass → direct; else the scheme's proxy with Negotiate, Basic or nothing. */
+  route(url: string | URL): Route {
+    const u = toUrl(url);
+    const bypass = this.bypassRule(u);
+    if (bypass !== undefined) return { type: 'direct', rule: bypass };
+    if (schemeClass(u.protocol) === undefined) return { type: 'direct', rule: `${u.protocol} URLs are never proxied` };
+    const proxy = this.proxyFor(u.protocol);
+    if (!proxy) return { type: 'direct', rule: `no proxy variable is set for ${u.protocol} URLs` };
+    if (this.kerberos) return { type: 'proxy', proxy, auth: 'negotiate', spn: this.spnFor(proxy), rule: proxy.source };
+    return { type: 'proxy', proxy, auth: proxy.credentials ? 'basic' : 'none', rule: proxy.source };
+  }
+}
+
+function schemeClass(protocol: string): 'http:' | 'https:' | undefined {
+  if (protocol === 'http:' || protocol === 'ws:') return 'http:';
+  if (protocol === 'https:' || protocol === 'wss:') return 'https:';
+  return undefined;
+}
+
+function slot(explicit: string | undefined, explicitSource: string, env: Env, scheme: 'http:' | 'https:'): Slot {
+  const found = explicit !== undefined ? { name: explicitSource, value: explicit } : firstSet(env, PROXY_VARIABLES[scheme]);
+  if (!found) return undefined;
+  try {
+    return { endpoint: parseProxyUrl(found.value, found.name) };
+  } catch (error) {
+    return { error: error as Error };
+  }
+}
+
+/** Accepts `HTTP@host` and `HTTP/host`; a realm cannot be given in a host-based service name. */
+function normalizeSpn(value: string, source: string): string {
+  const m = /^([^@/\s]+)[@/]([^@/\s]+)$/.exec(value);
+  if (!m) {
+    throw new InvalidOptionError(source, `"${value}" is not a service name of the form HTTP@proxy.host (HTTP/proxy.host is accepted too; no realm)`);
+  }
+  return `${m[1]}@${m[2]}`;
+}
+
+function describeIgnored(e: IgnoredEntry): string {
+  return `${e.variable}: ignored entry "${e.entry}": ${e.reason}`;
+}
+
+/** Compiled configurations for the environment, one per distinct set of values. */
+const envCache = new Map<string, ProxyConfig>();
+const optionCache = new WeakMap<ProxyOptions, { key: string; config: ProxyConfig }>();
+const ENV_CACHE_LIMIT = 32;
+
+function envKey(env: Env): string {
+  let key = '';
+  for (const name of CONFIG_VARIABLES) key += `${env[name] ?? '\u0000'}\u0001`;
+  return key;
+}
+
+/**
+ * The compiled configuration for these options and the environment as it is *now*. It is compiled again
+ * only when a relevant variable's value has changed, so a changed environment is picked up on the next
+ * request without a restart, and an unchanged one costs a string compare.
+ */
+export function resolveConfig(options?: ProxyOptions): ProxyConfig {
+  const env = options?.env ?? process.env;
+  const key = envKey(env);
+  if (options === undefined || onlyEnv(options)) {
+    let config = envCache.get(key);
+    if (!config) {
+      if (envCache.size >= ENV_CACHE_LIMIT) envCache.delete(envCache.keys().next().value as string);
+      config = new ProxyConfig({ env });
+      envCache.set(key, config);
+    }
+    return config;
+  }
+  const cached = optionCache.get(options);
+  if (cached && cached.key === key) return cached.config;
+  const config = new ProxyConfig(options);
+  optionCache.set(options, { key, config });
+  return config;
+}
+
+function onlyEnv(options: ProxyOptions): boolean {
+  for (const k in options) if (k !== 'env' && (options as Record<string, unknown>)[k] !== undefined) return false;
+  return true;
+}
