@@ -6,12 +6,15 @@ const MASK = '****';
  */
 export function redactUrl(value: string | URL): string {
   if (value instanceof URL) return redactParsed(value);
+  let url: URL | undefined;
   try {
-    return redactParsed(new URL(value));
+    url = new URL(value);
   } catch {
-    // Unparseable: mask everything between "//" (or the start) and the last "@" before the host.
-    return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ''}${MASK}@`);
+    // shown masked below
   }
+  // `user:pw@host` parses as scheme "user:" with an opaque path: mask such values as text too.
+  if (url && url.host !== '') return redactParsed(url);
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ''}${MASK}@`);
 }
 
 function redactParsed(url: URL): string {

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from './errors.js';
+import { normalizeSpn } from './spn.js';
 import { CONFIG_VARIABLES, firstSet, NO_PROXY_VARIABLES, parseKerberosFlag, PROXY_VARIABLES, type Env } from './env.js';
 import { ExactBypassList, type IgnoredEntry } from './exact-bypass.js';
 import { targetOf, toUrl } from './host.js';
@@ -138,15 +138,6 @@ function slot(explicit: string | undefined, explicitSource: string, env: Env, sc
   } catch (error) {
     return { error: error as Error };
   }
-}
-
-/** Accepts `HTTP@host` and `HTTP/host`; a realm cannot be given in a host-based service name. */
-function normalizeSpn(value: string, source: string): string {
-  const m = /^([^@/\s]+)[@/]([^@/\s]+)$/.exec(value);
-  if (!m) {
-    throw new InvalidOptionError(source, `"${value}" is not a service name of the form HTTP@proxy.host (HTTP/proxy.host is accepted too; no realm)`);
-  }
-  return `${m[1]}@${m[2]}`;
 }
 
 function describeIgnored(e: IgnoredEntry): string {
