@@ -1,0 +1,192 @@
+import type { ConnectionOptions } from 'node:tls';
+import { Agent, buildConnector, Dispatcher, Pool } from 'undici';
+import { resolveConfig, type ProxyOptions, type ProxyRoute } from '../../config/proxy-config.js';
+import { basicAuthorization } from '../../auth/basic.js';
+import { debug } from '../../debug.js';
+import type { ProxyAuthOptions } from '../../transport/connection-auth.js';
+import { openForwardSocket } from '../../transport/forward.js';
+import { openTunnel } from '../../transport/tunnel.js';
+import { forwardAuthInterceptor } from './forward-auth.js';
+import { replaceHeader } from './headers.js';
+
+export interface ProxyDispatcherOptions extends ProxyOptions, ProxyAuthOptions {
+  /** Milliseconds to connect to the proxy (or origin) and, through a proxy, to get the CONNECT answer. Default 10 000. */
+  connectTimeout?: number;
+  /** Trusted CA certificates for origins (TLS is end to end with the origin). Default: Node's. */
+  ca?: ConnectionOptions['ca'];
+  /** Verify origin certificates (default true). */
+  rejectUnauthorized?: boolean;
+  /** TLS options for the connection to an `https://` proxy. */
+  proxyTls?: ConnectionOptions;
+  /** Passed to undici: time to wait for response headers / between body chunks (ms). */
+  headersTimeout?: number;
+  bodyTimeout?: number;
+  /** Keep-alive idle time for pooled connections (ms). */
+  keepAliveTimeout?: number;
+  /** Maximum connections per origin (per proxy for forwarded http). Default: unlimited. */
+  connections?: number;
+}
+
+const DEFAULT_CONNECT_TIMEOUT = 10_000;
+
+/**
+ * An undici Dispatcher that routes every request by the configuration layer's decision: bypassed
+ * hosts through a direct pool, `https:` targets through CONNECT tunnels, `http:` targets forwarded to
+ * the proxy in absolute form. Connections are kept alive in each; a new proxy connection gets a fresh
+ * Negotiate token, so there is one GSSAPI step per connection, not per request. The environment is
+ * read on every request (a compiled configuration is reused while the values stay the same).
+ *
+ * `Proxy-Authorization` belongs to this dispatcher: a caller's own is dropped on every route, so the
+ * header reaches the proxy only, never an origin (directly, through a tunnel, or after a redirect).
+ */
+export class ProxyDispatcher extends Dispatcher {
+  readonly #options: ProxyDispatcherOptions;
+  readonly #configOptions: ProxyOptions | undefined;
+  readonly #direct: Agent;
+  readonly #viaProxy = new Map<string, Dispatcher>();
+  #closed = false;
+
+  constructor(options: ProxyDispatcherOptions = {}) {
+    super();
+    this.#options = options;
+    const { proxy, httpProxy, httpsProxy, noProxy, exactNoProxy, kerberos, spn, env } = options;
+    const config: ProxyOptions = { proxy, httpProxy, httpsProxy, noProxy, exactNoProxy, kerberos, spn, env };
+    for (const k of Object.keys(config) as Array<keyof ProxyOptions>) if (config[k] === undefined) delete config[k];
+    this.#configOptions = Object.keys(config).length > 0 ? config : undefined;
+    // Fail now, not on the first request, for explicit options that cannot work.
+    if (this.#configOptions) resolveConfig(this.#configOptions);
+    this.#direct = new Agent({ ...this.#poolOptions(), connect: { ...this.#originTls(), timeout: this.#timeout } });
+  }
+
+  get #timeout(): number {
+    return this.#options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
+  }
+
+  #originTls(): ConnectionOptions {
+    const tls: ConnectionOptions = {};
+    if (this.#options.ca !== undefined) tls.ca = this.#options.ca;
+    if (this.#options.rejectUnauthorized !== undefined) tls.rejectUnauthorized = this.#options.rejectUnauthorized;
+    return tls;
+  }
+
+  #poolOptions(): Record<string, number> {
+    const o: Record<string, number> = {};
+    const { headersTimeout, bodyTimeout, keepAliveTimeout, connections } = this.#options;
+    if (headersTimeout !== undefined) o.headersTimeout = headersTimeout;
+    if (bodyTimeout !== undefined) o.bodyTimeout = bodyTimeout;
+    if (keepAliveTimeout !== undefined) o.keepAliveTimeout = keepAliveTimeout;
+    if (connections !== undefined) o.connections = connections;
+    return o;
+  }
+
+  #transportOptions(): { timeout: number; proxyTls?: ConnectionOptions; requireMutualAuth?: boolean; principal?: string } {
+    const { proxyTls, requireMutualAuth, principal } = this.#options;
+    return { timeout: this.#timeout, ...(proxyTls && { proxyTls }), ...(requireMutualAuth && { requireMutualAuth }), ...(principal && { principal }) };
+  }
+
+  override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    let target: URL;
+    let route;
+    try {
+      if (this.#closed) throw new Error('ProxyDispatcher is closed');
+      target = new URL(opts.path, opts.origin);
+      route = resolveConfig(this.#configOptions).route(target);
+    } catch (error) {
+      failLater(handler, error as Error);
+      return true;
+    }
+    // Whatever the caller set, Proxy-Authorization is ours: never pass a caller's on to anyone.
+    const headers = replaceHeader(opts.headers, 'proxy-authorization');
+    if (route.type === 'direct') {
+      debug('%s %s: direct (%s)', opts.method, target.origin, route.rule);
+      return this.#direct.dispatch({ ...opts, headers }, handler);
+    }
+    const tunnelled = target.protocol === 'https:' || target.protocol === 'wss:';
+    debug('%s %s: %s via %s (%s, auth %s)', opts.method, target.origin, tunnelled ? 'tunnel' : 'forward', route.proxy.redacted, route.rule, route.auth);
+    const via = this.#dispatcherFor(route, tunnelled);
+    if (tunnelled) return via.dispatch({ ...opts, headers }, handler);
+    // Absolute form to the proxy; Host names the origin.
+    const forwarded = replaceHeader(headers, 'host', target.host);
+    return via.dispatch({ ...opts, origin: route.proxy.origin, path: target.href, headers: forwarded }, handler);
+  }
+
+  #dispatcherFor(route: ProxyRoute, tunnelled: boolean): Dispatcher {
+    const { proxy } = route;
+    const key = [tunnelled ? 'tunnel' : 'forward', proxy.origin, route.auth, route.spn ?? '', proxy.credentials?.username ?? '', proxy.credentials?.password ?? ''].join('\u0000');
+    let via = this.#viaProxy.get(key);
+    if (via) return via;
+    const transport = this.#transportOptions();
+    if (tunnelled) {
+      const tls = buildConnector({ ...this.#originTls(), timeout: this.#timeout });
+      via = new Agent({
+        ...this.#poolOptions(),
+        connect: (opts, callback) => {
+          const host = opts.hostname.startsWith('[') ? opts.hostname.slice(1, -1) : opts.hostname;
+          const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
+          openTunnel(route, host, port, transport).then(
+            (socket) => (opts.protocol === 'https:' ? tls({ ...opts, httpSocket: socket }, callback) : callback(null, socket)),
+            (error: Error) => callback(error, null),
+          );
+        },
+      });
+    } else {
+      const basic = route.auth === 'basic' && proxy.credentials ? basicAuthorization(proxy.credentials) : undefined;
+      const pool = new Pool(proxy.origin, {
+        ...this.#poolOptions(),
+        connect: (_opts, callback) => {
+          openForwardSocket(route, transport).then(
+            (socket) => callback(null, socket),
+            (error: Error) => callback(error, null),
+          );
+        },
+      });
+      // Basic is stateless: it goes on every request. Negotiate goes once per connection (see forward.ts).
+      const addBasic: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) =>
+        dispatch(basic ? { ...opts, headers: replaceHeader(opts.headers, 'proxy-authorization', basic) } : opts, handler);
+      via = pool.compose(addBasic, forwardAuthInterceptor(route, transport));
+    }
+    this.#viaProxy.set(key, via);
+    return via;
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    this.#closed = true;
+    const done = Promise.all([this.#direct.close(), ...[...this.#viaProxy.values()].map((d) => d.close())]).then(() => undefined);
+    if (!callback) return done;
+    void done.then(callback, callback);
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(error: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(error: Error | null, callback: () => void): void;
+  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
+    this.#closed = true;
+    const error = typeof a === 'function' ? null : (a ?? null);
+    const callback = typeof a === 'function' ? a : b;
+    const done = Promise.all([this.#direct.destroy(error), ...[...this.#viaProxy.values()].map((d) => d.destroy(error))]).then(() => undefined);
+    if (!callback) return done;
+    void done.then(callback, callback);
+  }
+}
+
+/** Delivers a routing error (bad URL, malformed proxy setting) the way a connection error is delivered. */
+function failLater(handler: Dispatcher.DispatchHandler, error: Error): void {
+  queueMicrotask(() => {
+    if (handler.onResponseError) {
+      const controller: Dispatcher.DispatchController = {
+        aborted: true,
+        paused: false,
+        reason: error,
+        abort: () => undefined,
+        pause: () => undefined,
+        resume: () => undefined,
+      };
+      handler.onResponseError(controller, error);
+    } else {
+      handler.onError?.(error);
+    }
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * jaato-proxy: enterprise proxy support, Kerberos/SPNEGO included, for every Node.js HTTP client.
+ * Layers: config (pure decisions) → auth (tokens, challenges) → transport (sockets, CONNECT, 407) →
+ * adapters (one per client family).
+ */
+export {
+  explain,
+  getProxyUrl,
+  isKerberosProxyEnabled,
+  shouldBypassProxy,
+  resolveConfig,
+  ProxyConfig,
+  ExactBypassList,
+  NoProxyList,
+  parseProxyUrl,
+  InvalidOptionError,
+  InvalidProxyUrlError,
+  InvalidTargetUrlError,
+  UnsupportedProxySchemeError,
+  type AuthScheme,
+  type Env,
+  type Explanation,
+  type ProxyEndpoint,
+  type ProxyOptions,
+  type Route,
+} from './config/index.js';
+export {
+  generateSpnegoToken,
+  parseChallenges,
+  KerberosError,
+  KerberosAddonMissingError,
+  KerberosKdcUnreachableError,
+  KerberosNoCredentialsError,
+  KerberosTicketExpiredError,
+  KerberosUnknownSpnError,
+  type Challenge,
+  type SpnegoOptions,
+} from './auth/index.js';
+export { ProxyAuthenticationError, ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from './transport/errors.js';
+export { ProxyDispatcher, type ProxyDispatcherOptions } from './adapters/undici/proxy-dispatcher.js';
+export { createFetch, getDefaultDispatcher, getFetchInit, type ProxiedFetch } from './adapters/fetch.js';
+export { JaatoProxyError } from './errors.js';

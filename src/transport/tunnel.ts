@@ -1,0 +1,65 @@
+import type { Socket } from 'node:net';
+import type { ProxyRoute } from '../config/proxy-config.js';
+import { debug } from '../debug.js';
+import { ConnectionAuth, type ProxyAuthOptions } from './connection-auth.js';
+import { ProxyTimeoutError, ProxyTunnelError } from './errors.js';
+import { dialProxy, type DialOptions } from './proxy-socket.js';
+import { readResponseHead, type ResponseHead } from './response-head.js';
+
+export interface TunnelOptions extends ProxyAuthOptions, DialOptions {}
+
+/**
+ * Opens a CONNECT tunnel through the proxy to `host:port` and returns the raw socket, ready for the
+ * caller's TLS handshake with the origin (so TLS stays end to end and the proxy sees only the
+ * authority). The auth rides on the CONNECT: pre-auth with a fresh token, then each 407 answered
+ * (bounded) on the same socket when the proxy keeps it open, on a new one when it closes it.
+ */
+export async function openTunnel(route: ProxyRoute, host: string, port: number, options: TunnelOptions): Promise<Socket> {
+  const { proxy } = route;
+  const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const auth = new ConnectionAuth(route, options);
+  let socket = await dialProxy(proxy, options);
+  try {
+    let header = await auth.first();
+    debug('CONNECT %s via %s (%s)', authority, proxy.redacted, header ? `pre-auth ${auth.sent}` : 'no pre-auth');
+    for (;;) {
+      socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${header ? `Proxy-Authorization: ${header}\r\n` : ''}\r\n`);
+      const res = await answer(socket, route, authority, options.timeout);
+      debug('CONNECT %s via %s: %d %s', authority, proxy.redacted, res.statusCode, res.statusText);
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        await auth.verify(res.headers);
+        return socket;
+      }
+      if (res.statusCode !== 407) {
+        throw new ProxyTunnelError(proxy, authority, `the proxy answered ${res.statusCode} ${res.statusText}`.trim(), res.statusCode);
+      }
+      header = await auth.next(res.headers['proxy-authenticate']);
+      if (!res.reusable) {
+        socket.destroy();
+        socket = await dialProxy(proxy, options);
+      }
+    }
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  }
+}
+
+function answer(socket: Socket, route: ProxyRoute, authority: string, timeout: number): Promise<ResponseHead> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new ProxyTimeoutError(route.proxy, `waiting for the answer to CONNECT ${authority} from`, timeout));
+    }, timeout);
+    readResponseHead(socket, { connect: true }).then(
+      (res) => {
+        clearTimeout(timer);
+        resolve(res);
+      },
+      (error: Error) => {
+        clearTimeout(timer);
+        reject(new ProxyTunnelError(route.proxy, authority, error.message));
+      },
+    );
+  });
+}

@@ -1,0 +1,55 @@
+import { createFetch, type ProxyDispatcherOptions } from '../../src/index.js';
+
+/** What a conformance row needs from a client: one request, its answer, and cleanup. */
+export interface ClientResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export interface RequestSpec {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: Buffer | (() => AsyncIterable<Uint8Array>);
+  signal?: AbortSignal;
+}
+
+export interface ClientUnderTest {
+  request(url: string, spec?: RequestSpec): Promise<ClientResponse>;
+  close(): Promise<void>;
+}
+
+export interface ClientFamily {
+  name: string;
+  create(options: ProxyDispatcherOptions): ClientUnderTest;
+}
+
+/** The underlying library error: clients wrap it (fetch: TypeError "fetch failed" with `cause`). */
+export function rootCause(error: unknown): unknown {
+  let e = error;
+  while (e instanceof Error && e.cause !== undefined && !(e as { code?: string }).code?.startsWith('ERR_JAATO')) e = e.cause;
+  return e;
+}
+
+const fetchFamily: ClientFamily = {
+  name: 'fetch',
+  create(options) {
+    const f = createFetch(options);
+    return {
+      async request(url, spec = {}) {
+        const init: RequestInit & { duplex?: 'half' } = { method: spec.method ?? 'GET', headers: spec.headers, signal: spec.signal };
+        if (spec.body) {
+          init.body = typeof spec.body === 'function' ? (ReadableStream.from(spec.body()) as ReadableStream) : spec.body;
+          init.duplex = 'half';
+        }
+        const res = await f(url, init);
+        const body = Buffer.from(await res.arrayBuffer());
+        return { status: res.status, headers: Object.fromEntries(res.headers), body };
+      },
+      close: () => f.dispatcher.close(),
+    };
+  },
+};
+
+/** Every client family runs the same table. Later adapters are added here. */
+export const CLIENT_FAMILIES: readonly ClientFamily[] = [fetchFamily];

@@ -1,0 +1,386 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { createServer, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Lab } from '../../src/lab/lab.js';
+import type { AccessLogEntry } from '../../src/lab/squid.js';
+import { patternByte, type EchoReply, type Origin } from '../../src/lab/origin.js';
+import {
+  KerberosNoCredentialsError,
+  ProxyAuthenticationError,
+  ProxyConnectionError,
+  ProxyTimeoutError,
+  ProxyTunnelError,
+  type ProxyDispatcherOptions,
+} from '../../src/index.js';
+import { useLab } from '../helpers/lab.js';
+import { CLIENT_FAMILIES, rootCause, type ClientFamily, type ClientUnderTest } from './clients.js';
+
+const ctx = useLab();
+const MB = 1024 * 1024;
+
+/** Counts fresh SPNEGO tokens minted while `fn` runs. */
+async function countingSteps<T>(fn: () => Promise<T>): Promise<{ result: T; steps: number }> {
+  let steps = 0;
+  const on = (): void => void steps++;
+  subscribe('jaato-proxy:spnego-token', on);
+  try {
+    return { result: await fn(), steps };
+  } finally {
+    unsubscribe('jaato-proxy:spnego-token', on);
+  }
+}
+
+/** Squid's log lines written since `from`; CONNECT lines appear when a tunnel closes, so wait for `min`. */
+async function logSince(lab: Lab, from: number, min: number): Promise<AccessLogEntry[]> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const entries = lab.accessLog().slice(from).filter((e) => e.method !== '-');
+    if (entries.length >= min || Date.now() > deadline) return entries;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** No request that reached an origin carried a proxy credential. */
+function assertNoProxySecretAtOrigins(lab: Lab): void {
+  for (const origin of [lab.origins.http, lab.origins.https] as Origin[]) {
+    for (const seen of origin.seen) assert.equal(seen.headers['proxy-authorization'], undefined, `${origin.url}${seen.url} got Proxy-Authorization`);
+  }
+}
+
+function json(body: Buffer): EchoReply {
+  return JSON.parse(body.toString('utf8')) as EchoReply;
+}
+
+let uniq = 0;
+const path = (name: string): string => `/${name}-${process.pid}-${++uniq}`;
+
+/** Proxy options for the lab: both schemes through one of its Squid ports, nothing bypassed. */
+function via(lab: Lab, port: 'negotiate' | 'basic' | 'both', extra: ProxyDispatcherOptions = {}): ProxyDispatcherOptions {
+  return { proxy: lab.proxies[port], kerberos: true, exactNoProxy: '', noProxy: '', ca: lab.ca, env: {}, ...extra };
+}
+
+async function withClient<T>(family: ClientFamily, options: ProxyDispatcherOptions, fn: (c: ClientUnderTest) => Promise<T>): Promise<T> {
+  const client = family.create(options);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+interface Row {
+  name: string;
+  run(family: ClientFamily, lab: Lab): Promise<void>;
+}
+
+const ROWS: Row[] = [
+  {
+    name: 'direct when no proxy is configured',
+    async run(family, lab) {
+      const from = lab.accessLog().length;
+      const p = path('direct');
+      const res = await withClient(family, { env: {}, ca: lab.ca }, (c) => c.request(lab.origins.https.url + p));
+      assert.equal(res.status, 200);
+      assert.equal(json(res.body).url, p);
+      assert.equal(json(res.body).headers.via, undefined);
+      assert.deepEqual(await logSince(lab, from, 0), []);
+    },
+  },
+  {
+    name: 'bypass by JAATO_NO_PROXY (exact) goes direct',
+    async run(family, lab) {
+      const p = path('exact');
+      const res = await withClient(family, via(lab, 'negotiate', { env: { JAATO_NO_PROXY: '127.0.0.1' }, exactNoProxy: undefined }), (c) =>
+        c.request(lab.origins.http.url + p),
+      );
+      assert.equal(res.status, 200);
+      assert.equal(json(res.body).headers.via, undefined, 'no proxy in the path');
+    },
+  },
+  {
+    name: 'bypass by NO_PROXY (CIDR) goes direct',
+    async run(family, lab) {
+      const res = await withClient(family, via(lab, 'negotiate', { env: { NO_PROXY: '127.0.0.0/8' }, noProxy: undefined }), (c) =>
+        c.request(lab.origins.https.url + path('noproxy')),
+      );
+      assert.equal(res.status, 200);
+      assert.equal(json(res.body).headers.via, undefined);
+    },
+  },
+  {
+    name: 'http: forwarded in absolute form through the Negotiate port, pre-authenticated (no 407 first)',
+    async run(family, lab) {
+      const from = lab.accessLog().length;
+      const p = path('fwd');
+      const { result: res, steps } = await countingSteps(() => withClient(family, via(lab, 'negotiate'), (c) => c.request(lab.origins.http.url + p)));
+      assert.equal(res.status, 200);
+      assert.match(String(json(res.body).headers.via), /squid/);
+      assert.equal(steps, 1);
+      const log = await logSince(lab, from, 1);
+      assert.deepEqual(log.map((e) => [e.method, e.status, e.user]), [['GET', 200, lab.principal]]);
+      assert.ok(log[0]?.url.endsWith(p));
+    },
+  },
+  {
+    name: 'https: CONNECT tunnel through the Negotiate port, pre-authenticated, TLS end to end',
+    async run(family, lab) {
+      const from = lab.accessLog().length;
+      const p = path('tunnel');
+      const res = await withClient(family, via(lab, 'negotiate'), (c) => c.request(lab.origins.https.url + p));
+      assert.equal(res.status, 200);
+      const echo = json(res.body);
+      assert.equal(echo.tls, true, 'the origin spoke TLS with us');
+      assert.equal(echo.headers.via, undefined, 'the proxy saw only an opaque tunnel');
+      const log = await logSince(lab, from, 1);
+      assert.deepEqual(log.map((e) => [e.method, e.status, e.user]), [['CONNECT', 200, lab.principal]]);
+    },
+  },
+  {
+    name: 'origin certificate is checked against the origin name through the tunnel',
+    async run(family, lab) {
+      const err = await withClient(family, via(lab, 'negotiate', { ca: undefined }), (c) => c.request(lab.origins.https.url + path('untrusted'))).then(
+        () => undefined,
+        (e: unknown) => rootCause(e),
+      );
+      assert.ok(err instanceof Error);
+      assert.match(String((err as NodeJS.ErrnoException).code), /SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/);
+    },
+  },
+  {
+    name: 'Basic-only port with credentials in the proxy URL (Kerberos off), http and https',
+    async run(family, lab) {
+      const from = lab.accessLog().length;
+      const proxy = lab.proxies.basic.replace('http://', `http://${lab.basic.username}:${encodeURIComponent(lab.basic.password)}@`);
+      await withClient(family, { proxy, kerberos: false, env: {}, ca: lab.ca }, async (c) => {
+        assert.equal((await c.request(lab.origins.http.url + path('basic'))).status, 200);
+        assert.equal((await c.request(lab.origins.https.url + path('basic'))).status, 200);
+      });
+      const log = await logSince(lab, from, 2);
+      assert.deepEqual(log.map((e) => [e.method, e.status, e.user]).sort(), [['CONNECT', 200, 'bob'], ['GET', 200, 'bob']]);
+    },
+  },
+  {
+    name: 'port offering both: Negotiate is chosen when Kerberos is on, even with Basic credentials at hand',
+    async run(family, lab) {
+      const from = lab.accessLog().length;
+      const proxy = lab.proxies.both.replace('http://', `http://${lab.basic.username}:${encodeURIComponent(lab.basic.password)}@`);
+      await withClient(family, via(lab, 'both', { proxy }), async (c) => {
+        assert.equal((await c.request(lab.origins.http.url + path('both'))).status, 200);
+        assert.equal((await c.request(lab.origins.https.url + path('both'))).status, 200);
+      });
+      const log = await logSince(lab, from, 2);
+      assert.deepEqual(log.map((e) => [e.status, e.user]), [[200, lab.principal], [200, lab.principal]]);
+    },
+  },
+  {
+    name: 'a fresh token per connection: 8 parallel connections all authenticate (a replayed token would be refused)',
+    async run(family, lab) {
+      const from = lab.accessLog().length;
+      const { result, steps } = await countingSteps(() =>
+        withClient(family, via(lab, 'negotiate'), (c) =>
+          Promise.all([
+            ...Array.from({ length: 4 }, () => c.request(`${lab.origins.https.url}/delay/300`)),
+            ...Array.from({ length: 4 }, () => c.request(`${lab.origins.http.url}/delay/300`)),
+          ]),
+        ),
+      );
+      assert.deepEqual(result.map((r) => r.status), Array(8).fill(200));
+      assert.equal(steps, 8, 'one GSSAPI step per connection');
+      const log = await logSince(lab, from, 8);
+      assert.equal(log.filter((e) => e.status === 407).length, 0);
+      assert.equal(log.filter((e) => e.status === 200 && e.user === lab.principal).length, 8);
+    },
+  },
+  {
+    name: 'keep-alive: 10 sequential requests on one connection take one GSSAPI step (tunnel and forward)',
+    async run(family, lab) {
+      const { steps } = await countingSteps(() =>
+        withClient(family, via(lab, 'negotiate', { connections: 1 }), async (c) => {
+          for (let i = 0; i < 10; i++) assert.equal((await c.request(lab.origins.https.url + '/ka')).status, 200);
+        }),
+      );
+      assert.equal(steps, 1);
+      const fwd = await countingSteps(() =>
+        withClient(family, via(lab, 'negotiate', { connections: 1 }), async (c) => {
+          for (let i = 0; i < 10; i++) assert.equal((await c.request(lab.origins.http.url + '/ka')).status, 200);
+        }),
+      );
+      assert.equal(fwd.steps, 1);
+    },
+  },
+  {
+    name: '407 recovery: no ticket fails with a typed error naming the remedy; after kinit the next request succeeds',
+    async run(family, lab) {
+      await lab.kdestroy();
+      try {
+        for (const url of [lab.origins.https.url, lab.origins.http.url]) {
+          const err = await withClient(family, via(lab, 'negotiate'), (c) => c.request(url + path('noticket'))).then(
+            () => assert.fail('expected a failure'),
+            (e: unknown) => rootCause(e),
+          );
+          assert.ok(err instanceof ProxyAuthenticationError, String(err));
+          assert.deepEqual(err.offered, ['negotiate']);
+          assert.match(err.message, /kinit/);
+          assert.ok(err.cause instanceof KerberosNoCredentialsError);
+        }
+      } finally {
+        await lab.kinit();
+      }
+      const res = await withClient(family, via(lab, 'negotiate'), (c) => c.request(lab.origins.https.url + path('afterkinit')));
+      assert.equal(res.status, 200);
+    },
+  },
+  {
+    name: 'a token the proxy cannot accept (SPN not in its keytab): bounded retries, then an error that says why',
+    async run(family, lab) {
+      const from = lab.accessLog().length;
+      const { result: err, steps } = await countingSteps(() =>
+        withClient(family, via(lab, 'negotiate', { spn: lab.spnNotInKeytab }), (c) => c.request(lab.origins.http.url + path('badspn'))).then(
+          () => assert.fail('expected a failure'),
+          (e: unknown) => rootCause(e),
+        ),
+      );
+      assert.ok(err instanceof ProxyAuthenticationError, String(err));
+      assert.match(err.message, /JAATO_KERBEROS_SPN/);
+      assert.equal(steps, 3, 'pre-auth plus two retries, each with a fresh token');
+      const log = await logSince(lab, from, 3);
+      assert.deepEqual(log.map((e) => e.status), [407, 407, 407]);
+    },
+  },
+  {
+    name: 'upload and download of 10 MB streams through the tunnel',
+    async run(family, lab) {
+      await withClient(family, via(lab, 'negotiate'), async (c) => {
+        const size = 10 * MB + 123;
+        const down = await c.request(`${lab.origins.https.url}/bytes/${size}`);
+        assert.equal(down.body.length, size);
+        for (const i of [0, 1, 250, 251, 5 * MB, size - 1]) assert.equal(down.body[i], patternByte(i));
+        const chunk = Buffer.alloc(MB, 7);
+        const hash = createHash('sha256');
+        for (let i = 0; i < 10; i++) hash.update(chunk);
+        const up = await c.request(lab.origins.https.url + '/upload', {
+          method: 'POST',
+          body: async function* () {
+            for (let i = 0; i < 10; i++) yield chunk;
+          },
+        });
+        assert.equal(json(up.body).bodyBytes, 10 * MB);
+        assert.equal(json(up.body).bodySha256, hash.digest('hex'));
+      });
+    },
+  },
+  {
+    name: 'abort with an AbortSignal ends a request in flight',
+    async run(family, lab) {
+      await withClient(family, via(lab, 'negotiate'), async (c) => {
+        const started = Date.now();
+        const err = await c.request(`${lab.origins.https.url}/delay/5000`, { signal: AbortSignal.timeout(300) }).then(
+          () => assert.fail('expected an abort'),
+          (e: unknown) => e as Error,
+        );
+        assert.match(err.name, /AbortError|TimeoutError/);
+        assert.ok(Date.now() - started < 3000);
+      });
+    },
+  },
+  {
+    name: 'timeout: a proxy that accepts but never answers CONNECT fails with a typed timeout',
+    async run(family) {
+      const silent: Server = createServer(() => undefined);
+      await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+      const port = (silent.address() as AddressInfo).port;
+      try {
+        const started = Date.now();
+        const err = await withClient(family, { proxy: `http://user:pw-secret@127.0.0.1:${port}`, env: {}, connectTimeout: 400 }, (c) =>
+          c.request('https://example.invalid/'),
+        ).then(
+          () => assert.fail('expected a timeout'),
+          (e: unknown) => rootCause(e),
+        );
+        assert.ok(err instanceof ProxyTimeoutError, String(err));
+        assert.ok(Date.now() - started < 3000);
+        assert.ok(!err.message.includes('pw-secret'));
+        assert.match(err.message, /options\.proxy/);
+      } finally {
+        silent.close();
+      }
+    },
+  },
+  {
+    name: 'unreachable proxy: typed error naming the proxy (redacted) and where it came from',
+    async run(family) {
+      const err = await withClient(family, { env: { HTTPS_PROXY: 'http://u:hunter2@127.0.0.1:1' } }, (c) => c.request('https://example.invalid/')).then(
+        () => assert.fail('expected a failure'),
+        (e: unknown) => rootCause(e),
+      );
+      assert.ok(err instanceof ProxyConnectionError, String(err));
+      assert.match(err.message, /HTTPS_PROXY/);
+      assert.match(err.message, /ECONNREFUSED/);
+      assert.ok(!err.message.includes('hunter2'));
+    },
+  },
+  {
+    name: 'CONNECT refused by policy (port not allowed): typed error with the proxy status',
+    async run(family, lab) {
+      const err = await withClient(family, via(lab, 'negotiate'), (c) => c.request(`https://127.0.0.1:${lab.origins.http.port}/`)).then(
+        () => assert.fail('expected a failure'),
+        (e: unknown) => rootCause(e),
+      );
+      assert.ok(err instanceof ProxyTunnelError, String(err));
+      assert.equal(err.statusCode, 403);
+    },
+  },
+  {
+    name: 'redirect from a proxied origin to a bypassed host: no proxy credential follows it',
+    async run(family, lab) {
+      const target = `${lab.origins.http.url.replace('127.0.0.1', 'localhost')}${path('landed')}`;
+      const res = await withClient(family, via(lab, 'negotiate', { exactNoProxy: 'localhost' }), (c) =>
+        c.request(`${lab.origins.http.url}/redirect?to=${encodeURIComponent(target)}`),
+      );
+      assert.equal(res.status, 200);
+      const echo = json(res.body);
+      assert.equal(echo.headers['proxy-authorization'], undefined);
+      assert.equal(echo.headers.via, undefined, 'the second hop went direct');
+    },
+  },
+  {
+    name: 'a Proxy-Authorization set by the caller never reaches an origin (direct or tunnelled)',
+    async run(family, lab) {
+      const headers = { 'proxy-authorization': 'Basic bGVhazpsZWFr' };
+      await withClient(family, via(lab, 'negotiate', { exactNoProxy: '127.0.0.1' }), (c) => c.request(lab.origins.http.url + path('leak'), { headers }));
+      await withClient(family, via(lab, 'negotiate'), (c) => c.request(lab.origins.https.url + path('leak'), { headers }));
+      assertNoProxySecretAtOrigins(lab);
+    },
+  },
+  {
+    name: "an origin's 401 Negotiate never triggers our proxy token",
+    async run(family, lab) {
+      const { result, steps } = await countingSteps(() =>
+        withClient(family, via(lab, 'negotiate'), (c) => c.request(`${lab.origins.https.url}/negotiate-401`)),
+      );
+      assert.equal(result.status, 401);
+      assert.equal(steps, 1, 'only the tunnel pre-auth token');
+    },
+  },
+  {
+    name: 'mutual auth required: Squid sends no reply token, so the tunnel is refused',
+    async run(family, lab) {
+      const err = await withClient(family, via(lab, 'negotiate', { requireMutualAuth: true }), (c) => c.request(lab.origins.https.url + '/')).then(
+        () => assert.fail('expected a failure'),
+        (e: unknown) => rootCause(e),
+      );
+      assert.ok(err instanceof ProxyAuthenticationError);
+      assert.match(err.message, /mutual authentication/);
+    },
+  },
+];
+
+for (const family of CLIENT_FAMILIES) {
+  describe(`conformance: ${family.name}`, () => {
+    for (const row of ROWS) test(row.name, () => row.run(family, ctx.lab));
+    test('no request that reached an origin carried Proxy-Authorization', () => assertNoProxySecretAtOrigins(ctx.lab));
+  });
+}
