@@ -57,7 +57,8 @@ test('wildcards and suffix forms in JAATO_NO_PROXY are reported, not silently wi
 });
 
 // Host names as the URL parser would produce them: lower-case labels of letters, digits and hyphens.
-const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/);
+// Hyphens in the 3rd and 4th places mark IDNA A-labels (xn--), which must be valid punycode: excluded.
+const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/).filter((l) => l.slice(2, 4) !== '--');
 // A last label that is numeric (or 0x-hex) makes WHATWG parse the host as IPv4, so exclude those.
 const isName = (h: string): boolean => !/^(0x[0-9a-f]*|[0-9]+)$/.test(h.slice(h.lastIndexOf('.') + 1));
 const hostname = fc
@@ -72,7 +73,7 @@ test('property: an exact entry matches no host but its own', () => {
       assert.equal(shouldBypassProxy(`https://${other}/`, { JAATO_NO_PROXY: entry }), false);
       assert.equal(shouldBypassProxy(`https://${entry}/`, { JAATO_NO_PROXY: entry }), true);
     }),
-    { numRuns: 500 },
+    { numRuns: Number(process.env.FC_RUNS ?? 500) },
   );
 });
 
@@ -84,6 +85,6 @@ test('property: subdomains and look-alikes of an exact entry never match', () =>
         assert.equal(shouldBypassProxy(`https://${entry}${sep}${extra}/`, { JAATO_NO_PROXY: entry }), false);
       }
     }),
-    { numRuns: 500 },
+    { numRuns: Number(process.env.FC_RUNS ?? 500) },
   );
 });

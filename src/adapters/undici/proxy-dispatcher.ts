@@ -1,23 +1,14 @@
-import type { ConnectionOptions } from 'node:tls';
 import { Agent, buildConnector, Dispatcher, Pool } from 'undici';
 import { resolveConfig, type ProxyOptions, type ProxyRoute } from '../../config/proxy-config.js';
 import { basicAuthorization } from '../../auth/basic.js';
 import { debug } from '../../debug.js';
-import type { ProxyAuthOptions } from '../../transport/connection-auth.js';
+import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
 import { openForwardSocket } from '../../transport/forward.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { forwardAuthInterceptor } from './forward-auth.js';
 import { replaceHeader } from './headers.js';
 
-export interface ProxyDispatcherOptions extends ProxyOptions, ProxyAuthOptions {
-  /** Milliseconds to connect to the proxy (or origin) and, through a proxy, to get the CONNECT answer. Default 10 000. */
-  connectTimeout?: number;
-  /** Trusted CA certificates for origins (TLS is end to end with the origin). Default: Node's. */
-  ca?: ConnectionOptions['ca'];
-  /** Verify origin certificates (default true). */
-  rejectUnauthorized?: boolean;
-  /** TLS options for the connection to an `https://` proxy. */
-  proxyTls?: ConnectionOptions;
+export interface ProxyDispatcherOptions extends ProxyClientOptions {
   /** Passed to undici: time to wait for response headers / between body chunks (ms). */
   headersTimeout?: number;
   bodyTimeout?: number;
@@ -26,8 +17,6 @@ export interface ProxyDispatcherOptions extends ProxyOptions, ProxyAuthOptions {
   /** Maximum connections per origin (per proxy for forwarded http). Default: unlimited. */
   connections?: number;
 }
-
-const DEFAULT_CONNECT_TIMEOUT = 10_000;
 
 /**
  * An undici Dispatcher that routes every request by the configuration layer's decision: bypassed
@@ -49,24 +38,8 @@ export class ProxyDispatcher extends Dispatcher {
   constructor(options: ProxyDispatcherOptions = {}) {
     super();
     this.#options = options;
-    const { proxy, httpProxy, httpsProxy, noProxy, exactNoProxy, kerberos, spn, env } = options;
-    const config: ProxyOptions = { proxy, httpProxy, httpsProxy, noProxy, exactNoProxy, kerberos, spn, env };
-    for (const k of Object.keys(config) as Array<keyof ProxyOptions>) if (config[k] === undefined) delete config[k];
-    this.#configOptions = Object.keys(config).length > 0 ? config : undefined;
-    // Fail now, not on the first request, for explicit options that cannot work.
-    if (this.#configOptions) resolveConfig(this.#configOptions);
-    this.#direct = new Agent({ ...this.#poolOptions(), connect: { ...this.#originTls(), timeout: this.#timeout } });
-  }
-
-  get #timeout(): number {
-    return this.#options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
-  }
-
-  #originTls(): ConnectionOptions {
-    const tls: ConnectionOptions = {};
-    if (this.#options.ca !== undefined) tls.ca = this.#options.ca;
-    if (this.#options.rejectUnauthorized !== undefined) tls.rejectUnauthorized = this.#options.rejectUnauthorized;
-    return tls;
+    this.#configOptions = routingOptions(options);
+    this.#direct = new Agent({ ...this.#poolOptions(), connect: { ...originTls(options), timeout: transportOptions(options).timeout } });
   }
 
   #poolOptions(): Record<string, number> {
@@ -77,11 +50,6 @@ export class ProxyDispatcher extends Dispatcher {
     if (keepAliveTimeout !== undefined) o.keepAliveTimeout = keepAliveTimeout;
     if (connections !== undefined) o.connections = connections;
     return o;
-  }
-
-  #transportOptions(): { timeout: number; proxyTls?: ConnectionOptions; requireMutualAuth?: boolean; principal?: string } {
-    const { proxyTls, requireMutualAuth, principal } = this.#options;
-    return { timeout: this.#timeout, ...(proxyTls && { proxyTls }), ...(requireMutualAuth && { requireMutualAuth }), ...(principal && { principal }) };
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
@@ -115,9 +83,9 @@ export class ProxyDispatcher extends Dispatcher {
     const key = [tunnelled ? 'tunnel' : 'forward', proxy.origin, route.auth, route.spn ?? '', proxy.credentials?.username ?? '', proxy.credentials?.password ?? ''].join('\u0000');
     let via = this.#viaProxy.get(key);
     if (via) return via;
-    const transport = this.#transportOptions();
+    const transport = transportOptions(this.#options);
     if (tunnelled) {
-      const tls = buildConnector({ ...this.#originTls(), timeout: this.#timeout });
+      const tls = buildConnector({ ...originTls(this.#options), timeout: transport.timeout });
       via = new Agent({
         ...this.#poolOptions(),
         connect: (opts, callback) => {
