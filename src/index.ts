@@ -39,4 +39,14 @@ export {
 export { ProxyAuthenticationError, ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from './transport/errors.js';
 export { ProxyDispatcher, type ProxyDispatcherOptions } from './adapters/undici/proxy-dispatcher.js';
 export { createFetch, getDefaultDispatcher, getFetchInit, type ProxiedFetch } from './adapters/fetch.js';
+export {
+  createAgents,
+  getAgent,
+  getDefaultAgents,
+  ProxyHttpAgent,
+  ProxyHttpsAgent,
+  type ProxyAgentOptions,
+  type ProxyAgents,
+} from './adapters/node/agents.js';
+export type { ProxyClientOptions } from './adapters/client-options.js';
 export { JaatoProxyError } from './errors.js';

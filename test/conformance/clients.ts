@@ -1,4 +1,6 @@
-import { createFetch, type ProxyDispatcherOptions } from '../../src/index.js';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { createAgents, createFetch, getAgent, type ProxyDispatcherOptions } from '../../src/index.js';
 
 /** What a conformance row needs from a client: one request, its answer, and cleanup. */
 export interface ClientResponse {
@@ -51,5 +53,44 @@ const fetchFamily: ClientFamily = {
   },
 };
 
+const nodeAgentsFamily: ClientFamily = {
+  name: 'node:http(s) agents',
+  create(options) {
+    const agents = createAgents(options);
+    return {
+      request(url, spec = {}) {
+        return new Promise<ClientResponse>((resolve, reject) => {
+          const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+          const req = send(url, { method: spec.method ?? 'GET', headers: spec.headers, agent: getAgent(url, agents), signal: spec.signal });
+          req.on('error', reject);
+          req.on('response', (res: IncomingMessage) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('error', reject);
+            res.on('end', () => {
+              const headers: Record<string, string> = {};
+              for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+              resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks) });
+            });
+          });
+          const body = spec.body;
+          if (body === undefined) req.end();
+          else if (Buffer.isBuffer(body)) req.end(body);
+          else {
+            void (async () => {
+              for await (const chunk of body()) if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
+              req.end();
+            })().catch(reject);
+          }
+        });
+      },
+      async close() {
+        agents.http.destroy();
+        agents.https.destroy();
+      },
+    };
+  },
+};
+
 /** Every client family runs the same table. Later adapters are added here. */
-export const CLIENT_FAMILIES: readonly ClientFamily[] = [fetchFamily];
+export const CLIENT_FAMILIES: readonly ClientFamily[] = [fetchFamily, nodeAgentsFamily];

@@ -1,0 +1,139 @@
+import { Agent as HttpAgent, type AgentOptions, type ClientRequest } from 'node:http';
+import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
+import { resolveConfig, type ProxyOptions, type Route } from '../../config/proxy-config.js';
+import { basicAuthorization } from '../../auth/basic.js';
+import { debug } from '../../debug.js';
+import { openForwardSocket } from '../../transport/forward.js';
+import { openTunnel } from '../../transport/tunnel.js';
+import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
+import { handleForward407, RETRY } from './forward-retry.js';
+
+export type ProxyAgentOptions = ProxyClientOptions & Omit<AgentOptions, 'timeout'> & { timeout?: number };
+
+type ConnectOptions = { host?: string | null; hostname?: string | null; port?: number | string | null; servername?: string };
+type Callback = (error: Error | null, socket?: Duplex) => void;
+
+function targetUrl(scheme: 'http:' | 'https:', o: ConnectOptions, path = '/'): URL {
+  const host = (o.hostname ?? o.host ?? 'localhost').replace(/^\[|\]$/g, '');
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  return new URL(`${scheme}//${hostPart}${o.port ? `:${o.port}` : ''}${path.startsWith('/') ? path : '/'}`);
+}
+
+function baseAddRequest(base: typeof HttpAgent | typeof HttpsAgent, agent: HttpAgent, req: ClientRequest, options: unknown): void {
+  (base.prototype as unknown as { addRequest(r: ClientRequest, o: unknown): void }).addRequest.call(agent, req, options);
+}
+
+/**
+ * `node:http` agent for `http:` URLs (the seed's urllib opener, for Node). Bypassed hosts are reached
+ * directly; the rest are sent to the proxy in absolute form, on kept-alive proxy connections that each
+ * got a fresh Negotiate token on their first request, with 407s answered as the core does.
+ */
+export class ProxyHttpAgent extends HttpAgent {
+  readonly #options: ProxyClientOptions;
+  readonly #routing: ProxyOptions | undefined;
+
+  constructor(options: ProxyAgentOptions = {}) {
+    super({ keepAlive: true, ...options });
+    this.#options = options;
+    this.#routing = routingOptions(options);
+  }
+
+  #route(url: URL): Route {
+    return resolveConfig(this.#routing).route(url);
+  }
+
+  // Agent#addRequest is public API in practice (agent-base, http-proxy-agent) but not in @types/node.
+  addRequest(req: ClientRequest, options: ConnectOptions & { [RETRY]?: boolean }): void {
+    const target = targetUrl('http:', options, req.path);
+    const route = this.#route(target);
+    // Proxy-Authorization is ours alone: a caller's never travels, ours goes to the proxy only.
+    if (!options[RETRY]) req.removeHeader('proxy-authorization');
+    if (route.type === 'proxy') {
+      req.path = target.href;
+      if (route.auth === 'basic' && route.proxy.credentials) req.setHeader('proxy-authorization', basicAuthorization(route.proxy.credentials));
+      if (!options[RETRY]) handleForward407(req, this, route, transportOptions(this.#options), target);
+    }
+    baseAddRequest(HttpAgent, this, req, options);
+  }
+
+  override createConnection(options: ConnectOptions, callback: Callback): Duplex | undefined {
+    const target = targetUrl('http:', options);
+    const route = this.#route(target);
+    if (route.type === 'direct') {
+      debug('node:http %s: direct (%s)', target.origin, route.rule);
+      return (HttpAgent.prototype as unknown as { createConnection(o: unknown, cb: Callback): Duplex }).createConnection.call(this, options, callback);
+    }
+    debug('node:http %s: forward via %s', target.origin, route.proxy.redacted);
+    openForwardSocket(route, transportOptions(this.#options)).then(
+      (socket) => callback(null, socket),
+      (error: Error) => callback(error),
+    );
+    return undefined;
+  }
+}
+
+/**
+ * `node:https` agent: bypassed hosts directly, the rest through a CONNECT tunnel (Negotiate on the
+ * CONNECT, 407s answered on it) and then TLS with the origin, certificate checked against its name.
+ */
+export class ProxyHttpsAgent extends HttpsAgent {
+  readonly #options: ProxyClientOptions;
+  readonly #routing: ProxyOptions | undefined;
+
+  constructor(options: ProxyAgentOptions & HttpsAgentOptions = {}) {
+    super({ keepAlive: true, ...originTls(options), ...options });
+    this.#options = options;
+    this.#routing = routingOptions(options);
+  }
+
+  addRequest(req: ClientRequest, options: ConnectOptions): void {
+    req.removeHeader('proxy-authorization'); // it would travel inside the tunnel, to the origin
+    baseAddRequest(HttpsAgent, this, req, options);
+  }
+
+  override createConnection(options: ConnectOptions & Record<string, unknown>, callback: Callback): Duplex | undefined {
+    const target = targetUrl('https:', options);
+    const route = resolveConfig(this.#routing).route(target);
+    if (route.type === 'direct') {
+      debug('node:https %s: direct (%s)', target.origin, route.rule);
+      return (HttpsAgent.prototype as unknown as { createConnection(o: unknown, cb: Callback): Duplex }).createConnection.call(this, options, callback);
+    }
+    const host = target.hostname.replace(/^\[|\]$/g, '');
+    openTunnel(route, host, Number(target.port) || 443, transportOptions(this.#options)).then(
+      (raw) => {
+        const servername = options.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host);
+        const { host: _h, port: _p, path: _path, ...tls } = options;
+        const socket = tlsConnect({ ...tls, socket: raw, ...(servername ? { servername } : {}) });
+        callback(null, socket);
+      },
+      (error: Error) => callback(error),
+    );
+    return undefined;
+  }
+}
+
+export interface ProxyAgents {
+  http: ProxyHttpAgent;
+  https: ProxyHttpsAgent;
+}
+
+/** `{ http, https }` agents sharing the same options (the pair got and axios want). */
+export function createAgents(options: ProxyAgentOptions = {}): ProxyAgents {
+  return { http: new ProxyHttpAgent(options), https: new ProxyHttpsAgent(options) };
+}
+
+let shared: ProxyAgents | undefined;
+
+/** The process-wide agents that follow the environment (created on first use). */
+export function getDefaultAgents(): ProxyAgents {
+  shared ??= createAgents();
+  return shared;
+}
+
+/** The right agent for a URL: `https:`/`wss:` → the https agent, else the http agent. */
+export function getAgent(url: string | URL, agents: ProxyAgents = getDefaultAgents()): ProxyHttpAgent | ProxyHttpsAgent {
+  const protocol = typeof url === 'string' ? new URL(url).protocol : url.protocol;
+  return protocol === 'https:' || protocol === 'wss:' ? agents.https : agents.http;
+}
