@@ -1,6 +1,18 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createAgents, createFetch, getAgent, type ProxyDispatcherOptions } from '../../src/index.js';
+import { Readable } from 'node:stream';
+import got from 'got';
+import {
+  createAgents,
+  createAxios,
+  createFetch,
+  getAgent,
+  getGotOptions,
+  install,
+  JaatoProxyError,
+  uninstall,
+  type ProxyDispatcherOptions,
+} from '../../src/index.js';
 
 /** What a conformance row needs from a client: one request, its answer, and cleanup. */
 export interface ClientResponse {
@@ -26,12 +38,21 @@ export interface ClientFamily {
   create(options: ProxyDispatcherOptions): ClientUnderTest;
 }
 
-/** The underlying library error: clients wrap it (fetch: TypeError "fetch failed" with `cause`). */
+/** The underlying library error: clients wrap it (fetch: TypeError "fetch failed" with `cause`; axios, got: `cause`). */
 export function rootCause(error: unknown): unknown {
   let e = error;
-  while (e instanceof Error && e.cause !== undefined && !(e as { code?: string }).code?.startsWith('ERR_JAATO')) e = e.cause;
+  while (!(e instanceof JaatoProxyError) && e instanceof Error && e.cause !== undefined) e = e.cause;
   return e;
 }
+
+function flatHeaders(h: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined && v !== null) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
+  return out;
+}
+
+const bodyOf = (spec: RequestSpec): Buffer | Readable | undefined =>
+  spec.body === undefined ? undefined : Buffer.isBuffer(spec.body) ? spec.body : Readable.from(spec.body());
 
 const fetchFamily: ClientFamily = {
   name: 'fetch',
@@ -92,5 +113,79 @@ const nodeAgentsFamily: ClientFamily = {
   },
 };
 
+const axiosFamily: ClientFamily = {
+  name: 'axios',
+  create(options) {
+    const client = createAxios(
+      { responseType: 'arraybuffer', validateStatus: () => true, maxRedirects: 0, maxBodyLength: Infinity, maxContentLength: Infinity, decompress: false },
+      options,
+    );
+    return {
+      async request(url, spec = {}) {
+        const res = await client.request({ url, method: spec.method ?? 'GET', headers: spec.headers, data: bodyOf(spec), signal: spec.signal });
+        return { status: res.status, headers: flatHeaders(res.headers as Record<string, unknown>), body: Buffer.from(res.data as ArrayBuffer) };
+      },
+      async close() {
+        const { httpAgent, httpsAgent } = client.defaults;
+        (httpAgent as { destroy(): void }).destroy();
+        (httpsAgent as { destroy(): void }).destroy();
+      },
+    };
+  },
+};
+
+const gotFamily: ClientFamily = {
+  name: 'got',
+  create(options) {
+    const gotOptions = getGotOptions(options);
+    return {
+      async request(url, spec = {}) {
+        const body = bodyOf(spec);
+        const res = await got(url, {
+          ...gotOptions,
+          method: (spec.method ?? 'GET') as 'GET',
+          headers: spec.headers,
+          ...(body !== undefined && { body }),
+          ...(spec.signal && { signal: spec.signal }),
+          responseType: 'buffer',
+          throwHttpErrors: false,
+          followRedirect: false,
+          retry: { limit: 0 },
+          decompress: false,
+        });
+        return { status: res.statusCode, headers: flatHeaders(res.headers), body: res.body };
+      },
+      async close() {
+        gotOptions.agent.http.destroy();
+        gotOptions.agent.https.destroy();
+      },
+    };
+  },
+};
+
+/** install(): the plain global fetch, with no dispatcher passed, goes through the core. */
+const globalFamily: ClientFamily = {
+  name: 'global install (plain fetch)',
+  create(options) {
+    install(options);
+    const plain = fetchFamily.create(options);
+    return {
+      async request(url, spec = {}) {
+        const init: RequestInit & { duplex?: 'half' } = { method: spec.method ?? 'GET', headers: spec.headers, signal: spec.signal };
+        if (spec.body) {
+          init.body = typeof spec.body === 'function' ? (ReadableStream.from(spec.body()) as ReadableStream) : spec.body;
+          init.duplex = 'half';
+        }
+        const res = await globalThis.fetch(url, init);
+        return { status: res.status, headers: Object.fromEntries(res.headers), body: Buffer.from(await res.arrayBuffer()) };
+      },
+      async close() {
+        await plain.close();
+        await uninstall();
+      },
+    };
+  },
+};
+
 /** Every client family runs the same table. Later adapters are added here. */
-export const CLIENT_FAMILIES: readonly ClientFamily[] = [fetchFamily, nodeAgentsFamily];
+export const CLIENT_FAMILIES: readonly ClientFamily[] = [fetchFamily, nodeAgentsFamily, axiosFamily, gotFamily, globalFamily];
