@@ -16,11 +16,15 @@ export interface EchoReply extends SeenRequest {
   tls: boolean;
 }
 
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
 export interface Origin {
   /** e.g. `http://127.0.0.1:43127` */
   url: string;
   port: number;
   seen: SeenRequest[];
+  /** Serves paths under `prefix` with `handler` (a stand-in for some API) instead of the echo. */
+  mount(prefix: string, handler: Handler): void;
   close(): Promise<void>;
 }
 
@@ -32,11 +36,17 @@ export interface Origin {
  * - `/negotiate-401`: a 401 offering Negotiate, as an origin that wants Kerberos itself would;
  * - anything else: a JSON echo of the request, with the body's length and SHA-256.
  */
-function handle(tls: boolean, seen: SeenRequest[]) {
+function handle(tls: boolean, seen: SeenRequest[], mounts: Map<string, Handler>) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     seen.push({ method: req.method ?? '', url, headers: { ...req.headers } });
     const path = url.split('?')[0] ?? '/';
+    for (const [prefix, handler] of mounts) {
+      if (path.startsWith(prefix)) {
+        handler(req, res);
+        return;
+      }
+    }
     const bytes = /^\/bytes\/(\d+)$/.exec(path);
     const delay = /^\/delay\/(\d+)$/.exec(path);
     if (bytes) {
@@ -94,13 +104,14 @@ function sendPattern(res: ServerResponse, total: number): void {
   pump();
 }
 
-async function listen(server: Server, tls: boolean, host: string, seen: SeenRequest[]): Promise<Origin> {
+async function listen(server: Server, tls: boolean, host: string, seen: SeenRequest[], mounts: Map<string, Handler>): Promise<Origin> {
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `${tls ? 'https' : 'http'}://${host}:${port}`,
     port,
     seen,
+    mount: (prefix, handler) => void mounts.set(prefix, handler),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
@@ -111,10 +122,12 @@ async function listen(server: Server, tls: boolean, host: string, seen: SeenRequ
 
 export function startHttpOrigin(host = '127.0.0.1'): Promise<Origin> {
   const seen: SeenRequest[] = [];
-  return listen(createHttpServer(handle(false, seen)), false, host, seen);
+  const mounts = new Map<string, Handler>();
+  return listen(createHttpServer(handle(false, seen, mounts)), false, host, seen, mounts);
 }
 
 export function startHttpsOrigin(cert: { key: string; cert: string }, host = '127.0.0.1'): Promise<Origin> {
   const seen: SeenRequest[] = [];
-  return listen(createHttpsServer({ key: cert.key, cert: cert.cert }, handle(true, seen)), true, host, seen);
+  const mounts = new Map<string, Handler>();
+  return listen(createHttpsServer({ key: cert.key, cert: cert.cert }, handle(true, seen, mounts)), true, host, seen, mounts);
 }

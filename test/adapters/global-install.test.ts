@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import https from 'node:https';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { getGlobalDispatcher } from 'undici';
+import { install, installed, uninstall } from '../../src/index.js';
+import { useLab } from '../helpers/lab.js';
+
+const ctx = useLab();
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // .test-build/test/adapters → project root
+
+test('install() is idempotent and uninstall() restores exactly the previous dispatcher and agents', async () => {
+  const before = { d: getGlobalDispatcher(), h: http.globalAgent, s: https.globalAgent };
+  const first = install({ env: {} });
+  assert.equal(install({ env: {} }), first, 'a second install returns the one in place');
+  assert.equal(getGlobalDispatcher(), first.dispatcher);
+  assert.equal(http.globalAgent, first.agents.http);
+  assert.equal(https.globalAgent, first.agents.https);
+  assert.equal(installed(), first);
+  await uninstall();
+  await uninstall(); // harmless twice
+  assert.equal(getGlobalDispatcher(), before.d);
+  assert.equal(http.globalAgent, before.h);
+  assert.equal(https.globalAgent, before.s);
+  assert.equal(installed(), undefined);
+});
+
+// A program that knows nothing of jaato-proxy: global fetch, and http/https requests with no agent.
+const PROGRAM = `
+import http from 'node:http';
+import https from 'node:https';
+const get = (mod, url) => new Promise((resolve, reject) =>
+  mod.get(url, (res) => { let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => resolve(JSON.parse(b))); }).on('error', reject));
+const [httpUrl, httpsUrl] = process.argv.slice(2);
+const viaFetch = await (await fetch(httpsUrl + '/from-fetch')).json();
+const viaHttp = await get(http, httpUrl + '/from-http');
+const viaHttps = await get(https, httpsUrl + '/from-https');
+console.log(JSON.stringify([viaFetch, viaHttp, viaHttps].map((e) => ({ url: e.url, via: e.headers.via ?? null, leaked: e.headers['proxy-authorization'] ?? null }))));
+process.exit(0);
+`;
+
+// The same program as CommonJS, for the --require form.
+const PROGRAM_CJS = PROGRAM.replace("import http from 'node:http';", "const http = require('node:http');")
+  .replace("import https from 'node:https';", "const https = require('node:https');")
+  .replace('const viaFetch', '(async () => {\nconst viaFetch')
+  .replace('process.exit(0);', 'process.exit(0);\n})();');
+
+for (const [flag, file, source] of [
+  ['--import', 'program.mjs', PROGRAM],
+  ['--require', 'program.cjs', PROGRAM_CJS],
+] as const) {
+  test(`node ${flag} jaato-proxy/register: an unmodified program reaches the lab through Kerberos Squid`, async () => {
+    const lab = ctx.lab;
+    const program = join(lab.dir, file);
+    const ca = join(lab.dir, 'ca.pem');
+    writeFileSync(program, source);
+    const from = lab.accessLog().length;
+    const { stdout } = await run(process.execPath, [flag, 'jaato-proxy/register', program, lab.origins.http.url, lab.origins.https.url], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, ...lab.env, HTTPS_PROXY: lab.proxies.negotiate, HTTP_PROXY: lab.proxies.negotiate, JAATO_KERBEROS_PROXY: 'true', NODE_EXTRA_CA_CERTS: ca },
+    });
+    const results = JSON.parse(stdout) as Array<{ url: string; via: string | null; leaked: string | null }>;
+    assert.deepEqual(results.map((r) => r.url), ['/from-fetch', '/from-http', '/from-https']);
+    assert.match(String(results[1]?.via), /squid/, 'plain http was forwarded by Squid');
+    for (const r of results) assert.equal(r.leaked, null);
+    const deadline = Date.now() + 3000;
+    let mine = lab.accessLog().slice(from).filter((e) => e.method !== '-');
+    while (mine.length < 3 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      mine = lab.accessLog().slice(from).filter((e) => e.method !== '-');
+    }
+    assert.deepEqual(mine.map((e) => [e.method, e.status, e.user]).sort(), [
+      ['CONNECT', 200, lab.principal],
+      ['CONNECT', 200, lab.principal],
+      ['GET', 200, lab.principal],
+    ]);
+  });
+}
