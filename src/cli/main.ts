@@ -1,77 +1,63 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { explain } from '../config/explain.js';
 import { JaatoProxyError } from '../errors.js';
+import { doctorCommand } from './commands/doctor.js';
+import { explainCommand } from './commands/explain.js';
+import { fetchCommand } from './commands/fetch.js';
+import { serveCommand } from './commands/serve.js';
 import { runDemo } from './demo.js';
-import { bold, dim, yellow } from './style.js';
+import { EXIT, UsageError } from './errors.js';
 
 const USAGE = `Usage: jaato-proxy <command> [options]
 
 Commands:
-  explain <url>   How a URL would be routed, and the rule that decided (--json)
-  demo            Start the embedded Kerberos lab and walk through it
+  explain <url>   how a URL would be routed, and the rule that decided
+  doctor [url]    check the whole chain: variables, Kerberos ticket and token, the proxy, the URL
+  fetch <url>     a curl-like client through the proxy (-v shows the proxy exchange)
+  serve           a local proxy that authenticates upstream, for tools without Negotiate
+  demo            start the embedded Kerberos lab and walk through it
 
-Options:
-  -h, --help      Show help
-  -v, --version   Show the version
-  --debug         Show stack traces on errors
-
-Exit codes: 0 success, 1 failure, 2 usage error.`;
+Options: -h/--help (also after a command), -V/--version, --debug (stack traces on errors).
+Debug log: NODE_DEBUG=jaato-proxy. Exit codes: 0 success, 1 failure, 2 usage error.`;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-class UsageError extends Error {}
-
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return command === undefined ? 2 : 0;
-  }
-  if (command === '-v' || command === '--version') {
-    process.stdout.write(`${version()}\n`);
-    return 0;
-  }
   switch (command) {
+    case undefined:
+      process.stderr.write(`${USAGE}\n`);
+      return EXIT.usage;
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return EXIT.ok;
+    case '-V':
+    case '--version':
+      process.stdout.write(`${version()}\n`);
+      return EXIT.ok;
     case 'explain':
       return explainCommand(rest);
+    case 'doctor':
+      return doctorCommand(rest);
+    case 'fetch':
+      return fetchCommand(rest);
+    case 'serve':
+      return serveCommand(rest);
     case 'demo':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write('Usage: jaato-proxy demo\n\nStarts the embedded lab (MIT KDC, Squid with Negotiate, origins) and walks through it.\n');
+        return EXIT.ok;
+      }
       await runDemo();
-      return 0;
+      return EXIT.ok;
     default:
       throw new UsageError(`unknown command "${command}" (see jaato-proxy --help)`);
   }
-}
-
-function explainCommand(args: string[]): number {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } } });
-  if (values.help) {
-    process.stdout.write('Usage: jaato-proxy explain <url> [--json]\n');
-    return 0;
-  }
-  const url = positionals[0];
-  if (!url) throw new UsageError('explain needs a URL, e.g. jaato-proxy explain https://api.anthropic.com/');
-  const e = explain(url);
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(e, null, 2)}\n`);
-    return e.route === 'error' ? 1 : 0;
-  }
-  const lines = [`${bold(e.url)}`];
-  if (e.route === 'error') lines.push(`  route:   cannot route: ${e.rule}`);
-  else if (e.route === 'direct') lines.push('  route:   direct');
-  else lines.push(`  route:   proxy ${e.proxy}`);
-  lines.push(`  rule:    ${e.rule}`);
-  if (e.route === 'proxy') {
-    lines.push(`  auth:    ${e.auth}${e.basicFallback ? ' (Basic credentials as fallback)' : ''}`);
-    if (e.spn) lines.push(`  spn:     ${e.spn} ${dim(`(${e.spnSource})`)}`);
-  }
-  for (const w of e.warnings) lines.push(`  ${yellow('warning:')} ${w}`);
-  process.stdout.write(`${lines.join('\n')}\n`);
-  return e.route === 'error' ? 1 : 0;
 }
 
 const debugFlag = process.argv.includes('--debug');
@@ -80,14 +66,15 @@ main(process.argv.slice(2).filter((a) => a !== '--debug')).then(
     process.exitCode = code;
   },
   (error: unknown) => {
+    // One clear line on stderr; the stack only with --debug.
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`jaato-proxy: ${(error as Error).message}\n`);
-      process.exitCode = 2;
+      process.exitCode = EXIT.usage;
       return;
     }
     const message = error instanceof JaatoProxyError ? `${error.message} [${error.code}]` : error instanceof Error ? error.message : String(error);
     process.stderr.write(`jaato-proxy: ${message}\n`);
     if (debugFlag && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-    process.exitCode = 1;
+    process.exitCode = EXIT.failure;
   },
 );

@@ -33,6 +33,21 @@ async function countingSteps<T>(fn: () => Promise<T>): Promise<{ result: T; step
   }
 }
 
+/**
+ * The log's length once Squid has written nothing for 150 ms. Squid logs a CONNECT when its tunnel
+ * closes, so a previous row's line can arrive late: rows that read the log start from here.
+ */
+async function quietLogLength(lab: Lab): Promise<number> {
+  let last = lab.accessLog().length;
+  for (let i = 0; i < 40; i++) {
+    await new Promise((r) => setTimeout(r, 150));
+    const now = lab.accessLog().length;
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}
+
 /** Squid's log lines written since `from`; CONNECT lines appear when a tunnel closes, so wait for `min`. */
 async function logSince(lab: Lab, from: number, min: number): Promise<AccessLogEntry[]> {
   const deadline = Date.now() + 3000;
@@ -80,7 +95,7 @@ const ROWS: Row[] = [
   {
     name: 'direct when no proxy is configured',
     async run(family, lab) {
-      const from = lab.accessLog().length;
+      const from = await quietLogLength(lab);
       const p = path('direct');
       const res = await withClient(family, { env: {}, ca: lab.ca }, (c) => c.request(lab.origins.https.url + p));
       assert.equal(res.status, 200);
@@ -113,7 +128,7 @@ const ROWS: Row[] = [
   {
     name: 'http: forwarded in absolute form through the Negotiate port, pre-authenticated (no 407 first)',
     async run(family, lab) {
-      const from = lab.accessLog().length;
+      const from = await quietLogLength(lab);
       const p = path('fwd');
       const { result: res, steps } = await countingSteps(() => withClient(family, via(lab, 'negotiate'), (c) => c.request(lab.origins.http.url + p)));
       assert.equal(res.status, 200);
@@ -127,7 +142,7 @@ const ROWS: Row[] = [
   {
     name: 'https: CONNECT tunnel through the Negotiate port, pre-authenticated, TLS end to end',
     async run(family, lab) {
-      const from = lab.accessLog().length;
+      const from = await quietLogLength(lab);
       const p = path('tunnel');
       const res = await withClient(family, via(lab, 'negotiate'), (c) => c.request(lab.origins.https.url + p));
       assert.equal(res.status, 200);
@@ -152,7 +167,7 @@ const ROWS: Row[] = [
   {
     name: 'Basic-only port with credentials in the proxy URL (Kerberos off), http and https',
     async run(family, lab) {
-      const from = lab.accessLog().length;
+      const from = await quietLogLength(lab);
       const proxy = lab.proxies.basic.replace('http://', `http://${lab.basic.username}:${encodeURIComponent(lab.basic.password)}@`);
       await withClient(family, { proxy, kerberos: false, env: {}, ca: lab.ca }, async (c) => {
         assert.equal((await c.request(lab.origins.http.url + path('basic'))).status, 200);
@@ -165,7 +180,7 @@ const ROWS: Row[] = [
   {
     name: 'port offering both: Negotiate is chosen when Kerberos is on, even with Basic credentials at hand',
     async run(family, lab) {
-      const from = lab.accessLog().length;
+      const from = await quietLogLength(lab);
       const proxy = lab.proxies.both.replace('http://', `http://${lab.basic.username}:${encodeURIComponent(lab.basic.password)}@`);
       await withClient(family, via(lab, 'both', { proxy }), async (c) => {
         assert.equal((await c.request(lab.origins.http.url + path('both'))).status, 200);
@@ -178,7 +193,7 @@ const ROWS: Row[] = [
   {
     name: 'a fresh token per connection: 8 parallel connections all authenticate (a replayed token would be refused)',
     async run(family, lab) {
-      const from = lab.accessLog().length;
+      const from = await quietLogLength(lab);
       const { result, steps } = await countingSteps(() =>
         withClient(family, via(lab, 'negotiate'), (c) =>
           Promise.all([
@@ -236,7 +251,7 @@ const ROWS: Row[] = [
   {
     name: 'a token the proxy cannot accept (SPN not in its keytab): bounded retries, then an error that says why',
     async run(family, lab) {
-      const from = lab.accessLog().length;
+      const from = await quietLogLength(lab);
       const { result: err, steps } = await countingSteps(() =>
         withClient(family, via(lab, 'negotiate', { spn: lab.spnNotInKeytab }), (c) => c.request(lab.origins.http.url + path('badspn'))).then(
           () => assert.fail('expected a failure'),

@@ -1,0 +1,33 @@
+import { parseArgs } from 'node:util';
+import { explain } from '../../config/explain.js';
+import { bold, dim, yellow } from '../style.js';
+import { EXIT, UsageError } from '../errors.js';
+
+export const EXPLAIN_HELP = `Usage: jaato-proxy explain <url> [--json]
+
+How the URL would be routed with the current environment: direct or which proxy (credentials
+masked), the rule that decided, the auth and SPN that would be used, and every configuration warning.`;
+
+export function explainCommand(args: string[]): number {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) return void process.stdout.write(`${EXPLAIN_HELP}\n`), EXIT.ok;
+  const url = positionals[0];
+  if (!url) throw new UsageError('explain needs a URL, e.g. jaato-proxy explain https://api.anthropic.com/');
+  const e = explain(url);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(e, null, 2)}\n`);
+    return e.route === 'error' ? EXIT.failure : EXIT.ok;
+  }
+  const lines = [bold(e.url)];
+  if (e.route === 'error') lines.push(`  route:   cannot route: ${e.rule}`);
+  else if (e.route === 'direct') lines.push('  route:   direct');
+  else lines.push(`  route:   proxy ${e.proxy}`);
+  if (e.route !== 'error') lines.push(`  rule:    ${e.rule}`);
+  if (e.route === 'proxy') {
+    lines.push(`  auth:    ${e.auth}${e.basicFallback ? ' (Basic credentials as fallback)' : ''}`);
+    if (e.spn) lines.push(`  spn:     ${e.spn} ${dim(`(${e.spnSource})`)}`);
+  }
+  for (const w of e.warnings) lines.push(`  ${yellow('warning:')} ${w}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return e.route === 'error' ? EXIT.failure : EXIT.ok;
+}

@@ -1,0 +1,139 @@
+import { createRequire } from 'node:module';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { explain } from '../config/explain.js';
+import { firstSet, PROXY_VARIABLES, UNTARGETED_PROXY_VARIABLES, type Env } from '../config/env.js';
+import { resolveConfig } from '../config/proxy-config.js';
+import { redactUrl } from '../redact.js';
+import { JaatoProxyError } from '../errors.js';
+import { loadKerberos } from '../auth/kerberos-addon.js';
+import { generateSpnegoToken } from '../auth/spnego.js';
+import { readTicketCache } from '../auth/ticket-cache.js';
+import { probeProxy } from '../transport/probe.js';
+import { createFetch } from '../adapters/fetch.js';
+import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
+import { debugChannel } from '../debug.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  /** What was found (safe to show: proxies redacted, no token). */
+  detail: string;
+  /** What to do, on warn or fail. */
+  remedy?: string;
+}
+
+export interface DoctorOptions extends Pick<ProxyDispatcherOptions, 'ca' | 'connectTimeout'> {
+  env?: Env;
+}
+
+function fail(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * `jaato-proxy doctor`: every link of the chain checked in order, each with what was found and, when it
+ * fails, the remedy. With a URL it also asks the proxy what it demands and fetches the URL through it.
+ */
+export async function runDoctor(url: string | undefined, options: DoctorOptions = {}): Promise<Check[]> {
+  const env = options.env ?? process.env;
+  const checks: Check[] = [];
+  const add = (c: Check): Check => (checks.push(c), c);
+
+  // 1. Proxy variables.
+  const set = PROXY_VARIABLES['https:'].filter((n) => env[n]);
+  add({ name: 'proxy variables', status: set.length > 0 ? 'ok' : 'warn', detail: set.length > 0 ? set.map((n) => `${n}=${redactUrl(env[n] as string)}`).join(', ') : 'none set: every connection goes direct', ...(set.length === 0 && { remedy: 'export HTTPS_PROXY=http://proxy.corp:8080' }) });
+
+  // 2. Bypass lists and any other warning about the configuration.
+  let config;
+  try {
+    config = resolveConfig({ env });
+  } catch (e) {
+    add({ name: 'configuration', status: 'fail', detail: fail(e) });
+    return checks;
+  }
+  const lists = `JAATO_NO_PROXY: ${config.exact.size} exact host(s); ${config.noProxy.variable}: ${config.noProxy.matchesAll ? 'everything (*)' : config.noProxy.isEmpty ? 'empty' : 'set'}`;
+  add({ name: 'bypass lists', status: config.warnings.length > 0 ? 'warn' : 'ok', detail: config.warnings.length > 0 ? `${lists}; ${config.warnings.join('; ')}` : lists, ...(config.warnings.length > 0 && { remedy: 'fix or remove the entries named above' }) });
+
+  // 3. The route.
+  const target = url ?? 'https://example.com/';
+  const e = explain(target, env);
+  if (url) {
+    if (e.route === 'error') return add({ name: 'route', status: 'fail', detail: e.rule }) && checks;
+    add({ name: 'route', status: 'ok', detail: e.route === 'direct' ? `direct, because ${e.rule}` : `proxy ${e.proxy} (${e.rule}), auth ${e.auth}` });
+  }
+  const proxyVar = firstSet(env, url ? PROXY_VARIABLES[new URL(url).protocol === 'http:' ? 'http:' : 'https:'] : UNTARGETED_PROXY_VARIABLES);
+
+  // 4-8. Kerberos.
+  if (!config.kerberos) {
+    add({ name: 'kerberos', status: 'skip', detail: 'JAATO_KERBEROS_PROXY is off: no Negotiate', remedy: 'export JAATO_KERBEROS_PROXY=true if the proxy wants Kerberos' });
+  } else {
+    add({ name: 'kerberos', status: 'ok', detail: 'JAATO_KERBEROS_PROXY is on' });
+    let addon = false;
+    try {
+      await loadKerberos('HTTP@doctor');
+      const version = (createRequire(import.meta.url)('kerberos/package.json') as { version: string }).version;
+      add({ name: 'kerberos addon', status: 'ok', detail: `kerberos ${version} loaded` });
+      addon = true;
+    } catch (err) {
+      add({ name: 'kerberos addon', status: 'fail', detail: fail(err), remedy: 'npm install kerberos (apt-get install libkrb5-dev first on Debian/Ubuntu)' });
+    }
+    const cache = await readTicketCache(env as NodeJS.ProcessEnv);
+    if (cache.klistMissing) add({ name: 'ticket', status: 'warn', detail: 'klist not found: cannot read the ticket cache', remedy: 'install the Kerberos client tools (krb5-user)' });
+    else if (cache.valid) add({ name: 'ticket', status: 'ok', detail: `${cache.principal ?? 'a principal'}, expires ${cache.expires ?? '(unknown)'}` });
+    else add({ name: 'ticket', status: 'fail', detail: cache.principal ? `the ticket of ${cache.principal} has expired` : 'no Kerberos ticket', remedy: 'kinit user@REALM' });
+    const proxyHost = proxyVar ? new URL(/^[a-z]+:\/\//i.test(proxyVar.value) ? proxyVar.value : `http://${proxyVar.value}`).hostname : undefined;
+    if (!proxyHost) {
+      add({ name: 'spn', status: 'skip', detail: 'no proxy, no service principal' });
+    } else {
+      const spn = e.spn ?? `HTTP@${proxyHost}`;
+      add({ name: 'spn', status: 'ok', detail: `${spn} (${config.spnSource ?? 'from the proxy host'})` });
+      if (addon) {
+        try {
+          const token = await generateSpnegoToken(proxyHost, { env });
+          add({ name: 'token', status: 'ok', detail: `a ${Buffer.from(token, 'base64').length}-byte SPNEGO token for ${spn} (not shown)` });
+        } catch (err) {
+          add({ name: 'token', status: 'fail', detail: fail(err) }); // the typed error's message carries the remedy
+        }
+      }
+    }
+  }
+
+  if (!url || e.route !== 'proxy') return checks;
+
+  // 9. What the proxy demands.
+  const proxy = config.proxyFor(new URL(url).protocol);
+  if (proxy) {
+    try {
+      const probe = await probeProxy(proxy, new URL(url), { timeout: options.connectTimeout ?? 10_000 });
+      const offered = probe.offered.map((s) => s[0]?.toUpperCase() + s.slice(1));
+      const detail = `${proxy.redacted} answered ${probe.statusCode} ${probe.statusText} in ${probe.ms} ms${offered.length ? `; offers ${offered.join(', ')}` : ''}`;
+      const mismatch = probe.statusCode === 407 && probe.offered.includes('negotiate') && !config.kerberos;
+      add({ name: 'proxy', status: mismatch ? 'fail' : 'ok', detail, ...(mismatch && { remedy: 'the proxy wants Negotiate: export JAATO_KERBEROS_PROXY=true' }) });
+    } catch (err) {
+      add({ name: 'proxy', status: 'fail', detail: fail(err), remedy: 'check the proxy address, the network or VPN' });
+    }
+  }
+
+  // 10. The URL itself, through the proxy.
+  const events: string[] = [];
+  const onEvent = (m: unknown): void => void events.push((m as { message: string }).message);
+  subscribe(debugChannel.name, onEvent);
+  const fetch = createFetch({ env, ...(options.ca !== undefined && { ca: options.ca }), ...(options.connectTimeout !== undefined && { connectTimeout: options.connectTimeout }) });
+  const started = performance.now();
+  try {
+    const res = await fetch(url, { redirect: 'manual' });
+    await res.arrayBuffer();
+    const retried = events.some((m) => m.includes(': 407 '));
+    add({ name: 'fetch', status: 'ok', detail: `${res.status} ${res.statusText} in ${Math.round(performance.now() - started)} ms (${retried ? 'after a 407' : 'pre-authenticated, no 407'})` });
+  } catch (err) {
+    let cause: unknown = err;
+    while (!(cause instanceof JaatoProxyError) && cause instanceof Error && cause.cause !== undefined) cause = cause.cause;
+    add({ name: 'fetch', status: 'fail', detail: fail(cause) });
+  } finally {
+    unsubscribe(debugChannel.name, onEvent);
+    await fetch.dispatcher.close();
+  }
+  return checks;
+}
