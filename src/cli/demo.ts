@@ -4,6 +4,12 @@ import { explain } from '../config/explain.js';
 import { generateSpnegoToken } from '../auth/spnego.js';
 import { createFetch } from '../adapters/fetch.js';
 import type { EchoReply } from '../lab/origin.js';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startLocalProxy, type AccessLogEntry } from '../server/local-proxy.js';
+import { formatAccessLog } from './commands/serve.js';
 import { bold, cyan, dim, green, OK } from './style.js';
 
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
@@ -83,4 +89,23 @@ async function walkThrough(lab: Lab): Promise<void> {
   await new Promise((r) => setTimeout(r, 300)); // Squid logs a CONNECT when its tunnel closes
   out(dim('   Squid access log (method, URL, status, authenticated user):'));
   for (const e of lab.accessLog().slice(before).filter((x) => x.method !== '-')) out(`     ${e.method} ${e.url} ${e.status} ${bold(e.user)}`);
+
+  step(5, 'jaato-proxy serve: curl, with no Kerberos support of its own, through the local proxy');
+  const served: AccessLogEntry[] = [];
+  const local = await startLocalProxy({ port: 0, log: (e) => void served.push(e) });
+  try {
+    const ca = join(lab.dir, 'demo-ca.pem');
+    writeFileSync(ca, lab.ca);
+    out(`   ${dim(`$ jaato-proxy serve   # listening on ${local.url}, upstream ${lab.proxies.negotiate} with Negotiate`)}`);
+    out(`   ${dim(`$ curl -x ${local.url} --cacert ca.pem ${origin}/from-curl`)}`);
+    const { stdout } = await promisify(execFile)('curl', ['-sS', '-x', local.url, '--cacert', ca, `${origin}/from-curl`], { env: { PATH: process.env.PATH ?? '' } });
+    const echo = JSON.parse(stdout) as EchoReply;
+    out(`   ${OK()} curl got the origin's answer: ${echo.method} ${echo.url} (user-agent ${echo.headers['user-agent']})`);
+    for (const e of served) out(`   ${dim(`serve: ${formatAccessLog(e)}`)}`);
+  } finally {
+    await local.close();
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const last = lab.accessLog().filter((x) => x.method === 'CONNECT').at(-1);
+  if (last) out(`   ${OK()} Squid: ${last.method} ${last.url} ${last.status} ${bold(last.user)}: curl's request was authenticated with Kerberos`);
 }

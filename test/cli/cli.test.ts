@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EchoReply } from '../../src/lab/origin.js';
+import { useLab } from '../helpers/lab.js';
+import { curl, labEnv, ROOT, runCli } from './helpers.js';
+
+const ctx = useLab();
+const caFile = (): string => {
+  const path = join(ctx.lab.dir, 'cli-ca.pem');
+  writeFileSync(path, ctx.lab.ca);
+  return path;
+};
+
+test('--version, --help, usage errors: exit codes and one clear line on stderr', async () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  assert.deepEqual(await runCli(['--version']), { code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  const help = await runCli(['--help']);
+  assert.equal(help.code, 0);
+  for (const c of ['explain', 'doctor', 'fetch', 'serve', 'demo']) assert.match(help.stdout, new RegExp(`\\n  ${c} `));
+  for (const c of ['explain', 'doctor', 'fetch', 'serve', 'demo']) assert.equal((await runCli([c, '--help'])).code, 0, c);
+  const none = await runCli([]);
+  assert.equal(none.code, 2);
+  const unknown = await runCli(['frobnicate']);
+  assert.equal(unknown.code, 2);
+  assert.equal(unknown.stderr, 'jaato-proxy: unknown command "frobnicate" (see jaato-proxy --help)\n');
+  const badFlag = await runCli(['fetch', '--nope', 'http://x/']);
+  assert.equal(badFlag.code, 2);
+  assert.equal(badFlag.stderr.trim().split('\n').length, 1, 'no stack trace');
+});
+
+test('explain: the rule, redacted proxy, auth and SPN; --json; exit 1 on a bad proxy', async () => {
+  const env = { PATH: process.env.PATH, HTTPS_PROXY: 'http://u:s3cret@proxy.corp:8080', JAATO_KERBEROS_PROXY: 'yes', JAATO_NO_PROXY: 'github.com' };
+  const text = await runCli(['explain', 'https://api.anthropic.com/'], env);
+  assert.equal(text.code, 0);
+  assert.match(text.stdout, /route: {3}proxy http:\/\/\*\*\*\*:\*\*\*\*@proxy\.corp:8080\//);
+  assert.match(text.stdout, /auth: {4}negotiate/);
+  assert.match(text.stdout, /spn: {5}HTTP@proxy\.corp/);
+  assert.ok(!text.stdout.includes('s3cret'));
+  const json = JSON.parse((await runCli(['explain', '--json', 'https://github.com/x'], env)).stdout) as { route: string; rule: string };
+  assert.deepEqual([json.route, json.rule], ['direct', 'JAATO_NO_PROXY entry "github.com"']);
+  const bad = await runCli(['explain', 'https://x/'], { ...env, HTTPS_PROXY: 'socks5://h:1' });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, /unsupported proxy scheme "socks5"/);
+});
+
+test('doctor: every check passes against the lab; without a ticket it fails with the remedy', async () => {
+  const lab = ctx.lab;
+  const good = await runCli(['doctor', `${lab.origins.https.url}/x`, '--cacert', caFile()], labEnv(lab));
+  assert.equal(good.code, 0, good.stdout + good.stderr);
+  for (const name of ['proxy variables', 'route', 'kerberos addon', 'ticket', 'spn', 'token', 'proxy', 'fetch']) {
+    assert.match(good.stdout, new RegExp(`✓ ${name}`), name);
+  }
+  assert.match(good.stdout, /alice@JAATO\.TEST, expires /);
+  assert.match(good.stdout, /offers Negotiate/);
+  assert.match(good.stdout, /pre-authenticated, no 407/);
+  assert.doesNotMatch(good.stdout, /✗/);
+  const noTicket = await runCli(['doctor', '--json', `${lab.origins.https.url}/x`, '--cacert', caFile()], labEnv(lab, { KRB5CCNAME: `FILE:${join(lab.dir, 'none')}` }));
+  assert.equal(noTicket.code, 1);
+  const report = JSON.parse(noTicket.stdout) as { ok: boolean; checks: Array<{ name: string; status: string; remedy?: string }> };
+  assert.equal(report.ok, false);
+  const ticket = report.checks.find((c) => c.name === 'ticket');
+  assert.equal(ticket?.status, 'fail');
+  assert.match(ticket?.remedy ?? '', /kinit/);
+  assert.equal(report.checks.find((c) => c.name === 'fetch')?.status, 'fail');
+});
+
+test('fetch: -X/-d/-H/-i/-o, and -v shows the proxy exchange but never a token', async () => {
+  const lab = ctx.lab;
+  const out = join(lab.dir, 'fetched.json');
+  const r = await runCli(['fetch', '-v', '-i', '-X', 'PUT', '-d', 'twelve bytes', '-H', 'x-probe: 1', '-o', out, `${lab.origins.https.url}/put`, '--cacert', caFile()], labEnv(lab));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^HTTP 200 OK\n/);
+  const echo = JSON.parse(readFileSync(out, 'utf8')) as EchoReply;
+  assert.deepEqual([echo.method, echo.bodyBytes, echo.headers['x-probe']], ['PUT', 12, '1']);
+  assert.match(r.stderr, /route: proxy via http:\/\/localhost:\d+\/ \(HTTPS_PROXY\); auth negotiate, SPN HTTP@localhost/);
+  assert.match(r.stderr, /CONNECT 127\.0\.0\.1:\d+ via .*pre-auth negotiate/);
+  assert.match(r.stderr, /: 200 Connection established/);
+  assert.doesNotMatch(r.stderr + r.stdout, /Negotiate [A-Za-z0-9+/=]{16,}/);
+  const failed = await runCli(['fetch', `${lab.origins.http.url}/x`], labEnv(lab, { KRB5CCNAME: `FILE:${join(lab.dir, 'none')}` }));
+  assert.equal(failed.code, 1);
+  assert.match(failed.stderr, /^jaato-proxy: .*requires authentication \(407; offers: Negotiate\).*kinit.* \[ERR_JAATO_PROXY_AUTH\]\n$/);
+});
+
+test('curl itself cannot pass the Negotiate proxy without --proxy-negotiate (why serve exists)', async () => {
+  const r = await curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', ctx.lab.proxies.negotiate, `${ctx.lab.origins.http.url}/x`]);
+  assert.equal(r.stdout, '407');
+});

@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EchoReply } from '../../src/lab/origin.js';
+import { useLab } from '../helpers/lab.js';
+import { curl, exited, labEnv, runCli, startCli } from './helpers.js';
+
+const ctx = useLab();
+const READY = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
+
+test('serve: curl without Negotiate gets through for http, https and bypassed hosts; 50 parallel clients; outsiders refused; clean SIGTERM', async () => {
+  const lab = ctx.lab;
+  const ca = join(lab.dir, 'serve-ca.pem');
+  writeFileSync(ca, lab.ca);
+  const { child, match, output } = await startCli(['serve', '--port', '0'], labEnv(lab, { JAATO_NO_PROXY: 'localhost' }), READY);
+  const local = match[1] as string;
+  try {
+    const from = lab.accessLog().length;
+    const plain = await curl(['-x', local, `${lab.origins.http.url}/via-serve`]);
+    assert.equal((JSON.parse(plain.stdout) as EchoReply).url, '/via-serve');
+    assert.match(String((JSON.parse(plain.stdout) as EchoReply).headers.via), /squid/);
+    const tls = await curl(['-x', local, '--cacert', ca, '-d', 'x=1', `${lab.origins.https.url}/via-serve-tls`]);
+    assert.equal((JSON.parse(tls.stdout) as EchoReply).method, 'POST');
+    const bypassed = await curl(['-x', local, `${lab.origins.http.url.replace('127.0.0.1', 'localhost')}/bypassed`]);
+    assert.equal((JSON.parse(bypassed.stdout) as EchoReply).headers.via, undefined, 'went direct');
+
+    // 50 clients at once, half plain http, half CONNECT.
+    const urls = Array.from({ length: 50 }, (_, i) => (i % 2 ? `${lab.origins.https.url}/p${i}` : `${lab.origins.http.url}/p${i}`));
+    const parallel = await curl(['-x', local, '--cacert', ca, '--parallel', '--parallel-max', '50', '-w', '%{http_code}\n', ...urls.flatMap((u) => [u, '-o', '/dev/null'])]);
+    assert.deepEqual(parallel.stdout.trim().split('\n').sort(), Array(50).fill('200'));
+
+    // Another loopback address plays the outsider.
+    const outsider = await curl(['--interface', '127.0.0.2', '-o', '/dev/null', '-w', '%{http_code}', '-x', local, `${lab.origins.http.url}/outsider`]);
+    assert.equal(outsider.stdout, '403');
+    const outsiderTunnel = await curl(['--interface', '127.0.0.2', '-x', local, '--cacert', ca, `${lab.origins.https.url}/outsider`]);
+    assert.notEqual(outsiderTunnel.code, 0);
+
+    // Upstream, every request was Kerberos-authenticated; serve logged one line per request.
+    await new Promise((r) => setTimeout(r, 500));
+    const upstream = lab.accessLog().slice(from).filter((e) => e.method !== '-');
+    assert.ok(upstream.length >= 27);
+    assert.ok(upstream.every((e) => e.status === 200 && e.user === lab.principal), JSON.stringify(upstream.filter((e) => e.user !== lab.principal)));
+    const lines = output().split('\n').filter((l) => / (GET|POST|CONNECT) /.test(l));
+    assert.ok(lines.length >= 55, `${lines.length} log lines`);
+    assert.ok(lines.some((l) => / 127\.0\.0\.2 GET - refused 403 /.test(l)));
+    assert.ok(lines.some((l) => / GET localhost:\d+ direct 200 \d+B \d+ms$/.test(l)));
+    assert.ok(lines.some((l) => / CONNECT 127\.0\.0\.1:\d+ proxy 200 \d+B \d+ms$/.test(l)));
+
+    // A tunnel in flight does not hold up a SIGTERM.
+    const slow = curl(['-x', local, '--cacert', ca, `${lab.origins.https.url}/delay/10000`]);
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    child.kill('SIGTERM');
+    assert.equal(await exited(child), 0);
+    assert.notEqual((await slow).code, 0, 'the in-flight tunnel was closed');
+    assert.ok(Date.now() - started < 3000);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('serve refuses to use itself as its upstream, naming the variable', async () => {
+  const r = await runCli(['serve', '--port', '47391'], { PATH: process.env.PATH, HTTPS_PROXY: 'http://127.0.0.1:47391' });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^jaato-proxy: HTTPS_PROXY: points at this local proxy itself/);
+});
