@@ -11,3 +11,13 @@ export class JaatoProxyError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * The library's own error inside what a client wrapped it in (fetch: `TypeError: fetch failed` with
+ * `cause`; axios and got: `cause`), or the outermost error when there is none of ours.
+ */
+export function unwrapError(error: unknown): unknown {
+  let e = error;
+  while (!(e instanceof JaatoProxyError) && e instanceof Error && e.cause !== undefined) e = e.cause;
+  return e;
+}

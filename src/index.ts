@@ -52,4 +52,4 @@ export type { ProxyClientOptions } from './adapters/client-options.js';
 export { createAxios, getAxiosConfig, type AxiosProxyConfig } from './adapters/axios.js';
 export { getGotOptions } from './adapters/got.js';
 export { install, installed, uninstall, type Installation } from './adapters/global.js';
-export { JaatoProxyError } from './errors.js';
+export { JaatoProxyError, unwrapError } from './errors.js';

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { AxiosInstance, AxiosStatic, CreateAxiosDefaults } from 'axios';
-import { createAgents, getDefaultAgents, type ProxyAgentOptions } from './node/agents.js';
+import { agentsFor, type ProxyAgentOptions } from './node/agents.js';
 
 /** What to spread into an axios config: our agents, and `proxy: false`. */
 export interface AxiosProxyConfig {
@@ -15,7 +15,7 @@ export interface AxiosProxyConfig {
  * request by the agents, so the URL is accepted for parity and not needed.
  */
 export function getAxiosConfig(_url?: string | URL, options?: ProxyAgentOptions): AxiosProxyConfig {
-  const agents = options ? createAgents(options) : getDefaultAgents();
+  const agents = agentsFor(options);
   return { proxy: false, httpAgent: agents.http, httpsAgent: agents.https };
 }
 

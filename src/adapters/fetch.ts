@@ -31,5 +31,14 @@ export function getDefaultDispatcher(): ProxyDispatcher {
  * per request by the dispatcher, so the URL is accepted for parity and not needed.
  */
 export function getFetchInit(_url?: string | URL, options?: ProxyDispatcherOptions): { dispatcher: Dispatcher } {
-  return { dispatcher: options ? new ProxyDispatcher(options) : getDefaultDispatcher() };
+  if (!options) return { dispatcher: getDefaultDispatcher() };
+  // One dispatcher per options object, so calling this per request reuses connections instead of leaking pools.
+  let dispatcher = byOptions.get(options);
+  if (!dispatcher) {
+    dispatcher = new ProxyDispatcher(options);
+    byOptions.set(options, dispatcher);
+  }
+  return { dispatcher };
 }
+
+const byOptions = new WeakMap<ProxyDispatcherOptions, ProxyDispatcher>();

@@ -4,7 +4,7 @@ import { explain } from '../config/explain.js';
 import { firstSet, PROXY_VARIABLES, UNTARGETED_PROXY_VARIABLES, type Env } from '../config/env.js';
 import { resolveConfig } from '../config/proxy-config.js';
 import { redactUrl } from '../redact.js';
-import { JaatoProxyError } from '../errors.js';
+import { unwrapError } from '../errors.js';
 import { loadKerberos } from '../auth/kerberos-addon.js';
 import { generateSpnegoToken } from '../auth/spnego.js';
 import { readTicketCache } from '../auth/ticket-cache.js';
@@ -128,9 +128,7 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
     const retried = events.some((m) => m.includes(': 407 '));
     add({ name: 'fetch', status: 'ok', detail: `${res.status} ${res.statusText} in ${Math.round(performance.now() - started)} ms (${retried ? 'after a 407' : 'pre-authenticated, no 407'})` });
   } catch (err) {
-    let cause: unknown = err;
-    while (!(cause instanceof JaatoProxyError) && cause instanceof Error && cause.cause !== undefined) cause = cause.cause;
-    add({ name: 'fetch', status: 'fail', detail: fail(cause) });
+    add({ name: 'fetch', status: 'fail', detail: fail(unwrapError(err)) });
   } finally {
     unsubscribe(debugChannel.name, onEvent);
     await fetch.dispatcher.close();

@@ -3,7 +3,7 @@ import { BlockList, connect as netConnect, isIP, type AddressInfo, type Socket }
 import type { Duplex } from 'node:stream';
 import { InvalidOptionError } from '../config/errors.js';
 import { resolveConfig, type Route } from '../config/proxy-config.js';
-import { JaatoProxyError } from '../errors.js';
+import { unwrapError } from '../errors.js';
 import { routingOptions, transportOptions } from '../adapters/client-options.js';
 import { ProxyDispatcher, type ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
 import { openTunnel } from '../transport/tunnel.js';
@@ -56,12 +56,15 @@ export class LocalProxy {
   readonly #server: Server;
   readonly #dispatcher: ProxyDispatcher;
   readonly #options: LocalProxyOptions;
+  /** Built once: the compiled configuration is cached per this object (and the environment's values). */
+  readonly #routing: ReturnType<typeof routingOptions>;
   readonly #allowed = new BlockList();
   readonly #tunnels = new Set<Duplex>();
   #url = '';
 
   private constructor(options: LocalProxyOptions) {
     this.#options = options;
+    this.#routing = routingOptions(options);
     for (const a of LOOPBACK) this.#allowed.addAddress(a, isIP(a) === 6 ? 'ipv6' : 'ipv4');
     for (const entry of options.allow ?? []) this.#allow(entry);
     this.#dispatcher = new ProxyDispatcher(options);
@@ -115,7 +118,7 @@ export class LocalProxy {
 
   /** An upstream proxy that is this very server would loop forever: refuse at start, naming the variable. */
   #refuseSelfLoop(port: number): void {
-    const config = resolveConfig(routingOptions(this.#options));
+    const config = resolveConfig(this.#routing);
     for (const scheme of ['http:', 'https:']) {
       const upstream = config.proxyFor(scheme);
       if (upstream && upstream.port === port && ['localhost', '127.0.0.1', '::1', '0.0.0.0', this.#options.host ?? '127.0.0.1'].includes(upstream.hostname)) {
@@ -129,7 +132,7 @@ export class LocalProxy {
 
   #route(target: URL): Route | undefined {
     try {
-      return resolveConfig(routingOptions(this.#options)).route(target);
+      return resolveConfig(this.#routing).route(target);
     } catch {
       return undefined; // the dispatcher reports the configuration error to the client
     }
@@ -244,8 +247,7 @@ export class LocalProxy {
 }
 
 function message(error: unknown): string {
-  let e = error;
-  while (!(e instanceof JaatoProxyError) && e instanceof Error && e.cause !== undefined) e = e.cause;
+  const e = unwrapError(error);
   return e instanceof Error ? e.message : String(e);
 }
 

@@ -9,7 +9,7 @@ import {
   getAgent,
   getGotOptions,
   install,
-  JaatoProxyError,
+  unwrapError,
   uninstall,
   type ProxyDispatcherOptions,
 } from '../../src/index.js';
@@ -39,11 +39,7 @@ export interface ClientFamily {
 }
 
 /** The underlying library error: clients wrap it (fetch: TypeError "fetch failed" with `cause`; axios, got: `cause`). */
-export function rootCause(error: unknown): unknown {
-  let e = error;
-  while (!(e instanceof JaatoProxyError) && e instanceof Error && e.cause !== undefined) e = e.cause;
-  return e;
-}
+export const rootCause = unwrapError;
 
 function flatHeaders(h: Record<string, unknown>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -54,23 +50,22 @@ function flatHeaders(h: Record<string, unknown>): Record<string, string> {
 const bodyOf = (spec: RequestSpec): Buffer | Readable | undefined =>
   spec.body === undefined ? undefined : Buffer.isBuffer(spec.body) ? spec.body : Readable.from(spec.body());
 
+/** One request with a fetch function, streaming the body when it is a generator. */
+async function fetchRequest(f: typeof globalThis.fetch, url: string, spec: RequestSpec = {}): Promise<ClientResponse> {
+  const init: RequestInit & { duplex?: 'half' } = { method: spec.method ?? 'GET', headers: spec.headers, signal: spec.signal };
+  if (spec.body) {
+    init.body = typeof spec.body === 'function' ? (ReadableStream.from(spec.body()) as ReadableStream) : spec.body;
+    init.duplex = 'half';
+  }
+  const res = await f(url, init);
+  return { status: res.status, headers: Object.fromEntries(res.headers), body: Buffer.from(await res.arrayBuffer()) };
+}
+
 const fetchFamily: ClientFamily = {
   name: 'fetch',
   create(options) {
     const f = createFetch(options);
-    return {
-      async request(url, spec = {}) {
-        const init: RequestInit & { duplex?: 'half' } = { method: spec.method ?? 'GET', headers: spec.headers, signal: spec.signal };
-        if (spec.body) {
-          init.body = typeof spec.body === 'function' ? (ReadableStream.from(spec.body()) as ReadableStream) : spec.body;
-          init.duplex = 'half';
-        }
-        const res = await f(url, init);
-        const body = Buffer.from(await res.arrayBuffer());
-        return { status: res.status, headers: Object.fromEntries(res.headers), body };
-      },
-      close: () => f.dispatcher.close(),
-    };
+    return { request: (url, spec) => fetchRequest(f, url, spec), close: () => f.dispatcher.close() };
   },
 };
 
@@ -168,22 +163,7 @@ const globalFamily: ClientFamily = {
   name: 'global install (plain fetch)',
   create(options) {
     install(options);
-    const plain = fetchFamily.create(options);
-    return {
-      async request(url, spec = {}) {
-        const init: RequestInit & { duplex?: 'half' } = { method: spec.method ?? 'GET', headers: spec.headers, signal: spec.signal };
-        if (spec.body) {
-          init.body = typeof spec.body === 'function' ? (ReadableStream.from(spec.body()) as ReadableStream) : spec.body;
-          init.duplex = 'half';
-        }
-        const res = await globalThis.fetch(url, init);
-        return { status: res.status, headers: Object.fromEntries(res.headers), body: Buffer.from(await res.arrayBuffer()) };
-      },
-      async close() {
-        await plain.close();
-        await uninstall();
-      },
-    };
+    return { request: (url, spec) => fetchRequest(globalThis.fetch, url, spec), close: () => uninstall() };
   },
 };
 

@@ -125,11 +125,26 @@ export function createAgents(options: ProxyAgentOptions = {}): ProxyAgents {
 }
 
 let shared: ProxyAgents | undefined;
+const byOptions = new WeakMap<ProxyAgentOptions, ProxyAgents>();
 
 /** The process-wide agents that follow the environment (created on first use). */
 export function getDefaultAgents(): ProxyAgents {
   shared ??= createAgents();
   return shared;
+}
+
+/**
+ * The agents for these options, created once per options object (the default ones without options),
+ * so per-request helpers reuse kept-alive connections instead of leaking agents.
+ */
+export function agentsFor(options?: ProxyAgentOptions): ProxyAgents {
+  if (!options) return getDefaultAgents();
+  let agents = byOptions.get(options);
+  if (!agents) {
+    agents = createAgents(options);
+    byOptions.set(options, agents);
+  }
+  return agents;
 }
 
 /** The right agent for a URL: `https:`/`wss:` → the https agent, else the http agent. */

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { createFetch } from '../../adapters/fetch.js';
 import { explain } from '../../config/explain.js';
 import { debugChannel } from '../../debug.js';
-import { JaatoProxyError } from '../../errors.js';
+import { unwrapError } from '../../errors.js';
 import { dim } from '../style.js';
 import { EXIT, UsageError } from '../errors.js';
 
@@ -64,9 +64,7 @@ export async function fetchCommand(args: string[]): Promise<number> {
   try {
     if (values.verbose) say(`> ${method} ${url}`);
     const res = await fetch(url, { method, headers, ...(body !== undefined && { body }) }).catch((error: unknown) => {
-      let e = error;
-      while (!(e instanceof JaatoProxyError) && e instanceof Error && e.cause !== undefined) e = e.cause;
-      throw e;
+      throw unwrapError(error);
     });
     if (values.verbose) say(`< ${res.status} ${res.statusText}`);
     if (values.include) {
