@@ -22,9 +22,9 @@ export class LabSetupError extends JaatoProxyError {
 }
 
 /** Throws a LabSetupError naming every missing Debian package and the command that installs them. */
-export function checkLabPrerequisites(): void {
+export function checkLabPrerequisites(required: ReadonlyArray<{ path: string; pkg: string }> = REQUIRED): void {
   const missing = new Set<string>();
-  for (const { path, pkg } of REQUIRED) {
+  for (const { path, pkg } of required) {
     try {
       accessSync(path, constants.X_OK);
     } catch {

@@ -160,6 +160,11 @@ export class LocalProxy {
       return reply(400, 'jaato-proxy: this is a proxy; send absolute-form requests (GET http://host/path) or CONNECT');
     }
     if (target.host === new URL(this.#url).host) return reply(508, 'jaato-proxy: the request targets this proxy itself', target.host);
+    // Node's server has already answered `Expect: 100-continue` with 100 Continue; the expectation is
+    // met on this hop and is not passed on (undici refuses it). Others cannot be met (RFC 9110 §10.1.1).
+    const expect = req.headers.expect?.toLowerCase();
+    if (expect !== undefined && expect !== '100-continue') return reply(417, `jaato-proxy: cannot meet "Expect: ${expect}"`, target.host);
+    delete req.headers.expect;
     const route = this.#route(target)?.type ?? 'error';
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     const headers = { ...endToEnd(req.headers), host: target.host };

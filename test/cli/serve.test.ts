@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { useLab } from '../helpers/lab.js';
@@ -46,6 +47,28 @@ test('serve: curl without Negotiate gets through for http, https and bypassed ho
     assert.ok(lines.some((l) => / 127\.0\.0\.2 GET - refused 403 /.test(l)));
     assert.ok(lines.some((l) => / GET localhost:\d+ direct 200 \d+B \d+ms$/.test(l)));
     assert.ok(lines.some((l) => / CONNECT 127\.0\.0\.1:\d+ proxy 200 \d+B \d+ms$/.test(l)));
+
+    // Pipelining: two requests in one write on one connection, answered in order.
+    const pipelined = await new Promise<string>((resolve, reject) => {
+      const port = Number(new URL(local).port);
+      const sock = connect(port, '127.0.0.1', () => {
+        const target = new URL(lab.origins.http.url);
+        sock.write(`GET ${target.origin}/first HTTP/1.1\r\nHost: ${target.host}\r\n\r\nGET ${target.origin}/second HTTP/1.1\r\nHost: ${target.host}\r\nConnection: close\r\n\r\n`);
+      });
+      let text = '';
+      sock.on('data', (d: Buffer) => (text += d.toString()));
+      sock.on('end', () => resolve(text));
+      sock.on('error', reject);
+    });
+    assert.deepEqual([...pipelined.matchAll(/"url":"(\/\w+)"/g)].map((m) => m[1]), ['/first', '/second']);
+
+    // Large bodies are streamed both ways (10 MB down through a tunnel, 10 MB up forwarded).
+    const down = await curl(['-x', local, '--cacert', ca, '-o', '/dev/null', '-w', '%{size_download}', `${lab.origins.https.url}/bytes/10485760`]);
+    assert.equal(down.stdout, '10485760');
+    const big = join(lab.dir, 'big.bin');
+    writeFileSync(big, Buffer.alloc(10 * 1024 * 1024, 1));
+    const up = await curl(['-x', local, '--data-binary', `@${big}`, `${lab.origins.http.url}/upload`]);
+    assert.equal((JSON.parse(up.stdout) as EchoReply).bodyBytes, 10 * 1024 * 1024);
 
     // A tunnel in flight does not hold up a SIGTERM.
     const slow = curl(['-x', local, '--cacert', ca, `${lab.origins.https.url}/delay/10000`]);

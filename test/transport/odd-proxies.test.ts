@@ -1,0 +1,106 @@
+// Replies the lab's Squid never gives, from a scripted proxy on loopback (a supplement to the real lab,
+// whose KDC still makes every token): other proxies close after a 407, chunk its body, send a mutual-auth
+// token in either header, or hang up mid-CONNECT. Each reading of the protocol is handled.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { openTunnel } from '../../src/transport/tunnel.js';
+import { parseProxyUrl } from '../../src/config/proxy-url.js';
+import type { ProxyRoute } from '../../src/config/proxy-config.js';
+import { KerberosError } from '../../src/auth/errors.js';
+import { ProxyTunnelError } from '../../src/transport/errors.js';
+import { useLab } from '../helpers/lab.js';
+
+useLab(); // real tickets: the tokens sent to the scripted proxy are real
+
+type Reply = (head: string, socket: Socket, connection: number) => void;
+
+/** A proxy that reads each request head and answers with `reply`; records every head it saw. */
+async function scriptedProxy(reply: Reply): Promise<{ server: Server; route: ProxyRoute; heads: string[]; connections: () => number }> {
+  const heads: string[] = [];
+  let connections = 0;
+  const server = createServer((socket) => {
+    const n = ++connections;
+    let buffered = '';
+    socket.on('data', (d: Buffer) => {
+      buffered += d.toString('latin1');
+      let end: number;
+      while ((end = buffered.indexOf('\r\n\r\n')) >= 0) {
+        const head = buffered.slice(0, end);
+        buffered = buffered.slice(end + 4);
+        heads.push(head);
+        reply(head, socket, n);
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const proxy = parseProxyUrl(`http://localhost:${(server.address() as AddressInfo).port}`, 'test');
+  return { server, route: { type: 'proxy', proxy, auth: 'negotiate', spn: 'HTTP@localhost', rule: 'test' }, heads, connections: () => connections };
+}
+
+const authed = (head: string): boolean => /\r\nProxy-Authorization: Negotiate \S+/i.test(head);
+
+test('407 with Connection: close: the next attempt goes on a new connection, with a fresh token', async () => {
+  const p = await scriptedProxy((head, socket) => {
+    if (p.heads.length === 1) {
+      socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nConnection: close\r\nContent-Length: 3\r\n\r\nno!');
+    } else socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
+  });
+  try {
+    const s = await openTunnel(p.route, 'origin.test', 443, { timeout: 2000 });
+    s.destroy();
+    assert.equal(p.connections(), 2);
+    assert.equal(p.heads.length, 2);
+    assert.ok(p.heads.every(authed));
+    const token = (h: string): string | undefined => /Negotiate (\S+)/.exec(h)?.[1];
+    assert.notEqual(token(p.heads[0] as string), token(p.heads[1] as string), 'never the same token twice');
+  } finally {
+    p.server.close();
+  }
+});
+
+test('407 with a chunked body on a kept-alive connection: drained, and the retry goes on the same socket', async () => {
+  const p = await scriptedProxy((_head, socket) => {
+    if (p.heads.length === 1) {
+      socket.write('HTTP/1.1 407 No\r\nProxy-Authenticate: Negotiate\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+    } else socket.write('HTTP/1.1 200 OK\r\n\r\n');
+  });
+  try {
+    (await openTunnel(p.route, 'origin.test', 443, { timeout: 2000 })).destroy();
+    assert.equal(p.connections(), 1);
+    assert.equal(p.heads.length, 2);
+  } finally {
+    p.server.close();
+  }
+});
+
+for (const header of ['Proxy-Authenticate', 'Proxy-Authentication-Info']) {
+  test(`a mutual-auth token that does not verify fails the tunnel (token in ${header})`, async () => {
+    const p = await scriptedProxy((_h, socket) => socket.write(`HTTP/1.1 200 OK\r\n${header}: Negotiate oYGHMIGEoAMKAQChCwYJKoZIgvcSAQICooFvBG1gawYJKoZIhvcSAQICAgBvXDBaoAMCAQWhAwIBD6JOMEygAwIBEqJFBEPsIOWPBAR=\r\n\r\n`));
+    try {
+      await assert.rejects(openTunnel(p.route, 'origin.test', 443, { timeout: 2000 }), (e: unknown) => {
+        assert.ok(e instanceof KerberosError);
+        assert.equal(e.code, 'ERR_JAATO_KERBEROS_MUTUAL_AUTH');
+        return true;
+      });
+    } finally {
+      p.server.close();
+    }
+  });
+}
+
+test('a proxy that hangs up during CONNECT: typed error naming the proxy', async () => {
+  const p = await scriptedProxy((_h, socket) => socket.destroy());
+  try {
+    await assert.rejects(openTunnel(p.route, 'origin.test', 443, { timeout: 2000 }), (e: unknown) => {
+      assert.ok(e instanceof ProxyTunnelError);
+      assert.match(e.message, /closed the connection without answering/);
+      assert.match(e.message, /from test/);
+      return true;
+    });
+  } finally {
+    p.server.close();
+  }
+});
