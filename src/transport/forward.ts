@@ -4,7 +4,10 @@ import { debug } from '../debug.js';
 import { ConnectionAuth, type ProxyAuthOptions } from './connection-auth.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
 
-export interface ForwardOptions extends ProxyAuthOptions, DialOptions {}
+export interface ForwardOptions extends ProxyAuthOptions, DialOptions {
+  /** Mint a pre-auth token for the connection (default). Off for a connection whose request carries its own. */
+  preAuth?: boolean;
+}
 
 const REQUEST_LINE = /^[A-Z]+ \S+ HTTP\/1\.[01]\r\n/;
 const HAS_PROXY_AUTH = /\r\nproxy-authorization:/i;
@@ -19,7 +22,7 @@ const HAS_PROXY_AUTH = /\r\nproxy-authorization:/i;
  */
 export async function openForwardSocket(route: ProxyRoute, options: ForwardOptions): Promise<Socket> {
   const socket = await dialProxy(route.proxy, options);
-  if (route.auth !== 'negotiate') return socket;
+  if (route.auth !== 'negotiate' || options.preAuth === false) return socket;
   try {
     const header = await new ConnectionAuth(route, options).first();
     if (header) injectIntoFirstRequest(socket, header);

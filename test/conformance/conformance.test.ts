@@ -191,6 +191,24 @@ const ROWS: Row[] = [
     },
   },
   {
+    name: 'port offering both, no Kerberos ticket: the 407 handler falls back to the Basic credentials in the proxy URL',
+    async run(family, lab) {
+      const proxy = lab.proxies.both.replace('http://', `http://${lab.basic.username}:${encodeURIComponent(lab.basic.password)}@`);
+      await lab.kdestroy();
+      try {
+        const from = await quietLogLength(lab);
+        await withClient(family, via(lab, 'both', { proxy }), async (c) => {
+          assert.equal((await c.request(lab.origins.http.url + path('fallback'))).status, 200);
+          assert.equal((await c.request(lab.origins.https.url + path('fallback'))).status, 200);
+        });
+        const log = await logSince(lab, from, 4);
+        assert.deepEqual(log.filter((e) => e.status === 200).map((e) => e.user), ['bob', 'bob']);
+      } finally {
+        await lab.kinit();
+      }
+    },
+  },
+  {
     name: 'a fresh token per connection: 8 parallel connections all authenticate (a replayed token would be refused)',
     async run(family, lab) {
       const from = await quietLogLength(lab);

@@ -8,7 +8,7 @@ import { debug } from '../../debug.js';
 import { openForwardSocket } from '../../transport/forward.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
-import { handleForward407, RETRY } from './forward-retry.js';
+import { handleForward407 } from './forward-retry.js';
 
 export type ProxyAgentOptions = ProxyClientOptions & Omit<AgentOptions, 'timeout'> & { timeout?: number };
 
@@ -45,15 +45,15 @@ export class ProxyHttpAgent extends HttpAgent {
   }
 
   // Agent#addRequest is public API in practice (agent-base, http-proxy-agent) but not in @types/node.
-  addRequest(req: ClientRequest, options: ConnectOptions & { [RETRY]?: boolean }): void {
+  addRequest(req: ClientRequest, options: ConnectOptions): void {
     const target = targetUrl('http:', options, req.path);
     const route = this.#route(target);
     // Proxy-Authorization is ours alone: a caller's never travels, ours goes to the proxy only.
-    if (!options[RETRY]) req.removeHeader('proxy-authorization');
+    req.removeHeader('proxy-authorization');
     if (route.type === 'proxy') {
       req.path = target.href;
       if (route.auth === 'basic' && route.proxy.credentials) req.setHeader('proxy-authorization', basicAuthorization(route.proxy.credentials));
-      if (!options[RETRY]) handleForward407(req, this, route, transportOptions(this.#options), target);
+      handleForward407(req, route, transportOptions(this.#options), target);
     }
     baseAddRequest(HttpAgent, this, req, options);
   }

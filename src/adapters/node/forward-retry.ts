@@ -1,22 +1,23 @@
-import type { ClientRequest, IncomingMessage } from 'node:http';
-import { request as httpRequest } from 'node:http';
-import type { Agent } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { ProxyRoute } from '../../config/proxy-config.js';
-import { ConnectionAuth, type ProxyAuthOptions } from '../../transport/connection-auth.js';
+import { ConnectionAuth } from '../../transport/connection-auth.js';
+import { openForwardSocket, type ForwardOptions } from '../../transport/forward.js';
 
 /** Bodies up to this size are kept so a 407 can be answered by sending the request again. */
 const MAX_REPLAY_BYTES = 1024 * 1024;
 
 /**
  * The 407 handler for `node:http` requests forwarded to the proxy: the seed's urllib handler, in Node.
- * The request's body is recorded as it is written (up to 1 MiB); when the proxy answers 407, that
- * response never reaches the caller: the request is sent again with a fresh token (bounded by the
- * 407 state machine) and the caller gets the answer to that one.
+ * The request's body is recorded as it is written (up to 1 MiB). When the proxy answers 407, the caller
+ * never sees it: the request is sent again with a fresh token (bounded by the 407 state machine), and
+ * the caller's request emits the answer to that one.
+ *
+ * The 407 is left unread until then, because Node marks a request finished once its response has
+ * ended, and clients such as axios drop a response that arrives on a finished request. The retry
+ * therefore goes on a fresh proxy connection of its own, which also keeps it from queueing behind the
+ * held one when the agent limits its sockets.
  */
-/** Marks the options of a request this module sends again, so the agent does not wrap it twice. */
-export const RETRY = Symbol('jaato-proxy.407-retry');
-
-export function handleForward407(req: ClientRequest, agent: Agent, route: ProxyRoute, auth: ProxyAuthOptions, target: URL): void {
+export function handleForward407(req: ClientRequest, route: ProxyRoute, options: ForwardOptions, target: URL): void {
   const chunks: Buffer[] = [];
   let size = 0;
   let replayable = true;
@@ -40,44 +41,67 @@ export function handleForward407(req: ClientRequest, agent: Agent, route: ProxyR
     return (end as (...a: unknown[]) => ClientRequest)(chunk, encoding, cb);
   }) as typeof req.end;
 
-  // Node marks a request destroyed once its response has ended, the swallowed 407 included, so only a
-  // destroy() call (the caller's abort, or an AbortSignal) says the caller gave up.
+  let held: IncomingMessage | undefined; // the caller's unread 407
+  let current: ClientRequest | undefined; // the retry in flight
   let abandoned = false;
-  let current: ClientRequest = req;
+  const release = (): void => {
+    held?.destroy();
+    held = undefined;
+  };
   const destroy = req.destroy.bind(req);
   req.destroy = ((error?: Error) => {
     abandoned = true;
-    if (current !== req) current.destroy(error);
+    current?.destroy(error);
+    release();
     return destroy(error);
   }) as typeof req.destroy;
 
-  const connectionAuth = new ConnectionAuth(route, auth);
+  const auth = new ConnectionAuth(route, options);
   const emit = req.emit.bind(req) as (event: string | symbol, ...args: unknown[]) => boolean;
-  const intercept = (event: string | symbol, ...args: unknown[]): boolean => {
-    const res = args[0] as IncomingMessage;
-    if (event !== 'response' || res.statusCode !== 407 || !replayable) return emit(event, ...args);
-    res.resume(); // drain the 407's body so its connection can carry the next attempt
-    connectionAuth.next(toList(res.headers['proxy-authenticate'])).then(
+  const retry = (challenge: IncomingMessage): void => {
+    auth.next(toList(challenge.headers['proxy-authenticate'])).then(
       (header) => {
         if (abandoned) return;
-        const headers = { ...req.getHeaders(), 'proxy-authorization': header };
-        const options = { agent, method: req.method, host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, headers, setHost: false, [RETRY]: true };
-        current = httpRequest(options);
-        (current as unknown as { emit: typeof intercept }).emit = wrapEmit(current, intercept);
-        current.on('error', (e) => emit('error', e));
+        current = httpRequest({
+          method: req.method,
+          path: target.href,
+          headers: { ...req.getHeaders(), host: target.host, 'proxy-authorization': header },
+          setHost: false,
+          // No agent (undefined, not false: false means a fresh default Agent): Node then uses createConnection.
+          createConnection: (_o: unknown, cb: (error: Error | null, socket?: import('node:net').Socket) => void) => {
+            openForwardSocket(route, { ...options, preAuth: false }).then((s) => cb(null, s), (e: Error) => cb(e));
+            return undefined;
+          },
+        } as never);
+        current.on('response', (res: IncomingMessage) => {
+          if (res.statusCode === 407 && !abandoned) {
+            res.resume();
+            retry(res);
+            return;
+          }
+          res.once('close', release);
+          emit('response', res);
+        });
+        current.on('error', (error) => {
+          emit('error', error);
+          release();
+        });
         current.end(Buffer.concat(chunks));
       },
-      (error: unknown) => emit('error', error),
+      (error: unknown) => {
+        emit('error', error);
+        release();
+      },
     );
-    return true;
   };
-  req.emit = intercept as typeof req.emit;
-}
-
-/** A retry's own events: its response goes through the same 407 check; the rest is not the caller's. */
-function wrapEmit(retry: ClientRequest, intercept: (event: string | symbol, ...args: unknown[]) => boolean): ClientRequest['emit'] {
-  const own = retry.emit.bind(retry) as (event: string | symbol, ...args: unknown[]) => boolean;
-  return ((event: string | symbol, ...args: unknown[]) => (event === 'response' ? intercept(event, ...args) : own(event, ...args))) as ClientRequest['emit'];
+  req.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+    const res = args[0] as IncomingMessage;
+    if (event !== 'response' || res.statusCode !== 407 || !replayable) return emit(event, ...args);
+    held = res;
+    held.on('error', () => undefined); // released (destroyed) unread once the final answer is in
+    retry(res);
+    return true;
+  }) as typeof req.emit;
 }
 
 function toList(value: string | string[] | undefined): string[] {
