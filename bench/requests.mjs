@@ -2,14 +2,14 @@
 // ProxyAgent with a static Basic token (the named baseline), all measured in this run, rounds
 // interleaved so machine noise hits every scenario alike. Prints medians and ratios.
 //
-//   npm run build && node bench/requests.mjs [requests=400] [concurrency=8] [rounds=5]
+//   npm run build && node bench/requests.mjs [requests=2000] [concurrency=8] [rounds=5]
 import { subscribe } from 'node:diagnostics_channel';
 import https from 'node:https';
 import { Agent, ProxyAgent } from 'undici';
 import { startLab } from '../dist/lab/lab.js';
 import { createAgents, ProxyDispatcher } from '../dist/index.js';
 
-const [N = 400, C = 8, ROUNDS = 5] = process.argv.slice(2).map(Number);
+const [N = 2000, C = 8, ROUNDS = 5] = process.argv.slice(2).map(Number);
 let steps = 0;
 subscribe('jaato-proxy:spnego-token', () => void steps++);
 
