@@ -49,7 +49,8 @@ export {
   type ProxyAgents,
 } from './adapters/node/agents.js';
 export type { ProxyClientOptions } from './adapters/client-options.js';
-export { createAxios, getAxiosConfig, type AxiosProxyConfig } from './adapters/axios.js';
+// createAxios lives at 'jaato-proxy/axios' (its types need axios); the config helper needs nothing.
+export { getAxiosConfig, type AxiosProxyConfig } from './adapters/axios-config.js';
 export { getGotOptions } from './adapters/got.js';
 export { install, installed, uninstall, type Installation } from './adapters/global.js';
 export { JaatoProxyError, unwrapError } from './errors.js';

@@ -4,7 +4,6 @@ import { Readable } from 'node:stream';
 import got from 'got';
 import {
   createAgents,
-  createAxios,
   createFetch,
   getAgent,
   getGotOptions,
@@ -13,6 +12,7 @@ import {
   uninstall,
   type ProxyDispatcherOptions,
 } from '../../src/index.js';
+import { createAxios } from '../../src/adapters/axios.js';
 
 /** What a conformance row needs from a client: one request, its answer, and cleanup. */
 export interface ClientResponse {

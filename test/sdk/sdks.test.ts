@@ -11,7 +11,8 @@ import ky from 'ky';
 import nodeFetch from 'node-fetch';
 import type { Lab } from '../../src/lab/lab.js';
 import type { EchoReply } from '../../src/lab/origin.js';
-import { createAgents, createAxios, createFetch, getAgent, getGotOptions, install, uninstall, type ProxyDispatcherOptions } from '../../src/index.js';
+import { createAgents, createFetch, getAgent, getGotOptions, install, uninstall, type ProxyDispatcherOptions } from '../../src/index.js';
+import { createAxios } from '../../src/adapters/axios.js';
 import { useLab } from '../helpers/lab.js';
 import { mountStandIns } from './stand-ins.js';
 
