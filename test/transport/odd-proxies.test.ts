@@ -43,7 +43,7 @@ async function scriptedProxy(reply: Reply): Promise<{ server: Server; route: Pro
 const authed = (head: string): boolean => /\r\nProxy-Authorization: Negotiate \S+/i.test(head);
 
 test('407 with Connection: close: the next attempt goes on a new connection, with a fresh token', async () => {
-  const p = await scriptedProxy((head, socket) => {
+  const p = await scriptedProxy((_head, socket) => {
     if (p.heads.length === 1) {
       socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nConnection: close\r\nContent-Length: 3\r\n\r\nno!');
     } else socket.write('HTTP/1.1 200 Connection established\r\n\r\n');

@@ -68,7 +68,7 @@ class ForwardAuthHandler implements Handler {
     this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket);
   }
 
-  onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+  onResponseStart(_c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
     if (statusCode === 407 && replayable(this.#opts.body)) {
       const value = headers['proxy-authenticate'];
       this.#swallowing = value === undefined ? [] : Array.isArray(value) ? value : [value];

@@ -35,10 +35,3 @@ export function replaceHeader(headers: Headers, name: string, value?: string): s
   if (value !== undefined) out.push(name, value);
   return out;
 }
-
-export function hasHeader(headers: Headers, name: string): boolean {
-  const lower = name.toLowerCase();
-  const flat = toFlat(headers);
-  for (let i = 0; i < flat.length; i += 2) if ((flat[i] as string).toLowerCase() === lower) return true;
-  return false;
-}
