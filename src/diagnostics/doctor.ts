@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { explain } from '../config/explain.js';
-import { firstSet, PROXY_VARIABLES, UNTARGETED_PROXY_VARIABLES, type Env } from '../config/env.js';
+import { PROXY_VARIABLES, type Env } from '../config/env.js';
 import { resolveConfig } from '../config/proxy-config.js';
 import { redactUrl } from '../redact.js';
 import { unwrapError } from '../errors.js';
@@ -63,7 +63,13 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
     if (e.route === 'error') return add({ name: 'route', status: 'fail', detail: e.rule }) && checks;
     add({ name: 'route', status: 'ok', detail: e.route === 'direct' ? `direct, because ${e.rule}` : `proxy ${e.proxy} (${e.rule}), auth ${e.auth}` });
   }
-  const proxyVar = firstSet(env, url ? PROXY_VARIABLES[new URL(url).protocol === 'http:' ? 'http:' : 'https:'] : UNTARGETED_PROXY_VARIABLES);
+  // Without a URL, the https proxy: the seed's order (HTTPS_PROXY, then HTTP_PROXY) is its fallback chain.
+  let proxy;
+  try {
+    proxy = config.proxyFor(url ? new URL(url).protocol : 'https:');
+  } catch {
+    proxy = undefined; // malformed: already reported by the bypass-lists line's warnings
+  }
 
   // 4-8. Kerberos.
   if (!config.kerberos) {
@@ -83,15 +89,14 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
     if (cache.klistMissing) add({ name: 'ticket', status: 'warn', detail: 'klist not found: cannot read the ticket cache', remedy: 'install the Kerberos client tools (krb5-user)' });
     else if (cache.valid) add({ name: 'ticket', status: 'ok', detail: `${cache.principal ?? 'a principal'}, expires ${cache.expires ?? '(unknown)'}` });
     else add({ name: 'ticket', status: 'fail', detail: cache.principal ? `the ticket of ${cache.principal} has expired` : 'no Kerberos ticket', remedy: 'kinit user@REALM' });
-    const proxyHost = proxyVar ? new URL(/^[a-z]+:\/\//i.test(proxyVar.value) ? proxyVar.value : `http://${proxyVar.value}`).hostname : undefined;
-    if (!proxyHost) {
+    if (!proxy) {
       add({ name: 'spn', status: 'skip', detail: 'no proxy, no service principal' });
     } else {
-      const spn = e.spn ?? `HTTP@${proxyHost}`;
+      const spn = config.spnFor(proxy);
       add({ name: 'spn', status: 'ok', detail: `${spn} (${config.spnSource ?? 'from the proxy host'})` });
       if (addon) {
         try {
-          const token = await generateSpnegoToken(proxyHost, { env });
+          const token = await generateSpnegoToken(proxy.hostname, { spn });
           add({ name: 'token', status: 'ok', detail: `a ${Buffer.from(token, 'base64').length}-byte SPNEGO token for ${spn} (not shown)` });
         } catch (err) {
           add({ name: 'token', status: 'fail', detail: fail(err) }); // the typed error's message carries the remedy
@@ -103,7 +108,6 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   if (!url || e.route !== 'proxy') return checks;
 
   // 9. What the proxy demands.
-  const proxy = config.proxyFor(new URL(url).protocol);
   if (proxy) {
     try {
       const probe = await probeProxy(proxy, new URL(url), { timeout: options.connectTimeout ?? 10_000 });
