@@ -1,5 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import type { Env } from '../config/env.js';
+import { unbracket } from '../config/host.js';
 import { normalizeSpn } from '../config/spn.js';
 import { classifyGssError, KerberosError } from './errors.js';
 import { loadKerberos, type KerberosClient } from './kerberos-addon.js';
@@ -23,8 +24,7 @@ export function spnFor(proxyHost: string, options: SpnegoOptions = {}): string {
   if (options.spn) return normalizeSpn(options.spn, 'options.spn');
   const fromEnv = (options.env ?? process.env).JAATO_KERBEROS_SPN;
   if (fromEnv && fromEnv.trim() !== '') return normalizeSpn(fromEnv.trim(), 'JAATO_KERBEROS_SPN');
-  const host = proxyHost.startsWith('[') ? proxyHost.slice(1, -1) : proxyHost;
-  return `HTTP@${host}`;
+  return `HTTP@${unbracket(proxyHost)}`;
 }
 
 /**

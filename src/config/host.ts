@@ -30,10 +30,14 @@ export function targetOf(url: URL): TargetHost {
   return { hostname, port, ipVersion: isIP(hostname) as 0 | 4 | 6 };
 }
 
+/** A URL's host as sockets and SPNs want it: `[::1]` → `::1`, names unchanged. */
+export function unbracket(hostname: string): string {
+  return hostname.charCodeAt(0) === 91 /* [ */ ? hostname.slice(1, -1) : hostname;
+}
+
 /** Drops IPv6 brackets and one trailing dot (RFC 1034: `example.com.` is `example.com`). */
 function stripHost(hostname: string): string {
-  let h = hostname;
-  if (h.charCodeAt(0) === 91 /* [ */) h = h.slice(1, -1);
+  let h = unbracket(hostname);
   if (h.charCodeAt(h.length - 1) === 46 /* . */) h = h.slice(0, -1);
   return h;
 }

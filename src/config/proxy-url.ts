@@ -1,6 +1,6 @@
 import { redactUrl } from '../redact.js';
 import { InvalidProxyUrlError, UnsupportedProxySchemeError } from './errors.js';
-import { DEFAULT_PORTS } from './host.js';
+import { DEFAULT_PORTS, unbracket } from './host.js';
 
 /** A parsed proxy: where to connect, its credentials, and where the setting came from. */
 export interface ProxyEndpoint {
@@ -50,7 +50,7 @@ export function parseProxyUrl(value: string, source: string): ProxyEndpoint {
       throw new InvalidProxyUrlError(source, redactUrl(url), 'bad percent-encoding in the credentials');
     }
   }
-  const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const hostname = unbracket(url.hostname);
   const port = url.port === '' ? (DEFAULT_PORTS[url.protocol] as number) : Number(url.port);
   const endpoint: ProxyEndpoint = {
     protocol: url.protocol,

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { BlockList, connect as netConnect, isIP, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { InvalidOptionError } from '../config/errors.js';
+import { unbracket } from '../config/host.js';
 import { resolveConfig, type Route } from '../config/proxy-config.js';
 import { unwrapError } from '../errors.js';
 import { routingOptions, transportOptions } from '../adapters/client-options.js';
@@ -204,7 +205,7 @@ export class LocalProxy {
     } catch {
       return refuse('400 Bad Request', 'jaato-proxy: CONNECT needs host:port', 'refused');
     }
-    const host = target.hostname.replace(/^\[|\]$/g, '');
+    const host = unbracket(target.hostname);
     const port = Number(target.port || 443);
     const route = this.#route(target);
     if (!route) return refuse('502 Bad Gateway', 'jaato-proxy: the proxy configuration is invalid (see jaato-proxy doctor)', 'error');

@@ -2,6 +2,7 @@ import { Agent as HttpAgent, type AgentOptions, type ClientRequest } from 'node:
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
+import { unbracket } from '../../config/host.js';
 import { resolveConfig, type ProxyOptions, type Route } from '../../config/proxy-config.js';
 import { basicAuthorization } from '../../auth/basic.js';
 import { debug } from '../../debug.js';
@@ -16,7 +17,7 @@ type ConnectOptions = { host?: string | null; hostname?: string | null; port?: n
 type Callback = (error: Error | null, socket?: Duplex) => void;
 
 function targetUrl(scheme: 'http:' | 'https:', o: ConnectOptions, path = '/'): URL {
-  const host = (o.hostname ?? o.host ?? 'localhost').replace(/^\[|\]$/g, '');
+  const host = unbracket(o.hostname ?? o.host ?? 'localhost');
   const hostPart = host.includes(':') ? `[${host}]` : host;
   return new URL(`${scheme}//${hostPart}${o.port ? `:${o.port}` : ''}${path.startsWith('/') ? path : '/'}`);
 }
@@ -100,7 +101,7 @@ export class ProxyHttpsAgent extends HttpsAgent {
       debug('node:https %s: direct (%s)', target.origin, route.rule);
       return (HttpsAgent.prototype as unknown as { createConnection(o: unknown, cb: Callback): Duplex }).createConnection.call(this, options, callback);
     }
-    const host = target.hostname.replace(/^\[|\]$/g, '');
+    const host = unbracket(target.hostname);
     openTunnel(route, host, Number(target.port) || 443, transportOptions(this.#options)).then(
       (raw) => {
         const servername = options.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host);

@@ -1,4 +1,5 @@
 import { Agent, buildConnector, Dispatcher, Pool } from 'undici';
+import { unbracket } from '../../config/host.js';
 import { resolveConfig, type ProxyOptions, type ProxyRoute } from '../../config/proxy-config.js';
 import { basicAuthorization } from '../../auth/basic.js';
 import { debug } from '../../debug.js';
@@ -89,7 +90,7 @@ export class ProxyDispatcher extends Dispatcher {
       via = new Agent({
         ...this.#poolOptions(),
         connect: (opts, callback) => {
-          const host = opts.hostname.startsWith('[') ? opts.hostname.slice(1, -1) : opts.hostname;
+          const host = unbracket(opts.hostname);
           const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
           openTunnel(route, host, port, transport).then(
             (socket) => (opts.protocol === 'https:' ? tls({ ...opts, httpSocket: socket }, callback) : callback(null, socket)),
