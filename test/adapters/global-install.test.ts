@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { getGlobalDispatcher } from 'undici';
 import { install, installed, uninstall } from '../../src/index.js';
-import { useLab } from '../helpers/lab.js';
+import { logSince, useLab } from '../helpers/lab.js';
 
 const ctx = useLab();
 const run = promisify(execFile);
@@ -69,12 +69,7 @@ for (const [flag, file, source] of [
     assert.deepEqual(results.map((r) => r.url), ['/from-fetch', '/from-http', '/from-https']);
     assert.match(String(results[1]?.via), /squid/, 'plain http was forwarded by Squid');
     for (const r of results) assert.equal(r.leaked, null);
-    const deadline = Date.now() + 3000;
-    let mine = lab.accessLog().slice(from).filter((e) => e.method !== '-');
-    while (mine.length < 3 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      mine = lab.accessLog().slice(from).filter((e) => e.method !== '-');
-    }
+    const mine = await logSince(lab, from, 3);
     assert.deepEqual(mine.map((e) => [e.method, e.status, e.user]).sort(), [
       ['CONNECT', 200, lab.principal],
       ['CONNECT', 200, lab.principal],

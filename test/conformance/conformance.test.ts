@@ -5,7 +5,6 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Lab } from '../../src/lab/lab.js';
-import type { AccessLogEntry } from '../../src/lab/squid.js';
 import { patternByte, type EchoReply, type Origin } from '../../src/lab/origin.js';
 import {
   KerberosNoCredentialsError,
@@ -15,7 +14,7 @@ import {
   ProxyTunnelError,
   type ProxyDispatcherOptions,
 } from '../../src/index.js';
-import { useLab } from '../helpers/lab.js';
+import { logSince, useLab } from '../helpers/lab.js';
 import { CLIENT_FAMILIES, rootCause, type ClientFamily, type ClientUnderTest } from './clients.js';
 
 const ctx = useLab();
@@ -48,15 +47,6 @@ async function quietLogLength(lab: Lab): Promise<number> {
   return last;
 }
 
-/** Squid's log lines written since `from`; CONNECT lines appear when a tunnel closes, so wait for `min`. */
-async function logSince(lab: Lab, from: number, min: number): Promise<AccessLogEntry[]> {
-  const deadline = Date.now() + 3000;
-  for (;;) {
-    const entries = lab.accessLog().slice(from).filter((e) => e.method !== '-');
-    if (entries.length >= min || Date.now() > deadline) return entries;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** No request that reached an origin carried a proxy credential. */
 function assertNoProxySecretAtOrigins(lab: Lab): void {

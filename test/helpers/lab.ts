@@ -1,5 +1,6 @@
 import { after, before } from 'node:test';
 import { startLab, type Lab } from '../../src/lab/lab.js';
+import type { AccessLogEntry } from '../../src/lab/squid.js';
 
 /**
  * Starts the real lab for this test file and points this process's Kerberos library at it. There is no
@@ -29,4 +30,17 @@ export function useLab(options: { kinit?: boolean } = {}): { readonly lab: Lab }
       return holder.lab;
     },
   };
+}
+
+/**
+ * Squid's log lines (requests only) written since entry `from`, once there are at least `min` of them or
+ * 3 s have passed. Squid logs a CONNECT only when its tunnel closes, so they can trail the request.
+ */
+export async function logSince(lab: Lab, from: number, min: number): Promise<AccessLogEntry[]> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const entries = lab.accessLog().slice(from).filter((e) => e.method !== '-');
+    if (entries.length >= min || Date.now() > deadline) return entries;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

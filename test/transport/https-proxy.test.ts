@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAgents, createFetch, getAgent } from '../../src/index.js';
 import type { EchoReply } from '../../src/lab/origin.js';
-import { useLab } from '../helpers/lab.js';
+import { logSince, useLab } from '../helpers/lab.js';
 import { get } from 'node:https';
 
 const ctx = useLab();
@@ -46,12 +46,7 @@ test('an https:// proxy (TLS to the proxy): Negotiate CONNECT inside TLS, then T
     agents.https.destroy();
     front.close();
   }
-  const deadline = Date.now() + 3000;
-  let mine = lab.accessLog().slice(from).filter((e) => e.method !== '-');
-  while (mine.length < 3 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    mine = lab.accessLog().slice(from).filter((e) => e.method !== '-');
-  }
+  const mine = await logSince(lab, from, 3);
   assert.deepEqual(mine.map((e) => [e.method, e.status, e.user]).sort(), [
     ['CONNECT', 200, lab.principal],
     ['CONNECT', 200, lab.principal],
