@@ -16,6 +16,9 @@ export function run(
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.on('error', reject);
+    // A command that exits without reading its stdin (kdestroy, kinit -k) makes this write fail with
+    // EPIPE; that is not the command failing, and unhandled it would be an uncaught exception.
+    child.stdin.on('error', () => undefined);
     child.on('close', (code) => {
       if (code === 0) resolve(output);
       else reject(new LabSetupError(`${command} ${args.join(' ')} exited with ${code}: ${output.trim()}`));
