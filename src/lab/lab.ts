@@ -43,6 +43,8 @@ export interface Lab {
   kinit(options?: { lifetime?: string; ccache?: string }): Promise<void>;
   /** Destroys the lab user's tickets (`kdestroy`). */
   kdestroy(): Promise<void>;
+  /** Runs `kinit` unless the default cache already holds a valid ticket (`klist -s`). */
+  ensureTicket(): Promise<void>;
   /** Squid's access log so far. */
   accessLog(): AccessLogEntry[];
   /** Stops the KDC (to test an unreachable KDC). */
@@ -201,6 +203,10 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       },
       kdestroy: async () => {
         await run('kdestroy', ['-q'], { env: kinitEnv }).catch(() => undefined);
+      },
+      ensureTicket: async () => {
+        const valid = await run('klist', ['-s'], { env: kinitEnv }).then(() => true, () => false);
+        if (!valid) await lab.kinit();
       },
       accessLog: () => readAccessLog(squid.accessLog),
       stopKdc: () => killGroup(kdc.process),

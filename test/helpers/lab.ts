@@ -1,4 +1,4 @@
-import { after, before } from 'node:test';
+import { after, before, beforeEach } from 'node:test';
 import { startLab, type Lab } from '../../src/lab/lab.js';
 import type { AccessLogEntry } from '../../src/lab/squid.js';
 
@@ -17,6 +17,9 @@ export function useLab(options: { kinit?: boolean } = {}): { readonly lab: Lab }
     }
     holder.lab = lab;
   });
+  // Whatever an earlier test did to the ticket (kdestroy, a short lifetime), the next one starts with
+  // a valid one, so one failing test cannot cascade into the rest of the file.
+  if (options.kinit !== false) beforeEach(async () => holder.lab?.ensureTicket());
   after(async () => {
     await holder.lab?.stop();
     for (const [k, v] of Object.entries(saved)) {
