@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { getGlobalDispatcher, setGlobalDispatcher, type Dispatcher } from 'undici';
+import { setGlobalDispatcher } from 'undici';
 import { createAgents, type ProxyAgents } from './node/agents.js';
 import { ProxyDispatcher, type ProxyDispatcherOptions } from './undici/proxy-dispatcher.js';
 
@@ -11,8 +11,15 @@ export interface Installation {
   agents: ProxyAgents;
 }
 
+/**
+ * Where undici keeps the global dispatcher: `.1` is read by Node 20-24's fetch (undici 6/7) and npm
+ * undici 7, `.2` by Node 26's (undici 8), which keeps a legacy wrapper of its own under `.1`. Both are
+ * saved and put back as they were, so uninstall() restores exactly what each fetch had.
+ */
+const DISPATCHER_SYMBOLS = [Symbol.for('undici.globalDispatcher.1'), Symbol.for('undici.globalDispatcher.2')] as const;
+
 interface Saved {
-  dispatcher: Dispatcher;
+  dispatchers: unknown[];
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
 }
@@ -27,9 +34,8 @@ let state: { saved: Saved; current: Installation } | undefined;
  */
 export function install(options: ProxyDispatcherOptions = {}): Installation {
   if (state) return state.current;
-  // undici keeps the global dispatcher (which Node's built-in fetch reads too) on a global symbol, and
-  // creates one when it loads, so there always is a previous one to give back.
-  const saved: Saved = { dispatcher: getGlobalDispatcher(), httpAgent: http.globalAgent, httpsAgent: https.globalAgent };
+  const globals = globalThis as unknown as Record<symbol, unknown>;
+  const saved: Saved = { dispatchers: DISPATCHER_SYMBOLS.map((s) => globals[s]), httpAgent: http.globalAgent, httpsAgent: https.globalAgent };
   const current: Installation = { dispatcher: new ProxyDispatcher(options), agents: createAgents(options) };
   setGlobalDispatcher(current.dispatcher);
   http.globalAgent = current.agents.http;
@@ -43,7 +49,9 @@ export async function uninstall(): Promise<void> {
   if (!state) return;
   const { saved, current } = state;
   state = undefined;
-  setGlobalDispatcher(saved.dispatcher);
+  const globals = globalThis as unknown as Record<symbol, unknown>;
+  // undici defines these non-configurable but writable, so plain assignment puts the old ones back.
+  DISPATCHER_SYMBOLS.forEach((s, i) => (globals[s] = saved.dispatchers[i]));
   http.globalAgent = saved.httpAgent;
   https.globalAgent = saved.httpsAgent;
   current.agents.http.destroy();

@@ -16,16 +16,21 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // .test-build/test/adapters → project root
 
 test('install() is idempotent and uninstall() restores exactly the previous dispatcher and agents', async () => {
-  const before = { d: getGlobalDispatcher(), h: http.globalAgent, s: https.globalAgent };
+  // Both of undici's global slots: Node 26's fetch reads .2, older ones and npm undici 7 read .1.
+  const slots = [Symbol.for('undici.globalDispatcher.1'), Symbol.for('undici.globalDispatcher.2')];
+  const globals = globalThis as unknown as Record<symbol, unknown>;
+  const before = { d: getGlobalDispatcher(), slots: slots.map((s) => globals[s]), h: http.globalAgent, s: https.globalAgent };
   const first = install({ env: {} });
   assert.equal(install({ env: {} }), first, 'a second install returns the one in place');
   assert.equal(getGlobalDispatcher(), first.dispatcher);
+  for (const slot of slots) assert.equal(globals[slot], first.dispatcher, String(slot));
   assert.equal(http.globalAgent, first.agents.http);
   assert.equal(https.globalAgent, first.agents.https);
   assert.equal(installed(), first);
   await uninstall();
   await uninstall(); // harmless twice
   assert.equal(getGlobalDispatcher(), before.d);
+  slots.forEach((slot, i) => assert.equal(globals[slot], before.slots[i], String(slot)));
   assert.equal(http.globalAgent, before.h);
   assert.equal(https.globalAgent, before.s);
   assert.equal(installed(), undefined);
