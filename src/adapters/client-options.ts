@@ -1,12 +1,16 @@
 import type { ConnectionOptions } from 'node:tls';
 import { resolveConfig, type ProxyOptions } from '../config/proxy-config.js';
 import type { ProxyAuthOptions } from '../transport/connection-auth.js';
+import { secureContextTrusting } from '../transport/trust.js';
 
 /** Options shared by every adapter: where to route (ProxyOptions) and how to connect. */
 export interface ProxyClientOptions extends ProxyOptions, ProxyAuthOptions {
   /** Milliseconds to connect to the proxy (or origin) and, through a proxy, to get the CONNECT answer. Default 10 000. */
   connectTimeout?: number;
-  /** Trusted CA certificates for origins (TLS is end to end with the origin). Default: Node's. */
+  /**
+   * CA certificates trusted for origins (TLS is end to end with the origin) in addition to Node's
+   * default trust (its roots, `NODE_EXTRA_CA_CERTS`): unlike Node's own `ca`, it does not replace them.
+   */
   ca?: ConnectionOptions['ca'];
   /** Verify origin certificates (default true). */
   rejectUnauthorized?: boolean;
@@ -37,10 +41,19 @@ export function transportOptions(o: ProxyClientOptions): { timeout: number; prox
   };
 }
 
-/** TLS options for origins. */
+const contexts = new WeakMap<object, ConnectionOptions['secureContext']>();
+
+/** TLS options for origins; a `ca` becomes one secure context per options object (see trust.ts). */
 export function originTls(o: ProxyClientOptions): ConnectionOptions {
   const tls: ConnectionOptions = {};
-  if (o.ca !== undefined) tls.ca = o.ca;
+  if (o.ca !== undefined) {
+    let context = contexts.get(o);
+    if (!context) {
+      context = secureContextTrusting(o.ca);
+      contexts.set(o, context);
+    }
+    tls.secureContext = context;
+  }
   if (o.rejectUnauthorized !== undefined) tls.rejectUnauthorized = o.rejectUnauthorized;
   return tls;
 }
