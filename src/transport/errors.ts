@@ -5,21 +5,30 @@ function where(proxy: ProxyEndpoint): string {
   return `proxy ${proxy.redacted} (from ${proxy.source})`;
 }
 
-/** The proxy could not be reached (refused, unreachable, DNS, TLS to the proxy). */
+/**
+ * The proxy could not be reached (refused, unreachable, DNS, TLS to the proxy), or the connection to
+ * it failed under a request (closed, reset, an answer that is not HTTP): `during` names that request.
+ */
 export class ProxyConnectionError extends JaatoProxyError {
   readonly proxy: string;
-  constructor(proxy: ProxyEndpoint, detail: string, cause?: unknown) {
-    super('ERR_JAATO_PROXY_CONNECT', `Cannot connect to ${where(proxy)}: ${detail}`, { cause });
+  constructor(proxy: ProxyEndpoint, detail: string, cause?: unknown, during?: string) {
+    const message = during ? `The connection to ${where(proxy)} failed during ${during}: ${detail}` : `Cannot connect to ${where(proxy)}: ${detail}`;
+    super('ERR_JAATO_PROXY_CONNECT', message, { cause });
     this.proxy = proxy.redacted;
   }
 }
 
-/** Connecting to the proxy, or its answer to CONNECT, took longer than the timeout. */
+/** What a proxy timeout was waiting for. */
+export type ProxyPhase = 'connect' | 'connect-response' | 'tls' | 'response' | 'body';
+
+/** Connecting to the proxy, its answer to CONNECT, or a forwarded request's answer took longer than its bound. */
 export class ProxyTimeoutError extends JaatoProxyError {
   readonly proxy: string;
-  constructor(proxy: ProxyEndpoint, what: string, ms: number) {
-    super('ERR_JAATO_PROXY_TIMEOUT', `Timed out after ${ms} ms ${what} ${where(proxy)}`);
+  readonly phase: ProxyPhase | undefined;
+  constructor(proxy: ProxyEndpoint, what: string, ms: number, phase?: ProxyPhase, cause?: unknown) {
+    super('ERR_JAATO_PROXY_TIMEOUT', `Timed out after ${ms} ms ${what} ${where(proxy)}`, { cause });
     this.proxy = proxy.redacted;
+    this.phase = phase;
   }
 }
 
@@ -46,3 +55,20 @@ export class ProxyAuthenticationError extends JaatoProxyError {
     this.offered = offered;
   }
 }
+
+/**
+ * A failure of a request forwarded to the proxy, as this library reports it: a JaatoProxyError naming
+ * the proxy and the phase, with the HTTP client's own error as `cause`. Our own errors and the
+ * caller's aborts pass unchanged. `what` names the request (`GET http://host`), `timeouts` are the
+ * bounds in force, for the message.
+ */
+export function forwardFailure(proxy: ProxyEndpoint, what: string, error: Error, timeouts: { headers: number; body: number }): Error {
+  if (error instanceof JaatoProxyError) return error;
+  const code = (error as { code?: unknown }).code;
+  if (code === 'UND_ERR_ABORTED' || error.name === 'AbortError') return error;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return new ProxyTimeoutError(proxy, `waiting for the answer to ${what} from`, timeouts.headers, 'response', error);
+  if (code === 'UND_ERR_BODY_TIMEOUT') return new ProxyTimeoutError(proxy, `waiting for more of the answer to ${what} from`, timeouts.body, 'body', error);
+  const detail = typeof code === 'string' ? `${code}: ${error.message || 'no detail'}` : error.message || error.name;
+  return new ProxyConnectionError(proxy, detail, error, what);
+}
+

@@ -20,7 +20,7 @@ export function dialProxy(proxy: ProxyEndpoint, options: DialOptions): Promise<S
     const ready = proxy.protocol === 'https:' ? 'secureConnect' : 'connect';
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new ProxyTimeoutError(proxy, 'connecting to', options.timeout));
+      reject(new ProxyTimeoutError(proxy, 'connecting to', options.timeout, 'connect'));
     }, options.timeout);
     socket.once(ready, () => {
       clearTimeout(timer);

@@ -1,6 +1,8 @@
 import type { Dispatcher } from 'undici';
 import type { ProxyRoute } from '../../config/proxy-config.js';
+import { offeredSchemes, parseChallenges } from '../../auth/challenge.js';
 import { ConnectionAuth, type ProxyAuthOptions } from '../../transport/connection-auth.js';
+import { forwardFailure, ProxyAuthenticationError } from '../../transport/errors.js';
 import { replaceHeader } from './headers.js';
 
 type Controller = Dispatcher.DispatchController;
@@ -66,25 +68,39 @@ function replayable(body: Dispatcher.DispatchOptions['body']): boolean {
   return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
 }
 
+/** What the forward interceptor needs besides the route: the auth options and the bounds in force. */
+export interface ForwardOptions extends ProxyAuthOptions {
+  /** The response-header and body-gap bounds of the pool (ms), named in timeout errors. */
+  timeouts: { headers: number; body: number };
+}
+
 /**
  * The 407 handler for absolute-form requests forwarded to the proxy: a 407 is not passed on, but
  * answered (fresh Negotiate token, or Basic when that is all the proxy takes) and the request sent
  * again, at most MAX_AUTH_RETRIES times; then a ProxyAuthenticationError saying what the proxy offered.
+ * Every failure of the exchange reaches the caller as a JaatoProxyError naming the proxy (undici's own
+ * error as its cause): a stalled answer is a ProxyTimeoutError, a broken connection a
+ * ProxyConnectionError. A 407 to a request whose streamed body cannot be sent again is an error that
+ * says so, never a bare 407 (which fetch turns into an empty "fetch failed").
  */
 class ForwardAuthHandler implements Handler {
   readonly #handler: Handler;
   readonly #dispatch: Dispatcher.Dispatch;
   readonly #opts: Dispatcher.DispatchOptions;
+  readonly #route: ProxyRoute;
+  readonly #timeouts: ForwardOptions['timeouts'];
   readonly #auth: ConnectionAuth;
   readonly #controller = new StableController();
   #started = false;
   #done = false;
   #swallowing: string[] | undefined;
 
-  constructor(route: ProxyRoute, options: ProxyAuthOptions, opts: Dispatcher.DispatchOptions, handler: Handler, dispatch: Dispatcher.Dispatch) {
+  constructor(route: ProxyRoute, options: ForwardOptions, opts: Dispatcher.DispatchOptions, handler: Handler, dispatch: Dispatcher.Dispatch) {
     this.#handler = handler;
     this.#dispatch = dispatch;
     this.#opts = opts;
+    this.#route = route;
+    this.#timeouts = options.timeouts;
     this.#auth = new ConnectionAuth(route, options);
     this.#controller.onAbortBetweenAttempts = (reason) => this.#fail(reason);
   }
@@ -100,10 +116,21 @@ class ForwardAuthHandler implements Handler {
     this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket);
   }
 
-  onResponseStart(_c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
-    if (statusCode === 407 && replayable(this.#opts.body)) {
+  onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+    if (statusCode === 407) {
       const value = headers['proxy-authenticate'];
-      this.#swallowing = value === undefined ? [] : Array.isArray(value) ? value : [value];
+      const challenges = value === undefined ? [] : Array.isArray(value) ? value : [value];
+      if (replayable(this.#opts.body)) {
+        this.#swallowing = challenges;
+        return;
+      }
+      const error = new ProxyAuthenticationError(
+        this.#route.proxy,
+        offeredSchemes(parseChallenges(challenges)),
+        'the proxy asked again after the request body had been streamed, and a streamed body cannot be sent twice',
+      );
+      this.#fail(error);
+      controller.abort(error);
       return;
     }
     this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
@@ -139,11 +166,21 @@ class ForwardAuthHandler implements Handler {
   #fail(error: unknown): void {
     if (this.#done) return;
     this.#done = true;
-    this.#handler.onResponseError?.(this.#controller, error instanceof Error ? error : new Error(String(error)));
+    const e = error instanceof Error ? error : new Error(String(error));
+    this.#handler.onResponseError?.(this.#controller, forwardFailure(this.#route.proxy, this.#what(), e, this.#timeouts));
+  }
+
+  /** The request as an error may name it: method and origin, never the path or query (they can hold secrets). */
+  #what(): string {
+    try {
+      return `${this.#opts.method} ${new URL(this.#opts.path).origin}`;
+    } catch {
+      return this.#opts.method;
+    }
   }
 }
 
 /** The undici interceptor that puts ForwardAuthHandler around every request to the proxy. */
-export function forwardAuthInterceptor(route: ProxyRoute, options: ProxyAuthOptions): Dispatcher.DispatcherComposeInterceptor {
+export function forwardAuthInterceptor(route: ProxyRoute, options: ForwardOptions): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => dispatch(opts, new ForwardAuthHandler(route, options, opts, handler, dispatch));
 }

@@ -9,8 +9,15 @@ import { openTunnel } from '../../transport/tunnel.js';
 import { forwardAuthInterceptor } from './forward-auth.js';
 import { replaceHeader } from './headers.js';
 
+/** undici's own default for headersTimeout and bodyTimeout (ms), which the pools keep unless told. */
+const DEFAULT_RESPONSE_TIMEOUT = 300_000;
+
 export interface ProxyDispatcherOptions extends ProxyClientOptions {
-  /** Passed to undici: time to wait for response headers / between body chunks (ms). */
+  /**
+   * Time to wait for a response's headers, and between body chunks (ms); default 300 000 each
+   * (undici's), long enough for an LLM API that thinks for minutes. Through a proxy, a forwarded
+   * request that exceeds either fails with ProxyTimeoutError naming the proxy and the phase.
+   */
   headersTimeout?: number;
   bodyTimeout?: number;
   /** Keep-alive idle time for pooled connections (ms). */
@@ -112,7 +119,8 @@ export class ProxyDispatcher extends Dispatcher {
       // Basic is stateless: it goes on every request. Negotiate goes once per connection (see forward.ts).
       const addBasic: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) =>
         dispatch(basic ? { ...opts, headers: replaceHeader(opts.headers, 'proxy-authorization', basic) } : opts, handler);
-      via = pool.compose(addBasic, forwardAuthInterceptor(route, transport));
+      const timeouts = { headers: this.#options.headersTimeout ?? DEFAULT_RESPONSE_TIMEOUT, body: this.#options.bodyTimeout ?? DEFAULT_RESPONSE_TIMEOUT };
+      via = pool.compose(addBasic, forwardAuthInterceptor(route, { ...transport, timeouts }));
     }
     this.#viaProxy.set(key, via);
     return via;

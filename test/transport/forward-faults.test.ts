@@ -1,0 +1,109 @@
+// Faults on the forwarded (absolute-form http) path, from scripted proxies: each ends in a typed
+// JaatoProxyError naming the proxy, within its bound, with undici's own error as the cause.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createFetch, JaatoProxyError, ProxyAuthenticationError, ProxyConnectionError, ProxyTimeoutError, unwrapError } from '../../src/index.js';
+import { useLab } from '../helpers/lab.js';
+import { scriptedProxy, type Reply } from '../helpers/scripted-proxy.js';
+
+useLab(); // real tickets: the pre-auth tokens sent to the scripted proxies are real
+
+const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok';
+
+/** Fetches http://origin.test/ through a scripted proxy; resolves to the error the caller sees. */
+async function failureThrough(reply: Reply, options: { headersTimeout?: number; body?: () => AsyncIterable<Uint8Array> } = {}) {
+  const p = await scriptedProxy(reply);
+  const f = createFetch({ proxy: p.url, kerberos: true, env: {}, ...(options.headersTimeout && { headersTimeout: options.headersTimeout }) });
+  const started = Date.now();
+  try {
+    const init: RequestInit & { duplex?: 'half' } = {};
+    if (options.body) Object.assign(init, { method: 'POST', body: ReadableStream.from(options.body()), duplex: 'half' });
+    await f('http://origin.test/secret-path?key=SECRET', init).then((r) => r.arrayBuffer());
+    assert.fail('the request should have failed');
+  } catch (error) {
+    assert.ok(error instanceof TypeError, 'fetch reports a network failure as TypeError');
+    const cause = unwrapError(error);
+    assert.ok(cause instanceof JaatoProxyError, `a JaatoProxyError, got ${String(cause)}`);
+    assert.ok(cause.message.includes(`proxy ${p.url}/ (from options.proxy)`), `names the proxy: ${cause.message}`);
+    assert.doesNotMatch(cause.message, /SECRET|secret-path/, 'never the path or query');
+    return { cause, ms: Date.now() - started, proxy: p };
+  } finally {
+    await f.dispatcher.close().catch(() => undefined);
+    await p.close();
+  }
+}
+
+test('a proxy that never answers a forwarded request: ProxyTimeoutError naming the phase, within the bound', async () => {
+  const { cause, ms } = await failureThrough(() => undefined, { headersTimeout: 600 });
+  assert.ok(cause instanceof ProxyTimeoutError);
+  assert.equal(cause.phase, 'response');
+  assert.match(cause.message, /^Timed out after 600 ms waiting for the answer to GET http:\/\/origin\.test from proxy/);
+  assert.equal((cause.cause as { code?: string }).code, 'UND_ERR_HEADERS_TIMEOUT');
+  assert.ok(ms < 5000, `${ms} ms`);
+});
+
+test('a proxy that closes in the middle of its answer: ProxyConnectionError with the cause', async () => {
+  const { cause } = await failureThrough((_h, socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart');
+    setTimeout(() => socket.destroy(), 20);
+  });
+  assert.ok(cause instanceof ProxyConnectionError);
+  assert.match(cause.message, /^The connection to proxy \S+ \(from options.proxy\) failed during GET http:\/\/origin\.test: \w+: /);
+  assert.ok(cause.cause instanceof Error);
+});
+
+test('a proxy that answers with something that is not HTTP: ProxyConnectionError', async () => {
+  const { cause } = await failureThrough((_h, socket) => socket.end('HELLO THERE\r\n\r\n'));
+  assert.ok(cause instanceof ProxyConnectionError);
+  assert.match(cause.message, /failed during GET http:\/\/origin\.test: .*HTTP\/1\.1 protocol/);
+});
+
+test('a proxy that dies with requests in flight: every one fails with ProxyConnectionError', async () => {
+  const p = await scriptedProxy(() => undefined);
+  const f = createFetch({ proxy: p.url, kerberos: true, env: {} });
+  try {
+    const inFlight = Array.from({ length: 4 }, (_, i) => f(`http://origin.test/${i}`).then(() => 'answered', (e: unknown) => unwrapError(e)));
+    while (p.heads.length < 4) await new Promise((r) => setTimeout(r, 10));
+    p.killConnections();
+    const results = await Promise.all(inFlight);
+    for (const r of results) assert.ok(r instanceof ProxyConnectionError, String(r));
+  } finally {
+    await f.dispatcher.close().catch(() => undefined);
+    await p.close();
+  }
+});
+
+test('a 407 to a streamed body: a typed error that says why, never an empty "fetch failed"', async () => {
+  const { cause } = await failureThrough(
+    (_h, socket) => socket.write('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n'),
+    {
+      body: async function* () {
+        yield Buffer.from('streamed');
+      },
+    },
+  );
+  assert.ok(cause instanceof ProxyAuthenticationError);
+  assert.match(cause.message, /offers: Negotiate\): .*streamed body cannot be sent twice/);
+});
+
+test('407 then close on the forwarded path: answered on a new connection with a fresh token', async () => {
+  let n = 0;
+  const p = await scriptedProxy((head, socket) => {
+    n++;
+    if (n === 1) socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.write(/\r\nproxy-authorization: Negotiate \S+/i.test(head) ? OK : 'HTTP/1.1 400 Bad\r\nContent-Length: 0\r\n\r\n');
+  });
+  const f = createFetch({ proxy: p.url, kerberos: true, env: {} });
+  try {
+    const res = await f('http://origin.test/');
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'ok');
+    assert.equal(p.connections(), 2);
+    const tokens = p.heads.map((h) => /proxy-authorization: Negotiate (\S+)/i.exec(h)?.[1]);
+    assert.equal(tokens.length, 2);
+    assert.notEqual(tokens[0], tokens[1], 'never the same token twice');
+  } finally {
+    await f.dispatcher.close();
+    await p.close();
+  }
+});
