@@ -107,3 +107,19 @@ test('407 then close on the forwarded path: answered on a new connection with a 
     await p.close();
   }
 });
+
+test('a tunnel that opens and then carries nothing: the TLS handshake with the origin is bounded too', async () => {
+  const p = await scriptedProxy((_h, socket) => socket.write('HTTP/1.1 200 Connection established\r\n\r\n'));
+  const f = createFetch({ proxy: p.url, kerberos: true, env: {}, connectTimeout: 600 });
+  const started = Date.now();
+  try {
+    const error = await f('https://origin.test/').then(() => undefined, (e: unknown) => unwrapError(e));
+    assert.ok(error instanceof ProxyTimeoutError, String(error));
+    assert.equal(error.phase, 'tls');
+    assert.match(error.message, /TLS handshake with origin\.test:443 through proxy/);
+    assert.ok(Date.now() - started < 5000);
+  } finally {
+    await f.dispatcher.close().catch(() => undefined);
+    await p.close();
+  }
+});

@@ -5,6 +5,7 @@ import { basicAuthorization } from '../../auth/basic.js';
 import { debug } from '../../debug.js';
 import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
 import { openForwardSocket } from '../../transport/forward.js';
+import { ProxyTimeoutError } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { forwardAuthInterceptor } from './forward-auth.js';
 import { replaceHeader } from './headers.js';
@@ -100,7 +101,17 @@ export class ProxyDispatcher extends Dispatcher {
           const host = unbracket(opts.hostname);
           const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
           openTunnel(route, host, port, transport).then(
-            (socket) => (opts.protocol === 'https:' ? tls({ ...opts, httpSocket: socket }, callback) : callback(null, socket)),
+            (socket) => {
+              if (opts.protocol !== 'https:') return callback(null, socket);
+              // undici bounds the handshake by the connect timeout; a tunnel that carries nothing
+              // back is the proxy's silence, so say so (certificate errors stay the origin's).
+              tls({ ...opts, httpSocket: socket }, (error, tlsSocket) => {
+                if (!error) return callback(null, tlsSocket as NonNullable<typeof tlsSocket>);
+                if ((error as { code?: string }).code !== 'UND_ERR_CONNECT_TIMEOUT') return callback(error, null);
+                socket.destroy();
+                callback(new ProxyTimeoutError(proxy, `on the TLS handshake with ${host}:${port} through`, transport.timeout, 'tls', error), null);
+              });
+            },
             (error: Error) => callback(error, null),
           );
         },
