@@ -18,6 +18,8 @@ export interface KdcOptions {
 export interface Kdc {
   port: number;
   process: ChildProcess;
+  /** Starts krb5kdc again on the same port and database (after it was stopped). */
+  relaunch(): Promise<ChildProcess>;
   /** KRB5_CONFIG / KRB5_KDC_PROFILE / KRB5CCNAME pointing into the lab directory. */
   env: Record<string, string>;
   krb5Conf: string;
@@ -60,9 +62,12 @@ export async function startKdc(o: KdcOptions): Promise<Kdc> {
   ];
   await run('kadmin.local', ['-r', o.realm], { env: childEnv, input: commands.join('\n') + '\n' });
   const log = p('kdc.log');
-  const child = startService('krb5kdc', ['-n', '-r', o.realm], log, { env: childEnv });
-  await waitForPort(port, 'krb5kdc', 5000, [log], child);
-  return { port, process: child, env, krb5Conf };
+  const launch = async (): Promise<ChildProcess> => {
+    const child = startService('krb5kdc', ['-n', '-r', o.realm], log, { env: childEnv });
+    await waitForPort(port, 'krb5kdc', 5000, [log], child);
+    return child;
+  };
+  return { port, process: await launch(), relaunch: launch, env, krb5Conf };
 }
 
 /** Client configuration: no DNS, no canonicalisation, TCP only, so the SPN is exactly what is asked. */

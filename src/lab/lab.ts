@@ -49,6 +49,10 @@ export interface Lab {
   accessLog(): AccessLogEntry[];
   /** Stops the KDC (to test an unreachable KDC). */
   stopKdc(): void;
+  /** Starts the stopped KDC again, on the same port and database. */
+  startKdc(): Promise<void>;
+  /** Kills Squid (SIGKILL, as a crash would) and starts it again on the same ports. */
+  restartSquid(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -210,6 +214,17 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       },
       accessLog: () => readAccessLog(squid.accessLog),
       stopKdc: () => killGroup(kdc.process),
+      startKdc: async () => {
+        kdc.process = await kdc.relaunch();
+        track(kdc.process);
+      },
+      restartSquid: async () => {
+        killGroup(squid.process);
+        await new Promise<void>((resolve) => (squid.process.exitCode !== null || squid.process.signalCode !== null ? resolve() : squid.process.once('exit', () => resolve())));
+        removeShm(name);
+        squid.process = await squid.relaunch();
+        track(squid.process);
+      },
       stop: stopAll,
     };
     if (options.kinit !== false) await lab.kinit();

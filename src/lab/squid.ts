@@ -17,6 +17,8 @@ export interface SquidOptions {
 
 export interface Squid {
   process: ChildProcess;
+  /** Starts Squid again with the same configuration and ports (after it was killed). */
+  relaunch(): Promise<ChildProcess>;
   ports: { negotiate: number; basic: number; both: number };
   accessLog: string;
   cacheLog: string;
@@ -96,9 +98,12 @@ deny_info 407:ERR_CACHE_ACCESS_DENIED sent_negotiate
     KRB5RCACHEDIR: p('rcache'),
   };
   await run('squid', ['-k', 'parse', '-f', conf], { env });
-  const child = startService('squid', ['-N', '-n', o.name, '-f', conf], p('squid.out'), { env });
-  for (const port of [negotiate, basic, both]) await waitForPort(port, 'Squid', 10_000, [cacheLog, p('squid.out')], child);
-  return { process: child, ports: { negotiate, basic, both }, accessLog, cacheLog };
+  const launch = async (): Promise<ChildProcess> => {
+    const child = startService('squid', ['-N', '-n', o.name, '-f', conf], p('squid.out'), { env });
+    for (const port of [negotiate, basic, both]) await waitForPort(port, 'Squid', 10_000, [cacheLog, p('squid.out')], child);
+    return child;
+  };
+  return { process: await launch(), relaunch: launch, ports: { negotiate, basic, both }, accessLog, cacheLog };
 }
 
 export interface AccessLogEntry {
