@@ -56,6 +56,20 @@ export class ProxyAuthenticationError extends JaatoProxyError {
   }
 }
 
+/** Failures of the connection itself, as undici and Node name them (not TLS or HTTP errors of an origin). */
+const SOCKET_FAILURE = /^(UND_ERR_SOCKET|ECONNRESET|EPIPE|ECONNABORTED)$/;
+
+/**
+ * A failure under a request inside a CONNECT tunnel, as this library reports it: the connection to
+ * the proxy breaking (the proxy died, or dropped the tunnel) is a ProxyConnectionError naming it.
+ * Everything else there is the origin's (its certificate, its HTTP, its slowness) and passes unchanged.
+ */
+export function tunnelFailure(proxy: ProxyEndpoint, what: string, error: Error): Error {
+  const code = (error as { code?: unknown }).code;
+  if (error instanceof JaatoProxyError || typeof code !== 'string' || !SOCKET_FAILURE.test(code)) return error;
+  return new ProxyConnectionError(proxy, `${code}: ${error.message || 'no detail'}`, error, what);
+}
+
 /**
  * A failure of a request forwarded to the proxy, as this library reports it: a JaatoProxyError naming
  * the proxy and the phase, with the HTTP client's own error as `cause`. Our own errors and the

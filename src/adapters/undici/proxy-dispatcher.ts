@@ -8,6 +8,7 @@ import { openForwardSocket } from '../../transport/forward.js';
 import { ProxyTimeoutError } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { forwardAuthInterceptor } from './forward-auth.js';
+import { tunnelErrorsInterceptor } from './tunnel-errors.js';
 import { replaceHeader } from './headers.js';
 
 /** undici's own default for headersTimeout and bodyTimeout (ms), which the pools keep unless told. */
@@ -115,7 +116,7 @@ export class ProxyDispatcher extends Dispatcher {
             (error: Error) => callback(error, null),
           );
         },
-      });
+      }).compose(tunnelErrorsInterceptor(route));
     } else {
       const basic = route.auth === 'basic' && proxy.credentials ? basicAuthorization(proxy.credentials) : undefined;
       const pool = new Pool(proxy.origin, {

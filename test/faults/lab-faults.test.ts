@@ -1,0 +1,86 @@
+// Faults of the real lab's parts, with the same client object throughout: Squid crashing under load,
+// the KDC going away, a ticket expiring mid-run. Each ends in recovery or in a typed error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  createFetch,
+  JaatoProxyError,
+  KerberosKdcUnreachableError,
+  KerberosTicketExpiredError,
+  ProxyAuthenticationError,
+  unwrapError,
+} from '../../src/index.js';
+import { useLab } from '../helpers/lab.js';
+
+const ctx = useLab();
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+test('Squid killed and restarted under load: every failure is typed, and the same client recovers', async () => {
+  const lab = ctx.lab;
+  const f = createFetch({ proxy: lab.proxies.negotiate, kerberos: true, env: {}, ca: lab.ca, connectTimeout: 3000 });
+  const outcomes: Array<number | unknown> = [];
+  const afterRestart: Array<number | unknown> = [];
+  let restarted = false;
+  try {
+    const loop = async (i: number): Promise<void> => {
+      for (let n = 0, after = 0; after < 20; n++) {
+        const started = restarted; // requests started once Squid is back must all succeed
+        const url = `${n % 2 ? lab.origins.https.url : lab.origins.http.url}/load-${i}-${n}`;
+        const outcome = await f(url).then((r) => r.arrayBuffer().then(() => r.status), (e: unknown) => unwrapError(e));
+        (started ? afterRestart : outcomes).push(outcome);
+        if (started) after++;
+      }
+    };
+    const loops = Array.from({ length: 6 }, (_, i) => loop(i));
+    await sleep(400);
+    await lab.restartSquid();
+    restarted = true;
+    await Promise.all(loops);
+    const failures = outcomes.filter((o) => o !== 200);
+    assert.ok(failures.length > 0, 'the restart hit requests (else this row proves nothing)');
+    assert.ok(failures.every((e) => e instanceof JaatoProxyError), `untyped: ${failures.filter((e) => !(e instanceof JaatoProxyError)).map(String).join('; ')}`);
+    assert.equal(afterRestart.length, 6 * 20);
+    assert.deepEqual(afterRestart.filter((o) => o !== 200), [], 'the same client recovered');
+  } finally {
+    await f.dispatcher.close();
+  }
+});
+
+test('KDC down with only a TGT: typed KDC error on a new connection; the same client recovers once it is back', async () => {
+  const lab = ctx.lab;
+  await lab.kdestroy();
+  await lab.kinit(); // a TGT only: the proxy's service ticket must come from the KDC
+  const f = createFetch({ proxy: lab.proxies.negotiate, kerberos: true, env: {}, ca: lab.ca });
+  lab.stopKdc();
+  try {
+    const error = await f(`${lab.origins.https.url}/kdc-down`).then(() => undefined, (e: unknown) => unwrapError(e));
+    assert.ok(error instanceof ProxyAuthenticationError, String(error));
+    assert.ok(error.cause instanceof KerberosKdcUnreachableError, String(error.cause));
+    await lab.startKdc();
+    const res = await f(`${lab.origins.https.url}/kdc-back`);
+    assert.equal(res.status, 200);
+  } finally {
+    await lab.startKdc().catch(() => undefined); // already running when the test got this far
+    await f.dispatcher.close();
+  }
+});
+
+test('a ticket that expires mid-run: typed expiry error on the next new connection, recovery after kinit', async () => {
+  const lab = ctx.lab;
+  await lab.kdestroy();
+  await lab.kinit({ lifetime: '2s' });
+  // keepAliveTimeout 1 ms: every request after an idle gap opens a new proxy connection (a new token).
+  const f = createFetch({ proxy: lab.proxies.negotiate, kerberos: true, env: {}, ca: lab.ca, keepAliveTimeout: 1 });
+  try {
+    assert.equal((await f(`${lab.origins.https.url}/before-expiry`)).status, 200);
+    await sleep(4500); // past the ticket's end, with a margin for the KDC's own clock reading
+    const error = await f(`${lab.origins.https.url}/after-expiry`).then(() => undefined, (e: unknown) => unwrapError(e));
+    assert.ok(error instanceof ProxyAuthenticationError, String(error));
+    assert.ok(error.cause instanceof KerberosTicketExpiredError, String(error.cause));
+    assert.match(error.message, /kinit/);
+    await lab.kinit();
+    assert.equal((await f(`${lab.origins.https.url}/renewed`)).status, 200);
+  } finally {
+    await f.dispatcher.close();
+  }
+});
