@@ -1,7 +1,8 @@
 import { Agent as HttpAgent, type AgentOptions, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { unbracket } from '../../config/host.js';
 import { resolveConfig, type ProxyOptions, type Route } from '../../config/proxy-config.js';
 import { basicAuthorization } from '../../auth/basic.js';
@@ -76,8 +77,22 @@ export class ProxyHttpAgent extends HttpAgent {
 }
 
 /**
+ * TLS options for the origin handshake inside a tunnel. Node checks the certificate against
+ * `servername || host || socket._host || 'localhost'`; with `host` left out (as https-proxy-agent does)
+ * an IP-literal target would be checked against the proxy's name or `localhost`. So the identity is
+ * the one a direct request would check: the servername Node derived from the Host header, if any, else
+ * the target as written, IP literals included. SNI is sent for names only (RFC 6066 §3).
+ */
+function tunnelTls(options: ConnectOptions, target: string): ConnectionOptions {
+  const { host: _host, port: _port, path: _path, servername, ...tls } = options as ConnectOptions & { path?: unknown };
+  const identity = servername ? servername : target;
+  return { ...(tls as ConnectionOptions), host: identity, ...(isIP(identity) === 0 && { servername: identity }) };
+}
+
+/**
  * `node:https` agent: bypassed hosts directly, the rest through a CONNECT tunnel (Negotiate on the
- * CONNECT, 407s answered on it) and then TLS with the origin, certificate checked against its name.
+ * CONNECT, 407s answered on it) and then TLS with the origin, certificate checked against the target
+ * as the request named it.
  */
 export class ProxyHttpsAgent extends HttpsAgent {
   readonly #options: ProxyClientOptions;
@@ -103,12 +118,7 @@ export class ProxyHttpsAgent extends HttpsAgent {
     }
     const host = unbracket(target.hostname);
     openTunnel(route, host, Number(target.port) || 443, transportOptions(this.#options)).then(
-      (raw) => {
-        const servername = options.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host);
-        const { host: _h, port: _p, path: _path, ...tls } = options;
-        const socket = tlsConnect({ ...tls, socket: raw, ...(servername ? { servername } : {}) });
-        callback(null, socket);
-      },
+      (raw) => callback(null, tlsConnect({ ...tunnelTls(options, host), socket: raw })),
       (error: Error) => callback(error),
     );
     return undefined;
