@@ -6,18 +6,24 @@ import https from 'node:https';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Duplex } from 'node:stream';
 import { promisify } from 'node:util';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { tokenChannel } from '../../src/auth/index.js';
 import type { Lab } from '../../src/lab/lab.js';
+import { freePort } from '../../src/lab/processes.js';
 import type { EchoReply } from '../../src/lab/origin.js';
 import {
   createAgents,
   InvalidOptionError,
   InvalidProxyUrlError,
   JaatoProxyError,
+  ProxyConnectionError,
   UnsupportedProxySchemeError,
   type ProxyAgents,
 } from '../../src/index.js';
-import { useLab } from '../helpers/lab.js';
+import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 import { CLIENT_FAMILIES, rootCause, type ClientUnderTest } from '../conformance/clients.js';
 
 const ctx = useLab();
@@ -34,7 +40,7 @@ function basicProxy(lab: Lab): string {
   return url.href.replace(/\/$/, '');
 }
 
-type Outcome = { status: number; body: string; req: ClientRequest } | { error: unknown; req: ClientRequest };
+type Outcome = ({ status: number; body: string } | { error: unknown }) & { req: ClientRequest; socket: Duplex | undefined };
 
 /**
  * One request with node:http(s) and an explicit agent, asserting that nothing is thrown out of the
@@ -42,6 +48,7 @@ type Outcome = { status: number; body: string; req: ClientRequest } | { error: u
  */
 function nodeGet(url: string, agent: http.Agent): Promise<Outcome> {
   let req: ClientRequest | undefined;
+  let socket: Duplex | undefined;
   const outcome = new Promise<Outcome>((resolve) => {
     const mod = url.startsWith('https:') ? https : http;
     assert.doesNotThrow(() => {
@@ -49,13 +56,21 @@ function nodeGet(url: string, agent: http.Agent): Promise<Outcome> {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, req: req as ClientRequest }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, req: req as ClientRequest, socket }));
       });
     }, 'http.get() must not throw');
-    req?.on('error', (error) => resolve({ error, req: req as ClientRequest }));
+    req?.once('socket', (s: Duplex) => (socket = s));
+    req?.on('error', (error) => resolve({ error, req: req as ClientRequest, socket }));
   });
   return outcome;
 }
+
+function answer(o: Outcome): { status: number; body: string; reused: boolean; socket: Duplex | undefined } {
+  assert.ok('status' in o, `an answer, not ${'error' in o ? String(o.error) : ''}`);
+  return { status: o.status, body: o.body, reused: o.req.reusedSocket, socket: o.socket };
+}
+
+const echo = (body: string): EchoReply => JSON.parse(body) as EchoReply;
 
 /** Bad values a user might set at run time, and the typed error each must produce. */
 const BAD_VALUES = [
@@ -191,5 +206,238 @@ process.exit(0);
       'error ERR_JAATO_UNSUPPORTED_PROXY_SCHEME HTTPS_PROXY',
       'status 200',
     ]);
+  });
+});
+
+/** Counts fresh SPNEGO tokens (one per new authenticated proxy connection) while `fn` runs. */
+async function countingSteps<T>(fn: () => Promise<T>): Promise<{ result: T; steps: number }> {
+  let steps = 0;
+  const on = (): void => void steps++;
+  subscribe(tokenChannel.name, on);
+  try {
+    return { result: await fn(), steps };
+  } finally {
+    unsubscribe(tokenChannel.name, on);
+  }
+}
+
+/** Routing for the lab through one Squid port, nothing bypassed, env-independent. */
+function via(lab: Lab, port: 'negotiate' | 'basic', extra: Record<string, unknown> = {}): Parameters<typeof createAgents>[0] {
+  return { proxy: port === 'basic' ? basicProxy(lab) : lab.proxies[port], kerberos: port === 'negotiate', exactNoProxy: '', noProxy: '', ca: lab.ca, env: {}, ...extra };
+}
+
+const portOf = (proxyUrl: string): number => Number(new URL(proxyUrl).port);
+
+/** Entries in one of an agent's lists (sockets, freeSockets, requests), over all its pool names. */
+const count = (lists: NodeJS.ReadOnlyDict<readonly unknown[]>): number => Object.values(lists).reduce((n, l) => n + (l?.length ?? 0), 0);
+
+describe('node agents pool by route, and keep maxSockets while connections are being opened', () => {
+  for (const scheme of ['https', 'http'] as const) {
+    test(`maxSockets: 1, 6 parallel ${scheme} requests through the Negotiate proxy: one proxy connection, one GSSAPI step`, async () => {
+      const lab = ctx.lab;
+      const from = await quietLogLength(lab);
+      const agents = createAgents(via(lab, 'negotiate', { maxSockets: 1 }));
+      const agent = scheme === 'https' ? agents.https : agents.http;
+      const { result, steps } = await countingSteps(() =>
+        Promise.all(Array.from({ length: 6 }, (_, i) => nodeGet(`${lab.origins[scheme].url}${path(`max-${i}`)}`, agent))),
+      );
+      const answers = result.map(answer);
+      assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200, 200]);
+      assert.equal(new Set(answers.map((a) => a.socket)).size, 1, 'every request went on the one connection');
+      assert.equal(steps, 1, 'one token: one new proxy connection');
+      agents.http.destroy();
+      agents.https.destroy();
+      const log = await logSince(lab, from, 6);
+      if (scheme === 'https') assert.deepEqual(log.filter((e) => e.method === 'CONNECT').map((e) => [e.status, e.user]), [[200, lab.principal]]);
+      else assert.deepEqual(log.map((e) => [e.method, e.status, e.user]), Array(6).fill(['GET', 200, lab.principal]));
+    });
+  }
+
+  test('maxTotalSockets: 1, 6 parallel requests through the proxy: one proxy connection', async () => {
+    const lab = ctx.lab;
+    const agents = createAgents(via(lab, 'negotiate', { maxTotalSockets: 1 }));
+    const { result, steps } = await countingSteps(() =>
+      Promise.all(Array.from({ length: 6 }, (_, i) => nodeGet(`${lab.origins.http.url}${path(`total-${i}`)}`, agents.http))),
+    );
+    const answers = result.map(answer);
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200, 200]);
+    assert.equal(new Set(answers.map((a) => a.socket)).size, 1);
+    assert.equal(steps, 1);
+    agents.http.destroy();
+  });
+
+  test('keep-alive on every path: a second request reuses the connection of its route', async () => {
+    const lab = ctx.lab;
+    for (const [name, options] of [
+      ['direct', { env: {}, ca: lab.ca }],
+      ['Negotiate proxy', via(lab, 'negotiate')],
+      ['Basic proxy', via(lab, 'basic')],
+    ] as const) {
+      const agents = createAgents(options);
+      try {
+        for (const scheme of ['http', 'https'] as const) {
+          const agent = scheme === 'https' ? agents.https : agents.http;
+          const { result, steps } = await countingSteps(async () => {
+            const first = answer(await nodeGet(`${lab.origins[scheme].url}${path('ka')}`, agent));
+            const second = answer(await nodeGet(`${lab.origins[scheme].url}${path('ka')}`, agent));
+            return [first, second];
+          });
+          assert.deepEqual(result.map((r) => [r.status, r.reused]), [[200, false], [200, true]], `${name}, ${scheme}`);
+          assert.equal(result[0]?.socket, result[1]?.socket);
+          assert.equal(steps, name === 'Negotiate proxy' ? 1 : 0, `${name}, ${scheme}: GSSAPI steps`);
+        }
+      } finally {
+        agents.http.destroy();
+        agents.https.destroy();
+      }
+    }
+  });
+
+  test('direct, then HTTP_PROXY set to a Basic proxy: the next request goes through it on a new connection; the origin never sees Proxy-Authorization', async () => {
+    const lab = ctx.lab;
+    const env: Record<string, string | undefined> = {};
+    const agents = createAgents({ env, ca: lab.ca });
+    try {
+      const from = await quietLogLength(lab);
+      const p1 = path('was-direct');
+      const first = answer(await nodeGet(`${lab.origins.http.url}${p1}`, agents.http));
+      assert.equal(echo(first.body).headers.via, undefined, 'the first went direct');
+      env.HTTP_PROXY = basicProxy(lab);
+      const p2 = path('now-proxied');
+      const second = answer(await nodeGet(`${lab.origins.http.url}${p2}`, agents.http));
+      assert.equal(second.reused, false, 'not on the direct connection');
+      assert.notEqual(second.socket, first.socket);
+      assert.match(String(echo(second.body).headers.via), /squid/);
+      const third = answer(await nodeGet(`${lab.origins.http.url}${path('still-proxied')}`, agents.http));
+      assert.equal(third.reused, true, 'the proxy connection is kept alive for its own route');
+      for (const seen of lab.origins.http.seen.filter((s) => s.url.endsWith(p1) || s.url.endsWith(p2))) {
+        assert.equal(seen.headers['proxy-authorization'], undefined, `${seen.url} reached the origin with Proxy-Authorization`);
+      }
+      const log = await logSince(lab, from, 2);
+      assert.deepEqual(log.map((e) => [e.port, e.method, e.status, e.user]), [
+        [portOf(lab.proxies.basic), 'GET', 200, lab.basic.username],
+        [portOf(lab.proxies.basic), 'GET', 200, lab.basic.username],
+      ]);
+    } finally {
+      agents.http.destroy();
+      agents.https.destroy();
+    }
+  });
+
+  test('direct, then HTTPS_PROXY set: the next https request is tunnelled through the proxy on a new connection', async () => {
+    const lab = ctx.lab;
+    const env: Record<string, string | undefined> = {};
+    const agents = createAgents({ env, ca: lab.ca });
+    try {
+      const from = await quietLogLength(lab);
+      const first = answer(await nodeGet(`${lab.origins.https.url}${path('was-direct')}`, agents.https));
+      env.HTTPS_PROXY = lab.proxies.negotiate;
+      env.JAATO_KERBEROS_PROXY = 'true';
+      const { result: second, steps } = await countingSteps(async () => answer(await nodeGet(`${lab.origins.https.url}${path('now-tunnelled')}`, agents.https)));
+      assert.equal(second.status, 200);
+      assert.equal(second.reused, false);
+      assert.notEqual(second.socket, first.socket);
+      assert.equal(steps, 1);
+      agents.https.destroy();
+      const log = await logSince(lab, from, 1);
+      assert.deepEqual(log.map((e) => [e.port, e.method, e.status, e.user]), [[portOf(lab.proxies.negotiate), 'CONNECT', 200, lab.principal]]);
+    } finally {
+      agents.http.destroy();
+      agents.https.destroy();
+    }
+  });
+
+  test('one proxy, then another: a connection of the first never carries a request for the second', async () => {
+    const lab = ctx.lab;
+    const env: Record<string, string | undefined> = { HTTP_PROXY: lab.proxies.negotiate, JAATO_KERBEROS_PROXY: 'true' };
+    const agents = createAgents({ env, ca: lab.ca });
+    try {
+      const from = await quietLogLength(lab);
+      const first = answer(await nodeGet(`${lab.origins.http.url}${path('proxy-a')}`, agents.http));
+      env.HTTP_PROXY = basicProxy(lab);
+      env.JAATO_KERBEROS_PROXY = 'false';
+      const second = answer(await nodeGet(`${lab.origins.http.url}${path('proxy-b')}`, agents.http));
+      assert.equal(second.reused, false);
+      assert.notEqual(second.socket, first.socket);
+      const log = await logSince(lab, from, 2);
+      assert.deepEqual(log.map((e) => [e.port, e.user]), [
+        [portOf(lab.proxies.negotiate), lab.principal],
+        [portOf(lab.proxies.basic), lab.basic.username],
+      ]);
+    } finally {
+      agents.http.destroy();
+    }
+  });
+
+  test('proxied, then the host is put in NO_PROXY: the next request goes direct, not on the proxy connection', async () => {
+    const lab = ctx.lab;
+    const env: Record<string, string | undefined> = { HTTP_PROXY: basicProxy(lab) };
+    const agents = createAgents({ env, ca: lab.ca });
+    try {
+      const from = await quietLogLength(lab);
+      const first = answer(await nodeGet(`${lab.origins.http.url}${path('proxied')}`, agents.http));
+      assert.match(String(echo(first.body).headers.via), /squid/);
+      env.NO_PROXY = '127.0.0.1';
+      const p = path('bypassed');
+      const second = answer(await nodeGet(`${lab.origins.http.url}${p}`, agents.http));
+      assert.equal(second.reused, false);
+      assert.equal(echo(second.body).headers.via, undefined);
+      assert.equal(echo(second.body).url, p, 'origin form: the request came straight to the origin');
+      const log = await logSince(lab, from, 1);
+      assert.equal(log.filter((e) => e.url.endsWith(p)).length, 0, 'the bypassed request is not in the proxy log');
+    } finally {
+      agents.http.destroy();
+    }
+  });
+
+  test('maxSockets: 1 and the proxy refuses: each of 6 requests gets the typed error, none is left waiting', async () => {
+    const lab = ctx.lab;
+    const agents = createAgents({ proxy: `http://127.0.0.1:${await freePort()}`, env: {}, ca: lab.ca, maxSockets: 1 });
+    const outcomes = await Promise.all(Array.from({ length: 6 }, (_, i) => nodeGet(`${lab.origins.http.url}${path(`refused-${i}`)}`, agents.http)));
+    for (const o of outcomes) assert.ok('error' in o && rootCause(o.error) instanceof ProxyConnectionError, String('error' in o && o.error));
+    assert.equal(count(agents.http.requests), 0, 'nothing queued');
+    assert.equal(count(agents.http.sockets), 0, 'nothing counted as in use');
+  });
+
+  test('maxSockets: 1, the proxy goes away after one connection: the queued requests fail one by one, typed', async () => {
+    const lab = ctx.lab;
+    // A relay in front of Squid's Basic port that takes one connection and then stops listening.
+    const relay = createServer((client) => {
+      relay.close();
+      const upstream = connect(portOf(lab.proxies.basic), '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const proxy = new URL(basicProxy(lab));
+    proxy.port = String((relay.address() as AddressInfo).port);
+    const agents = createAgents({ proxy: proxy.href, env: {}, ca: lab.ca, maxSockets: 1 });
+    // Connection: close, so each answer closes the connection and the next request needs a new one.
+    const get = (i: number): Promise<number | string> =>
+      new Promise((resolve) => {
+        http
+          .get(`${lab.origins.http.url}${path(`gone-${i}`)}`, { agent: agents.http, headers: { connection: 'close' } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          })
+          .on('error', (e: Error) => resolve((rootCause(e) as { code?: string }).code ?? e.message));
+      });
+    const results = await Promise.all([0, 1, 2, 3].map(get));
+    assert.deepEqual(results, [200, 'ERR_JAATO_PROXY_CONNECT', 'ERR_JAATO_PROXY_CONNECT', 'ERR_JAATO_PROXY_CONNECT']);
+    assert.equal(count(agents.http.requests), 0);
+    assert.equal(count(agents.http.sockets), 0);
+  });
+
+  test('agent.destroy() while a proxy connection is being opened: its request ends, the agent is left empty', async () => {
+    const lab = ctx.lab;
+    const agents = createAgents(via(lab, 'negotiate', { maxSockets: 1 }));
+    const pending = nodeGet(`${lab.origins.https.url}${path('destroyed')}`, agents.https);
+    await new Promise((r) => setImmediate(r)); // the CONNECT is on its way
+    agents.https.destroy();
+    const outcome = await pending;
+    assert.ok('error' in outcome, 'the request failed');
+    assert.equal(count(agents.https.sockets), 0);
+    assert.equal(count(agents.https.freeSockets), 0);
   });
 });

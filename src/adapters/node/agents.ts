@@ -12,15 +12,16 @@ import { openForwardSocket } from '../../transport/forward.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
 import { handleForward407 } from './forward-retry.js';
-import { failRequest, ROUTE, type PoolOptions, type SocketCallback } from './pool.js';
+import { failRequest, openPooled, poolName, PREPARED, ROUTE, type CreateSocket, type PoolOptions, type SocketCallback } from './pool.js';
 
 export type ProxyAgentOptions = ProxyClientOptions & Omit<AgentOptions, 'timeout'> & { timeout?: number };
 
 type ConnectOptions = PoolOptions & { host?: string | null; hostname?: string | null; port?: number | string | null; servername?: string };
 
-/** Node's Agent methods that @types/node does not declare (addRequest) or types loosely. */
+/** Node's Agent methods that @types/node does not declare (addRequest, createSocket) or types loosely. */
 interface BaseAgent {
   addRequest(req: ClientRequest, options: object): void;
+  createSocket: CreateSocket;
   createConnection(options: object, cb: SocketCallback): Duplex | undefined;
 }
 
@@ -54,7 +55,8 @@ function routeOrFail(req: ClientRequest, decide: () => { target: URL; route: Rou
 /**
  * `node:http` agent for `http:` URLs (the seed's urllib opener, for Node). Bypassed hosts are reached
  * directly; the rest are sent to the proxy in absolute form, on kept-alive proxy connections that each
- * got a fresh Negotiate token on their first request, with 407s answered as the core does.
+ * got a fresh Negotiate token on their first request, with 407s answered as the core does. Pooled
+ * connections are keyed by route as well as by target, and `maxSockets` holds while they are opened.
  */
 export class ProxyHttpAgent extends HttpAgent {
   readonly #options: ProxyClientOptions;
@@ -88,8 +90,21 @@ export class ProxyHttpAgent extends HttpAgent {
     httpBase.addRequest.call(this, req, { ...options, [ROUTE]: route });
   }
 
+  override getName(options?: ConnectOptions): string {
+    return poolName(super.getName(options), options);
+  }
+
+  // Node's Agent#createSocket (not in @types/node): proxy connections are opened here, counted while they are.
+  createSocket(req: ClientRequest, options: ConnectOptions, cb: SocketCallback): void {
+    const route = options[ROUTE];
+    if (route?.type !== 'proxy') return httpBase.createSocket.call(this, req, options, cb);
+    openPooled(this, httpBase.createSocket, req, options, cb, () => this.#open(route, targetUrl('http:', options)));
+  }
+
   override createConnection(options: ConnectOptions, callback: SocketCallback): Duplex | undefined {
-    // Routed by addRequest; when called directly, route here. Errors go to the callback, never thrown.
+    const prepared = options[PREPARED];
+    if (prepared) return prepared;
+    // Called directly, not by our createSocket: route here. Errors go to the callback, never thrown.
     let target: URL;
     let route: Route;
     try {
@@ -121,7 +136,7 @@ export class ProxyHttpAgent extends HttpAgent {
  * the target as written, IP literals included. SNI is sent for names only (RFC 6066 §3).
  */
 function tunnelTls(options: ConnectOptions, target: string): ConnectionOptions {
-  const { host: _host, port: _port, path: _path, servername, [ROUTE]: _route, ...tls } = options as ConnectOptions & { path?: unknown };
+  const { host: _host, port: _port, path: _path, servername, [ROUTE]: _route, [PREPARED]: _prepared, ...tls } = options as ConnectOptions & { path?: unknown };
   const identity = servername ? servername : target;
   return { ...(tls as ConnectionOptions), host: identity, ...(isIP(identity) === 0 && { servername: identity }) };
 }
@@ -129,7 +144,7 @@ function tunnelTls(options: ConnectOptions, target: string): ConnectionOptions {
 /**
  * `node:https` agent: bypassed hosts directly, the rest through a CONNECT tunnel (Negotiate on the
  * CONNECT, 407s answered on it) and then TLS with the origin, certificate checked against the target
- * as the request named it.
+ * as the request named it. Pooled like the http agent: by route and target, limits kept while opening.
  */
 export class ProxyHttpsAgent extends HttpsAgent {
   readonly #options: ProxyClientOptions;
@@ -155,7 +170,19 @@ export class ProxyHttpsAgent extends HttpsAgent {
     httpsBase.addRequest.call(this, req, { ...options, [ROUTE]: routed.route });
   }
 
+  override getName(options?: ConnectOptions): string {
+    return poolName(super.getName(options), options);
+  }
+
+  createSocket(req: ClientRequest, options: ConnectOptions, cb: SocketCallback): void {
+    const route = options[ROUTE];
+    if (route?.type !== 'proxy') return httpsBase.createSocket.call(this, req, options, cb);
+    openPooled(this, httpsBase.createSocket, req, options, cb, () => this.#open(route, targetUrl('https:', options), options));
+  }
+
   override createConnection(options: ConnectOptions, callback: SocketCallback): Duplex | undefined {
+    const prepared = options[PREPARED];
+    if (prepared) return prepared;
     let target: URL;
     let route: Route;
     try {
