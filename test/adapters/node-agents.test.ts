@@ -165,6 +165,23 @@ describe('configuration errors set at run time reach the caller as errors, never
     }
   }
 
+  test('agents built while JAATO_KERBEROS_SPN is bad do not throw; their requests fail; an explicit bad spn still fails at once', async () => {
+    const lab = ctx.lab;
+    const env: Record<string, string | undefined> = { HTTP_PROXY: lab.proxies.negotiate, JAATO_KERBEROS_SPN: 'not a service name' };
+    // getGotOptions()/getAxiosConfig() build agents on the request's path, so this must not throw.
+    const agents = createAgents({ env, kerberos: true, ca: lab.ca });
+    try {
+      const outcome = await nodeGet(`${lab.origins.http.url}${path('bad-spn-at-start')}`, agents.http);
+      assert.ok('error' in outcome);
+      assertTyped(outcome.error, { type: InvalidOptionError, code: 'ERR_JAATO_INVALID_OPTION' }, 'JAATO_KERBEROS_SPN');
+      delete env.JAATO_KERBEROS_SPN;
+      assert.equal(answer(await nodeGet(`${lab.origins.http.url}${path('good-spn')}`, agents.http)).status, 200);
+    } finally {
+      agents.http.destroy();
+    }
+    assert.throws(() => createAgents({ env: {}, spn: 'not a service name' }), InvalidOptionError);
+  });
+
   // The report's reproduction: the default agents, process.env changed at run time, a caller that
   // listens for 'error' from inside a timer, where a throw would be uncaught and end the process.
   test('a process whose HTTPS_PROXY/HTTP_PROXY turns bad at run time keeps running and recovers', async () => {
