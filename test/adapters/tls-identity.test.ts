@@ -24,14 +24,14 @@ interface TlsOrigin {
 }
 
 function tlsOrigin(): TlsOrigin {
-  const origin: TlsOrigin = { server: undefined as unknown as Server, port: 0, seen: [] };
+  const seen: TlsOrigin['seen'] = [];
   // No certificate yet: the lab's CA exists only once the lab is up (setSecureContext below).
-  origin.server = createServer({}, (req, res) => {
-    origin.seen.push({ path: req.url ?? '', sni: (req.socket as TLSSocket).servername ?? false });
+  const server = createServer({}, (req, res) => {
+    seen.push({ path: req.url ?? '', sni: (req.socket as TLSSocket).servername ?? false });
     req.resume();
     res.end('origin reached');
   });
-  return origin;
+  return { server, port: 0, seen };
 }
 
 /** Valid for the name `localhost` only. */
@@ -88,7 +88,7 @@ function chain(error: unknown): Array<{ code?: string; message: string }> {
 
 let uniq = 0;
 
-// One suite, so its hooks run in order (Node 20 runs top-level hooks as they are registered).
+// One suite, so its hooks run in order: at the top level Node 20 starts each before() as it is registered.
 describe('TLS identity through the proxy', () => {
   before(async () => {
     for (const o of [namesOnly, addressesOnly]) {

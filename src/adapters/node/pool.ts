@@ -95,11 +95,11 @@ export function failRequest(req: ClientRequest, error: Error): void {
  * made meanwhile queue instead of opening connections of their own; once `open()` settles the
  * placeholder makes way for the real socket, which Node's `createSocket` then registers as usual.
  *
- * When `open()` fails, one request gets the error and the freed slot goes to the next request waiting
- * for one: the request that asked, or, when Node asked on behalf of its queue (a pooled socket closed),
- * whichever request is then first in that queue. Node's own queue code keeps a request it fails this
- * way in the queue, where each freed slot would dial for it again; taking it out makes every failure
- * consume exactly one waiting request.
+ * When `open()` fails, one request gets the error (the one that asked for the connection or, when Node
+ * asked on behalf of its queue after a pooled socket closed, whichever request is first in that queue
+ * by then) and the freed slot goes to the next request waiting. Node's own queue code leaves a request
+ * it fails this way in the queue, where every freed slot would dial for it again; taking it out makes
+ * each failure consume exactly one waiting request. (agent-base does neither: there the queue waits.)
  */
 export function openPooled(
   agent: object,
