@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls';
-import { resolveConfig, type ProxyOptions } from '../config/proxy-config.js';
+import { ProxyConfig, type ProxyOptions } from '../config/proxy-config.js';
 import type { ProxyAuthOptions } from '../transport/connection-auth.js';
 import { secureContextTrusting } from '../transport/trust.js';
 
@@ -26,7 +26,10 @@ export function routingOptions(o: ProxyClientOptions): ProxyOptions | undefined 
   const config: ProxyOptions = { proxy, httpProxy, httpsProxy, noProxy, exactNoProxy, kerberos, spn, env };
   for (const k of Object.keys(config) as Array<keyof ProxyOptions>) if (config[k] === undefined) delete config[k];
   if (Object.keys(config).length === 0) return undefined;
-  resolveConfig(config); // fail now, not on the first request, for explicit options that cannot work
+  // Fail now, not on the first request, for explicit options that cannot work. The environment is
+  // left out: it is read per request, and a bad variable must fail those requests, not this constructor
+  // (per-request helpers such as getGotOptions() construct agents on a request's path).
+  new ProxyConfig({ ...config, env: {} });
   return config;
 }
 

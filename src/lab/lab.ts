@@ -59,6 +59,11 @@ export interface Lab {
 export interface StartLabOptions {
   /** Run `kinit` once the KDC is up (default true). */
   kinit?: boolean;
+  /**
+   * More ports Squid lets CONNECT reach, for a test that starts HTTPS origins of its own. Squid, like
+   * a corporate one, tunnels only to 443 and the lab origin's port; this adds to that list, not opens it.
+   */
+  connectPorts?: readonly number[];
 }
 
 /** Processes this Node process started, killed on exit even if the caller never calls stop(). */
@@ -181,7 +186,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       krb5Conf: kdc.krb5Conf,
       basicUser: BASIC_USER,
       basicPassword: BASIC_PASSWORD,
-      connectPorts: [https.port],
+      connectPorts: [https.port, ...(options.connectPorts ?? [])],
     });
     track(squid.process);
     const kinitEnv = { ...process.env, ...kdc.env };

@@ -14,7 +14,7 @@ import {
   ProxyTunnelError,
   type ProxyDispatcherOptions,
 } from '../../src/index.js';
-import { logSince, useLab } from '../helpers/lab.js';
+import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 import { CLIENT_FAMILIES, rootCause, type ClientFamily, type ClientUnderTest } from './clients.js';
 
 const ctx = useLab();
@@ -31,22 +31,6 @@ async function countingSteps<T>(fn: () => Promise<T>): Promise<{ result: T; step
     unsubscribe('jaato-proxy:spnego-token', on);
   }
 }
-
-/**
- * The log's length once Squid has written nothing for 150 ms. Squid logs a CONNECT when its tunnel
- * closes, so a previous row's line can arrive late: rows that read the log start from here.
- */
-async function quietLogLength(lab: Lab): Promise<number> {
-  let last = lab.accessLog().length;
-  for (let i = 0; i < 40; i++) {
-    await new Promise((r) => setTimeout(r, 150));
-    const now = lab.accessLog().length;
-    if (now === last) return now;
-    last = now;
-  }
-  return last;
-}
-
 
 /** No request that reached an origin carried a proxy credential. */
 function assertNoProxySecretAtOrigins(lab: Lab): void {

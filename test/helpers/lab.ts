@@ -5,12 +5,14 @@ import type { AccessLogEntry } from '../../src/lab/squid.js';
 /**
  * Starts the real lab for this test file and points this process's Kerberos library at it. There is no
  * skip: a machine without the lab's packages fails here, with the packages to install in the message.
+ * `connectPorts`: more ports Squid may CONNECT to (a test's own HTTPS origins), read when the lab starts.
  */
-export function useLab(options: { kinit?: boolean } = {}): { readonly lab: Lab } {
+export function useLab(options: { kinit?: boolean; connectPorts?: () => readonly number[] } = {}): { readonly lab: Lab } {
   const holder: { lab?: Lab } = {};
   const saved: Record<string, string | undefined> = {};
   before(async () => {
-    const lab = await startLab(options);
+    // connectPorts is asked for here, so an earlier before() can start the origins it names.
+    const lab = await startLab({ ...(options.kinit !== undefined && { kinit: options.kinit }), ...(options.connectPorts && { connectPorts: options.connectPorts() }) });
     for (const [k, v] of Object.entries(lab.env)) {
       saved[k] = process.env[k];
       process.env[k] = v;
@@ -46,4 +48,19 @@ export async function logSince(lab: Lab, from: number, min: number): Promise<Acc
     if (entries.length >= min || Date.now() > deadline) return entries;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * The log's length once Squid has written nothing for 150 ms. Squid logs a CONNECT when its tunnel
+ * closes, so a previous test's line can arrive late: tests that read the log start from here.
+ */
+export async function quietLogLength(lab: Lab): Promise<number> {
+  let last = lab.accessLog().length;
+  for (let i = 0; i < 40; i++) {
+    await new Promise((r) => setTimeout(r, 150));
+    const now = lab.accessLog().length;
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
 }

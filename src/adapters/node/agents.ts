@@ -1,35 +1,62 @@
 import { Agent as HttpAgent, type AgentOptions, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { InvalidTargetUrlError } from '../../config/errors.js';
 import { unbracket } from '../../config/host.js';
-import { resolveConfig, type ProxyOptions, type Route } from '../../config/proxy-config.js';
+import { resolveConfig, type ProxyOptions, type ProxyRoute, type Route } from '../../config/proxy-config.js';
 import { basicAuthorization } from '../../auth/basic.js';
 import { debug } from '../../debug.js';
 import { openForwardSocket } from '../../transport/forward.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
 import { handleForward407 } from './forward-retry.js';
+import { failRequest, openPooled, poolName, PREPARED, ROUTE, type CreateSocket, type PoolOptions, type SocketCallback } from './pool.js';
 
 export type ProxyAgentOptions = ProxyClientOptions & Omit<AgentOptions, 'timeout'> & { timeout?: number };
 
-type ConnectOptions = { host?: string | null; hostname?: string | null; port?: number | string | null; servername?: string };
-type Callback = (error: Error | null, socket?: Duplex) => void;
+type ConnectOptions = PoolOptions & { host?: string | null; hostname?: string | null; port?: number | string | null; servername?: string };
+
+/** Node's Agent methods that @types/node does not declare (addRequest, createSocket) or types loosely. */
+interface BaseAgent {
+  addRequest(req: ClientRequest, options: object): void;
+  createSocket: CreateSocket;
+  createConnection(options: object, cb: SocketCallback): Duplex | undefined;
+}
+
+const httpBase = HttpAgent.prototype as unknown as BaseAgent;
+const httpsBase = HttpsAgent.prototype as unknown as BaseAgent;
 
 function targetUrl(scheme: 'http:' | 'https:', o: ConnectOptions, path = '/'): URL {
   const host = unbracket(o.hostname ?? o.host ?? 'localhost');
   const hostPart = host.includes(':') ? `[${host}]` : host;
-  return new URL(`${scheme}//${hostPart}${o.port ? `:${o.port}` : ''}${path.startsWith('/') ? path : '/'}`);
+  const href = `${scheme}//${hostPart}${o.port ? `:${o.port}` : ''}${path.startsWith('/') ? path : '/'}`;
+  try {
+    return new URL(href);
+  } catch {
+    throw new InvalidTargetUrlError(`${scheme}//${hostPart}${o.port ? `:${o.port}` : ''}/`);
+  }
 }
 
-function baseAddRequest(base: typeof HttpAgent | typeof HttpsAgent, agent: HttpAgent, req: ClientRequest, options: unknown): void {
-  (base.prototype as unknown as { addRequest(r: ClientRequest, o: unknown): void }).addRequest.call(agent, req, options);
+/**
+ * Routes a request, or fails it the way Node fails a request (an `'error'` event): the configuration
+ * is read on every request, so a malformed variable set at run time must not throw out of `http.get()`.
+ */
+function routeOrFail(req: ClientRequest, decide: () => { target: URL; route: Route }): { target: URL; route: Route } | undefined {
+  try {
+    return decide();
+  } catch (error) {
+    failRequest(req, error instanceof Error ? error : new Error(String(error)));
+    return undefined;
+  }
 }
 
 /**
  * `node:http` agent for `http:` URLs (the seed's urllib opener, for Node). Bypassed hosts are reached
  * directly; the rest are sent to the proxy in absolute form, on kept-alive proxy connections that each
- * got a fresh Negotiate token on their first request, with 407s answered as the core does.
+ * got a fresh Negotiate token on their first request, with 407s answered as the core does. Pooled
+ * connections are keyed by route as well as by target, and `maxSockets` holds while they are opened.
  */
 export class ProxyHttpAgent extends HttpAgent {
   readonly #options: ProxyClientOptions;
@@ -47,37 +74,77 @@ export class ProxyHttpAgent extends HttpAgent {
 
   // Agent#addRequest is public API in practice (agent-base, http-proxy-agent) but not in @types/node.
   addRequest(req: ClientRequest, options: ConnectOptions): void {
-    const target = targetUrl('http:', options, req.path);
-    const route = this.#route(target);
     // Proxy-Authorization is ours alone: a caller's never travels, ours goes to the proxy only.
     req.removeHeader('proxy-authorization');
+    const routed = routeOrFail(req, () => {
+      const target = targetUrl('http:', options, req.path);
+      return { target, route: this.#route(target) };
+    });
+    if (!routed) return;
+    const { target, route } = routed;
     if (route.type === 'proxy') {
       req.path = target.href;
       if (route.auth === 'basic' && route.proxy.credentials) req.setHeader('proxy-authorization', basicAuthorization(route.proxy.credentials));
       handleForward407(req, route, transportOptions(this.#options), target);
     }
-    baseAddRequest(HttpAgent, this, req, options);
+    httpBase.addRequest.call(this, req, { ...options, [ROUTE]: route });
   }
 
-  override createConnection(options: ConnectOptions, callback: Callback): Duplex | undefined {
-    const target = targetUrl('http:', options);
-    const route = this.#route(target);
+  override getName(options?: ConnectOptions): string {
+    return poolName(super.getName(options), options);
+  }
+
+  // Node's Agent#createSocket (not in @types/node): proxy connections are opened here, counted while they are.
+  createSocket(req: ClientRequest, options: ConnectOptions, cb: SocketCallback): void {
+    const route = options[ROUTE];
+    if (route?.type !== 'proxy') return httpBase.createSocket.call(this, req, options, cb);
+    openPooled(this, httpBase.createSocket, req, options, cb, () => this.#open(route, targetUrl('http:', options)));
+  }
+
+  override createConnection(options: ConnectOptions, callback: SocketCallback): Duplex | undefined {
+    const prepared = options[PREPARED];
+    if (prepared) return prepared;
+    // Called directly, not by our createSocket: route here. Errors go to the callback, never thrown.
+    let target: URL;
+    let route: Route;
+    try {
+      target = targetUrl('http:', options);
+      route = options[ROUTE] ?? this.#route(target);
+    } catch (error) {
+      callback(error as Error);
+      return undefined;
+    }
     if (route.type === 'direct') {
       debug('node:http %s: direct (%s)', target.origin, route.rule);
-      return (HttpAgent.prototype as unknown as { createConnection(o: unknown, cb: Callback): Duplex }).createConnection.call(this, options, callback);
+      return httpBase.createConnection.call(this, options, callback);
     }
-    debug('node:http %s: forward via %s', target.origin, route.proxy.redacted);
-    openForwardSocket(route, transportOptions(this.#options)).then(
-      (socket) => callback(null, socket),
-      (error: Error) => callback(error),
-    );
+    this.#open(route, target).then((socket) => callback(null, socket), (error: Error) => callback(error));
     return undefined;
+  }
+
+  #open(route: ProxyRoute, target: URL): Promise<Duplex> {
+    debug('node:http %s: forward via %s', target.origin, route.proxy.redacted);
+    return openForwardSocket(route, transportOptions(this.#options));
   }
 }
 
 /**
+ * TLS options for the origin handshake inside a tunnel. Node checks the certificate against
+ * `servername || host || socket._host || 'localhost'`; with `host` left out (as https-proxy-agent does)
+ * an IP-literal target would be checked against the proxy's name or `localhost`. So the identity is
+ * the one a direct request would check: the servername Node derived from the Host header, if any, else
+ * the target as written, IP literals included. SNI is sent for names only (RFC 6066 §3).
+ */
+function tunnelTls(options: ConnectOptions, target: string): ConnectionOptions {
+  const { host: _host, port: _port, path: _path, servername, [ROUTE]: _route, [PREPARED]: _prepared, ...tls } = options as ConnectOptions & { path?: unknown };
+  const identity = servername ? servername : target;
+  return { ...(tls as ConnectionOptions), host: identity, ...(isIP(identity) === 0 && { servername: identity }) };
+}
+
+/**
  * `node:https` agent: bypassed hosts directly, the rest through a CONNECT tunnel (Negotiate on the
- * CONNECT, 407s answered on it) and then TLS with the origin, certificate checked against its name.
+ * CONNECT, 407s answered on it) and then TLS with the origin, certificate checked against the target
+ * as the request named it. Pooled like the http agent: by route and target, limits kept while opening.
  */
 export class ProxyHttpsAgent extends HttpsAgent {
   readonly #options: ProxyClientOptions;
@@ -89,29 +156,60 @@ export class ProxyHttpsAgent extends HttpsAgent {
     this.#routing = routingOptions(options);
   }
 
-  addRequest(req: ClientRequest, options: ConnectOptions): void {
-    req.removeHeader('proxy-authorization'); // it would travel inside the tunnel, to the origin
-    baseAddRequest(HttpsAgent, this, req, options);
+  #route(url: URL): Route {
+    return resolveConfig(this.#routing).route(url);
   }
 
-  override createConnection(options: ConnectOptions & Record<string, unknown>, callback: Callback): Duplex | undefined {
-    const target = targetUrl('https:', options);
-    const route = resolveConfig(this.#routing).route(target);
+  addRequest(req: ClientRequest, options: ConnectOptions): void {
+    req.removeHeader('proxy-authorization'); // it would travel inside the tunnel, to the origin
+    const routed = routeOrFail(req, () => {
+      const target = targetUrl('https:', options);
+      return { target, route: this.#route(target) };
+    });
+    if (!routed) return;
+    httpsBase.addRequest.call(this, req, { ...options, [ROUTE]: routed.route });
+  }
+
+  override getName(options?: ConnectOptions): string {
+    return poolName(super.getName(options), options);
+  }
+
+  createSocket(req: ClientRequest, options: ConnectOptions, cb: SocketCallback): void {
+    const route = options[ROUTE];
+    if (route?.type !== 'proxy') return httpsBase.createSocket.call(this, req, options, cb);
+    openPooled(this, httpsBase.createSocket, req, options, cb, () => this.#open(route, targetUrl('https:', options), options));
+  }
+
+  override createConnection(options: ConnectOptions, callback: SocketCallback): Duplex | undefined {
+    const prepared = options[PREPARED];
+    if (prepared) return prepared;
+    let target: URL;
+    let route: Route;
+    try {
+      target = targetUrl('https:', options);
+      route = options[ROUTE] ?? this.#route(target);
+    } catch (error) {
+      callback(error as Error);
+      return undefined;
+    }
     if (route.type === 'direct') {
       debug('node:https %s: direct (%s)', target.origin, route.rule);
-      return (HttpsAgent.prototype as unknown as { createConnection(o: unknown, cb: Callback): Duplex }).createConnection.call(this, options, callback);
+      return httpsBase.createConnection.call(this, options, callback);
     }
-    const host = unbracket(target.hostname);
-    openTunnel(route, host, Number(target.port) || 443, transportOptions(this.#options)).then(
-      (raw) => {
-        const servername = options.servername ?? (/^[\d.]+$|:/.test(host) ? undefined : host);
-        const { host: _h, port: _p, path: _path, ...tls } = options;
-        const socket = tlsConnect({ ...tls, socket: raw, ...(servername ? { servername } : {}) });
-        callback(null, socket);
-      },
-      (error: Error) => callback(error),
-    );
+    this.#open(route, target, options).then((socket) => callback(null, socket), (error: Error) => callback(error));
     return undefined;
+  }
+
+  // tls.connect runs inside the promise, so a TLS option it throws on rejects it instead of escaping.
+  async #open(route: ProxyRoute, target: URL, options: ConnectOptions): Promise<Duplex> {
+    const host = unbracket(target.hostname);
+    const raw = await openTunnel(route, host, Number(target.port) || 443, transportOptions(this.#options));
+    try {
+      return tlsConnect({ ...tunnelTls(options, host), socket: raw });
+    } catch (error) {
+      raw.destroy();
+      throw error;
+    }
   }
 }
 

@@ -1,0 +1,153 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { ClientRequest } from 'node:http';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Route } from '../../config/proxy-config.js';
+import type { ProxyEndpoint } from '../../config/proxy-url.js';
+import { debug } from '../../debug.js';
+
+/**
+ * How the node agents keep Node's connection pool honest when connections go through a proxy.
+ *
+ * Node's `http.Agent` pools sockets by `getName(options)` (host:port:…) and counts a socket against
+ * `maxSockets`/`maxTotalSockets` only once `createConnection` has produced it. Proxy connections are
+ * made asynchronously (dial, CONNECT, a Kerberos token), so two things go wrong without help: the
+ * limits do not hold while connections are being set up, and the pool key knows nothing of the route,
+ * so a kept-alive socket of one route (direct, or one proxy and credential) can be handed to a request
+ * of another. The agents therefore put their routing decision into the options Node passes around
+ * (`ROUTE`), make it part of the pool key (`poolName`), and count a connection from the moment they
+ * start opening it (`openPooled`).
+ */
+
+/** Where `addRequest` leaves its routing decision, in the options Node hands to getName/createSocket. */
+export const ROUTE = Symbol('jaato-proxy.route');
+/** A connection opened through the proxy, handed through Node's `createSocket` to `createConnection`. */
+export const PREPARED = Symbol('jaato-proxy.prepared');
+
+/** The options our agents see from Node, with the two fields they add. */
+export interface PoolOptions {
+  [ROUTE]?: Route;
+  [PREPARED]?: Duplex;
+}
+
+export type SocketCallback = (error: Error | null, socket?: Duplex) => void;
+
+/**
+ * The parts of Node's Agent this module relies on. `createSocket`, `removeSocket` and
+ * `totalSocketCount` are not in @types/node but are stable (agent-base and agentkeepalive use them);
+ * `sockets` and `requests` are documented, read-only in the types only.
+ */
+interface AgentInternals {
+  sockets: Record<string, Duplex[] | undefined>;
+  requests: Record<string, ClientRequest[] | undefined>;
+  totalSocketCount: number;
+  getName(options: object): string;
+  removeSocket(socket: Duplex, options: object): void;
+}
+
+export type CreateSocket = (this: unknown, req: ClientRequest, options: object, cb: SocketCallback) => void;
+
+/** Per process: a credential's pool-key id cannot be recomputed elsewhere, or guessed offline. */
+const CREDENTIAL_KEY = randomBytes(32);
+/** Endpoints are immutable parts of a compiled configuration, so one id per endpoint object. */
+const credentialIds = new WeakMap<ProxyEndpoint, string>();
+
+function credentialId(proxy: ProxyEndpoint): string {
+  const c = proxy.credentials;
+  if (!c) return '-';
+  let id = credentialIds.get(proxy);
+  if (id === undefined) {
+    // Length-prefixed, so user "a:b" + password "c" and user "a" + password "b:c" differ.
+    id = createHmac('sha256', CREDENTIAL_KEY).update(`${c.username.length}:${c.username}:${c.password}`).digest('base64url').slice(0, 22);
+    credentialIds.set(proxy, id);
+  }
+  return id;
+}
+
+/**
+ * The route's part of a pool key: `direct`, or the proxy's origin, auth scheme, SPN and an opaque id of
+ * its credentials (an HMAC under a per-process key: the key shows up in `agent.sockets` and in
+ * `NODE_DEBUG=http`, so it never holds the credential itself).
+ */
+export function routeKey(route: Route): string {
+  if (route.type === 'direct') return 'direct';
+  return `proxy ${route.proxy.origin} ${route.auth} ${route.spn ?? '-'} ${credentialId(route.proxy)}`;
+}
+
+/** Node's pool name with the route appended: a pooled socket only ever carries requests of its own route. */
+export function poolName(base: string, options: PoolOptions | undefined): string {
+  const route = options?.[ROUTE];
+  return route === undefined ? base : `${base}|${routeKey(route)}`;
+}
+
+/**
+ * Fails a request the way Node fails one whose socket could not be created: `'error'` then `'close'`,
+ * on the next tick, so a listener attached after `http.get()` returns hears it, and nothing is thrown
+ * out of the `ClientRequest` constructor.
+ */
+export function failRequest(req: ClientRequest, error: Error): void {
+  (req as unknown as { onSocket(socket: Duplex | undefined, error: Error): void }).onSocket(undefined, error);
+}
+
+/**
+ * Node's `createSocket` for a connection that takes time to open. A placeholder socket is counted in
+ * `agent.sockets[name]` and `totalSocketCount` from the start (the agent-base technique), so requests
+ * made meanwhile queue instead of opening connections of their own; once `open()` settles the
+ * placeholder makes way for the real socket, which Node's `createSocket` then registers as usual.
+ *
+ * When `open()` fails, one request gets the error (the one that asked for the connection or, when Node
+ * asked on behalf of its queue after a pooled socket closed, whichever request is first in that queue
+ * by then) and the freed slot goes to the next request waiting. Node's own queue code leaves a request
+ * it fails this way in the queue, where every freed slot would dial for it again; taking it out makes
+ * each failure consume exactly one waiting request. (agent-base does neither: there the queue waits.)
+ */
+export function openPooled(
+  agent: object,
+  baseCreateSocket: CreateSocket,
+  req: ClientRequest,
+  options: PoolOptions & object,
+  cb: SocketCallback,
+  open: () => Promise<Duplex>,
+): void {
+  const pool = agent as AgentInternals;
+  const name = pool.getName(options);
+  const forQueue = pool.requests[name]?.includes(req) === true;
+  const placeholder = new Socket({ writable: false });
+  (pool.sockets[name] ??= []).push(placeholder);
+  pool.totalSocketCount++;
+  // A throw from open() becomes its rejection: nothing may escape into http.get().
+  new Promise<Duplex>((resolve) => resolve(open())).then(
+    (socket) => {
+      drop(pool, name, placeholder);
+      baseCreateSocket.call(agent, req, { ...options, [PREPARED]: socket }, cb);
+      // agent.destroy() ran while this connection was being opened: it destroyed the placeholder.
+      if (placeholder.destroyed) socket.destroy();
+    },
+    (error: Error) => {
+      const failed = forQueue ? shift(pool, name) : req;
+      drop(pool, name, placeholder);
+      // As for a closed socket: Node starts a connection for the next request waiting for the slot. (It
+      // finds no placeholder to remove; which method decrements the count differs between Node versions.)
+      pool.removeSocket(placeholder, options);
+      if (!forQueue) cb(error);
+      else if (failed) failRequest(failed, error);
+      else debug('a connection for %s failed with no request left waiting for it: %s', name, error.message);
+    },
+  );
+}
+
+function shift(pool: AgentInternals, name: string): ClientRequest | undefined {
+  const queue = pool.requests[name];
+  const first = queue?.shift();
+  if (queue?.length === 0) delete pool.requests[name];
+  return first;
+}
+
+function drop(pool: AgentInternals, name: string, placeholder: Duplex): void {
+  const list = pool.sockets[name];
+  const i = list?.indexOf(placeholder) ?? -1;
+  if (list === undefined || i === -1) return;
+  list.splice(i, 1);
+  if (list.length === 0) delete pool.sockets[name];
+  pool.totalSocketCount--;
+}
