@@ -2,7 +2,9 @@
 // JaatoProxyError naming the proxy, within its bound, with undici's own error as the cause.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createFetch, JaatoProxyError, ProxyAuthenticationError, ProxyConnectionError, ProxyTimeoutError, unwrapError } from '../../src/index.js';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { createAgents, createFetch, JaatoProxyError, ProxyAuthenticationError, ProxyConnectionError, ProxyTimeoutError, unwrapError } from '../../src/index.js';
 import { useLab } from '../helpers/lab.js';
 import { scriptedProxy, type Reply } from '../helpers/scripted-proxy.js';
 
@@ -121,5 +123,36 @@ test('a tunnel that opens and then carries nothing: the TLS handshake with the o
   } finally {
     await f.dispatcher.close().catch(() => undefined);
     await p.close();
+  }
+});
+
+test('node agents: a silent forwarding proxy and a silent tunnel end in ProxyTimeoutError, as with fetch', async () => {
+  const silent = await scriptedProxy(() => undefined);
+  const tunnel = await scriptedProxy((_h, socket) => socket.write('HTTP/1.1 200 Connection established\r\n\r\n'));
+  const errorOf = (send: typeof httpRequest, url: string, agent: import('node:http').Agent): Promise<unknown> =>
+    new Promise((resolve) => {
+      const req = send(url, { agent }, (res) => resolve(`answered ${res.statusCode}`));
+      req.on('error', resolve);
+      req.end();
+    });
+  const viaSilent = createAgents({ proxy: silent.url, kerberos: true, env: {}, headersTimeout: 600 });
+  const viaTunnel = createAgents({ proxy: tunnel.url, kerberos: true, env: {}, connectTimeout: 600 });
+  const started = Date.now();
+  try {
+    const forwarded = await errorOf(httpRequest, 'http://origin.test/secret?key=SECRET', viaSilent.http);
+    assert.ok(forwarded instanceof ProxyTimeoutError, String(forwarded));
+    assert.equal(forwarded.phase, 'response');
+    assert.match(forwarded.message, /^Timed out after 600 ms waiting for the answer to GET http:\/\/origin\.test from proxy/);
+    const tls = await errorOf(httpsRequest, 'https://origin.test/', viaTunnel.https);
+    assert.ok(tls instanceof ProxyTimeoutError, String(tls));
+    assert.equal(tls.phase, 'tls');
+    assert.ok(Date.now() - started < 8000);
+  } finally {
+    for (const a of [viaSilent, viaTunnel]) {
+      a.http.destroy();
+      a.https.destroy();
+    }
+    await silent.close();
+    await tunnel.close();
   }
 });

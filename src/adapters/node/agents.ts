@@ -9,12 +9,41 @@ import { resolveConfig, type ProxyOptions, type ProxyRoute, type Route } from '.
 import { basicAuthorization } from '../../auth/basic.js';
 import { debug } from '../../debug.js';
 import { openForwardSocket } from '../../transport/forward.js';
+import { ProxyTimeoutError } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
 import { handleForward407 } from './forward-retry.js';
 import { failRequest, openPooled, poolName, PREPARED, ROUTE, type CreateSocket, type PoolOptions, type SocketCallback } from './pool.js';
 
-export type ProxyAgentOptions = ProxyClientOptions & Omit<AgentOptions, 'timeout'> & { timeout?: number };
+export type ProxyAgentOptions = ProxyClientOptions &
+  Omit<AgentOptions, 'timeout'> & {
+    timeout?: number;
+    /**
+     * Through a proxy, the time (ms) from a forwarded request's last byte sent to its response's
+     * headers; default 300 000, as for fetch. Exceeded: the request fails with ProxyTimeoutError
+     * (phase `response`) naming the proxy.
+     */
+    headersTimeout?: number;
+  };
+
+/** The default bound on a forwarded request's answer: undici's headersTimeout, so every client agrees. */
+const DEFAULT_HEADERS_TIMEOUT = 300_000;
+
+/**
+ * Bounds the wait for a forwarded request's answer: a silent proxy would otherwise hold the request
+ * forever (node:http has no response timeout of its own). Counted from the request's last byte, so a
+ * long upload is not cut; the error names the request by method and origin only.
+ */
+function boundAnswer(req: ClientRequest, route: ProxyRoute, target: URL, ms: number): void {
+  let timer: NodeJS.Timeout | undefined;
+  const clear = (): void => clearTimeout(timer);
+  req.once('finish', () => {
+    timer = setTimeout(() => req.destroy(new ProxyTimeoutError(route.proxy, `waiting for the answer to ${req.method} ${target.origin} from`, ms, 'response')), ms);
+    timer.unref?.();
+  });
+  req.once('response', clear);
+  req.once('close', clear);
+}
 
 type ConnectOptions = PoolOptions & { host?: string | null; hostname?: string | null; port?: number | string | null; servername?: string };
 
@@ -59,7 +88,7 @@ function routeOrFail(req: ClientRequest, decide: () => { target: URL; route: Rou
  * connections are keyed by route as well as by target, and `maxSockets` holds while they are opened.
  */
 export class ProxyHttpAgent extends HttpAgent {
-  readonly #options: ProxyClientOptions;
+  readonly #options: ProxyAgentOptions;
   readonly #routing: ProxyOptions | undefined;
 
   constructor(options: ProxyAgentOptions = {}) {
@@ -86,6 +115,7 @@ export class ProxyHttpAgent extends HttpAgent {
       req.path = target.href;
       if (route.auth === 'basic' && route.proxy.credentials) req.setHeader('proxy-authorization', basicAuthorization(route.proxy.credentials));
       handleForward407(req, route, transportOptions(this.#options), target);
+      boundAnswer(req, route, target, this.#options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT);
     }
     httpBase.addRequest.call(this, req, { ...options, [ROUTE]: route });
   }
@@ -203,9 +233,17 @@ export class ProxyHttpsAgent extends HttpsAgent {
   // tls.connect runs inside the promise, so a TLS option it throws on rejects it instead of escaping.
   async #open(route: ProxyRoute, target: URL, options: ConnectOptions): Promise<Duplex> {
     const host = unbracket(target.hostname);
-    const raw = await openTunnel(route, host, Number(target.port) || 443, transportOptions(this.#options));
+    const port = Number(target.port) || 443;
+    const { timeout } = transportOptions(this.#options);
+    const raw = await openTunnel(route, host, port, transportOptions(this.#options));
     try {
-      return tlsConnect({ ...tunnelTls(options, host), socket: raw });
+      const socket = tlsConnect({ ...tunnelTls(options, host), socket: raw });
+      // A tunnel that carries nothing back would hold the handshake forever: bound it as fetch does.
+      const timer = setTimeout(() => socket.destroy(new ProxyTimeoutError(route.proxy, `on the TLS handshake with ${host}:${port} through`, timeout, 'tls')), timeout);
+      const clear = (): void => clearTimeout(timer);
+      socket.once('secureConnect', clear);
+      socket.once('close', clear);
+      return socket;
     } catch (error) {
       raw.destroy();
       throw error;
