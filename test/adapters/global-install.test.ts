@@ -82,3 +82,30 @@ for (const [flag, file, source] of [
     ]);
   });
 }
+
+// axios reads HTTPS_PROXY itself and would talk to the proxy without Negotiate; installAxios() puts it
+// behind the global install. Without it, the same program's https request gets Squid's 407.
+const AXIOS_PROGRAM = `
+import axios from 'axios';
+import { installAxios } from 'jaato-proxy/axios';
+if (process.argv[4] === 'wired') installAxios(axios);
+const [httpUrl, httpsUrl] = process.argv.slice(2);
+const get = (url) => axios.get(url, { validateStatus: () => true }).then((r) => ({ status: r.status, via: r.data?.headers?.via ?? null, leaked: r.data?.headers?.['proxy-authorization'] ?? null }), (e) => ({ error: e.code ?? e.message }));
+console.log(JSON.stringify([await get(httpUrl + '/axios-http'), await get(httpsUrl + '/axios-https')]));
+`;
+
+test('--import jaato-proxy/register covers axios once installAxios(axios) is called', async () => {
+  const lab = ctx.lab;
+  const program = join(ROOT, '.test-build', 'axios-program.mjs'); // inside the project, so it resolves axios
+  writeFileSync(program, AXIOS_PROGRAM);
+  writeFileSync(join(lab.dir, 'ca.pem'), lab.ca);
+  const env = { PATH: process.env.PATH, ...lab.env, HTTPS_PROXY: lab.proxies.negotiate, HTTP_PROXY: lab.proxies.negotiate, JAATO_KERBEROS_PROXY: 'true', NODE_EXTRA_CA_CERTS: join(lab.dir, 'ca.pem') };
+  const runIt = async (mode: string): Promise<Array<{ status?: number; via?: string | null; leaked?: string | null; error?: string }>> =>
+    JSON.parse((await run(process.execPath, ['--import', 'jaato-proxy/register', program, lab.origins.http.url, lab.origins.https.url, mode], { cwd: ROOT, env })).stdout);
+  const wired = await runIt('wired');
+  assert.deepEqual(wired.map((r) => r.status), [200, 200]);
+  assert.match(String(wired[0]?.via), /squid/, 'http forwarded by Squid');
+  for (const r of wired) assert.equal(r.leaked, null);
+  const bare = await runIt('bare');
+  assert.notDeepEqual(bare.map((r) => r.status), [200, 200], 'without installAxios axios routes itself (and meets the 407)');
+});
