@@ -29,6 +29,7 @@ export {
   parseChallenges,
   KerberosError,
   KerberosAddonMissingError,
+  KerberosClockSkewError,
   KerberosKdcUnreachableError,
   KerberosNoCredentialsError,
   KerberosTicketExpiredError,

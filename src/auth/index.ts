@@ -3,6 +3,7 @@ export { offeredSchemes, parseChallenges, type Challenge } from './challenge.js'
 export {
   classifyGssError,
   KerberosAddonMissingError,
+  KerberosClockSkewError,
   KerberosError,
   KerberosKdcUnreachableError,
   KerberosNoCredentialsError,
