@@ -35,6 +35,7 @@ export {
   KerberosTicketExpiredError,
   KerberosUnknownSpnError,
   type Challenge,
+  DEFAULT_TOKEN_TIMEOUT,
   type SpnegoOptions,
 } from './auth/index.js';
 export { ProxyAuthenticationError, ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from './transport/errors.js';

@@ -57,13 +57,18 @@ export class KerberosTicketExpiredError extends KerberosError {
 export class KerberosKdcUnreachableError extends KerberosError {
   /** Set when the token was given up after this many milliseconds without an answer (`tokenTimeout`). */
   readonly timeoutMs: number | undefined;
-  constructor(spn: string, gss: string, cause?: unknown, platform: NodeJS.Platform = process.platform, timeoutMs?: number) {
-    const what =
-      timeoutMs === undefined
-        ? 'no KDC could be reached to get a service ticket'
-        : `no answer from the Kerberos library within ${timeoutMs} ms (tokenTimeout): a KDC that accepts connections and never answers, or a very slow one`;
+  /**
+   * `timeout`: the token was given up after `ms` without an answer; `stillWaiting` when an earlier
+   * attempt for the same service timed out and has not ended, so this one did not wait again.
+   */
+  constructor(spn: string, gss: string, cause?: unknown, platform: NodeJS.Platform = process.platform, timeout?: { ms: number; stillWaiting?: boolean }) {
+    let what = 'no KDC could be reached to get a service ticket';
+    if (timeout) {
+      what = `no answer from the Kerberos library within ${timeout.ms} ms (tokenTimeout): a KDC that accepts connections and never answers, or a very slow one`;
+      if (timeout.stillWaiting) what += '; an earlier attempt for this service is still waiting for the KDC, so this one did not wait again';
+    }
     super('ERR_JAATO_KERBEROS_KDC_UNREACHABLE', spn, ...about('kdcUnreachable', what, platform, gss, cause));
-    this.timeoutMs = timeoutMs;
+    this.timeoutMs = timeout?.ms;
   }
 }
 

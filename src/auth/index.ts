@@ -10,4 +10,13 @@ export {
   KerberosTicketExpiredError,
   KerberosUnknownSpnError,
 } from './errors.js';
-export { generateSpnegoToken, NegotiateContext, spnFor, tokenChannel, type SpnegoOptions } from './spnego.js';
+export { GssCallLimiter, gssCalls } from './gss-calls.js';
+export {
+  DEFAULT_TOKEN_TIMEOUT,
+  generateSpnegoToken,
+  NegotiateContext,
+  spnFor,
+  tokenChannel,
+  type SpnegoOptions,
+  type TokenOptions,
+} from './spnego.js';

@@ -114,7 +114,7 @@ test('remedies fit the platform: no kinit on Windows, Ticket Viewer on macOS, ki
   assert.match(kerberosPlatform('darwin').remedies.addonMissing, /universal binary.*xcode-select --install/);
   assert.match(kerberosPlatform('linux').remedies.addonMissing, /libkrb5-dev/);
   // The timeout variant of the KDC error says what happened and keeps the platform's remedy.
-  const t = new KerberosKdcUnreachableError('HTTP/proxy.corp', '', undefined, 'win32', 3000);
+  const t = new KerberosKdcUnreachableError('HTTP/proxy.corp', '', undefined, 'win32', { ms: 3000 });
   assert.equal(t.timeoutMs, 3000);
   assert.match(t.message, /no answer from the Kerberos library within 3000 ms \(tokenTimeout\).*domain controller/);
   assert.doesNotMatch(t.message, /\(SSPI: /, 'no library text when there is none');
