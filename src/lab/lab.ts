@@ -43,6 +43,11 @@ export interface Lab {
   kinit(options?: { lifetime?: string; ccache?: string }): Promise<void>;
   /** Destroys the lab user's tickets (`kdestroy`). */
   kdestroy(): Promise<void>;
+  /**
+   * Writes a client keytab for the lab user (`ktadd -norandkey`, so the password stays valid) and
+   * returns its path: pointed to by KRB5_CLIENT_KTNAME, GSSAPI gets the TGT itself, without kinit.
+   */
+  clientKeytab(path?: string): Promise<string>;
   /** Squid's access log so far. */
   accessLog(): AccessLogEntry[];
   /** Stops the KDC (to test an unreachable KDC). */
@@ -201,6 +206,11 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       },
       kdestroy: async () => {
         await run('kdestroy', ['-q'], { env: kinitEnv }).catch(() => undefined);
+      },
+      clientKeytab: async (path = join(dir, 'alice-client.keytab')) => {
+        const out = await run('kadmin.local', ['-r', REALM], { env: kinitEnv, input: `ktadd -norandkey -k ${path} ${USER}@${REALM}\n` });
+        if (!existsSync(path)) throw new Error(`kadmin.local wrote no keytab at ${path}: ${out}`);
+        return path;
       },
       accessLog: () => readAccessLog(squid.accessLog),
       stopKdc: () => killGroup(kdc.process),
