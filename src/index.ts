@@ -29,11 +29,13 @@ export {
   parseChallenges,
   KerberosError,
   KerberosAddonMissingError,
+  KerberosClockSkewError,
   KerberosKdcUnreachableError,
   KerberosNoCredentialsError,
   KerberosTicketExpiredError,
   KerberosUnknownSpnError,
   type Challenge,
+  DEFAULT_TOKEN_TIMEOUT,
   type SpnegoOptions,
 } from './auth/index.js';
 export { ProxyAuthenticationError, ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from './transport/errors.js';

@@ -22,8 +22,8 @@ export const DEFAULT_CONNECT_TIMEOUT = 10_000;
 
 /** Just the routing options (undefined when none are given: then the environment alone decides). */
 export function routingOptions(o: ProxyClientOptions): ProxyOptions | undefined {
-  const { proxy, httpProxy, httpsProxy, noProxy, exactNoProxy, kerberos, spn, env } = o;
-  const config: ProxyOptions = { proxy, httpProxy, httpsProxy, noProxy, exactNoProxy, kerberos, spn, env };
+  const { proxy, httpProxy, httpsProxy, noProxy, exactNoProxy, kerberos, spn, platform, env } = o;
+  const config: ProxyOptions = { proxy, httpProxy, httpsProxy, noProxy, exactNoProxy, kerberos, spn, platform, env };
   for (const k of Object.keys(config) as Array<keyof ProxyOptions>) if (config[k] === undefined) delete config[k];
   if (Object.keys(config).length === 0) return undefined;
   // Fail now, not on the first request, for explicit options that cannot work. The environment is
@@ -34,10 +34,17 @@ export function routingOptions(o: ProxyClientOptions): ProxyOptions | undefined 
 }
 
 /** What the transport layer needs: timeouts, proxy TLS and the auth options. */
-export function transportOptions(o: ProxyClientOptions): { timeout: number; proxyTls?: ConnectionOptions; requireMutualAuth?: boolean; principal?: string } {
+export function transportOptions(o: ProxyClientOptions): {
+  timeout: number;
+  tokenTimeout: number;
+  proxyTls?: ConnectionOptions;
+  requireMutualAuth?: boolean;
+  principal?: string;
+} {
   const { proxyTls, requireMutualAuth, principal } = o;
   return {
     timeout: o.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
+    tokenTimeout: o.tokenTimeout ?? o.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
     ...(proxyTls && { proxyTls }),
     ...(requireMutualAuth && { requireMutualAuth }),
     ...(principal && { principal }),

@@ -19,15 +19,15 @@ let loading: Promise<KerberosAddon> | undefined;
  * Loads the native `kerberos` addon on first use only: it is an optional dependency, and users whose
  * proxies do not want Negotiate should never pay for (or need) it.
  */
-export function loadKerberos(spn: string): Promise<KerberosAddon> {
-  loading ??= importAddon(spn, 'kerberos').catch((error: unknown) => {
+export function loadKerberos(spn: string, platform: NodeJS.Platform = process.platform): Promise<KerberosAddon> {
+  loading ??= importAddon(spn, 'kerberos', platform).catch((error: unknown) => {
     loading = undefined; // let a later call retry, e.g. after `npm install kerberos`
     throw error;
   });
   return loading;
 }
 
-async function importAddon(spn: string, specifier: string): Promise<KerberosAddon> {
+async function importAddon(spn: string, specifier: string, platform: NodeJS.Platform): Promise<KerberosAddon> {
   try {
     // CommonJS addon: named exports or, depending on the loader, only `default`.
     const mod = (await import(specifier)) as Partial<KerberosAddon> & { default?: KerberosAddon };
@@ -35,6 +35,6 @@ async function importAddon(spn: string, specifier: string): Promise<KerberosAddo
     if (!addon || typeof addon.initializeClient !== 'function') throw new Error(`"${specifier}" has no initializeClient()`);
     return addon;
   } catch (error) {
-    throw new KerberosAddonMissingError(spn, error);
+    throw new KerberosAddonMissingError(spn, error, platform);
   }
 }

@@ -1,15 +1,34 @@
 import { channel } from 'node:diagnostics_channel';
 import type { Env } from '../config/env.js';
-import { unbracket } from '../config/host.js';
-import { normalizeSpn } from '../config/spn.js';
-import { classifyGssError, KerberosError } from './errors.js';
-import { loadKerberos, type KerberosClient } from './kerberos-addon.js';
+import { InvalidOptionError } from '../config/errors.js';
+import { defaultSpn, normalizeSpn } from '../config/spn.js';
+import { classifyGssError, KerberosError, KerberosKdcUnreachableError } from './errors.js';
+import { gssCalls } from './gss-calls.js';
+import { loadKerberos, type KerberosAddon, type KerberosClient } from './kerberos-addon.js';
 
-export interface SpnegoOptions {
-  /** The service name, `HTTP@host`; default `JAATO_KERBEROS_SPN`, else `HTTP@<proxyHost>`. */
-  spn?: string;
+/**
+ * How long a token may take by default: the wait for a free GSSAPI slot plus the calls themselves. A
+ * KDC answers in milliseconds; MIT krb5's own give-up against a silent one is 45-54 s.
+ */
+export const DEFAULT_TOKEN_TIMEOUT = 10_000;
+
+/** Bounds and context for making one token. */
+export interface TokenOptions {
   /** Client principal to use instead of the credential cache's default (`user@REALM`). */
   principal?: string;
+  /** Milliseconds for the whole token; then `KerberosKdcUnreachableError` (with `timeoutMs`). Default `DEFAULT_TOKEN_TIMEOUT`. */
+  timeout?: number;
+  /** Ends the wait at once with `signal.reason` (the native call itself runs to its end in the background). */
+  signal?: AbortSignal;
+  /** Whose remedies the errors carry; default `process.platform`, the platform the library runs on. */
+  platform?: NodeJS.Platform;
+  /** The addon to call instead of importing `kerberos` (a bundled build, or a test double). */
+  addon?: KerberosAddon;
+}
+
+export interface SpnegoOptions extends TokenOptions {
+  /** The service name, `HTTP/host` or `HTTP@host`; default `JAATO_KERBEROS_SPN`, else the proxy host. */
+  spn?: string;
   env?: Env;
 }
 
@@ -19,12 +38,30 @@ export interface SpnegoOptions {
  */
 export const tokenChannel = channel('jaato-proxy:spnego-token');
 
-/** The SPN for a proxy host: option, then `JAATO_KERBEROS_SPN`, then `HTTP@<host>`. */
+/**
+ * Services (with the client principal) whose last token timed out while its GSSAPI call was still
+ * running, until that call ends. A new token for one of them fails at once instead of waiting out
+ * another timeout: the KDC it needs has not answered yet, and a request would otherwise wait once for
+ * its pre-auth token and again for each 407.
+ */
+const stalled = new Map<string, { calls: number; ms: number }>();
+
+function unstall(key: string): void {
+  const s = stalled.get(key);
+  if (!s) return;
+  if (s.calls <= 1) stalled.delete(key);
+  else stalled.set(key, { calls: s.calls - 1, ms: s.ms });
+}
+
+/**
+ * The service name for a proxy host, in the platform's form (`HTTP/host` on Windows, `HTTP@host`
+ * elsewhere): the `spn` option, then `JAATO_KERBEROS_SPN`, then the host.
+ */
 export function spnFor(proxyHost: string, options: SpnegoOptions = {}): string {
-  if (options.spn) return normalizeSpn(options.spn, 'options.spn');
+  if (options.spn) return normalizeSpn(options.spn, 'options.spn', options.platform);
   const fromEnv = (options.env ?? process.env).JAATO_KERBEROS_SPN;
-  if (fromEnv && fromEnv.trim() !== '') return normalizeSpn(fromEnv.trim(), 'JAATO_KERBEROS_SPN');
-  return `HTTP@${unbracket(proxyHost)}`;
+  if (fromEnv && fromEnv.trim() !== '') return normalizeSpn(fromEnv.trim(), 'JAATO_KERBEROS_SPN', options.platform);
+  return defaultSpn(proxyHost, options.platform);
 }
 
 /**
@@ -43,25 +80,61 @@ export class NegotiateContext {
     this.token = token;
   }
 
-  static async start(spn: string, principal?: string): Promise<NegotiateContext> {
-    const addon = await loadKerberos(spn);
-    let client: KerberosClient;
-    let token: string;
+  /**
+   * Makes the first token for `spn` (already in the platform's form, see `spnFor`), within
+   * `options.timeout` and through the process-wide cap on concurrent GSSAPI calls (`gss-calls.ts`).
+   */
+  static async start(spn: string, options: TokenOptions = {}): Promise<NegotiateContext> {
+    const platform = options.platform ?? process.platform;
+    const timeout = options.timeout ?? DEFAULT_TOKEN_TIMEOUT;
+    if (!(timeout > 0 && Number.isFinite(timeout))) throw new InvalidOptionError('tokenTimeout', `must be a positive number of milliseconds, got ${String(timeout)}`);
+    const addon = options.addon ?? (await loadKerberos(spn, platform));
+    const flags: { mechOID: number; flags: number; principal?: string } = {
+      mechOID: addon.GSS_MECH_OID_SPNEGO,
+      // Mutual auth and sequencing; never GSS_C_DELEG_FLAG: the proxy gets no forwardable TGT.
+      flags: addon.GSS_C_MUTUAL_FLAG | addon.GSS_C_SEQUENCE_FLAG,
+    };
+    if (options.principal) flags.principal = options.principal;
+    const key = `${spn}\u0000${options.principal ?? ''}`;
+    const stall = stalled.get(key);
+    if (stall) throw new KerberosKdcUnreachableError(spn, '', undefined, platform, { ms: stall.ms, stillWaiting: true });
+    let inFlight = false;
+    let timedOutInFlight = false;
+    let made: { client: KerberosClient; token: string };
     try {
-      const options: { mechOID: number; flags: number; principal?: string } = {
-        mechOID: addon.GSS_MECH_OID_SPNEGO,
-        // Mutual auth and sequencing; never GSS_C_DELEG_FLAG: the proxy gets no forwardable TGT.
-        flags: addon.GSS_C_MUTUAL_FLAG | addon.GSS_C_SEQUENCE_FLAG,
-      };
-      if (principal) options.principal = principal;
-      client = await addon.initializeClient(spn, options);
-      token = await client.step('');
+      made = await gssCalls.run(
+        async (abandoned) => {
+          inFlight = true;
+          try {
+            const client = await addon.initializeClient(spn, flags);
+            // Nobody waits any more: do not ask the KDC for a ticket no one will use.
+            if (abandoned()) throw new Error('abandoned');
+            return { client, token: await client.step('') };
+          } finally {
+            inFlight = false;
+            if (timedOutInFlight) unstall(key);
+          }
+        },
+        {
+          timeout,
+          signal: options.signal,
+          onTimeout: () => {
+            if (inFlight) {
+              timedOutInFlight = true;
+              const s = stalled.get(key) ?? { calls: 0, ms: timeout };
+              stalled.set(key, { calls: s.calls + 1, ms: timeout });
+            }
+            return new KerberosKdcUnreachableError(spn, '', undefined, platform, { ms: timeout });
+          },
+        },
+      );
     } catch (error) {
-      throw error instanceof KerberosError ? error : classifyGssError(spn, error);
+      if (options.signal?.aborted && error === options.signal.reason) throw error;
+      throw error instanceof KerberosError ? error : classifyGssError(spn, error, platform);
     }
-    if (!token) throw classifyGssError(spn, new Error('GSSAPI produced an empty token'));
+    if (!made.token) throw classifyGssError(spn, new Error('GSSAPI produced an empty token'), platform);
     if (tokenChannel.hasSubscribers) tokenChannel.publish({ spn });
-    return new NegotiateContext(spn, client, token);
+    return new NegotiateContext(spn, made.client, made.token);
   }
 
   /**
@@ -78,10 +151,10 @@ export class NegotiateContext {
 }
 
 /**
- * The seed's `generate_spnego_token`: a fresh base64 SPNEGO token for `HTTP@<proxyHost>` from the OS
- * credentials. Every call makes a new token; never cache one for another connection.
+ * The seed's `generate_spnego_token`: a fresh base64 SPNEGO token for the proxy host's service name from
+ * the OS credentials. Every call makes a new token; never cache one for another connection.
  */
 export async function generateSpnegoToken(proxyHost: string, options: SpnegoOptions = {}): Promise<string> {
-  const context = await NegotiateContext.start(spnFor(proxyHost, options), options.principal);
+  const context = await NegotiateContext.start(spnFor(proxyHost, options), options);
   return context.token;
 }

@@ -1,7 +1,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { startLab, type Lab } from '../lab/lab.js';
 import { explain } from '../config/explain.js';
-import { generateSpnegoToken } from '../auth/spnego.js';
+import { generateSpnegoToken, spnFor } from '../auth/spnego.js';
 import { createFetch } from '../adapters/fetch.js';
 import type { EchoReply } from '../lab/origin.js';
 import { execFile } from 'node:child_process';
@@ -62,8 +62,9 @@ async function walkThrough(lab: Lab): Promise<void> {
   }
 
   step(3, 'A real SPNEGO token for the proxy, from the ticket cache (generateSpnegoToken)');
-  const token = await generateSpnegoToken(new URL(lab.proxies.negotiate).hostname);
-  out(`   ${OK()} ${Buffer.from(token, 'base64').length}-byte SPNEGO token for HTTP@localhost ${dim('(contents never shown or logged)')}`);
+  const proxyHost = new URL(lab.proxies.negotiate).hostname;
+  const token = await generateSpnegoToken(proxyHost);
+  out(`   ${OK()} ${Buffer.from(token, 'base64').length}-byte SPNEGO token for ${spnFor(proxyHost)} ${dim('(contents never shown or logged)')}`);
 
   step(4, 'A request through Squid with createFetch(): pre-authenticated, no 407 first');
   let tokens = 0;

@@ -13,7 +13,7 @@ export interface Explanation {
   /** The proxy URL, credentials masked. */
   proxy?: string;
   auth: AuthScheme;
-  /** The GSS service name for Negotiate, and where an override came from. */
+  /** The service name Negotiate will use, in the platform's form (`HTTP/host` on Windows, `HTTP@host` elsewhere), and where an override came from. */
   spn?: string;
   spnSource?: string;
   /** A Basic fallback is available (credentials in the proxy URL) should the proxy not offer Negotiate. */

@@ -13,6 +13,8 @@ export { ExactBypassList, type IgnoredEntry } from './exact-bypass.js';
 export { NoProxyList } from './no-proxy.js';
 export { parseProxyUrl, type ProxyEndpoint } from './proxy-url.js';
 export { ProxyConfig, resolveConfig, type AuthScheme, type DirectRoute, type ProxyOptions, type ProxyRoute, type Route } from './proxy-config.js';
+export { kerberosPlatform, type KerberosPlatform, type KerberosProblem } from './platform.js';
+export { defaultSpn, normalizeSpn } from './spn.js';
 export { InvalidOptionError, InvalidProxyUrlError, InvalidTargetUrlError, UnsupportedProxySchemeError } from './errors.js';
 
 /**

@@ -1,4 +1,4 @@
-import { normalizeSpn } from './spn.js';
+import { defaultSpn, normalizeSpn } from './spn.js';
 import { CONFIG_VARIABLES, firstSet, NO_PROXY_VARIABLES, parseKerberosFlag, PROXY_VARIABLES, type Env } from './env.js';
 import { ExactBypassList, type IgnoredEntry } from './exact-bypass.js';
 import { targetOf, toUrl } from './host.js';
@@ -17,8 +17,16 @@ export interface ProxyOptions {
   exactNoProxy?: string | readonly string[];
   /** Kerberos/SPNEGO to the proxy (JAATO_KERBEROS_PROXY). */
   kerberos?: boolean;
-  /** Service principal for the proxy, `HTTP@host` (JAATO_KERBEROS_SPN); default `HTTP@<proxy host>`. */
+  /**
+   * Service name for the proxy (JAATO_KERBEROS_SPN), `HTTP/host` or `HTTP@host`; default the proxy's host.
+   * Either spelling ends in the platform's form (see `platform`).
+   */
   spn?: string;
+  /**
+   * Whose Kerberos conventions apply: `HTTP/host` (SSPI) on `win32`, `HTTP@host` (GSSAPI) elsewhere.
+   * Default `process.platform`; set it to see what another machine would use.
+   */
+  platform?: NodeJS.Platform;
   /** The environment to read instead of `process.env`. */
   env?: Env;
 }
@@ -36,7 +44,7 @@ export interface ProxyRoute {
   proxy: ProxyEndpoint;
   /** What goes on the first request to the proxy. Basic credentials, if any, stay a 407 fallback under Negotiate. */
   auth: AuthScheme;
-  /** The GSS service name, `HTTP@host`, when auth is negotiate. */
+  /** The service name in the platform's form (`HTTP/host` on Windows, `HTTP@host` elsewhere), when auth is negotiate. */
   spn?: string;
   rule: string;
 }
@@ -53,12 +61,15 @@ export class ProxyConfig {
   readonly exact: ExactBypassList;
   readonly noProxy: NoProxyList;
   readonly kerberos: boolean;
+  /** The platform whose service-name form `spnFor` uses. */
+  readonly platform: NodeJS.Platform;
   readonly warnings: readonly string[];
   readonly #proxies: Readonly<Record<'http:' | 'https:', Slot>>;
   readonly #spn: { value: string; source: string } | undefined;
 
   constructor(options: ProxyOptions = {}) {
     const env = options.env ?? process.env;
+    this.platform = options.platform ?? process.platform;
     const warnings: string[] = [];
     this.#proxies = {
       'http:': slot(options.httpProxy ?? options.proxy, options.httpProxy ? 'options.httpProxy' : 'options.proxy', env, 'http:'),
@@ -78,7 +89,7 @@ export class ProxyConfig {
     }
     const spnValue = options.spn ?? env.JAATO_KERBEROS_SPN;
     const spnSource = options.spn !== undefined ? 'options.spn' : 'JAATO_KERBEROS_SPN';
-    this.#spn = spnValue && spnValue.trim() !== '' ? { value: normalizeSpn(spnValue.trim(), spnSource), source: spnSource } : undefined;
+    this.#spn = spnValue && spnValue.trim() !== '' ? { value: normalizeSpn(spnValue.trim(), spnSource, this.platform), source: spnSource } : undefined;
     for (const e of [...this.exact.ignored, ...this.noProxy.ignored]) warnings.push(describeIgnored(e));
     for (const s of Object.values(this.#proxies)) if (s && 'error' in s) warnings.push(s.error.message);
     this.warnings = [...new Set(warnings)];
@@ -92,9 +103,9 @@ export class ProxyConfig {
     return s.endpoint;
   }
 
-  /** The SPN used for a proxy: the override, or `HTTP@<proxy host>`. */
+  /** The service name used for a proxy: the override, or the proxy's host, in the platform's form. */
   spnFor(proxy: ProxyEndpoint): string {
-    return this.#spn?.value ?? `HTTP@${proxy.hostname}`;
+    return this.#spn?.value ?? defaultSpn(proxy.hostname, this.platform);
   }
 
   get spnSource(): string | undefined {

@@ -6,8 +6,12 @@ import { resolveConfig } from '../config/proxy-config.js';
 import { redactUrl } from '../redact.js';
 import { unwrapError } from '../errors.js';
 import { loadKerberos } from '../auth/kerberos-addon.js';
+import { KerberosError } from '../auth/errors.js';
 import { generateSpnegoToken } from '../auth/spnego.js';
-import { readTicketCache } from '../auth/ticket-cache.js';
+import { kerberosPlatform } from '../config/platform.js';
+import { defaultSpn } from '../config/spn.js';
+import { credentialsCheck, type CredentialsEvidence } from './credentials.js';
+import { readTicketCache } from './ticket-cache.js';
 import { probeProxy } from '../transport/probe.js';
 import { createFetch } from '../adapters/fetch.js';
 import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
@@ -24,8 +28,10 @@ export interface Check {
   remedy?: string;
 }
 
-export interface DoctorOptions extends Pick<ProxyDispatcherOptions, 'ca' | 'connectTimeout'> {
+export interface DoctorOptions extends Pick<ProxyDispatcherOptions, 'ca' | 'connectTimeout' | 'tokenTimeout'> {
   env?: Env;
+  /** Whose Kerberos conventions apply (service-name form, klist, remedies); default `process.platform`. */
+  platform?: NodeJS.Platform;
 }
 
 function fail(e: unknown): string {
@@ -38,6 +44,7 @@ function fail(e: unknown): string {
  */
 export async function runDoctor(url: string | undefined, options: DoctorOptions = {}): Promise<Check[]> {
   const env = options.env ?? process.env;
+  const platform = options.platform ?? process.platform;
   const checks: Check[] = [];
   const add = (c: Check): Check => (checks.push(c), c);
 
@@ -48,7 +55,7 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   // 2. Bypass lists and any other warning about the configuration.
   let config;
   try {
-    config = resolveConfig({ env });
+    config = resolveConfig(options.platform ? { env, platform } : { env });
   } catch (e) {
     add({ name: 'configuration', status: 'fail', detail: fail(e) });
     return checks;
@@ -58,7 +65,7 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
 
   // 3. The route.
   const target = url ?? 'https://example.com/';
-  const e = explain(target, env);
+  const e = explain(target, env, options.platform ? { platform } : {});
   if (url) {
     if (e.route === 'error') return add({ name: 'route', status: 'fail', detail: e.rule }) && checks;
     add({ name: 'route', status: 'ok', detail: e.route === 'direct' ? `direct, because ${e.rule}` : `proxy ${e.proxy} (${e.rule}), auth ${e.auth}` });
@@ -78,31 +85,40 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
     add({ name: 'kerberos', status: 'ok', detail: 'JAATO_KERBEROS_PROXY is on' });
     let addon = false;
     try {
-      await loadKerberos('HTTP@doctor');
+      await loadKerberos(defaultSpn('doctor', platform), platform);
       const version = (createRequire(import.meta.url)('kerberos/package.json') as { version: string }).version;
       add({ name: 'kerberos addon', status: 'ok', detail: `kerberos ${version} loaded` });
       addon = true;
     } catch (err) {
-      add({ name: 'kerberos addon', status: 'fail', detail: fail(err), remedy: 'npm install kerberos (apt-get install libkrb5-dev first on Debian/Ubuntu)' });
+      add({ name: 'kerberos addon', status: 'fail', detail: fail(err), remedy: kerberosPlatform(platform).remedies.addonMissing });
     }
-    const cache = await readTicketCache(env as NodeJS.ProcessEnv);
-    if (cache.klistMissing) add({ name: 'ticket', status: 'warn', detail: 'klist not found: cannot read the ticket cache', remedy: 'install the Kerberos client tools (krb5-user)' });
-    else if (cache.valid) add({ name: 'ticket', status: 'ok', detail: `${cache.principal ?? 'a principal'}, expires ${cache.expires ?? '(unknown)'}` });
-    else add({ name: 'ticket', status: 'fail', detail: cache.principal ? `the ticket of ${cache.principal} has expired` : 'no Kerberos ticket', remedy: 'kinit user@REALM' });
-    if (!proxy) {
-      add({ name: 'spn', status: 'skip', detail: 'no proxy, no service principal' });
-    } else {
-      const spn = config.spnFor(proxy);
-      add({ name: 'spn', status: 'ok', detail: `${spn} (${config.spnSource ?? 'from the proxy host'})` });
-      if (addon) {
-        try {
-          const token = await generateSpnegoToken(proxy.hostname, { spn });
-          add({ name: 'token', status: 'ok', detail: `a ${Buffer.from(token, 'base64').length}-byte SPNEGO token for ${spn} (not shown)` });
-        } catch (err) {
-          add({ name: 'token', status: 'fail', detail: fail(err) }); // the typed error's message carries the remedy
-        }
+    // The proof of the credentials is a token for the proxy's service, whatever holds them (a ticket
+    // cache, a client keytab, the Windows logon); klist, where there is one, only adds who and until when.
+    const processEnv = env as NodeJS.ProcessEnv;
+    const before = await readTicketCache(processEnv, platform);
+    const spn = proxy ? config.spnFor(proxy) : undefined;
+    let token: Check | undefined;
+    if (proxy && spn && addon) {
+      const timeout = options.tokenTimeout ?? options.connectTimeout;
+      try {
+        const made = await generateSpnegoToken(proxy.hostname, { spn, platform, ...(timeout !== undefined && { timeout }) });
+        token = { name: 'token', status: 'ok', detail: `a ${Buffer.from(made, 'base64').length}-byte SPNEGO token for ${spn} (not shown)` };
+      } catch (err) {
+        // The typed error's message carries the remedy; it is repeated on its own line.
+        token = { name: 'token', status: 'fail', detail: fail(err), ...(err instanceof KerberosError && err.remedy && { remedy: err.remedy }) };
       }
     }
+    const evidence: CredentialsEvidence = {
+      before,
+      token: token === undefined ? 'not tried' : token.status === 'ok' ? 'made' : 'failed',
+      clientKeytab: env.KRB5_CLIENT_KTNAME,
+      platform,
+    };
+    if (evidence.token === 'made' && before.klist === 'ran' && !before.valid) evidence.after = await readTicketCache(processEnv, platform);
+    add(credentialsCheck(evidence));
+    if (!proxy || !spn) add({ name: 'spn', status: 'skip', detail: 'no proxy, no service principal' });
+    else add({ name: 'spn', status: 'ok', detail: `${spn} (${config.spnSource ?? 'from the proxy host'})` });
+    if (token) add(token);
   }
 
   if (!url || e.route !== 'proxy') return checks;

@@ -45,6 +45,11 @@ export interface Lab {
   kdestroy(): Promise<void>;
   /** Runs `kinit` unless the default cache already holds a valid ticket (`klist -s`). */
   ensureTicket(): Promise<void>;
+  /**
+   * Writes a client keytab for the lab user (`ktadd -norandkey`, so the password stays valid) and
+   * returns its path: pointed to by KRB5_CLIENT_KTNAME, GSSAPI gets the TGT itself, without kinit.
+   */
+  clientKeytab(path?: string): Promise<string>;
   /** Squid's access log so far. */
   accessLog(): AccessLogEntry[];
   /** Stops the KDC (to test an unreachable KDC). */
@@ -216,6 +221,11 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       ensureTicket: async () => {
         const valid = await run('klist', ['-s'], { env: kinitEnv }).then(() => true, () => false);
         if (!valid) await lab.kinit();
+      },
+      clientKeytab: async (path = join(dir, 'alice-client.keytab')) => {
+        const out = await run('kadmin.local', ['-r', REALM], { env: kinitEnv, input: `ktadd -norandkey -k ${path} ${USER}@${REALM}\n` });
+        if (!existsSync(path)) throw new Error(`kadmin.local wrote no keytab at ${path}: ${out}`);
+        return path;
       },
       accessLog: () => readAccessLog(squid.accessLog),
       stopKdc: () => killGroup(kdc.process),

@@ -12,6 +12,12 @@ export interface ProxyAuthOptions {
   requireMutualAuth?: boolean;
   /** Kerberos client principal (`user@REALM`) instead of the credential cache's default. */
   principal?: string;
+  /**
+   * Milliseconds to make a Kerberos token, the wait for a free GSSAPI slot included, then
+   * `KerberosKdcUnreachableError` (a KDC that never answers holds a call ~50 s). Default
+   * `connectTimeout`, else 10 000.
+   */
+  tokenTimeout?: number;
 }
 
 /**
@@ -40,11 +46,11 @@ export class ConnectionAuth {
    * The `Proxy-Authorization` value for the first request, or undefined. A Kerberos failure here is
    * not fatal: the request goes without, and the 407 handler tries again (the seed's fallback).
    */
-  async first(): Promise<string | undefined> {
+  async first(signal?: AbortSignal): Promise<string | undefined> {
     const { auth, proxy } = this.#route;
     if (auth === 'negotiate') {
       try {
-        return await this.#negotiate();
+        return await this.#negotiate(signal);
       } catch (error) {
         if (!(error instanceof KerberosError)) throw error;
         this.#kerberosError = error;
@@ -56,8 +62,11 @@ export class ConnectionAuth {
     return undefined;
   }
 
-  /** Answers a 407: a fresh token or Basic, or throws ProxyAuthenticationError saying why not. */
-  async next(proxyAuthenticate: readonly string[] | undefined): Promise<string> {
+  /**
+   * Answers a 407: a fresh token or Basic, or throws ProxyAuthenticationError saying why not. `signal`
+   * ends a wait for a token at once (with its reason).
+   */
+  async next(proxyAuthenticate: readonly string[] | undefined, signal?: AbortSignal): Promise<string> {
     const { proxy } = this.#route;
     const challenges: Challenge[] = parseChallenges(proxyAuthenticate);
     const offered = offeredSchemes(challenges);
@@ -77,7 +86,7 @@ export class ConnectionAuth {
     debug('proxy %s: 407 offers %s; answering with %s (retry %d)', proxy.redacted, offered.join(',') || 'nothing', decision.action, this.#retries);
     if (decision.action === 'basic') return this.#basic();
     try {
-      return await this.#negotiate();
+      return await this.#negotiate(signal);
     } catch (error) {
       if (!(error instanceof KerberosError)) throw error;
       this.#kerberosError = error;
@@ -109,9 +118,14 @@ export class ConnectionAuth {
     }
   }
 
-  async #negotiate(): Promise<string> {
+  async #negotiate(signal: AbortSignal | undefined): Promise<string> {
     const spn = this.#route.spn as string;
-    this.#context = await NegotiateContext.start(spn, this.#options.principal);
+    const { principal, tokenTimeout } = this.#options;
+    this.#context = await NegotiateContext.start(spn, {
+      ...(principal !== undefined && { principal }),
+      ...(tokenTimeout !== undefined && { timeout: tokenTimeout }),
+      ...(signal !== undefined && { signal }),
+    });
     this.#sent = 'negotiate';
     return `Negotiate ${this.#context.token}`;
   }

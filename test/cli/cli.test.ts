@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { useLab } from '../helpers/lab.js';
@@ -58,12 +58,59 @@ test('doctor: every check passes against the lab; without a ticket it fails with
   assert.doesNotMatch(good.stdout, /✗/);
   const noTicket = await runCli(['doctor', '--json', `${lab.origins.https.url}/x`, '--cacert', caFile()], labEnv(lab, { KRB5CCNAME: `FILE:${join(lab.dir, 'none')}` }));
   assert.equal(noTicket.code, 1);
-  const report = JSON.parse(noTicket.stdout) as { ok: boolean; checks: Array<{ name: string; status: string; remedy?: string }> };
+  const report = JSON.parse(noTicket.stdout) as DoctorReport;
   assert.equal(report.ok, false);
+  // The token is what fails; the ticket line says what klist saw and what to do.
+  const token = report.checks.find((c) => c.name === 'token');
+  assert.equal(token?.status, 'fail');
+  assert.match(token?.detail ?? '', /ERR_JAATO|there is no Kerberos ticket/);
+  assert.match(token?.remedy ?? '', /kinit/);
   const ticket = report.checks.find((c) => c.name === 'ticket');
-  assert.equal(ticket?.status, 'fail');
+  assert.equal(ticket?.status, 'warn');
+  assert.match(ticket?.detail ?? '', /no Kerberos ticket \(klist: No credentials cache found/);
   assert.match(ticket?.remedy ?? '', /kinit/);
   assert.equal(report.checks.find((c) => c.name === 'fetch')?.status, 'fail');
+});
+
+interface DoctorReport {
+  ok: boolean;
+  checks: Array<{ name: string; status: string; detail: string; remedy?: string }>;
+}
+
+const check = (report: DoctorReport, name: string): DoctorReport['checks'][number] | undefined => report.checks.find((c) => c.name === name);
+
+test('doctor passes with credentials klist cannot show: a client keytab and an empty ticket cache', async () => {
+  const lab = ctx.lab;
+  const keytab = await lab.clientKeytab(join(lab.dir, 'doctor-client.keytab'));
+  const env = labEnv(lab, { KRB5CCNAME: `FILE:${join(lab.dir, 'doctor-keytab-ccache')}`, KRB5_CLIENT_KTNAME: keytab });
+  const r = await runCli(['doctor', '--json', `${lab.origins.https.url}/x`, '--cacert', caFile()], env);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const report = JSON.parse(r.stdout) as DoctorReport;
+  assert.deepEqual(report.checks.filter((c) => c.status !== 'ok').map((c) => c.name), []);
+  assert.match(check(report, 'ticket')?.detail ?? '', /^alice@JAATO\.TEST from the client keytab .*doctor-client\.keytab \(KRB5_CLIENT_KTNAME\), not from the ticket cache; its ticket now expires /);
+  assert.match(check(report, 'token')?.detail ?? '', /SPNEGO token for HTTP@localhost/);
+  assert.match(check(report, 'fetch')?.detail ?? '', /^200 /);
+});
+
+test('doctor: a missing or foreign klist is never a failure', async () => {
+  const lab = ctx.lab;
+  const url = `${lab.origins.https.url}/x`;
+  // No klist on PATH at all (the CLI runs with node's absolute path).
+  const none = await runCli(['doctor', '--json', url, '--cacert', caFile()], labEnv(lab, { PATH: join(lab.dir, 'no-such-dir') }));
+  assert.equal(none.code, 0, none.stdout + none.stderr);
+  const noKlist = JSON.parse(none.stdout) as DoctorReport;
+  assert.equal(check(noKlist, 'ticket')?.status, 'ok');
+  assert.match(check(noKlist, 'ticket')?.detail ?? '', /klist not found.*the token below proves the credentials/);
+  // A klist whose listing is neither MIT's nor Heimdal's (here: Windows klist.exe's).
+  const bin = join(lab.dir, 'foreign-klist');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(bin, 'klist'), '#!/bin/sh\nprintf "Current LogonId is 0:0x3e7\\n\\nCached Tickets: (1)\\n"\n', { mode: 0o755 });
+  const foreign = await runCli(['doctor', '--json', url, '--cacert', caFile()], labEnv(lab, { PATH: bin }));
+  assert.equal(foreign.code, 0, foreign.stdout + foreign.stderr);
+  const odd = JSON.parse(foreign.stdout) as DoctorReport;
+  assert.equal(check(odd, 'ticket')?.status, 'ok');
+  assert.match(check(odd, 'ticket')?.detail ?? '', /its listing was not understood/);
+  assert.equal(check(odd, 'token')?.status, 'ok');
 });
 
 test('fetch: -X/-d/-H/-i/-o, and -v shows the proxy exchange but never a token', async () => {
