@@ -12,7 +12,7 @@ export interface TunnelOptions extends ProxyAuthOptions, DialOptions {}
  * Opens a CONNECT tunnel through the proxy to `host:port` and returns the raw socket, ready for the
  * caller's TLS handshake with the origin (so TLS stays end to end and the proxy sees only the
  * authority). The auth rides on the CONNECT: pre-auth with a fresh token, then each 407 answered
- * (bounded) on the same socket when the proxy keeps it open, on a new one when it closes it.
+ * (bounded) on a new connection.
  */
 export async function openTunnel(route: ProxyRoute, host: string, port: number, options: TunnelOptions): Promise<Socket> {
   const { proxy } = route;
@@ -33,11 +33,12 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
       if (res.statusCode !== 407) {
         throw new ProxyTunnelError(proxy, authority, `the proxy answered ${res.statusCode} ${res.statusText}`.trim(), res.statusCode);
       }
+      // The 407's body is not read: framing it would trust the proxy's Content-Length/chunking, and a
+      // framing mistake hands body bytes to the next attempt as its answer. The next attempt goes on a
+      // new connection (as https-proxy-agent and undici do); Negotiate makes a fresh token for it anyway.
+      socket.destroy();
       header = await auth.next(res.headers['proxy-authenticate']);
-      if (!res.reusable) {
-        socket.destroy();
-        socket = await dialProxy(proxy, options);
-      }
+      socket = await dialProxy(proxy, options);
     }
   } catch (error) {
     socket.destroy();
@@ -49,9 +50,9 @@ function answer(socket: Socket, route: ProxyRoute, authority: string, timeout: n
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new ProxyTimeoutError(route.proxy, `waiting for the answer to CONNECT ${authority} from`, timeout));
+      reject(new ProxyTimeoutError(route.proxy, `waiting for the answer to CONNECT ${authority} from`, timeout, 'connect-response'));
     }, timeout);
-    readResponseHead(socket, { connect: true }).then(
+    readResponseHead(socket, { method: 'CONNECT' }).then(
       (res) => {
         clearTimeout(timer);
         resolve(res);
