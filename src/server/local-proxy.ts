@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, isIP, type AddressInfo, type BlockList, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { offeredSchemes, parseChallenges } from '../auth/challenge.js';
 import { DEFAULT_PORTS, unbracket } from '../config/host.js';
 import { InvalidOptionError } from '../config/errors.js';
 import { resolveConfig, type Route } from '../config/proxy-config.js';
 import { unwrapError } from '../errors.js';
 import { routingOptions, transportOptions } from '../adapters/client-options.js';
 import { ProxyDispatcher, type ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
-import { ProxyTunnelError } from '../transport/errors.js';
+import { ProxyAuthenticationError, ProxyTunnelError } from '../transport/errors.js';
 import { openTunnel } from '../transport/tunnel.js';
 import { allowList, parseAllowEntry } from './allow-list.js';
 import { ListeningAddresses } from './self-address.js';
@@ -210,6 +211,10 @@ export class LocalProxy {
       .request({ origin: target.origin, path: `${target.pathname}${target.search}`, method: req.method as 'GET', headers, body: hasBody ? req : null })
       .then(
         (upstream) => {
+          if (upstream.statusCode === 407) {
+            upstream.body.destroy();
+            return reply(502, `jaato-proxy: ${unanswered407(resolved, target, upstream.headers['proxy-authenticate'])}`, target.host, 'error');
+          }
           let bytes = 0;
           const back = endToEnd(upstream.headers as Record<string, string | string[] | undefined>);
           res.writeHead(upstream.statusCode, { ...back, via: appendVia(back.via, this.#via) });
@@ -306,6 +311,19 @@ export class LocalProxy {
 }
 
 const LOOPED = 'jaato-proxy: loop detected: this request has already passed through this proxy (its Via carries our mark); the upstream proxy leads back here';
+
+/**
+ * The text for a 407 that reached serve unanswered. It is never passed on: its challenge is for this
+ * hop only (RFC 9110 §11.7.1), and a 407 without one is forbidden (§15.5.8). Behind a proxy route the
+ * library answers 407s itself, so this is the defensive case; for a direct route an origin sent it.
+ */
+function unanswered407(route: Route | undefined, target: URL, challenges: string | string[] | undefined): string {
+  if (route?.type === 'proxy') {
+    const offered = offeredSchemes(parseChallenges(challenges === undefined ? [] : Array.isArray(challenges) ? challenges : [challenges]));
+    return new ProxyAuthenticationError(route.proxy, offered, 'its 407 reached serve unanswered, and serve does not pass on a challenge meant for the hop that received it').message;
+  }
+  return `${target.host} answered 407 Proxy Authentication Required to a direct request; serve does not pass on a proxy challenge, which is meant for the hop that received it (RFC 9110 §11.7.1)`;
+}
 
 function message(error: unknown): string {
   const e = unwrapError(error);

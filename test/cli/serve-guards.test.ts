@@ -1,12 +1,16 @@
-// serve cannot loop: the CLI spawned as a user would run it, with a plain TCP relay where a loop is needed.
+// serve cannot loop, and never hands its clients a 407: the CLI spawned as a user would run it, against
+// the real lab (Squid, KDC) where an upstream is needed and a plain TCP relay where a loop is needed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lookup } from 'node:dns/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
-import { curl, runCli, startCli } from './helpers.js';
+import { logSince, useLab } from '../helpers/lab.js';
+import { curl, labEnv, runCli, startCli } from './helpers.js';
 
+const ctx = useLab();
 const READY = /listening on (http:\/\/(?:127\.0\.0\.1|0\.0\.0\.0|\[::\]):(\d+))/;
 const BARE = { PATH: process.env.PATH, JAATO_KERBEROS_PROXY: 'false' };
 
@@ -166,4 +170,68 @@ test('--allow that admits everything, or anything beyond loopback, is warned abo
   const quiet = await startCli(['serve', '--port', '0', '--allow', '127.0.0.0/8'], BARE, READY);
   await stop(quiet.child);
   assert.equal(quiet.errors(), '', 'loopback ranges are not warned about');
+});
+
+// ---- C. An upstream authentication failure is a 502 with the typed error's text, never a 407 ----
+
+test('Kerberos off against a Negotiate-only Squid: GET, POST and CONNECT each get a 502 with the ProxyAuthenticationError text', async () => {
+  const lab = ctx.lab;
+  const { child, match } = await startCli(['serve', '--port', '0'], labEnv(lab, { JAATO_KERBEROS_PROXY: 'false' }), READY);
+  const port = Number(match[2]);
+  try {
+    const from = lab.accessLog().length;
+    const authFailure = /^jaato-proxy: proxy http:\/\/localhost:\d+\/ \(from HTTPS?_PROXY\) requires authentication \(407; offers: Negotiate\): /;
+    const get = await curl(['-s', '-o', '-', '-w', '\n%{http_code}', '-x', `http://127.0.0.1:${port}`, `${lab.origins.http.url}/get`]);
+    assert.match(get.stdout, /\n502$/);
+    assert.match(get.stdout, authFailure);
+    assert.match(get.stdout, /JAATO_KERBEROS_PROXY=true/);
+    const post = await curl(['-s', '-o', '-', '-w', '\n%{http_code}', '-x', `http://127.0.0.1:${port}`, '--data-binary', 'x=1', `${lab.origins.http.url}/post`]);
+    assert.match(post.stdout, /\n502$/, 'not a 407 stripped of its challenge');
+    assert.match(post.stdout, authFailure);
+    const tunnel = await raw(port, `CONNECT 127.0.0.1:${lab.origins.https.port} HTTP/1.1\r\nHost: 127.0.0.1:${lab.origins.https.port}\r\n\r\n`);
+    assert.match(tunnel, /^HTTP\/1\.1 502 Bad Gateway\r\n/);
+    assert.match(tunnel.slice(tunnel.indexOf('\r\n\r\n') + 4), authFailure);
+    const log = await logSince(lab, from, 3);
+    assert.deepEqual(log.map((e) => e.status), [407, 407, 407], 'one attempt each: nothing to answer the 407 with');
+  } finally {
+    await stop(child);
+  }
+});
+
+test('no Kerberos ticket: each request is one bounded attempt and a 502 naming kinit, never a retry loop or a 407', async () => {
+  const lab = ctx.lab;
+  const { child, match } = await startCli(['serve', '--port', '0'], labEnv(lab), READY);
+  const port = Number(match[2]);
+  await lab.kdestroy();
+  try {
+    const from = lab.accessLog().length;
+    for (const args of [[`${lab.origins.http.url}/a`], ['--data-binary', 'x=1', `${lab.origins.http.url}/b`]]) {
+      const r = await curl(['-s', '-o', '-', '-w', '\n%{http_code}', '-x', `http://127.0.0.1:${port}`, ...args]);
+      assert.match(r.stdout, /\n502$/, r.stdout);
+      assert.match(r.stdout, /requires authentication \(407; offers: Negotiate\)/);
+    }
+    const tunnel = await raw(port, `CONNECT 127.0.0.1:${lab.origins.https.port} HTTP/1.1\r\nHost: 127.0.0.1:${lab.origins.https.port}\r\n\r\n`);
+    assert.match(tunnel, /^HTTP\/1\.1 502 Bad Gateway\r\n[\s\S]*kinit/);
+    const log = await logSince(lab, from, 3);
+    assert.ok(log.length <= 3 && log.every((e) => e.status === 407), JSON.stringify(log));
+  } finally {
+    await lab.kinit();
+    await stop(child);
+  }
+});
+
+test('an origin that answers 407 on a direct route: serve answers 502, not a 407 without its challenge', async () => {
+  const origin = createHttpServer((req, res) => {
+    req.resume();
+    res.writeHead(407, { 'proxy-authenticate': 'Basic realm="origin"', 'content-length': '2' }).end('no');
+  });
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+  const { child, match } = await startCli(['serve', '--port', '0'], BARE, READY);
+  try {
+    const r = await curl(['-s', '-o', '-', '-w', '\n%{http_code}', '-x', match[1] as string, `http://127.0.0.1:${(origin.address() as AddressInfo).port}/x`]);
+    assert.match(r.stdout, /answered 407 Proxy Authentication Required to a direct request[^\n]*\n\n502$/);
+  } finally {
+    await stop(child);
+    origin.close();
+  }
 });
