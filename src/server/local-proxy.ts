@@ -1,13 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { BlockList, connect as netConnect, isIP, type AddressInfo, type Socket } from 'node:net';
+import { connect as netConnect, isIP, type AddressInfo, type BlockList, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { offeredSchemes, parseChallenges } from '../auth/challenge.js';
+import { DEFAULT_PORTS, unbracket } from '../config/host.js';
 import { InvalidOptionError } from '../config/errors.js';
-import { unbracket } from '../config/host.js';
 import { resolveConfig, type Route } from '../config/proxy-config.js';
 import { unwrapError } from '../errors.js';
 import { routingOptions, transportOptions } from '../adapters/client-options.js';
 import { ProxyDispatcher, type ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
+import { ProxyAuthenticationError, ProxyTunnelError } from '../transport/errors.js';
 import { openTunnel } from '../transport/tunnel.js';
+import { allowList, parseAllowEntry } from './allow-list.js';
+import { ListeningAddresses } from './self-address.js';
 
 export interface LocalProxyOptions extends ProxyDispatcherOptions {
   /** Address to listen on. Default `127.0.0.1`. */
@@ -46,12 +51,21 @@ function endToEnd(headers: Record<string, string | string[] | undefined>): Recor
   return out;
 }
 
-const LOOPBACK = ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
+/** A Via list (RFC 9110 §7.6.3) with one more entry appended. */
+function appendVia(via: string | string[] | undefined, entry: string): string {
+  const before = Array.isArray(via) ? via.join(', ') : via;
+  return before ? `${before}, ${entry}` : entry;
+}
 
 /**
  * A local forward proxy for tools that cannot speak Negotiate (git, pip, curl without GSSAPI, Docker):
  * they point HTTP(S)_PROXY at it and need no credentials; it routes every request with the library's
  * decision (bypass lists honoured) and authenticates upstream per connection, as every adapter does.
+ *
+ * It cannot loop: it refuses at start an upstream that reaches its own listening socket (by address,
+ * after DNS, whatever the spelling), refuses requests and CONNECTs to its own address, and marks what
+ * it forwards with a `Via` entry carrying a random per-instance token, so a request that comes back
+ * through some other proxy is answered 508 Loop Detected on its second pass.
  */
 export class LocalProxy {
   readonly #server: Server;
@@ -59,15 +73,17 @@ export class LocalProxy {
   readonly #options: LocalProxyOptions;
   /** Built once: the compiled configuration is cached per this object (and the environment's values). */
   readonly #routing: ReturnType<typeof routingOptions>;
-  readonly #allowed = new BlockList();
+  readonly #allowed: BlockList;
   readonly #tunnels = new Set<Duplex>();
+  /** Our Via pseudonym (RFC 9110 §7.6.3): unguessable, so only what this instance forwarded carries it. */
+  readonly #mark = `jaato-proxy-${randomBytes(8).toString('hex')}`;
+  #self: ListeningAddresses | undefined;
   #url = '';
 
   private constructor(options: LocalProxyOptions) {
     this.#options = options;
     this.#routing = routingOptions(options);
-    for (const a of LOOPBACK) this.#allowed.addAddress(a, isIP(a) === 6 ? 'ipv6' : 'ipv4');
-    for (const entry of options.allow ?? []) this.#allow(entry);
+    this.#allowed = allowList((options.allow ?? []).map(parseAllowEntry));
     this.#dispatcher = new ProxyDispatcher(options);
     this.#server = createServer({ keepAlive: true });
     this.#server.on('request', (req, res) => this.#onRequest(req, res));
@@ -83,8 +99,9 @@ export class LocalProxy {
     });
     const { address, port } = proxy.#server.address() as AddressInfo;
     proxy.#url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    proxy.#self = new ListeningAddresses(address, port);
     try {
-      proxy.#refuseSelfLoop(port);
+      await proxy.#refuseSelfLoop(proxy.#self);
     } catch (error) {
       await proxy.close();
       throw error;
@@ -101,34 +118,40 @@ export class LocalProxy {
     return (this.#server.address() as AddressInfo).port;
   }
 
-  #allow(entry: string): void {
-    const [address = '', bits] = entry.split('/');
-    const family = isIP(address);
-    if (family === 0) throw new InvalidOptionError('allow', `"${entry}" is not an IP address or CIDR range`);
-    const type = family === 6 ? 'ipv6' : 'ipv4';
-    if (bits === undefined) this.#allowed.addAddress(address, type);
-    else if (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32)) this.#allowed.addSubnet(address, Number(bits), type);
-    else throw new InvalidOptionError('allow', `"${entry}" has a bad prefix length`);
-  }
-
   #isAllowed(socket: Socket): boolean {
     const address = socket.remoteAddress ?? '';
     const family = isIP(address);
     return family !== 0 && this.#allowed.check(address, family === 6 ? 'ipv6' : 'ipv4');
   }
 
-  /** An upstream proxy that is this very server would loop forever: refuse at start, naming the variable. */
-  #refuseSelfLoop(port: number): void {
+  /**
+   * An upstream proxy that is this very server would loop forever: refuse at start, naming the
+   * variable. Compared by address, after DNS (every address of the name), so no spelling of this host
+   * (its name, `127.1`, `[::ffff:127.0.0.1]`, an interface's address under a wildcard listener) passes.
+   */
+  async #refuseSelfLoop(self: ListeningAddresses): Promise<void> {
     const config = resolveConfig(this.#routing);
     for (const scheme of ['http:', 'https:']) {
       const upstream = config.proxyFor(scheme);
-      if (upstream && upstream.port === port && ['localhost', '127.0.0.1', '::1', '0.0.0.0', this.#options.host ?? '127.0.0.1'].includes(upstream.hostname)) {
+      const hit = upstream && (await self.reachedBy(upstream.hostname, upstream.port));
+      if (upstream && hit) {
         throw new InvalidOptionError(
           upstream.source,
-          `points at this local proxy itself (${upstream.redacted}): give serve the upstream (corporate) proxy, e.g. --proxy http://proxy.corp:8080`,
+          `points at this local proxy itself (${upstream.redacted} reaches ${hit.includes(':') ? `[${hit}]` : hit}:${upstream.port}, where serve listens on ${this.#url}): ` +
+            'give serve the upstream (corporate) proxy, e.g. --proxy http://proxy.corp:8080',
         );
       }
     }
+  }
+
+  /** Whether a request already passed through this instance: its Via carries our mark. */
+  #looped(via: string | string[] | undefined): boolean {
+    return via !== undefined && (Array.isArray(via) ? via.join(',') : via).includes(this.#mark);
+  }
+
+  /** The address of ours that `host:port` reaches, if it does (a request to this proxy itself). */
+  #ownAddress(host: string, port: number): Promise<string | undefined> {
+    return this.#self ? this.#self.reachedBy(host, port) : Promise.resolve(undefined);
   }
 
   #route(target: URL): Route | undefined {
@@ -160,21 +183,41 @@ export class LocalProxy {
     } catch {
       return reply(400, 'jaato-proxy: this is a proxy; send absolute-form requests (GET http://host/path) or CONNECT');
     }
-    if (target.host === new URL(this.#url).host) return reply(508, 'jaato-proxy: the request targets this proxy itself', target.host);
+    if (this.#looped(req.headers.via)) return reply(508, LOOPED, target.host);
+    const port = target.port === '' ? (DEFAULT_PORTS[target.protocol] ?? 0) : Number(target.port);
+    void this.#ownAddress(target.hostname, port).then((own) => {
+      if (own) return reply(508, `jaato-proxy: the request targets this proxy itself (${target.host} reaches ${own})`, target.host);
+      this.#forward(req, res, target, reply, done);
+    });
+  }
+
+  #forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: URL,
+    reply: (status: number, text: string, host?: string, route?: AccessLogEntry['route']) => void,
+    done: (host: string, route: AccessLogEntry['route'], status: number, bytes: number) => void,
+  ): void {
     // Node's server has already answered `Expect: 100-continue` with 100 Continue; the expectation is
     // met on this hop and is not passed on (undici refuses it). Others cannot be met (RFC 9110 §10.1.1).
     const expect = req.headers.expect?.toLowerCase();
     if (expect !== undefined && expect !== '100-continue') return reply(417, `jaato-proxy: cannot meet "Expect: ${expect}"`, target.host);
     delete req.headers.expect;
-    const route = this.#route(target)?.type ?? 'error';
+    const resolved = this.#route(target);
+    const route = resolved?.type ?? 'error';
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
-    const headers = { ...endToEnd(req.headers), host: target.host };
+    const headers = { ...endToEnd(req.headers), host: target.host, via: appendVia(req.headers.via, this.#via) };
     this.#dispatcher
-      .request({ origin: target.origin, path: `${target.pathname}${target.search}`, method: method as 'GET', headers, body: hasBody ? req : null })
+      .request({ origin: target.origin, path: `${target.pathname}${target.search}`, method: req.method as 'GET', headers, body: hasBody ? req : null })
       .then(
         (upstream) => {
+          if (upstream.statusCode === 407) {
+            upstream.body.destroy();
+            return reply(502, `jaato-proxy: ${unanswered407(resolved, target, upstream.headers['proxy-authenticate'])}`, target.host, 'error');
+          }
           let bytes = 0;
-          res.writeHead(upstream.statusCode, endToEnd(upstream.headers as Record<string, string | string[] | undefined>));
+          const back = endToEnd(upstream.headers as Record<string, string | string[] | undefined>);
+          res.writeHead(upstream.statusCode, { ...back, via: appendVia(back.via, this.#via) });
           upstream.body.on('data', (c: Buffer) => (bytes += c.length));
           upstream.body.pipe(res);
           res.on('close', () => {
@@ -184,6 +227,11 @@ export class LocalProxy {
         },
         (error: unknown) => reply(502, `jaato-proxy: ${message(error)}`, target.host, 'error'),
       );
+  }
+
+  /** This hop's Via entry. */
+  get #via(): string {
+    return `1.1 ${this.#mark}`;
   }
 
   #onConnect(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -205,41 +253,51 @@ export class LocalProxy {
     } catch {
       return refuse('400 Bad Request', 'jaato-proxy: CONNECT needs host:port', 'refused');
     }
+    if (this.#looped(req.headers.via)) return refuse('508 Loop Detected', LOOPED, 'refused');
     const host = unbracket(target.hostname);
     const port = Number(target.port || 443);
-    const route = this.#route(target);
-    if (!route) return refuse('502 Bad Gateway', 'jaato-proxy: the proxy configuration is invalid (see jaato-proxy doctor)', 'error');
-    const upstream: Promise<Socket> =
-      route.type === 'direct'
-        ? new Promise((resolve, reject) => {
-            const s = netConnect({ host, port }, () => {
-              s.off('error', reject);
-              resolve(s);
-            });
-            s.once('error', reject);
-          })
-        : openTunnel(route, host, port, transportOptions(this.#options));
-    upstream.then(
-      (remote) => {
-        if (socket.destroyed) return remote.destroy();
-        this.#tunnels.add(socket).add(remote);
-        let bytes = 0;
-        remote.on('data', (c: Buffer) => (bytes += c.length));
-        socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
-        if (head.length > 0) remote.write(head);
-        remote.pipe(socket).pipe(remote);
-        const close = (): void => {
-          if (!this.#tunnels.delete(socket)) return;
-          this.#tunnels.delete(remote);
-          socket.destroy();
-          remote.destroy();
-          log(route.type, 200, bytes);
-        };
-        remote.on('close', close).on('error', close);
-        socket.on('close', close);
-      },
-      (error: unknown) => refuse('502 Bad Gateway', `jaato-proxy: ${message(error)}`, 'error'),
-    );
+    void this.#ownAddress(target.hostname, port).then((own) => {
+      if (own) return refuse('508 Loop Detected', `jaato-proxy: CONNECT to this proxy itself (${authority} reaches ${own})`, 'refused');
+      const route = this.#route(target);
+      if (!route) return refuse('502 Bad Gateway', 'jaato-proxy: the proxy configuration is invalid (see jaato-proxy doctor)', 'error');
+      const transport = transportOptions(this.#options);
+      const upstream: Promise<Socket> =
+        route.type === 'direct'
+          ? new Promise((resolve, reject) => {
+              const s = netConnect({ host, port }, () => {
+                s.off('error', reject);
+                resolve(s);
+              });
+              s.once('error', reject);
+            })
+          : openTunnel(route, host, port, { ...transport, connectHeaders: { Via: appendVia(req.headers.via, this.#via) } });
+      upstream.then(
+        (remote) => {
+          if (socket.destroyed) return remote.destroy();
+          this.#tunnels.add(socket).add(remote);
+          let bytes = 0;
+          remote.on('data', (c: Buffer) => (bytes += c.length));
+          socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
+          if (head.length > 0) remote.write(head);
+          remote.pipe(socket).pipe(remote);
+          const close = (): void => {
+            if (!this.#tunnels.delete(socket)) return;
+            this.#tunnels.delete(remote);
+            socket.destroy();
+            remote.destroy();
+            log(route.type, 200, bytes);
+          };
+          remote.on('close', close).on('error', close);
+          socket.on('close', close);
+        },
+        (error: unknown) => {
+          // A loop found further up (another proxy led our CONNECT back to us) is a loop here too.
+          const e = unwrapError(error);
+          if (e instanceof ProxyTunnelError && e.statusCode === 508) return refuse('508 Loop Detected', `jaato-proxy: ${e.message}`, 'error');
+          refuse('502 Bad Gateway', `jaato-proxy: ${message(error)}`, 'error');
+        },
+      );
+    });
   }
 
   /** Stops listening, ends the tunnels in flight and closes upstream connections. */
@@ -250,6 +308,21 @@ export class LocalProxy {
     this.#server.closeAllConnections();
     await Promise.all([closed, this.#dispatcher.destroy()]);
   }
+}
+
+const LOOPED = 'jaato-proxy: loop detected: this request has already passed through this proxy (its Via carries our mark); the upstream proxy leads back here';
+
+/**
+ * The text for a 407 that reached serve unanswered. It is never passed on: its challenge is for this
+ * hop only (RFC 9110 §11.7.1), and a 407 without one is forbidden (§15.5.8). Behind a proxy route the
+ * library answers 407s itself, so this is the defensive case; for a direct route an origin sent it.
+ */
+function unanswered407(route: Route | undefined, target: URL, challenges: string | string[] | undefined): string {
+  if (route?.type === 'proxy') {
+    const offered = offeredSchemes(parseChallenges(challenges === undefined ? [] : Array.isArray(challenges) ? challenges : [challenges]));
+    return new ProxyAuthenticationError(route.proxy, offered, 'its 407 reached serve unanswered, and serve does not pass on a challenge meant for the hop that received it').message;
+  }
+  return `${target.host} answered 407 Proxy Authentication Required to a direct request; serve does not pass on a proxy challenge, which is meant for the hop that received it (RFC 9110 §11.7.1)`;
 }
 
 function message(error: unknown): string {

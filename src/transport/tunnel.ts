@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { InvalidOptionError } from '../config/errors.js';
 import type { ProxyRoute } from '../config/proxy-config.js';
 import { debug } from '../debug.js';
 import { ConnectionAuth, type ProxyAuthOptions } from './connection-auth.js';
@@ -6,24 +7,41 @@ import { ProxyTimeoutError, ProxyTunnelError } from './errors.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
 import { readResponseHead, type ResponseHead } from './response-head.js';
 
-export interface TunnelOptions extends ProxyAuthOptions, DialOptions {}
+export interface TunnelOptions extends ProxyAuthOptions, DialOptions {
+  /** More fields for every CONNECT sent (e.g. a local proxy's `Via`, RFC 9110 §7.6.3). Never credentials. */
+  connectHeaders?: Readonly<Record<string, string>>;
+}
+
+// Field syntax (RFC 9110 §5.1, §5.5): nothing a caller passes can end a line or the head.
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+function extraFields(headers: TunnelOptions['connectHeaders']): string {
+  let out = '';
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (!FIELD_NAME.test(name) || !FIELD_VALUE.test(value)) throw new InvalidOptionError('connectHeaders', `${JSON.stringify(name)} is not a valid header field`);
+    out += `${name}: ${value}\r\n`;
+  }
+  return out;
+}
 
 /**
  * Opens a CONNECT tunnel through the proxy to `host:port` and returns the raw socket, ready for the
  * caller's TLS handshake with the origin (so TLS stays end to end and the proxy sees only the
  * authority). The auth rides on the CONNECT: pre-auth with a fresh token, then each 407 answered
- * (bounded) on the same socket when the proxy keeps it open, on a new one when it closes it.
+ * (bounded) on a new connection.
  */
 export async function openTunnel(route: ProxyRoute, host: string, port: number, options: TunnelOptions): Promise<Socket> {
   const { proxy } = route;
   const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const extra = extraFields(options.connectHeaders);
   const auth = new ConnectionAuth(route, options);
   let socket = await dialProxy(proxy, options);
   try {
     let header = await auth.first();
     debug('CONNECT %s via %s (%s)', authority, proxy.redacted, header ? `pre-auth ${auth.sent}` : 'no pre-auth');
     for (;;) {
-      socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${header ? `Proxy-Authorization: ${header}\r\n` : ''}\r\n`);
+      socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${extra}${header ? `Proxy-Authorization: ${header}\r\n` : ''}\r\n`);
       const res = await answer(socket, route, authority, options.timeout);
       debug('CONNECT %s via %s: %d %s', authority, proxy.redacted, res.statusCode, res.statusText);
       if (res.statusCode >= 200 && res.statusCode < 300) {
@@ -33,11 +51,12 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
       if (res.statusCode !== 407) {
         throw new ProxyTunnelError(proxy, authority, `the proxy answered ${res.statusCode} ${res.statusText}`.trim(), res.statusCode);
       }
+      // The 407's body is not read: framing it would trust the proxy's Content-Length/chunking, and a
+      // framing mistake hands body bytes to the next attempt as its answer. The next attempt goes on a
+      // new connection (as https-proxy-agent and undici do); Negotiate makes a fresh token for it anyway.
+      socket.destroy();
       header = await auth.next(res.headers['proxy-authenticate']);
-      if (!res.reusable) {
-        socket.destroy();
-        socket = await dialProxy(proxy, options);
-      }
+      socket = await dialProxy(proxy, options);
     }
   } catch (error) {
     socket.destroy();
@@ -49,9 +68,9 @@ function answer(socket: Socket, route: ProxyRoute, authority: string, timeout: n
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new ProxyTimeoutError(route.proxy, `waiting for the answer to CONNECT ${authority} from`, timeout));
+      reject(new ProxyTimeoutError(route.proxy, `waiting for the answer to CONNECT ${authority} from`, timeout, 'connect-response'));
     }, timeout);
-    readResponseHead(socket, { connect: true }).then(
+    readResponseHead(socket, { method: 'CONNECT' }).then(
       (res) => {
         clearTimeout(timer);
         resolve(res);

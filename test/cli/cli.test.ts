@@ -113,6 +113,14 @@ test('doctor: a missing or foreign klist is never a failure', async () => {
   assert.equal(check(odd, 'token')?.status, 'ok');
 });
 
+test('doctor of an http:// URL: the HEAD probe reads Squid\'s 407 (its Content-Length has no body behind it)', async () => {
+  const lab = ctx.lab;
+  const r = await runCli(['doctor', `${lab.origins.http.url}/x`], labEnv(lab));
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /✓ proxy +http:\/\/localhost:\d+\/ answered 407 [^\n]*offers Negotiate/);
+  assert.doesNotMatch(r.stdout, /✗|tunnel/);
+});
+
 test('fetch: -X/-d/-H/-i/-o, and -v shows the proxy exchange but never a token', async () => {
   const lab = ctx.lab;
   const out = join(lab.dir, 'fetched.json');

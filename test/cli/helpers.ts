@@ -33,7 +33,7 @@ export function curl(args: string[]): Promise<Result> {
 }
 
 /** Starts `jaato-proxy <args>` and resolves once its first stdout line matching `ready` is out. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string }> {
+export function startCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string; errors: () => string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -44,7 +44,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp):
       const match = ready.exec(out);
       if (match) {
         clearTimeout(timer);
-        resolve({ child, match, output: () => out });
+        resolve({ child, match, output: () => out, errors: () => err });
       }
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));

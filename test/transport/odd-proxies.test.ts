@@ -61,7 +61,7 @@ test('407 with Connection: close: the next attempt goes on a new connection, wit
   }
 });
 
-test('407 with a chunked body on a kept-alive connection: drained, and the retry goes on the same socket', async () => {
+test('407 with a chunked body on a kept-alive connection: its body is not read, the retry goes on a new connection', async () => {
   const p = await scriptedProxy((_head, socket) => {
     if (p.heads.length === 1) {
       socket.write('HTTP/1.1 407 No\r\nProxy-Authenticate: Negotiate\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
@@ -69,8 +69,56 @@ test('407 with a chunked body on a kept-alive connection: drained, and the retry
   });
   try {
     (await openTunnel(p.route, 'origin.test', 443, { timeout: 2000 })).destroy();
-    assert.equal(p.connections(), 1);
+    assert.equal(p.connections(), 2);
     assert.equal(p.heads.length, 2);
+    assert.ok(p.heads.every(authed));
+  } finally {
+    p.server.close();
+  }
+});
+
+test('a 407 whose body looks like a 200: the fake answer is never taken for the retry\'s', async () => {
+  // Content-Length: 0, then bytes shaped like the next answer: a reader that frames the 407 and reuses
+  // the connection reads them as the answer to the retry and "opens" a tunnel the proxy never opened.
+  const p = await scriptedProxy((_head, socket, connection) => {
+    if (connection === 1) socket.write('HTTP/1.1 407 No\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 Connection established\r\n\r\n');
+    else socket.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+  });
+  try {
+    await assert.rejects(openTunnel(p.route, 'origin.test', 443, { timeout: 2000 }), (e: unknown) => {
+      assert.ok(e instanceof ProxyTunnelError, String(e));
+      assert.equal(e.statusCode, 403);
+      return true;
+    });
+    assert.equal(p.connections(), 2);
+  } finally {
+    p.server.close();
+  }
+});
+
+test('a 407 with Content-Length: abc fails at once with a typed error, not after the timeout', async () => {
+  const p = await scriptedProxy((_h, socket) => socket.write('HTTP/1.1 407 No\r\nProxy-Authenticate: Negotiate\r\nContent-Length: abc\r\n\r\n'));
+  try {
+    const started = performance.now();
+    await assert.rejects(openTunnel(p.route, 'origin.test', 443, { timeout: 10_000 }), (e: unknown) => {
+      assert.ok(e instanceof ProxyTunnelError, String(e));
+      assert.match(e.message, /did not open a tunnel to origin\.test:443: its answer is not valid HTTP\/1\.1: Content-Length "abc" is not a decimal length/);
+      return true;
+    });
+    assert.ok(performance.now() - started < 2000, `${Math.round(performance.now() - started)} ms`);
+    assert.equal(p.heads.length, 1, 'no retry of a malformed answer');
+  } finally {
+    p.server.close();
+  }
+});
+
+test('100 Continue before the 200: skipped, and the tunnel opens with the bytes after it', async () => {
+  const p = await scriptedProxy((_h, socket) => socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 Connection established\r\n\r\nfirst tunnel bytes'));
+  try {
+    const s = await openTunnel(p.route, 'origin.test', 443, { timeout: 2000 });
+    const data = await new Promise<string>((resolve) => s.once('data', (d: Buffer) => resolve(d.toString())).resume());
+    s.destroy();
+    assert.equal(data, 'first tunnel bytes');
   } finally {
     p.server.close();
   }

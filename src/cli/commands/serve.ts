@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
-import { startLocalProxy, type AccessLogEntry } from '../../server/local-proxy.js';
+import { startLocalProxy, type AccessLogEntry, type LocalProxy } from '../../server/local-proxy.js';
+import { allowWarnings, parseAllowEntry } from '../../server/allow-list.js';
+import { InvalidOptionError } from '../../config/errors.js';
 import { explain } from '../../config/explain.js';
 import { bold, dim } from '../style.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -9,7 +11,9 @@ export const SERVE_HELP = `Usage: jaato-proxy serve [--port 3128] [--host 127.0.
 A local forward proxy (absolute-form HTTP and CONNECT) for tools that cannot do Negotiate: point their
 HTTP(S)_PROXY at it. Requests are routed like the library routes them (bypass lists honoured) and
 authenticated upstream with a fresh Negotiate token per upstream connection. Only loopback clients are
-served unless --allow names more. One log line per request: time client method host route status
+served unless --allow names more (a warning on stderr for any range beyond loopback). Requests to
+serve itself, an upstream that leads back to it, and requests that come round again (its Via mark)
+are refused. One log line per request: time client method host route status
 bytes ms. Ctrl-C (SIGINT) or SIGTERM stops it, closing tunnels in flight.
 
   --proxy <url>   the upstream (corporate) proxy, instead of HTTPS_PROXY/HTTP_PROXY
@@ -17,6 +21,13 @@ bytes ms. Ctrl-C (SIGINT) or SIGTERM stops it, closing tunnels in flight.
 
 export function formatAccessLog(e: AccessLogEntry): string {
   return `${new Date().toISOString()} ${e.client} ${e.method} ${e.host} ${e.route} ${e.status} ${e.bytes}B ${e.ms}ms`;
+}
+
+/** The library names its options (`options.proxy`, `allow`); on the command line they are flags. */
+function asCliOption(error: unknown): unknown {
+  const flags: Record<string, string> = { 'options.proxy': '--proxy', allow: '--allow' };
+  if (!(error instanceof InvalidOptionError) || !flags[error.option]) return error;
+  return new InvalidOptionError(flags[error.option] as string, error.message.slice(error.option.length + 2));
 }
 
 export async function serveCommand(args: string[]): Promise<number> {
@@ -34,13 +45,20 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (values.help) return void process.stdout.write(`${SERVE_HELP}\n`), EXIT.ok;
   const port = values.port === undefined ? 3128 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port "${values.port}" is not a port number`);
-  const server = await startLocalProxy({
-    port,
-    ...(values.host && { host: values.host }),
-    ...(values.allow && { allow: values.allow }),
-    ...(values.proxy && { proxy: values.proxy }),
-    ...(!values.quiet && { log: (e: AccessLogEntry) => void process.stdout.write(`${formatAccessLog(e)}\n`) }),
-  });
+  let server: LocalProxy;
+  try {
+    server = await startLocalProxy({
+      port,
+      ...(values.host && { host: values.host }),
+      ...(values.allow && { allow: values.allow }),
+      ...(values.proxy && { proxy: values.proxy }),
+      ...(!values.quiet && { log: (e: AccessLogEntry) => void process.stdout.write(`${formatAccessLog(e)}\n`) }),
+    });
+  } catch (error) {
+    throw asCliOption(error);
+  }
+  // Loud, at start: whoever --allow admits uses the proxy identity of the user who runs serve.
+  for (const warning of allowWarnings((values.allow ?? []).map(parseAllowEntry))) process.stderr.write(`jaato-proxy serve: WARNING: ${warning}\n`);
   const upstream = explain('https://example.com/', process.env, values.proxy ? { proxy: values.proxy } : {});
   process.stdout.write(`${bold('jaato-proxy serve')} listening on ${server.url} ${dim(`(upstream: ${upstream.proxy ?? 'none, direct'}; auth ${upstream.auth})`)}\n`);
   await new Promise<void>((resolve) => {
