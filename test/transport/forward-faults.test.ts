@@ -13,9 +13,9 @@ useLab(); // real tickets: the pre-auth tokens sent to the scripted proxies are 
 const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok';
 
 /** Fetches http://origin.test/ through a scripted proxy; resolves to the error the caller sees. */
-async function failureThrough(reply: Reply, options: { headersTimeout?: number; body?: () => AsyncIterable<Uint8Array> } = {}) {
+async function failureThrough(reply: Reply, options: { headersTimeout?: number; kerberos?: boolean; body?: () => AsyncIterable<Uint8Array> } = {}) {
   const p = await scriptedProxy(reply);
-  const f = createFetch({ proxy: p.url, kerberos: true, env: {}, ...(options.headersTimeout && { headersTimeout: options.headersTimeout }) });
+  const f = createFetch({ proxy: p.url, kerberos: options.kerberos ?? true, env: {}, ...(options.headersTimeout && { headersTimeout: options.headersTimeout }) });
   const started = Date.now();
   try {
     const init: RequestInit & { duplex?: 'half' } = {};
@@ -86,6 +86,20 @@ test('a 407 to a streamed body: a typed error that says why, never an empty "fet
   );
   assert.ok(cause instanceof ProxyAuthenticationError);
   assert.match(cause.message, /offers: Negotiate\): .*streamed body cannot be sent twice/);
+});
+
+test('a 407 to a streamed body with nothing to answer it: the 407 policy says why (Kerberos off)', async () => {
+  const { cause } = await failureThrough(
+    (_h, socket) => socket.write('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n'),
+    {
+      kerberos: false,
+      body: async function* () {
+        yield Buffer.from('streamed');
+      },
+    },
+  );
+  assert.ok(cause instanceof ProxyAuthenticationError);
+  assert.match(cause.message, /set JAATO_KERBEROS_PROXY=true/);
 });
 
 test('407 then close on the forwarded path: answered on a new connection with a fresh token', async () => {

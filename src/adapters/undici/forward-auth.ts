@@ -93,6 +93,7 @@ class ForwardAuthHandler implements Handler {
   readonly #controller = new StableController();
   #started = false;
   #done = false;
+  #explaining = false;
   #swallowing: string[] | undefined;
 
   constructor(route: ProxyRoute, options: ForwardOptions, opts: Dispatcher.DispatchOptions, handler: Handler, dispatch: Dispatcher.Dispatch) {
@@ -124,13 +125,21 @@ class ForwardAuthHandler implements Handler {
         this.#swallowing = challenges;
         return;
       }
-      const error = new ProxyAuthenticationError(
-        this.#route.proxy,
-        offeredSchemes(parseChallenges(challenges)),
-        'the proxy asked again after the request body had been streamed, and a streamed body cannot be sent twice',
+      // Why it cannot be answered: the 407 policy's reason when there is nothing to answer with
+      // (Kerberos off, no credentials), else that the streamed body cannot be sent a second time.
+      this.#explaining = true; // the abort's own error is not what the caller should see
+      controller.abort(new Error('proxy authentication required'));
+      this.#auth.next(challenges).then(
+        () =>
+          this.#fail(
+            new ProxyAuthenticationError(
+              this.#route.proxy,
+              offeredSchemes(parseChallenges(challenges)),
+              'the proxy asked again after the request body had been streamed, and a streamed body cannot be sent twice',
+            ),
+          ),
+        (error: unknown) => this.#fail(error),
       );
-      this.#fail(error);
-      controller.abort(error);
       return;
     }
     this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
@@ -160,6 +169,7 @@ class ForwardAuthHandler implements Handler {
   }
 
   onResponseError(_c: Controller, error: Error): void {
+    if (this.#explaining) return;
     this.#fail(error);
   }
 
