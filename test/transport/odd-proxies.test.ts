@@ -3,41 +3,20 @@
 // token in either header, or hang up mid-CONNECT. Each reading of the protocol is handled.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { openTunnel } from '../../src/transport/tunnel.js';
 import { parseProxyUrl } from '../../src/config/proxy-url.js';
 import type { ProxyRoute } from '../../src/config/proxy-config.js';
 import { KerberosError } from '../../src/auth/errors.js';
 import { ProxyTunnelError } from '../../src/transport/errors.js';
 import { useLab } from '../helpers/lab.js';
+import { scriptedProxy as startScripted, type Reply, type ScriptedProxy } from '../helpers/scripted-proxy.js';
 
 useLab(); // real tickets: the tokens sent to the scripted proxy are real
 
-type Reply = (head: string, socket: Socket, connection: number) => void;
-
-/** A proxy that reads each request head and answers with `reply`; records every head it saw. */
-async function scriptedProxy(reply: Reply): Promise<{ server: Server; route: ProxyRoute; heads: string[]; connections: () => number }> {
-  const heads: string[] = [];
-  let connections = 0;
-  const server = createServer((socket) => {
-    const n = ++connections;
-    let buffered = '';
-    socket.on('data', (d: Buffer) => {
-      buffered += d.toString('latin1');
-      let end: number;
-      while ((end = buffered.indexOf('\r\n\r\n')) >= 0) {
-        const head = buffered.slice(0, end);
-        buffered = buffered.slice(end + 4);
-        heads.push(head);
-        reply(head, socket, n);
-      }
-    });
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const proxy = parseProxyUrl(`http://localhost:${(server.address() as AddressInfo).port}`, 'test');
-  return { server, route: { type: 'proxy', proxy, auth: 'negotiate', spn: 'HTTP@localhost', rule: 'test' }, heads, connections: () => connections };
+/** A scripted proxy (test/helpers) and the Negotiate route to it that openTunnel takes. */
+async function scriptedProxy(reply: Reply): Promise<ScriptedProxy & { route: ProxyRoute }> {
+  const p = await startScripted(reply);
+  return { ...p, route: { type: 'proxy', proxy: parseProxyUrl(p.url, 'test'), auth: 'negotiate', spn: 'HTTP@localhost', rule: 'test' } };
 }
 
 const authed = (head: string): boolean => /\r\nProxy-Authorization: Negotiate \S+/i.test(head);

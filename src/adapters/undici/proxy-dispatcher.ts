@@ -7,6 +7,7 @@ import { originTls, routingOptions, transportOptions, type ProxyClientOptions } 
 import { openForwardSocket } from '../../transport/forward.js';
 import { ProxyTimeoutError } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
+import { routeKey } from '../route-key.js';
 import { forwardAuthInterceptor } from './forward-auth.js';
 import { tunnelErrorsInterceptor } from './tunnel-errors.js';
 import { replaceHeader } from './headers.js';
@@ -90,7 +91,8 @@ export class ProxyDispatcher extends Dispatcher {
 
   #dispatcherFor(route: ProxyRoute, tunnelled: boolean): Dispatcher {
     const { proxy } = route;
-    const key = [tunnelled ? 'tunnel' : 'forward', proxy.origin, route.auth, route.spn ?? '', proxy.credentials?.username ?? '', proxy.credentials?.password ?? ''].join('\u0000');
+    // The credential enters the key only as an opaque per-process id (see route-key.ts).
+    const key = `${tunnelled ? 'tunnel' : 'forward'} ${routeKey(route)}`;
     let via = this.#viaProxy.get(key);
     if (via) return via;
     const transport = transportOptions(this.#options);
