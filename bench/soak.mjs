@@ -2,7 +2,8 @@
 // what a leak or a fault would show: failures, open descriptors and RSS before and after, GSSAPI steps.
 // Bounded in count and time; every address is on loopback.
 //
-//   npm run build && node bench/soak.mjs [fetchRequests=100000] [serveRequests=50000] [concurrency=64]
+//   npm run build && node --expose-gc bench/soak.mjs [fetchRequests=100000] [serveRequests=50000] [concurrency=64]
+// (--expose-gc: the heap is measured after a full collection, so growth means retained memory)
 import { spawn } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -16,6 +17,12 @@ const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 let steps = 0;
 subscribe('jaato-proxy:spnego-token', () => void steps++);
 
+const heapMb = () => {
+  // The lab's origins live in this process and record every request they see: not the client's memory.
+  for (const o of Object.values(lab.origins)) o.seen.length = 0;
+  global.gc?.();
+  return process.memoryUsage().heapUsed / 1024 / 1024;
+};
 const fds = (pid = 'self') => readdirSync(`/proc/${pid}/fd`).length;
 const rssMb = (pid = 'self') => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
@@ -46,12 +53,12 @@ try {
   {
     const f = createFetch({ proxy: lab.proxies.negotiate, kerberos: true, env: {}, ca: lab.ca });
     const warm = await drive(2000, (kind, i) => get(f, kind, i));
-    const before = { fds: fds(), rss: rssMb(), steps };
+    const before = { fds: fds(), rss: rssMb(), heap: heapMb(), steps };
     const run = await drive(FETCH_N, (kind, i) => get(f, kind, i));
     await f.dispatcher.close();
     global.gc?.();
     await new Promise((r) => setTimeout(r, 500));
-    rows.push(row('createFetch → Kerberos Squid', FETCH_N, run, before, { fds: fds(), rss: rssMb(), steps }, warm));
+    rows.push(row('createFetch → Kerberos Squid', FETCH_N, run, before, { fds: fds(), rss: rssMb(), heap: heapMb(), steps }, warm));
   }
   // 2. An undici client (no Kerberos of its own) through `serve`, which authenticates upstream.
   {
@@ -93,10 +100,10 @@ function get(f, kind, i) {
 
 function row(name, n, run, before, after, warm) {
   const failures = [...run.failures].map(([k, v]) => `${v}× ${k}`).join(', ') || '0';
-  return { name, n, rps: Math.round((n / run.ms) * 1000), failures, warmFailures: warm.failures.size, fds: `${before.fds} → ${after.fds}`, rss: `${before.rss.toFixed(0)} → ${after.rss.toFixed(0)} MB`, steps: Number.isNaN(after.steps) ? 'in serve' : after.steps - before.steps };
+  return { name, n, rps: Math.round((n / run.ms) * 1000), failures, warmFailures: warm.failures.size, fds: `${before.fds} → ${after.fds}`, rss: `${before.rss.toFixed(0)} → ${after.rss.toFixed(0)} MB`, heap: before.heap === undefined ? 'in serve' : `${before.heap.toFixed(1)} → ${after.heap.toFixed(1)} MB`, steps: Number.isNaN(after.steps) ? 'in serve' : after.steps - before.steps };
 }
 
 console.log(`\nSoak at concurrency ${C} (every fifth request forwarded http, the rest tunnelled https); Node ${process.version}\n`);
-console.log('| path | requests | req/s | failures | descriptors (connections open → closed) | RSS (same points) | GSSAPI steps |');
-console.log('|---|---:|---:|---|---|---|---:|');
-for (const r of rows) console.log(`| ${r.name} | ${r.n} | ${r.rps} | ${r.failures} | ${r.fds} | ${r.rss} | ${r.steps} |`);
+console.log('| path | requests | req/s | failures | descriptors (connections open → closed) | RSS (same points) | JS heap after GC | GSSAPI steps |');
+console.log('|---|---:|---:|---|---|---|---|---:|');
+for (const r of rows) console.log(`| ${r.name} | ${r.n} | ${r.rps} | ${r.failures} | ${r.fds} | ${r.rss} | ${r.heap} | ${r.steps} |`);
