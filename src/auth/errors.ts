@@ -16,15 +16,27 @@ export class KerberosError extends JaatoProxyError {
 
 export class KerberosAddonMissingError extends KerberosError {
   constructor(spn: string, cause?: unknown) {
-    super(
-      'ERR_JAATO_KERBEROS_ADDON_MISSING',
-      spn,
-      'the optional "kerberos" package is not installed or did not load. Install it with `npm install kerberos` ' +
-        '(on Debian/Ubuntu it builds against libkrb5-dev: `apt-get install -y libkrb5-dev` first)',
-      cause instanceof Error ? cause.message.split('\n')[0] ?? '' : '',
-      cause,
-    );
+    super('ERR_JAATO_KERBEROS_ADDON_MISSING', spn, addonAdvice(cause), '', cause);
   }
+}
+
+/**
+ * `kerberos` is an optional peer dependency: the application installs it, only when its proxy wants
+ * Negotiate. Absent, or present without its native binary (npm 11+ skips install scripts it has not
+ * been told to allow), call for different remedies.
+ */
+function addonAdvice(cause: unknown): string {
+  const text = cause instanceof Error ? (cause.message.split('\n')[0] ?? '') : '';
+  const build =
+    'Where the addon has no prebuilt binary it compiles, with a C/C++ toolchain and the Kerberos headers ' +
+    '(Debian/Ubuntu: `apt-get install -y libkrb5-dev`; RHEL/Fedora: `dnf install krb5-devel`)';
+  if ((cause as { code?: string } | undefined)?.code === 'ERR_MODULE_NOT_FOUND' && /['"]kerberos['"]/.test(text)) {
+    return `the optional peer dependency "kerberos" is not installed. Install it beside jaato-proxy with \`npm install kerberos\`. ${build}`;
+  }
+  return (
+    `the "kerberos" package did not load${text ? ` (${text})` : ''}. If npm skipped its install script, allow it and build it: ` +
+    `\`npm install-scripts approve kerberos && npm rebuild kerberos\`. ${build}`
+  );
 }
 
 export class KerberosNoCredentialsError extends KerberosError {
