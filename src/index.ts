@@ -39,7 +39,7 @@ export {
   type SpnegoOptions,
 } from './auth/index.js';
 export { ProxyAuthenticationError, ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from './transport/errors.js';
-export { ProxyDispatcher, type ProxyDispatcherOptions } from './adapters/undici/proxy-dispatcher.js';
+export { ProxyDispatcher, type FetchDispatcher, type ProxyDispatcherConstructor, type ProxyDispatcherOptions } from './adapters/undici/public-dispatcher.js';
 export { createFetch, getDefaultDispatcher, getFetchInit, type ProxiedFetch } from './adapters/fetch.js';
 export {
   createAgents,

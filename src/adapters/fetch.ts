@@ -1,5 +1,4 @@
-import type { Dispatcher } from 'undici';
-import { ProxyDispatcher, type ProxyDispatcherOptions } from './undici/proxy-dispatcher.js';
+import { ProxyDispatcher, type ProxyDispatcherOptions } from './undici/public-dispatcher.js';
 
 /** A `fetch` routed through a ProxyDispatcher; `dispatcher` is exposed for `close()` and for SDK options. */
 export type ProxiedFetch = typeof globalThis.fetch & { readonly dispatcher: ProxyDispatcher };
@@ -12,9 +11,7 @@ export type ProxiedFetch = typeof globalThis.fetch & { readonly dispatcher: Prox
 export function createFetch(options: ProxyDispatcherOptions = {}): ProxiedFetch {
   const dispatcher = new ProxyDispatcher(options);
   const proxied = (input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> =>
-    // Node's fetch bundles its own undici; an npm undici 7 Dispatcher is accepted at run time, but its
-    // type is not undici-types' (see shared notes), hence the cast.
-    globalThis.fetch(input, { ...init, dispatcher } as unknown as RequestInit);
+    globalThis.fetch(input, { ...init, dispatcher });
   return Object.assign(proxied, { dispatcher }) as ProxiedFetch;
 }
 
@@ -30,7 +27,7 @@ export function getDefaultDispatcher(): ProxyDispatcher {
  * The seed's `get_httpx_kwargs(url)`: the init to spread into one `fetch` call. The route is decided
  * per request by the dispatcher, so the URL is accepted for parity and not needed.
  */
-export function getFetchInit(_url?: string | URL, options?: ProxyDispatcherOptions): { dispatcher: Dispatcher } {
+export function getFetchInit(_url?: string | URL, options?: ProxyDispatcherOptions): { dispatcher: ProxyDispatcher } {
   if (!options) return { dispatcher: getDefaultDispatcher() };
   // One dispatcher per options object, so calling this per request reuses connections instead of leaking pools.
   let dispatcher = byOptions.get(options);

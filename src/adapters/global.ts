@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { setGlobalDispatcher } from 'undici';
 import { createAgents, type ProxyAgents } from './node/agents.js';
-import { ProxyDispatcher, type ProxyDispatcherOptions } from './undici/proxy-dispatcher.js';
+import { ProxyDispatcher, type ProxyDispatcherOptions } from './undici/public-dispatcher.js';
 
 export interface Installation {
   /** The dispatcher now behind the global `fetch`. */

@@ -37,7 +37,13 @@ function about(problem: KerberosProblem, what: string, platform: NodeJS.Platform
 export class KerberosAddonMissingError extends KerberosError {
   constructor(spn: string, cause?: unknown, platform: NodeJS.Platform = process.platform) {
     const loader = cause instanceof Error ? cause.message.split('\n')[0] ?? '' : '';
-    const [advice, , , detail] = about('addonMissing', 'the optional "kerberos" package is not installed or did not load', platform, loader, cause);
+    // An optional peer: absent, or present without its native binary (npm 11+ skips install scripts
+    // it was not told to allow), call for different remedies.
+    const absent = (cause as { code?: string } | undefined)?.code === 'ERR_MODULE_NOT_FOUND' && /['"]kerberos['"]/.test(loader);
+    const what = absent
+      ? 'the optional peer dependency "kerberos" is not installed (install it beside jaato-proxy)'
+      : 'the "kerberos" package did not load. If npm skipped its install script, allow it and build it: `npm install-scripts approve kerberos && npm rebuild kerberos`';
+    const [advice, , , detail] = about('addonMissing', what, platform, loader, cause);
     super('ERR_JAATO_KERBEROS_ADDON_MISSING', spn, advice, loader, cause, { ...detail, api: 'loader' });
   }
 }

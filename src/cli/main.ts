@@ -1,11 +1,10 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { JaatoProxyError } from '../errors.js';
 import { doctorCommand } from './commands/doctor.js';
 import { explainCommand } from './commands/explain.js';
 import { fetchCommand } from './commands/fetch.js';
 import { serveCommand } from './commands/serve.js';
-import { runDemo } from './demo.js';
 import { EXIT, UsageError } from './errors.js';
 
 const USAGE = `Usage: jaato-proxy <command> [options]
@@ -23,6 +22,21 @@ Debug log: NODE_DEBUG=jaato-proxy. Exit codes: 0 success, 1 failure, 2 usage err
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
+}
+
+/**
+ * The demo and the lab it starts are loaded only for `demo`: no other command pays for them, and the
+ * published package leaves them out (package.json `files`), so there they are absent.
+ */
+async function demo(): Promise<number> {
+  const demoUrl = new URL('./demo.js', import.meta.url);
+  if (!existsSync(demoUrl)) {
+    process.stderr.write('jaato-proxy: the demo is not part of the installed package; it runs from a clone of the repository: `bash scripts/setup.sh && npm run demo`\n');
+    return EXIT.failure;
+  }
+  const { runDemo } = (await import(demoUrl.href)) as typeof import('./demo.js');
+  await runDemo();
+  return EXIT.ok;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -50,11 +64,10 @@ async function main(argv: string[]): Promise<number> {
       return serveCommand(rest);
     case 'demo':
       if (rest.includes('--help') || rest.includes('-h')) {
-        process.stdout.write('Usage: jaato-proxy demo\n\nStarts the embedded lab (MIT KDC, Squid with Negotiate, origins) and walks through it.\n');
+        process.stdout.write('Usage: jaato-proxy demo\n\nStarts the embedded lab (MIT KDC, Squid with Negotiate, origins) and walks through it.\nIt runs from a clone of the repository (`bash scripts/setup.sh && npm run demo`), not from the installed package.\n');
         return EXIT.ok;
       }
-      await runDemo();
-      return EXIT.ok;
+      return demo();
     default:
       throw new UsageError(`unknown command "${command}" (see jaato-proxy --help)`);
   }

@@ -58,7 +58,7 @@ test('openai with fetchOptions: { dispatcher }', async () => {
   const lab = ctx.lab;
   const fetch = createFetch(options(lab));
   await throughKerberosSquid(lab, async () => {
-    const client = new OpenAI({ apiKey: 'test-key', baseURL: `${lab.origins.https.url}/v1`, fetchOptions: { dispatcher: fetch.dispatcher } as never, maxRetries: 0 });
+    const client = new OpenAI({ apiKey: 'test-key', baseURL: `${lab.origins.https.url}/v1`, fetchOptions: { dispatcher: fetch.dispatcher }, maxRetries: 0 });
     const res = await client.chat.completions.create({ model: 'gpt-stand-in', messages: [{ role: 'user', content: 'hi' }] });
     assert.equal(res.choices[0]?.message.content, 'hello from the openai stand-in');
     await fetch.dispatcher.close();
