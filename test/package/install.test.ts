@@ -190,5 +190,5 @@ console.log(JSON.stringify({ onLoad, afterToken: seen().slice(onLoad.length), er
   // The control: the same trace does see the addon asked for, once a token is wanted.
   assert.deepEqual(out.afterToken.filter(([specifier]) => specifier === 'kerberos'), [['kerberos', 'ERR ERR_MODULE_NOT_FOUND']]);
   assert.equal(out.error?.code, 'ERR_JAATO_KERBEROS_ADDON_MISSING');
-  assert.match(out.error?.message ?? '', /optional peer dependency "kerberos" is not installed\. Install it beside jaato-proxy with `npm install kerberos`/);
+  assert.match(out.error?.message ?? '', /optional peer dependency "kerberos" is not installed \(install it beside jaato-proxy\)\. Install it with `npm install kerberos`/);
 });
