@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
-import { labEnv, runCli, type Result } from './helpers.js';
+import { CLI, labEnv, runCli, type Result } from './helpers.js';
 
 // jaato-proxy fetch against the real lab, one test per curl flag (or family), each asserting what
 // curl would do. The flags and exit codes are the README's tables.
@@ -291,6 +292,17 @@ describe('jaato-proxy fetch, as curl', () => {
     assert.deepEqual([json.method, json.headers['content-type'], json.headers.accept, json.bodySha256], ['POST', 'application/json', 'application/json', sha256('{"q": 1}\n')]);
     const typed = echo(await fetchCli(['-d', '{}', '-H', 'Content-Type: application/merge-patch+json', '-X', 'PATCH', `${http}/typed`]));
     assert.deepEqual([typed.method, typed.headers['content-type']], ['PATCH', 'application/merge-patch+json'], '-H wins over the default type');
+    const untyped = echo(await fetchCli(['-d', 'a=1', '-H', 'Content-Type:', `${http}/untyped`]));
+    assert.deepEqual([untyped.method, untyped.headers['content-type'], untyped.bodySha256], ['POST', undefined, sha256('a=1')], '"Name:" removes the default');
+    const fromStdin = await new Promise<EchoReply>((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, 'fetch', '-d', '@-', `${http}/stdin`], { env: labEnv(ctx.lab) });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('error', reject);
+      child.on('exit', () => resolve(JSON.parse(out) as EchoReply));
+      child.stdin.end('from=stdin\n');
+    });
+    assert.equal(fromStdin.bodySha256, sha256('from=stdin'), '@- reads stdin, newline stripped');
     const mixed = await fetchCli(['--json', '{}', '-d', 'a', `${http}/x`]);
     assert.deepEqual([mixed.code, mixed.stderr], [2, 'jaato-proxy: --json cannot be combined with -d/--data, --data-raw or --data-binary\n']);
     const headWithData = await fetchCli(['-I', '-d', 'a', `${http}/x`]);

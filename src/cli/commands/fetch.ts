@@ -18,7 +18,7 @@ import { integerOption, optionLabel, parseCommand, secondsOption } from '../args
 import { CommandFailure, EXIT, UsageError } from '../errors.js';
 import { stderrStyle } from '../style.js';
 import { exitCodeFor, failureMessage, FETCH_EXIT } from '../fetch/exit-codes.js';
-import { CREDENTIAL_HEADERS, DataFileError, isRedirect, redirectHop, requestBody, type DataPart } from '../fetch/request.js';
+import { CREDENTIAL_HEADERS, DataFileError, isRedirect, redirectHop, requestBody, type DataPart, type RequestBody } from '../fetch/request.js';
 import { formatWriteOut, type TransferReport } from '../fetch/write-out.js';
 
 export const FETCH_HELP = `Usage: jaato-proxy fetch <url> [options]
@@ -27,7 +27,8 @@ A curl-like client on the library: routing, Negotiate and the 407 handler as eve
 options are curl's, with curl's meaning; a URL without a scheme is http://, as in curl.
 
   -X, --request <method>      HTTP method (default GET; POST with data; HEAD with -I)
-  -H, --header <h: v>         request header (repeatable); "Name:" with no value removes a default one
+  -H, --header <h: v>         request header (repeatable); replaces one the options set (-A, the data's
+                              content type); "Name:" with no value removes that one
   -d, --data <data>           form data (application/x-www-form-urlencoded); @file reads a file without
                               its newlines, @- stdin; repeated: joined with &
       --data-raw <data>       the same, @ not special
@@ -179,6 +180,34 @@ function targetUrl(raw: string): URL {
   return url;
 }
 
+/**
+ * The request's headers: what the options imply (the data's content type, -A, -u), then -H, which
+ * replaces one of those (the first time a name is given; later ones add) or, as `Name:`, removes it.
+ */
+function requestHeaders(lines: readonly string[], implied: { payload: RequestBody | undefined; userAgent: string | undefined; credentials: { username: string; password: string } | undefined }): Headers {
+  const headers = new Headers();
+  if (implied.payload) headers.set('content-type', implied.payload.contentType);
+  if (implied.payload?.accept) headers.set('accept', implied.payload.accept);
+  if (implied.userAgent !== undefined) headers.set('user-agent', implied.userAgent);
+  if (implied.credentials) headers.set('authorization', basicAuthorization(implied.credentials));
+  const given = new Set<string>();
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon).trim();
+    const value = line.slice(colon + 1).trim();
+    const key = name.toLowerCase();
+    if (value === '') headers.delete(name);
+    else if (given.has(key)) headers.append(name, value);
+    else headers.set(name, value);
+    given.add(key);
+  }
+  return headers;
+}
+
+/**
+ * `-i`/`-I`'s block as curl prints it, CRLF and all. Always HTTP/1.1: fetch does not say, and it is
+ * the only version this client speaks (undici without allowH2; ALPN http/1.1 to a TLS proxy).
+ */
 function statusBlock(res: Response): string {
   let text = `HTTP/1.1 ${res.status} ${res.statusText}`.trimEnd() + '\r\n';
   for (const [name, value] of res.headers) if (name !== 'set-cookie') text += `${name}: ${value}\r\n`;
@@ -240,26 +269,11 @@ async function transfer({ values, tokens }: Parsed, raw: string, silent: boolean
     throw new UsageError(`-X ${method} with a body: Node's fetch sends none on ${method}; drop the data or use another method`);
   }
 
-  const headers = new Headers();
-  if (payload) headers.set('content-type', payload.contentType);
-  if (payload?.accept) headers.set('accept', payload.accept);
-  if (values['user-agent'] !== undefined) headers.set('user-agent', values['user-agent']);
-  const basic = origin ?? (target.username !== '' || target.password !== '' ? { username: decodeURIComponent(target.username), password: decodeURIComponent(target.password) } : undefined);
-  if (basic) headers.set('authorization', basicAuthorization(basic));
+  const credentials = origin ?? (target.username !== '' || target.password !== '' ? { username: decodeURIComponent(target.username), password: decodeURIComponent(target.password) } : undefined);
+  // fetch refuses a URL with credentials; curl sends them as Basic, and so do we.
   target.username = '';
   target.password = '';
-  // A header given on the command line replaces the one we would send; "Name:" removes it (curl).
-  const given = new Set<string>();
-  for (const h of headerLines) {
-    const colon = h.indexOf(':');
-    const name = h.slice(0, colon).trim();
-    const value = h.slice(colon + 1).trim();
-    const key = name.toLowerCase();
-    if (value === '') headers.delete(name);
-    else if (given.has(key)) headers.append(name, value);
-    else headers.set(name, value);
-    given.add(key);
-  }
+  const headers = requestHeaders(headerLines, { payload, userAgent: values['user-agent'], credentials });
 
   const options: ProxyDispatcherOptions = {
     ...route,
@@ -274,8 +288,7 @@ async function transfer({ values, tokens }: Parsed, raw: string, silent: boolean
   const bound = maxTime ? Math.min(connectTimeout ?? Infinity, maxTime) : connectTimeout;
   if (bound !== undefined) options.connectTimeout = Math.max(bound, 1);
 
-  const err = stderrStyle;
-  const say = (line: string): void => void process.stderr.write(`${err.dim(line)}\n`);
+  const say = (line: string): void => void process.stderr.write(`${stderrStyle.dim(line)}\n`);
   const onEvent = (m: unknown): void => say(`* ${(m as { message: string }).message}`);
   if (values.verbose) {
     const { env: routedEnv, ...explicit } = route;
@@ -289,7 +302,7 @@ async function transfer({ values, tokens }: Parsed, raw: string, silent: boolean
   try {
     fetch = createFetch(options);
   } catch (error) {
-    // An explicit option the library refuses (e.g. a malformed --noproxy would be only a warning).
+    // The library checks explicit options when it is built: one it refuses came from the command line.
     if (error instanceof JaatoProxyError) throw new UsageError(error.message);
     throw error;
   }
