@@ -1,7 +1,8 @@
-import type { ConnectionOptions } from 'node:tls';
+import { createSecureContext, type ConnectionOptions } from 'node:tls';
+import { InvalidOptionError } from '../config/errors.js';
 import { ProxyConfig, type ProxyOptions } from '../config/proxy-config.js';
 import type { ProxyAuthOptions } from '../transport/connection-auth.js';
-import { secureContextTrusting } from '../transport/trust.js';
+import { defaultCaCertificates, secureContextTrusting } from '../transport/trust.js';
 
 /** Options shared by every adapter: where to route (ProxyOptions) and how to connect. */
 export interface ProxyClientOptions extends ProxyOptions, ProxyAuthOptions {
@@ -14,8 +15,19 @@ export interface ProxyClientOptions extends ProxyOptions, ProxyAuthOptions {
   ca?: ConnectionOptions['ca'];
   /** Verify origin certificates (default true). */
   rejectUnauthorized?: boolean;
-  /** TLS options for the connection to an `https://` proxy. */
+  /**
+   * TLS options for the connection to an `https://` proxy (TLS to the proxy itself, under the
+   * tunnel's own TLS to the origin): e.g. a client certificate (`cert`, `key`), `rejectUnauthorized`.
+   * A `ca` here is Node's: it replaces the default trust. To add a corporate CA, use `proxyCa`.
+   */
   proxyTls?: ConnectionOptions;
+  /**
+   * CA certificates trusted for an `https://` proxy's certificate, in addition to Node's default
+   * trust (its roots, `NODE_EXTRA_CA_CERTS`), as `ca` is for origins; combined with `proxyTls`
+   * (its `ca`, when given, replaces the defaults it is added to). Not with `proxyTls.secureContext`:
+   * add the CA to that context instead.
+   */
+  proxyCa?: ConnectionOptions['ca'];
 }
 
 export const DEFAULT_CONNECT_TIMEOUT = 10_000;
@@ -41,7 +53,8 @@ export function transportOptions(o: ProxyClientOptions): {
   requireMutualAuth?: boolean;
   principal?: string;
 } {
-  const { proxyTls, requireMutualAuth, principal } = o;
+  const { requireMutualAuth, principal } = o;
+  const proxyTls = proxyTlsOptions(o);
   return {
     timeout: o.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
     tokenTimeout: o.tokenTimeout ?? o.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT,
@@ -52,6 +65,29 @@ export function transportOptions(o: ProxyClientOptions): {
 }
 
 const contexts = new WeakMap<object, ConnectionOptions['secureContext']>();
+const proxyContexts = new WeakMap<object, ConnectionOptions>();
+
+/**
+ * `proxyTls` with `proxyCa` folded in as one secure context per options object, so the trust bundle is
+ * parsed once, not on every connection to the proxy (transportOptions() runs per connection).
+ */
+function proxyTlsOptions(o: ProxyClientOptions): ConnectionOptions | undefined {
+  if (o.proxyCa === undefined) return o.proxyTls;
+  let tls = proxyContexts.get(o);
+  if (!tls) {
+    const { proxyTls, proxyCa } = o;
+    if (proxyTls?.secureContext) throw new InvalidOptionError('proxyCa', 'cannot be combined with proxyTls.secureContext: add the CA to that context');
+    const added = Array.isArray(proxyCa) ? proxyCa : [proxyCa];
+    const base = proxyTls?.ca === undefined ? defaultCaCertificates() : Array.isArray(proxyTls.ca) ? proxyTls.ca : [proxyTls.ca];
+    // Without other TLS settings this is exactly the origin's kind of context; with them (a client
+    // certificate, say), the context carries those too, since a secureContext overrides them.
+    const secureContext = proxyTls === undefined ? secureContextTrusting(proxyCa) : createSecureContext({ ...proxyTls, ca: [...base, ...added] });
+    tls = { ...proxyTls, secureContext };
+    delete tls.ca;
+    proxyContexts.set(o, tls);
+  }
+  return tls;
+}
 
 /** TLS options for origins; a `ca` becomes one secure context per options object (see trust.ts). */
 export function originTls(o: ProxyClientOptions): ConnectionOptions {

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync } from 'node:fs';
-import { JaatoProxyError } from '../errors.js';
 import { doctorCommand } from './commands/doctor.js';
 import { explainCommand } from './commands/explain.js';
 import { fetchCommand } from './commands/fetch.js';
 import { serveCommand } from './commands/serve.js';
-import { EXIT, UsageError } from './errors.js';
+import { parseCommand, usageFromParseError } from './args.js';
+import { CommandFailure, describeError, EXIT, UsageError } from './errors.js';
 
 const USAGE = `Usage: jaato-proxy <command> [options]
 
@@ -17,7 +17,8 @@ Commands:
   demo            start the embedded Kerberos lab and walk through it
 
 Options: -h/--help (also after a command), -V/--version, --debug (stack traces on errors).
-Debug log: NODE_DEBUG=jaato-proxy. Exit codes: 0 success, 1 failure, 2 usage error.`;
+Debug log: NODE_DEBUG=jaato-proxy. Exit codes: 0 success, 1 failure, 2 usage error
+(fetch also uses curl's: see jaato-proxy fetch --help).`;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -62,31 +63,42 @@ async function main(argv: string[]): Promise<number> {
       return fetchCommand(rest);
     case 'serve':
       return serveCommand(rest);
-    case 'demo':
-      if (rest.includes('--help') || rest.includes('-h')) {
+    case 'demo': {
+      const { values } = parseCommand('demo', rest, { help: { type: 'boolean', short: 'h' } }, { max: 0 });
+      if (values.help) {
         process.stdout.write('Usage: jaato-proxy demo\n\nStarts the embedded lab (MIT KDC, Squid with Negotiate, origins) and walks through it.\nIt runs from a clone of the repository (`bash scripts/setup.sh && npm run demo`), not from the installed package.\n');
         return EXIT.ok;
       }
       return demo();
+    }
     default:
+      if (command.startsWith('-')) throw new UsageError(`unknown option "${command}" (see jaato-proxy --help)`);
       throw new UsageError(`unknown command "${command}" (see jaato-proxy --help)`);
   }
 }
 
 const debugFlag = process.argv.includes('--debug');
-main(process.argv.slice(2).filter((a) => a !== '--debug')).then(
+const argv = process.argv.slice(2).filter((a) => a !== '--debug');
+const COMMANDS = new Set(['explain', 'doctor', 'fetch', 'serve', 'demo']);
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
     // One clear line on stderr; the stack only with --debug.
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`jaato-proxy: ${(error as Error).message}\n`);
+    const usage = error instanceof UsageError ? error : usageFromParseError(COMMANDS.has(argv[0] ?? '') ? argv[0] : undefined, error);
+    if (usage) {
+      process.stderr.write(`jaato-proxy: ${usage.message}\n`);
       process.exitCode = EXIT.usage;
       return;
     }
-    const message = error instanceof JaatoProxyError ? `${error.message} [${error.code}]` : error instanceof Error ? error.message : String(error);
-    process.stderr.write(`jaato-proxy: ${message}\n`);
+    if (error instanceof CommandFailure) {
+      if (!error.quiet) process.stderr.write(`jaato-proxy: ${error.message}\n`);
+      if (debugFlag && error.cause instanceof Error) process.stderr.write(`${error.cause.stack}\n`);
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(`jaato-proxy: ${describeError(error)}\n`);
     if (debugFlag && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     process.exitCode = EXIT.failure;
   },

@@ -2,27 +2,40 @@ import { redactUrl } from '../redact.js';
 import { JaatoProxyError } from '../errors.js';
 import type { Env } from './env.js';
 import { toUrl } from './host.js';
-import { resolveConfig, type AuthScheme, type ProxyOptions } from './proxy-config.js';
+import { resolveConfig, type AuthScheme, type ProxyConfig, type ProxyOptions } from './proxy-config.js';
+import { describeIgnoredParts } from './proxy-url.js';
 
-/** Why a URL goes the way it goes: what `jaato-proxy explain` prints. Safe to show: nothing secret. */
+/**
+ * Why a URL goes the way it goes: what `jaato-proxy explain` prints, and `--json` prints as it is.
+ * Safe to show: nothing secret. The shape is stable: every key is always present, `null` where it
+ * does not apply to the route, so a script can read any key without checking for it first.
+ */
 export interface Explanation {
+  /** The URL asked about, credentials masked. */
   url: string;
   route: 'direct' | 'proxy' | 'error';
-  /** The rule that decided, e.g. `JAATO_NO_PROXY entry "github.com"`, `NO_PROXY entry ".corp.com"`, `HTTPS_PROXY`. */
+  /**
+   * The rule that decided, e.g. `JAATO_NO_PROXY entry "github.com"`, `NO_PROXY entry ".corp.com"`,
+   * `HTTPS_PROXY`; for `error`, the error's message.
+   */
   rule: string;
-  /** The proxy URL, credentials masked. */
-  proxy?: string;
+  /** The proxy URL, credentials masked; `null` unless the route is `proxy`. */
+  proxy: string | null;
+  /** What goes on the first request to the proxy; `none` unless the route is `proxy`. */
   auth: AuthScheme;
-  /** The service name Negotiate will use, in the platform's form (`HTTP/host` on Windows, `HTTP@host` elsewhere), and where an override came from. */
-  spn?: string;
-  spnSource?: string;
-  /** A Basic fallback is available (credentials in the proxy URL) should the proxy not offer Negotiate. */
-  basicFallback?: boolean;
-  /** The configuration error that makes this URL unroutable, if any. */
-  error?: { code: string; message: string };
-  /** Everything odd about the configuration: ignored list entries, unknown values, malformed proxies. */
+  /** The service name Negotiate will use, in the platform's form (`HTTP/host` on Windows, `HTTP@host` elsewhere); `null` unless auth is `negotiate`. */
+  spn: string | null;
+  /** Where the SPN came from (`JAATO_KERBEROS_SPN`, `options.spn`, `proxy host`); `null` with `spn`. */
+  spnSource: string | null;
+  /** Under Negotiate: Basic credentials in the proxy URL are a fallback should the proxy not offer Negotiate. `null` unless auth is `negotiate`. */
+  basicFallback: boolean | null;
+  /** The configuration error that makes this URL unroutable; `null` unless the route is `error`. */
+  error: { code: string; message: string } | null;
+  /** Everything odd about the configuration: ignored list entries, unknown values, ignored parts of a proxy URL. */
   warnings: string[];
 }
+
+const NOT_PROXIED = { proxy: null, auth: 'none', spn: null, spnSource: null, basicFallback: null, error: null } as const;
 
 /**
  * The decision for a URL and the rule that made it. `env` as for the other configuration functions;
@@ -36,23 +49,44 @@ export function explain(url: string | URL, env: Env = process.env, options: Omit
   } catch (error) {
     return failed(shown, error, []);
   }
-  const warnings = [...config.warnings];
+  const warnings = [...config.warnings, ...ignoredParts(config)];
   try {
     const route = config.route(toUrl(url));
-    if (route.type === 'direct') return { url: shown, route: 'direct', rule: route.rule, auth: 'none', warnings };
-    const e: Explanation = { url: shown, route: 'proxy', rule: route.rule, proxy: route.proxy.redacted, auth: route.auth, warnings };
-    if (route.spn) {
-      e.spn = route.spn;
-      e.spnSource = config.spnSource ?? 'proxy host';
-      e.basicFallback = route.proxy.credentials !== undefined;
-    }
-    return e;
+    if (route.type === 'direct') return { url: shown, route: 'direct', rule: route.rule, ...NOT_PROXIED, warnings };
+    const negotiate = route.spn !== undefined;
+    return {
+      url: shown,
+      route: 'proxy',
+      rule: route.rule,
+      proxy: route.proxy.redacted,
+      auth: route.auth,
+      spn: route.spn ?? null,
+      spnSource: negotiate ? (config.spnSource ?? 'proxy host') : null,
+      basicFallback: negotiate ? route.proxy.credentials !== undefined : null,
+      error: null,
+      warnings,
+    };
   } catch (error) {
     return failed(shown, error, warnings);
   }
 }
 
+/** A warning per configured proxy whose value had a path, query or fragment (both schemes: one variable may serve both). */
+function ignoredParts(config: ProxyConfig): string[] {
+  const found = new Set<string>();
+  for (const scheme of ['https:', 'http:']) {
+    try {
+      const proxy = config.proxyFor(scheme);
+      const warning = proxy && describeIgnoredParts(proxy);
+      if (warning) found.add(warning);
+    } catch {
+      // a malformed proxy is already among the warnings
+    }
+  }
+  return [...found];
+}
+
 function failed(url: string, error: unknown, warnings: string[]): Explanation {
   if (!(error instanceof JaatoProxyError)) throw error;
-  return { url, route: 'error', rule: error.message, auth: 'none', error: { code: error.code, message: error.message }, warnings };
+  return { url, route: 'error', rule: error.message, ...NOT_PROXIED, error: { code: error.code, message: error.message }, warnings };
 }

@@ -30,6 +30,50 @@ test('--version, --help, usage errors: exit codes and one clear line on stderr',
   assert.equal(badFlag.stderr.trim().split('\n').length, 1, 'no stack trace');
 });
 
+test('usage errors name the command and the option: unknown options, missing values, extra arguments', async () => {
+  const rows: ReadonlyArray<[string[], string]> = [
+    [['--nosuch'], 'unknown option "--nosuch" (see jaato-proxy --help)'],
+    [['explain', '--nosuch', 'https://x/'], 'explain: unknown option "--nosuch" (see jaato-proxy explain --help)'],
+    [['fetch', '--nosuch', 'https://x/'], 'fetch: unknown option "--nosuch" (see jaato-proxy fetch --help)'],
+    [['doctor', '--nosuch'], 'doctor: unknown option "--nosuch" (see jaato-proxy doctor --help)'],
+    [['serve', '--nosuch'], 'serve: unknown option "--nosuch" (see jaato-proxy serve --help)'],
+    [['demo', '--nosuch'], 'demo: unknown option "--nosuch" (see jaato-proxy demo --help)'],
+    [['fetch', 'https://x/', '-o'], 'fetch: -o/--output needs a value (see jaato-proxy fetch --help)'],
+    [['explain', '--json=yes', 'https://x/'], 'explain: --json takes no value (see jaato-proxy explain --help)'],
+    [['explain', 'https://x/', 'extra'], 'explain: unexpected argument "extra": explain takes one URL (see jaato-proxy explain --help)'],
+    [['fetch', 'https://x/', 'extra'], 'fetch: unexpected argument "extra": fetch takes one URL (see jaato-proxy fetch --help)'],
+    [['demo', 'extra'], 'demo: unexpected argument "extra": demo takes no arguments (see jaato-proxy demo --help)'],
+    [['fetch', '--timeout', 'abc', 'https://x/'], '--timeout "abc" is not a number of milliseconds (1 or more)'],
+    [['fetch', '-m', '-1', 'https://x/'], '-m/--max-time "-1" is not a number of seconds (0 or more, e.g. 2.5)'],
+    [['fetch', '--max-redirs', 'x', 'https://x/'], '--max-redirs "x" is not a number of redirects (-1 for no limit)'],
+  ];
+  for (const [args, message] of rows) {
+    assert.deepEqual(await runCli(args), { code: 2, stdout: '', stderr: `jaato-proxy: ${message}\n` }, args.join(' '));
+  }
+});
+
+test('explain --json: every key present for each route kind; a proxy URL with a path is used without it, with a warning', async () => {
+  const keys = ['url', 'route', 'rule', 'proxy', 'auth', 'spn', 'spnSource', 'basicFallback', 'error', 'warnings'];
+  const env = { PATH: process.env.PATH, HTTPS_PROXY: 'http://proxy.corp:8080/some/path', JAATO_NO_PROXY: 'github.com' };
+  const rows: ReadonlyArray<[string, NodeJS.ProcessEnv, number, Partial<Record<string, unknown>>]> = [
+    ['https://github.com/', env, 0, { route: 'direct', proxy: null, spn: null, error: null }],
+    ['https://x/', env, 0, { route: 'proxy', proxy: 'http://proxy.corp:8080/', auth: 'none', spn: null, basicFallback: null }],
+    ['https://x/', { ...env, JAATO_KERBEROS_PROXY: 'true' }, 0, { route: 'proxy', auth: 'negotiate', spn: 'HTTP@proxy.corp', spnSource: 'proxy host', basicFallback: false }],
+    ['https://x/', { ...env, HTTPS_PROXY: 'socks5://h:1' }, 1, { route: 'error', proxy: null, error: { code: 'ERR_JAATO_UNSUPPORTED_PROXY_SCHEME', message: 'HTTPS_PROXY uses the unsupported proxy scheme "socks5" ("socks5://h:1"): only http:// and https:// proxies are supported' } }],
+  ];
+  for (const [url, e, code, expected] of rows) {
+    const r = await runCli(['explain', '--json', url], e);
+    assert.equal(r.code, code, r.stderr);
+    const json = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(json), keys, url);
+    for (const [k, v] of Object.entries(expected)) assert.deepEqual(json[k], v, `${url} ${k}`);
+  }
+  const text = await runCli(['explain', 'https://x/'], env);
+  assert.equal(text.code, 0);
+  assert.match(text.stdout, /route: {3}proxy http:\/\/proxy\.corp:8080\/\n/);
+  assert.match(text.stdout, /warning: HTTPS_PROXY: the path "\/some\/path" of the proxy URL ignored/);
+});
+
 test('explain: the rule, redacted proxy, auth and SPN; --json; exit 1 on a bad proxy', async () => {
   const env = { PATH: process.env.PATH, HTTPS_PROXY: 'http://u:s3cret@proxy.corp:8080', JAATO_KERBEROS_PROXY: 'yes', JAATO_NO_PROXY: 'github.com' };
   const text = await runCli(['explain', 'https://api.anthropic.com/'], env);
@@ -126,8 +170,11 @@ test('fetch: -X/-d/-H/-i/-o, and -v shows the proxy exchange but never a token',
   const out = join(lab.dir, 'fetched.json');
   const r = await runCli(['fetch', '-v', '-i', '-X', 'PUT', '-d', 'twelve bytes', '-H', 'x-probe: 1', '-o', out, `${lab.origins.https.url}/put`, '--cacert', caFile()], labEnv(lab));
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^HTTP 200 OK\n/);
-  const echo = JSON.parse(readFileSync(out, 'utf8')) as EchoReply;
+  // As curl -i -o: the status line and headers go where the body goes.
+  assert.equal(r.stdout, '');
+  const [head, body] = readFileSync(out, 'utf8').split('\r\n\r\n');
+  assert.match(head ?? '', /^HTTP\/1\.1 200 OK\r\n/);
+  const echo = JSON.parse(body ?? '') as EchoReply;
   assert.deepEqual([echo.method, echo.bodyBytes, echo.headers['x-probe']], ['PUT', 12, '1']);
   assert.match(r.stderr, /route: proxy via http:\/\/localhost:\d+\/ \(HTTPS_PROXY\); auth negotiate, SPN HTTP@localhost/);
   assert.match(r.stderr, /CONNECT 127\.0\.0\.1:\d+ via .*pre-auth negotiate/);

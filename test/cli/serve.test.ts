@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { useLab } from '../helpers/lab.js';
@@ -88,4 +88,16 @@ test('serve refuses to use itself as its upstream, naming the variable', async (
   const r = await runCli(['serve', '--port', '47391'], { PATH: process.env.PATH, HTTPS_PROXY: 'http://127.0.0.1:47391' });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^jaato-proxy: HTTPS_PROXY: points at this local proxy itself/);
+});
+
+test('serve on a taken port: one line naming the port and the option that fixes it', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as AddressInfo).port;
+  try {
+    const r = await runCli(['serve', '--port', String(port)], { PATH: process.env.PATH, HTTPS_PROXY: 'http://proxy.corp:8080' });
+    assert.deepEqual(r, { code: 1, stdout: '', stderr: `jaato-proxy: port ${port} is in use: choose another with --port\n` });
+  } finally {
+    taken.close();
+  }
 });

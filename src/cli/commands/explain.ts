@@ -1,15 +1,20 @@
-import { parseArgs } from 'node:util';
 import { explain } from '../../config/explain.js';
+import { parseCommand } from '../args.js';
 import { bold, dim, yellow } from '../style.js';
 import { EXIT, UsageError } from '../errors.js';
 
 export const EXPLAIN_HELP = `Usage: jaato-proxy explain <url> [--json]
 
 How the URL would be routed with the current environment: direct or which proxy (credentials
-masked), the rule that decided, the auth and SPN that would be used, and every configuration warning.`;
+masked), the rule that decided, the auth and SPN that would be used, and every configuration warning.
+Exit code 1 when the URL cannot be routed (a malformed proxy variable, a URL that does not parse).
+
+  --json   the same as JSON, one object whose keys are always all present (null where they do not
+           apply): url, route (direct|proxy|error), rule, proxy, auth (negotiate|basic|none), spn,
+           spnSource, basicFallback, error ({code, message}), warnings (array of strings)`;
 
 export function explainCommand(args: string[]): number {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values, positionals } = parseCommand('explain', args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, { max: 1, what: 'one URL' });
   if (values.help) return void process.stdout.write(`${EXPLAIN_HELP}\n`), EXIT.ok;
   const url = positionals[0];
   if (!url) throw new UsageError('explain needs a URL, e.g. jaato-proxy explain https://api.anthropic.com/');

@@ -55,6 +55,8 @@ export async function serveCommand(args: string[]): Promise<number> {
       ...(!values.quiet && { log: (e: AccessLogEntry) => void process.stdout.write(`${formatAccessLog(e)}\n`) }),
     });
   } catch (error) {
+    // The one listen error a user can fix from the command line: say how.
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(`port ${port} is in use: choose another with --port`, { cause: error });
     throw asCliOption(error);
   }
   // Loud, at start: whoever --allow admits uses the proxy identity of the user who runs serve.
