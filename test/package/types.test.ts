@@ -22,6 +22,8 @@ declare const myCorporateRootPem: string;
 declare function onResponse(res: import('node:http').IncomingMessage): void;
 declare const apiKey: string;
 declare const auth: string;
+declare const cert: string;
+declare const key: string;
 `;
 
 /** What the providers table's code needs in scope. */
