@@ -70,13 +70,16 @@ export function tunnelFailure(proxy: ProxyEndpoint, what: string, error: Error):
   return new ProxyConnectionError(proxy, `${code}: ${error.message || 'no detail'}`, error, what);
 }
 
+/** undici's default bounds, named in a timeout error when the caller did not say which were in force. */
+const UNDICI_TIMEOUTS = { headers: 300_000, body: 300_000 };
+
 /**
  * A failure of a request forwarded to the proxy, as this library reports it: a JaatoProxyError naming
  * the proxy and the phase, with the HTTP client's own error as `cause`. Our own errors and the
  * caller's aborts pass unchanged. `what` names the request (`GET http://host`), `timeouts` are the
  * bounds in force, for the message.
  */
-export function forwardFailure(proxy: ProxyEndpoint, what: string, error: Error, timeouts: { headers: number; body: number }): Error {
+export function forwardFailure(proxy: ProxyEndpoint, what: string, error: Error, timeouts: { headers: number; body: number } = UNDICI_TIMEOUTS): Error {
   if (error instanceof JaatoProxyError) return error;
   const code = (error as { code?: unknown }).code;
   if (code === 'UND_ERR_ABORTED' || error.name === 'AbortError') return error;

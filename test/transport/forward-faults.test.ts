@@ -170,3 +170,38 @@ test('node agents: a silent forwarding proxy and a silent tunnel end in ProxyTim
     await tunnel.close();
   }
 });
+
+test('node agents: a forwarded request whose proxy connection breaks fails with ProxyConnectionError naming the proxy', async () => {
+  const replies: Reply[] = [
+    (_h, socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart');
+      setTimeout(() => socket.destroy(), 20);
+    },
+    (_h, socket) => socket.end('HELLO THERE\r\n\r\n'),
+    (_h, socket) => socket.destroy(),
+  ];
+  for (const reply of replies) {
+    const p = await scriptedProxy(reply);
+    const agents = createAgents({ proxy: p.url, kerberos: true, env: {} });
+    try {
+      const outcome = await new Promise<unknown>((resolve) => {
+        const req = httpRequest('http://origin.test/secret?key=SECRET', { agent: agents.http }, (res) => {
+          res.on('error', resolve);
+          res.on('aborted', () => resolve('aborted'));
+          res.resume();
+          res.on('end', () => resolve(`answered ${res.statusCode}`));
+        });
+        req.on('error', resolve);
+        req.end();
+      });
+      // A body cut short is the response's own 'aborted'/'error' in node:http; every other break is ours.
+      if (outcome === 'aborted') continue;
+      assert.ok(outcome instanceof ProxyConnectionError, String(outcome));
+      assert.ok(outcome.message.includes(`proxy ${p.url}/ (from options.proxy) failed during GET http://origin.test`), outcome.message);
+      assert.doesNotMatch(outcome.message, /SECRET/);
+    } finally {
+      agents.http.destroy();
+      await p.close();
+    }
+  }
+});

@@ -1,6 +1,7 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { ProxyRoute } from '../../config/proxy-config.js';
 import { ConnectionAuth } from '../../transport/connection-auth.js';
+import { forwardFailure } from '../../transport/errors.js';
 import { openForwardSocket, type ForwardOptions } from '../../transport/forward.js';
 
 /** Bodies up to this size are kept so a 407 can be answered by sending the request again. */
@@ -57,6 +58,7 @@ export function handleForward407(req: ClientRequest, route: ProxyRoute, options:
   }) as typeof req.destroy;
 
   const auth = new ConnectionAuth(route, options);
+  const what = `${req.method} ${target.origin}`; // never the path or query: they can hold secrets
   const emit = req.emit.bind(req) as (event: string | symbol, ...args: unknown[]) => boolean;
   const retry = (challenge: IncomingMessage): void => {
     auth.next(toList(challenge.headers['proxy-authenticate'])).then(
@@ -83,7 +85,7 @@ export function handleForward407(req: ClientRequest, route: ProxyRoute, options:
           emit('response', res);
         });
         current.on('error', (error) => {
-          emit('error', error);
+          emit('error', forwardFailure(route.proxy, what, error));
           release();
         });
         current.end(Buffer.concat(chunks));
@@ -95,6 +97,9 @@ export function handleForward407(req: ClientRequest, route: ProxyRoute, options:
     );
   };
   req.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+    // A failure of the proxy connection (reset, hang-up, an answer that is not HTTP) is reported as
+    // the proxy's, naming it; an error from the caller's own destroy() passes as it is.
+    if (event === 'error' && !req.destroyed && args[0] instanceof Error) return emit('error', forwardFailure(route.proxy, what, args[0]));
     const res = args[0] as IncomingMessage;
     if (event !== 'response' || res.statusCode !== 407 || !replayable) return emit(event, ...args);
     held = res;
