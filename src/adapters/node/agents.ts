@@ -82,6 +82,39 @@ function routeOrFail(req: ClientRequest, decide: () => { target: URL; route: Rou
 }
 
 /**
+ * Node's `createConnection` for a routing agent: the socket our `createSocket` prepared, else (called
+ * directly) the route decided here: the base agent's direct connection, or `open` for a proxy one.
+ * Errors go to the callback, never thrown.
+ */
+function connectRouted(
+  agent: HttpAgent,
+  base: BaseAgent,
+  scheme: 'http:' | 'https:',
+  options: ConnectOptions,
+  callback: SocketCallback,
+  decide: (target: URL) => Route,
+  open: (route: ProxyRoute, target: URL) => Promise<Duplex>,
+): Duplex | undefined {
+  const prepared = options[PREPARED];
+  if (prepared) return prepared;
+  let target: URL;
+  let route: Route;
+  try {
+    target = targetUrl(scheme, options);
+    route = options[ROUTE] ?? decide(target);
+  } catch (error) {
+    callback(error as Error);
+    return undefined;
+  }
+  if (route.type === 'direct') {
+    debug('node:%s %s: direct (%s)', scheme.slice(0, -1), target.origin, route.rule);
+    return base.createConnection.call(agent, options, callback);
+  }
+  open(route, target).then((socket) => callback(null, socket), (error: Error) => callback(error));
+  return undefined;
+}
+
+/**
  * `node:http` agent for `http:` URLs (the seed's urllib opener, for Node). Bypassed hosts are reached
  * directly; the rest are sent to the proxy in absolute form, on kept-alive proxy connections that each
  * got a fresh Negotiate token on their first request, with 407s answered as the core does. Pooled
@@ -132,24 +165,7 @@ export class ProxyHttpAgent extends HttpAgent {
   }
 
   override createConnection(options: ConnectOptions, callback: SocketCallback): Duplex | undefined {
-    const prepared = options[PREPARED];
-    if (prepared) return prepared;
-    // Called directly, not by our createSocket: route here. Errors go to the callback, never thrown.
-    let target: URL;
-    let route: Route;
-    try {
-      target = targetUrl('http:', options);
-      route = options[ROUTE] ?? this.#route(target);
-    } catch (error) {
-      callback(error as Error);
-      return undefined;
-    }
-    if (route.type === 'direct') {
-      debug('node:http %s: direct (%s)', target.origin, route.rule);
-      return httpBase.createConnection.call(this, options, callback);
-    }
-    this.#open(route, target).then((socket) => callback(null, socket), (error: Error) => callback(error));
-    return undefined;
+    return connectRouted(this, httpBase, 'http:', options, callback, (t) => this.#route(t), (route, target) => this.#open(route, target));
   }
 
   #open(route: ProxyRoute, target: URL): Promise<Duplex> {
@@ -211,23 +227,7 @@ export class ProxyHttpsAgent extends HttpsAgent {
   }
 
   override createConnection(options: ConnectOptions, callback: SocketCallback): Duplex | undefined {
-    const prepared = options[PREPARED];
-    if (prepared) return prepared;
-    let target: URL;
-    let route: Route;
-    try {
-      target = targetUrl('https:', options);
-      route = options[ROUTE] ?? this.#route(target);
-    } catch (error) {
-      callback(error as Error);
-      return undefined;
-    }
-    if (route.type === 'direct') {
-      debug('node:https %s: direct (%s)', target.origin, route.rule);
-      return httpsBase.createConnection.call(this, options, callback);
-    }
-    this.#open(route, target, options).then((socket) => callback(null, socket), (error: Error) => callback(error));
-    return undefined;
+    return connectRouted(this, httpsBase, 'https:', options, callback, (t) => this.#route(t), (route, target) => this.#open(route, target, options));
   }
 
   // tls.connect runs inside the promise, so a TLS option it throws on rejects it instead of escaping.
