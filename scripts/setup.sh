@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(krb5-kdc krb5-admin-server krb5-user libkrb5-dev squid openssl curl)
+PACKAGES=(krb5-kdc krb5-admin-server krb5-user libkrb5-dev squid openssl curl git)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
