@@ -51,6 +51,26 @@ export function netChanges(env: Env, url: string): EnvironmentChange[] {
   return changes;
 }
 
+/** The origin of the local proxy that `JAATO_LOCAL_PROXY_URL` names, if it is set and parses. */
+function parentLocalProxy(env: Env): string | undefined {
+  try {
+    const value = env[LOCAL_PROXY_URL_VARIABLE];
+    return value ? new URL(value).origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * For `jaato-proxy explain`: a line saying that `proxy` (as explain shows it) is the in-process local
+ * proxy of a program under the safety net, when it is; the environment alone shows just a loopback URL.
+ */
+export function localProxyNote(env: Env, proxy: string | null): string | undefined {
+  const parent = parentLocalProxy(env);
+  if (!parent || !proxy || new URL(proxy).origin !== parent) return undefined;
+  return `the in-process local proxy of a program run with JAATO_LOCAL_PROXY (or install({ localProxy: true })): it authenticates to that program's real proxy, so this process needs no credentials (${LOCAL_PROXY_URL_VARIABLE})`;
+}
+
 function apply(target: NodeJS.ProcessEnv, changes: readonly EnvironmentChange[], side: 'before' | 'after'): void {
   for (const change of changes) {
     const value = change[side];
@@ -81,6 +101,13 @@ export async function startSafetyNet(options: ProxyDispatcherOptions & { env: En
   const upstream = { https: config.proxyFor('https:'), http: config.proxyFor('http:') };
   if (!upstream.https && !upstream.http) {
     debug('local proxy: not started, no proxy is configured (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY or options)');
+    return undefined;
+  }
+  // A child of a program under the net inherits JAATO_LOCAL_PROXY and variables naming the parent's
+  // local proxy: that one already authenticates upstream, and a second in front of it would only add a hop.
+  const parent = parentLocalProxy(options.env);
+  if (parent && [upstream.https, upstream.http].every((p) => !p || p.origin === parent)) {
+    debug('local proxy: not started, the proxy variables already name the local proxy of a parent process (%s)', parent);
     return undefined;
   }
   const proxy: LocalProxy = await startLocalProxy({

@@ -105,8 +105,8 @@ const a = await axios.get(origin + '/from-axios', { validateStatus: () => true }
 out.axios = { status: a.status, tls: a.data?.tls ?? null, leaked: a.data?.headers?.['proxy-authorization'] ?? null };
 if (mode === 'children') {
   const env = { ...process.env, KRB5CCNAME: 'FILE:/nonexistent/no-ticket', GIT_TERMINAL_PROMPT: '0' };
-  const run = (cmd, args) => new Promise((resolve) => {
-    const p = spawn(cmd, args, { env });
+  const run = (cmd, args, more = {}) => new Promise((resolve) => {
+    const p = spawn(cmd, args, { env: { ...env, ...more } });
     let stdout = '', stderr = '';
     p.stdout.on('data', (c) => (stdout += c));
     p.stderr.on('data', (c) => (stderr += c));
@@ -114,6 +114,10 @@ if (mode === 'children') {
   });
   out.curl = await run('curl', ['-sS', '--cacert', ca, origin + '/from-curl']);
   out.git = await run('git', ['-c', 'http.sslCAInfo=' + ca, 'clone', '-q', origin + '/git/demo.git', cloneDir]);
+  // A Node child that runs jaato-proxy itself inherits JAATO_LOCAL_PROXY: it uses the parent's local proxy.
+  const child = 'const r = await fetch(process.argv[1] + "/from-node-child"); console.log(r.status)';
+  out.node = await run(process.execPath, ['--input-type=module', '-e', child, origin], { NODE_OPTIONS: '--import jaato-proxy/register' });
+  out.explain = await run(process.execPath, ['dist/cli/main.js', 'explain', origin]);
 }
 console.log(JSON.stringify(out));
 `;
@@ -125,6 +129,8 @@ interface ProgramOutput {
   axios: { status: number; tls: boolean | null; leaked: string | null };
   curl?: { code: number; stdout: string; stderr: string };
   git?: { code: number; stdout: string; stderr: string };
+  node?: { code: number; stdout: string; stderr: string };
+  explain?: { code: number; stdout: string; stderr: string };
 }
 
 let served = false;
@@ -148,7 +154,7 @@ async function runProgram(lab: Lab, mode: 'children' | 'bare', extraEnv: Record<
   return { out: JSON.parse(stdout) as ProgramOutput, stderr, cloneDir };
 }
 
-test('JAATO_LOCAL_PROXY=true: Azure inference and axios with no wiring, a child curl and a child git clone, all authenticated at Squid', async () => {
+test('JAATO_LOCAL_PROXY=true: Azure inference and axios with no wiring, a child curl, git clone and jaato-proxy Node program, all authenticated at Squid', async () => {
   const lab = ctx.lab;
   const from = await quietLogLength(lab);
   const { out, stderr, cloneDir } = await runProgram(lab, 'children', { JAATO_LOCAL_PROXY: 'true', NODE_DEBUG: 'jaato-proxy' });
@@ -160,9 +166,11 @@ test('JAATO_LOCAL_PROXY=true: Azure inference and axios with no wiring, a child 
   assert.equal((JSON.parse(out.curl.stdout) as { url: string }).url, '/from-curl');
   assert.equal(out.git?.code, 0, out.git?.stderr);
   assert.equal(readFileSync(join(cloneDir, 'README.md'), 'utf8'), 'hello through the safety net\n');
-  // Azure, axios, curl and at least one git connection: every one a CONNECT Squid authenticated as the lab user.
-  const mine = await logSince(lab, from, 4);
-  assert.ok(mine.length >= 4, `expected at least 4 entries, got ${JSON.stringify(mine)}`);
+  assert.deepEqual([out.node?.code, out.node?.stdout.trim()], [0, '200'], out.node?.stderr);
+  assert.match(out.explain?.stdout ?? '', /note: +the in-process local proxy of a program run with JAATO_LOCAL_PROXY/);
+  // Azure, axios, curl, the Node child and at least one git connection: every one a CONNECT Squid authenticated as the lab user.
+  const mine = await logSince(lab, from, 5);
+  assert.ok(mine.length >= 5, `expected at least 4 entries, got ${JSON.stringify(mine)}`);
   const origin = new URL(lab.origins.https.url).host;
   for (const e of mine) assert.deepEqual([e.method, e.status, e.user, e.url], ['CONNECT', 200, lab.principal, origin]);
   // The debug channel says what changed.
