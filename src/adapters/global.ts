@@ -39,7 +39,7 @@ interface Saved {
 }
 
 /** `withNet`: installed by install({ localProxy: true }) (`net` stays undefined when no proxy was configured). */
-let state: { saved: Saved; current: Installation; withNet?: boolean; net?: SafetyNet | undefined } | undefined;
+let state: { saved: Saved; current: Installation; withNet: boolean; net: SafetyNet | undefined } | undefined;
 let starting: Promise<Installation> | undefined;
 
 /**
@@ -61,7 +61,7 @@ export function install(options: InstallOptions = {}): Installation | Promise<In
   const { localProxy, ...rest } = options;
   if (!localProxy) {
     if (starting) throw new InvalidOptionError('install()', 'install({ localProxy: true }) is still starting: await it');
-    return state?.current ?? replaceGlobals(rest);
+    return state?.current ?? replaceGlobals(rest, false);
   }
   if (state) {
     if (state.withNet) return Promise.resolve(state.current);
@@ -75,20 +75,18 @@ async function installWithNet(options: ProxyDispatcherOptions): Promise<Installa
   // Remembered now: the variables are about to name the local proxy.
   const remembered = { ...options, env: options.env ?? { ...process.env } };
   const net = await startSafetyNet(remembered);
-  const current = replaceGlobals(remembered);
-  if (net) current.localProxy = { url: net.url, changes: net.changes };
-  Object.assign(state ?? {}, { withNet: true, net });
-  return current;
+  return replaceGlobals(remembered, true, net);
 }
 
-function replaceGlobals(options: ProxyDispatcherOptions): Installation {
+function replaceGlobals(options: ProxyDispatcherOptions, withNet: boolean, net?: SafetyNet): Installation {
   const globals = globalThis as unknown as Record<symbol, unknown>;
   const saved: Saved = { dispatchers: DISPATCHER_SYMBOLS.map((s) => globals[s]), httpAgent: http.globalAgent, httpsAgent: https.globalAgent };
   const current: Installation = { dispatcher: new ProxyDispatcher(options), agents: createAgents(options) };
+  if (net) current.localProxy = { url: net.url, changes: net.changes };
   setGlobalDispatcher(current.dispatcher);
   http.globalAgent = current.agents.http;
   https.globalAgent = current.agents.https;
-  state = { saved, current };
+  state = { saved, current, withNet, net };
   return current;
 }
 
