@@ -150,7 +150,9 @@ async function runProgram(lab: Lab, mode: 'children' | 'bare', extraEnv: Record<
   mkdirSync(join(lab.dir, 'home'), { recursive: true });
   const env = { PATH: process.env.PATH, HOME: join(lab.dir, 'home'), ...lab.env, HTTPS_PROXY: lab.proxies.negotiate, HTTP_PROXY: lab.proxies.negotiate, JAATO_KERBEROS_PROXY: 'true', NODE_EXTRA_CA_CERTS: ca, ...extraEnv };
   // The timeout is the proof that the local proxy does not keep the program alive (it never calls uninstall()).
-  const { stdout, stderr } = await execFileP(process.execPath, ['--import', 'jaato-proxy/register', program, lab.origins.https.url, ca, cloneDir, mode], { cwd: ROOT, env, timeout: 60_000 });
+  // By name: https-proxy-agent (Azure's and axios' tunnels) sets an IP literal as TLS servername, which Node 26 refuses.
+  const origin = `https://localhost:${lab.origins.https.port}`;
+  const { stdout, stderr } = await execFileP(process.execPath, ['--import', 'jaato-proxy/register', program, origin, ca, cloneDir, mode], { cwd: ROOT, env, timeout: 60_000 });
   return { out: JSON.parse(stdout) as ProgramOutput, stderr, cloneDir };
 }
 
@@ -171,7 +173,7 @@ test('JAATO_LOCAL_PROXY=true: Azure inference and axios with no wiring, a child 
   // Azure, axios, curl, the Node child and at least one git connection: every one a CONNECT Squid authenticated as the lab user.
   const mine = await logSince(lab, from, 5);
   assert.ok(mine.length >= 5, `expected at least 4 entries, got ${JSON.stringify(mine)}`);
-  const origin = new URL(lab.origins.https.url).host;
+  const origin = `localhost:${lab.origins.https.port}`;
   for (const e of mine) assert.deepEqual([e.method, e.status, e.user, e.url], ['CONNECT', 200, lab.principal, origin]);
   // The debug channel says what changed.
   assert.match(stderr, /local proxy http:\/\/127\.0\.0\.1:\d+ started in this process .*set HTTP_PROXY, HTTPS_PROXY, http_proxy, https_proxy, JAATO_LOCAL_PROXY_URL; removed JAATO_KERBEROS_PROXY/);
