@@ -10,6 +10,7 @@ import { InvalidOptionError, install, uninstall } from '../../src/index.js';
 import { localProxyRequested, netChanges } from '../../src/adapters/local-proxy-net.js';
 import { createBareRepo, gitHttpBackend } from '../../src/lab/git-http.js';
 import type { Lab } from '../../src/lab/lab.js';
+import type { EchoReply } from '../../src/lab/origin.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 import { mountGitHubModels, STAND_IN_REPLY } from '../sdk/github-models-stand-in.js';
 
@@ -65,11 +66,38 @@ test('install({ localProxy: true }) points process.env at a loopback proxy that 
     const res = await fetch(`${lab.origins.https.url}/in-process`);
     assert.equal(res.status, 200);
     await res.arrayBuffer();
-    const mine = await logSince(lab, from, 1);
-    assert.deepEqual(mine.map((e) => [e.method, e.status, e.user]), [['CONNECT', 200, lab.principal]]);
     await uninstall();
     assert.deepEqual({ ...process.env }, snapshot, 'every variable back, the unset ones unset');
     assert.equal(await refused(local), true, 'the local proxy is stopped');
+    // Squid logs a CONNECT when its tunnel closes: uninstall() closed the kept-alive one.
+    const mine = await logSince(lab, from, 1);
+    assert.deepEqual(mine.map((e) => [e.method, e.status, e.user]), [['CONNECT', 200, lab.principal]]);
+  } finally {
+    await uninstall();
+    for (const k of keys) if (before[k] === undefined) delete process.env[k];
+    else process.env[k] = before[k];
+  }
+});
+
+test('bypass lists under the net: NO_PROXY unchanged, a JAATO_NO_PROXY host sent by a child to the local proxy goes direct, by the exact rule', async () => {
+  const lab = ctx.lab;
+  const keys = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'JAATO_KERBEROS_PROXY', 'JAATO_NO_PROXY', 'NO_PROXY', 'no_proxy', 'JAATO_LOCAL_PROXY_URL'];
+  const before = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+  for (const k of keys) delete process.env[k];
+  Object.assign(process.env, { HTTP_PROXY: lab.proxies.negotiate, JAATO_KERBEROS_PROXY: 'true', JAATO_NO_PROXY: '127.0.0.1' });
+  try {
+    await install({ localProxy: true });
+    assert.equal(process.env.NO_PROXY ?? process.env.no_proxy, undefined, 'no exact entry copied into the suffix-matched list');
+    const port = lab.origins.http.port;
+    const from = await quietLogLength(lab);
+    const curl = async (url: string): Promise<EchoReply> => JSON.parse((await execFileP('curl', ['-sS', url], { env: process.env })).stdout) as EchoReply;
+    const bypassed = await curl(`http://127.0.0.1:${port}/exact-entry`);
+    assert.equal(bypassed.headers.via?.includes('squid'), false, `127.0.0.1 went direct (via: ${String(bypassed.headers.via)})`);
+    assert.match(String(bypassed.headers.via), /jaato-proxy-/, 'but through the local proxy: curl has no JAATO_NO_PROXY');
+    const proxied = await curl(`http://localhost:${port}/not-the-entry`);
+    assert.match(String(proxied.headers.via), /squid/, 'localhost is not the exact entry 127.0.0.1: through Squid');
+    const mine = await logSince(lab, from, 1);
+    assert.deepEqual(mine.map((e) => [e.method, e.status, e.user, e.url]), [['GET', 200, lab.principal, `http://localhost:${port}/not-the-entry`]]);
   } finally {
     await uninstall();
     for (const k of keys) if (before[k] === undefined) delete process.env[k];
