@@ -3,7 +3,7 @@
  * Azure SDK and `@azure-rest/ai-inference`, GitHub Models' client, take it as `httpClient`). Kept off
  * the root entry point because it needs `@azure/core-rest-pipeline`, an optional peer.
  */
-import { Readable, Transform } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import { createHttpHeaders, RestError, type HttpClient, type HttpHeaders, type PipelineRequest, type PipelineResponse, type RequestBodyType } from '@azure/core-rest-pipeline';
 import type { Dispatcher } from 'undici';
@@ -66,7 +66,7 @@ async function send(dispatcher: Dispatcher, request: PipelineRequest): Promise<P
       return response;
     }
     let stream: Readable = decoded(answer.body, request.headers, response.headers);
-    if (request.onDownloadProgress) stream = stream.pipe(progress(request.onDownloadProgress));
+    if (request.onDownloadProgress) stream = through(stream, progress(request.onDownloadProgress));
     stream.once('close', release);
     const streamed = request.streamResponseStatusCodes;
     if (streamed?.has(Number.POSITIVE_INFINITY) || streamed?.has(response.status)) {
@@ -103,7 +103,7 @@ async function requestBody(request: PipelineRequest): Promise<string | Uint8Arra
   }
   if (body === null || !request.onUploadProgress) return body;
   const counted = progress(request.onUploadProgress);
-  if (body instanceof Readable) return body.pipe(counted);
+  if (body instanceof Readable) return through(body, counted);
   counted.end(body);
   return counted;
 }
@@ -123,9 +123,12 @@ function decoded(body: Readable, sent: HttpHeaders, received: HttpHeaders): Read
   const accepted = sent.get('accept-encoding') ?? '';
   const encoding = received.get('content-encoding');
   if (!/gzip|deflate/.test(accepted) || (encoding !== 'gzip' && encoding !== 'deflate')) return body;
-  const decoder = encoding === 'gzip' ? createGunzip() : createInflate();
-  body.on('error', (e) => decoder.destroy(e));
-  return body.pipe(decoder);
+  return through(body, encoding === 'gzip' ? createGunzip() : createInflate());
+}
+
+/** `source` piped into `next`, an error or abort of either ending both (`pipe` alone would leave `next` waiting). */
+function through(source: Readable, next: Transform): Transform {
+  return pipeline(source, next, () => undefined);
 }
 
 function progress(report: (p: { loadedBytes: number }) => void): Transform {

@@ -119,3 +119,24 @@ test('failures: a proxy that refuses our credentials is the typed error as is; a
   assert.equal(error.code, 'ECONNREFUSED');
   await direct.dispatcher.close();
 });
+
+// The timeout only turns a hang (the bug this guards against: a counter that never hears of the abort) into a failure.
+test('an abort while the caller reads a streamed body (through the progress counter) ends the stream with an error', { timeout: 20_000 }, async () => {
+  const lab = ctx.lab;
+  lab.origins.https.mount('/trickle', (req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    res.write(Buffer.alloc(1000)); // and never ends
+  });
+  const http = client();
+  const controller = new AbortController();
+  const request = createPipelineRequest({ url: `${lab.origins.https.url}/trickle`, method: 'GET', abortSignal: controller.signal, streamResponseStatusCodes: new Set([200]) });
+  request.onDownloadProgress = (p) => {
+    if (p.loadedBytes >= 1000) controller.abort();
+  };
+  const res = await http.sendRequest(request);
+  await assert.rejects(async () => {
+    for await (const _ of res.readableStreamBody ?? []) void _;
+  }, { name: 'AbortError' });
+  await http.dispatcher.destroy();
+});
