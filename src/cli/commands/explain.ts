@@ -1,3 +1,4 @@
+import { localProxyNote } from '../../adapters/local-proxy-net.js';
 import { explain } from '../../config/explain.js';
 import { parseCommand } from '../args.js';
 import { bold, dim, yellow } from '../style.js';
@@ -29,6 +30,8 @@ export function explainCommand(args: string[]): number {
   else lines.push(`  route:   proxy ${e.proxy}`);
   if (e.route !== 'error') lines.push(`  rule:    ${e.rule}`);
   if (e.route === 'proxy') {
+    const note = localProxyNote(process.env, e.proxy);
+    if (note) lines.push(`  note:    ${note}`);
     lines.push(`  auth:    ${e.auth}${e.basicFallback ? ' (Basic credentials as fallback)' : ''}`);
     if (e.spn) lines.push(`  spn:     ${e.spn} ${dim(`(${e.spnSource})`)}`);
   }
