@@ -14,6 +14,22 @@ export interface CredentialsEvidence {
   platform: NodeJS.Platform;
 }
 
+/** Where the credentials GSSAPI used come from, as `doctor --json` names it. */
+export type CredentialsSource = 'ticket cache' | 'client keytab' | 'windows logon';
+
+/** The source the evidence shows; undefined when it shows none (no token and no valid ticket, or a token from credentials klist cannot see). */
+export function credentialsSource(e: CredentialsEvidence): CredentialsSource | undefined {
+  if (e.before.klist === 'skipped') return e.token === 'made' ? 'windows logon' : undefined;
+  if (e.before.valid) return 'ticket cache';
+  if (e.token === 'made' && e.clientKeytab) return 'client keytab';
+  return undefined;
+}
+
+/** `kinit user@REALM` with the principal the cache names, when it names one (an expired ticket's). */
+export function withPrincipal(remedy: string, principal: string | undefined): string {
+  return principal ? remedy.replace('kinit user@REALM', `kinit ${principal}`) : remedy;
+}
+
 /**
  * doctor's `ticket` line: who holds which ticket until when, and where the credentials come from (the
  * ticket cache, a client keytab, the Windows logon). It never fails: whether credentials work is what
@@ -22,7 +38,7 @@ export interface CredentialsEvidence {
  */
 export function credentialsCheck(e: CredentialsEvidence): Check {
   const name = 'ticket';
-  const noCredentials = kerberosPlatform(e.platform).remedies.noCredentials;
+  const noCredentials = withPrincipal(kerberosPlatform(e.platform).remedies.noCredentials, e.before.listing?.principal);
   const unproven = e.token === 'made' ? 'ok' : 'warn';
   if (e.before.klist === 'skipped') {
     const detail = "the Windows logon session's tickets, through SSPI (`klist` in a console lists them)";

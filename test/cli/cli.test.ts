@@ -161,7 +161,7 @@ test('doctor of an http:// URL: the HEAD probe reads Squid\'s 407 (its Content-L
   const lab = ctx.lab;
   const r = await runCli(['doctor', `${lab.origins.http.url}/x`], labEnv(lab));
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /✓ proxy +http:\/\/localhost:\d+\/ answered 407 [^\n]*offers Negotiate/);
+  assert.match(r.stdout, /✓ proxy +http:\/\/localhost:\d+\/ \(HTTP_PROXY\) answered 407 [^\n]*offers Negotiate/);
   assert.doesNotMatch(r.stdout, /✗|tunnel/);
 });
 

@@ -1,0 +1,175 @@
+// doctor without a URL, against the real lab (MIT KDC, Squid with negotiate_kerberos_auth): each
+// configured proxy probed without credentials, then with them; one verdict and one remedy per state.
+// A proxy that offers only NTLM is scripted: the lab's Squid is not configured for NTLM.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { useLab } from '../helpers/lab.js';
+import { scriptedProxy, type ScriptedProxy } from '../helpers/scripted-proxy.js';
+import { labEnv, runCli } from './helpers.js';
+
+const ctx = useLab();
+
+interface Check {
+  name: string;
+  status: string;
+  detail: string;
+  remedy: string | null;
+}
+interface Report {
+  ok: boolean;
+  url: string | null;
+  checks: Check[];
+  proxies: Array<Record<string, unknown>>;
+  kerberos: Record<string, unknown>;
+}
+
+async function doctor(env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number; report: Report; stderr: string }> {
+  const r = await runCli(['doctor', '--json', ...args], env);
+  let report: Report;
+  try {
+    report = JSON.parse(r.stdout) as Report;
+  } catch {
+    throw new Error(`doctor printed no JSON (exit ${r.code}): ${r.stdout}${r.stderr}`);
+  }
+  return { code: r.code, report, stderr: r.stderr };
+}
+
+function line(report: Report, name: string): Check {
+  const found = report.checks.find((c) => c.name === name);
+  if (!found) throw new Error(`no "${name}" line in ${JSON.stringify(report.checks, null, 1)}`);
+  return found;
+}
+
+const failed = (report: Report): string[] => report.checks.filter((c) => c.status === 'fail').map((c) => c.name);
+
+let ntlm: ScriptedProxy;
+before(async () => {
+  ntlm = await scriptedProxy((_head, socket) => {
+    socket.write('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: NTLM\r\nContent-Length: 0\r\n\r\n');
+  });
+});
+after(() => ntlm.close());
+
+test('doctor --json has one shape: every key present, null where it does not apply', async () => {
+  const { code, report } = await doctor(labEnv(ctx.lab));
+  assert.equal(code, 0, JSON.stringify(report, null, 1));
+  assert.deepEqual(Object.keys(report), ['ok', 'url', 'checks', 'proxies', 'kerberos']);
+  assert.equal(report.url, null);
+  for (const c of report.checks) assert.deepEqual(Object.keys(c), ['name', 'status', 'detail', 'remedy'], c.name);
+  assert.deepEqual(report.proxies, [{ proxy: `${ctx.lab.proxies.negotiate}/`, variables: ['HTTPS_PROXY', 'HTTP_PROXY'], reachable: true, status: 407, offers: ['negotiate'], authenticated: true }]);
+  assert.deepEqual(report.kerberos, { enabled: true, spn: 'HTTP@localhost', spnSource: 'proxy host', principal: 'alice@JAATO.TEST', credentials: 'ticket cache', token: 'made' });
+  // Kerberos off: the same keys, null where there is nothing to say.
+  const off = await doctor({ ...labEnv(ctx.lab), JAATO_KERBEROS_PROXY: 'false' });
+  assert.deepEqual(off.report.kerberos, { enabled: false, spn: null, spnSource: null, principal: null, credentials: null, token: 'not tried' });
+  assert.deepEqual(Object.keys(off.report.proxies[0] ?? {}), ['proxy', 'variables', 'reachable', 'status', 'offers', 'authenticated']);
+  assert.equal(off.report.proxies[0]?.authenticated, null);
+});
+
+test('doctor without a URL, working setup with a ticket cache: the proxy asked without and with credentials, exit 0', async () => {
+  const r = await runCli(['doctor'], labEnv(ctx.lab));
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /✓ proxy {12}http:\/\/localhost:\d+\/ \(HTTPS_PROXY, HTTP_PROXY\) answered 407 Proxy Authentication Required in \d+ ms; offers Negotiate\n/);
+  assert.match(r.stdout, /✓ proxy auth {7}CONNECT example\.com:443 with a Negotiate token for HTTP@localhost: accepted/);
+  assert.match(r.stdout, /✓ ticket {11}alice@JAATO\.TEST, expires /);
+  assert.doesNotMatch(r.stdout, /✗/);
+});
+
+test('doctor without a URL, keytab only (KRB5_CLIENT_KTNAME, an empty cache): exit 0, the principal and the keytab named', async () => {
+  const lab = ctx.lab;
+  const keytab = await lab.clientKeytab(join(lab.dir, 'doctor-nourl.keytab'));
+  const { code, report } = await doctor(labEnv(lab, { KRB5CCNAME: `FILE:${join(lab.dir, 'doctor-nourl-ccache')}`, KRB5_CLIENT_KTNAME: keytab }));
+  assert.equal(code, 0, JSON.stringify(report.checks, null, 1));
+  assert.deepEqual(failed(report), []);
+  assert.match(line(report, 'ticket').detail, /^alice@JAATO\.TEST from the client keytab .*doctor-nourl\.keytab \(KRB5_CLIENT_KTNAME\)/);
+  assert.equal(report.kerberos.credentials, 'client keytab');
+  assert.equal(report.kerberos.principal, 'alice@JAATO.TEST');
+  assert.equal(line(report, 'proxy auth').status, 'ok');
+});
+
+test('doctor: the proxy is down → ✗ proxy, "the proxy is down", exit 1', async () => {
+  const { code, report } = await doctor(labEnv(ctx.lab, { HTTPS_PROXY: 'http://localhost:1', HTTP_PROXY: 'http://localhost:1' }));
+  assert.equal(code, 1);
+  assert.deepEqual(failed(report), ['proxy']);
+  assert.match(line(report, 'proxy').detail, /Cannot connect to proxy http:\/\/localhost:1\/ \(from HTTPS_PROXY\): ECONNREFUSED/);
+  assert.match(line(report, 'proxy').remedy ?? '', /nothing accepts connections at localhost:1: the proxy is down, or the host or port in HTTPS_PROXY, HTTP_PROXY is wrong/);
+  assert.deepEqual(report.proxies.map((p) => [p.reachable, p.status, p.authenticated]), [[false, null, null]]);
+});
+
+test('doctor: Kerberos off in front of a Negotiate-only proxy → ✗ proxy, export JAATO_KERBEROS_PROXY=true, exit 1', async () => {
+  const { code, report } = await doctor(labEnv(ctx.lab, { JAATO_KERBEROS_PROXY: 'false' }));
+  assert.equal(code, 1);
+  assert.deepEqual(failed(report), ['proxy']);
+  assert.match(line(report, 'proxy').detail, /offers Negotiate$/);
+  assert.equal(line(report, 'proxy').remedy, 'the proxy wants Kerberos (Negotiate) and it is off: export JAATO_KERBEROS_PROXY=true');
+});
+
+test('doctor: no credentials → ✗ token and ✗ proxy auth, with kinit; an expired ticket names its principal', async () => {
+  const lab = ctx.lab;
+  const none = await doctor(labEnv(lab, { KRB5CCNAME: `FILE:${join(lab.dir, 'doctor-none')}` }));
+  assert.equal(none.code, 1);
+  assert.deepEqual(failed(none.report), ['token', 'proxy auth']);
+  assert.match(line(none.report, 'token').remedy ?? '', /^Run `kinit user@REALM`/);
+  assert.match(line(none.report, 'proxy auth').detail, /407, and no token to answer it \(ERR_JAATO_KERBEROS_NO_CREDENTIALS, as on the token line\)/);
+  assert.equal(none.report.kerberos.credentials, null);
+  // A cache whose ticket has expired names the principal: the remedy is that principal's kinit.
+  const cache = join(lab.dir, 'doctor-expired');
+  await lab.kinit({ lifetime: '1s', ccache: `FILE:${cache}` });
+  await new Promise((r) => setTimeout(r, 2100));
+  const expired = await doctor(labEnv(lab, { KRB5CCNAME: `FILE:${cache}` }));
+  assert.equal(expired.code, 1);
+  assert.match(line(expired.report, 'ticket').remedy ?? '', /kinit alice@JAATO\.TEST/);
+  assert.doesNotMatch(JSON.stringify(expired.report.checks), /kinit user@REALM/);
+});
+
+test('doctor: JAATO_KERBEROS_SPN set and wrong → says it is set and wrong, never "set JAATO_KERBEROS_SPN"', async () => {
+  const lab = ctx.lab;
+  // Known to the KDC, absent from Squid's keytab: the token is made, the proxy refuses it.
+  const refused = await doctor(labEnv(lab, { JAATO_KERBEROS_SPN: lab.spnNotInKeytab }));
+  assert.equal(refused.code, 1);
+  assert.deepEqual(failed(refused.report), ['proxy auth']);
+  assert.equal(line(refused.report, 'token').status, 'ok');
+  assert.equal(
+    line(refused.report, 'proxy auth').remedy,
+    "JAATO_KERBEROS_SPN is set to HTTP@not-in-keytab and the proxy refuses tokens for it: correct it to the principal in the proxy's keytab, or unset it to use HTTP@localhost (the proxy's host)",
+  );
+  // Unknown to the KDC: the token fails, and its remedy is the same kind.
+  const unknown = await doctor(labEnv(lab, { JAATO_KERBEROS_SPN: 'HTTP/no-such-service' }));
+  assert.equal(unknown.code, 1);
+  assert.equal(line(unknown.report, 'token').remedy, "JAATO_KERBEROS_SPN is set to HTTP@no-such-service and the KDC does not know it: correct it to the principal in the proxy's keytab, or unset it to use HTTP@localhost (the proxy's host)");
+  for (const r of [refused, unknown]) for (const c of r.report.checks) assert.doesNotMatch(c.remedy ?? '', /\bset JAATO_KERBEROS_SPN/, c.name);
+});
+
+test('doctor: JAATO_KERBEROS_SPN unset and the proxy host\'s name wrong (an IP address) → set JAATO_KERBEROS_SPN', async () => {
+  const lab = ctx.lab;
+  const byIp = lab.proxies.negotiate.replace('localhost', '127.0.0.1');
+  const { code, report } = await doctor(labEnv(lab, { HTTPS_PROXY: byIp, HTTP_PROXY: byIp }));
+  assert.equal(code, 1);
+  assert.deepEqual(failed(report), ['token', 'proxy auth']);
+  assert.equal(report.kerberos.spn, 'HTTP@127.0.0.1');
+  assert.match(line(report, 'token').remedy ?? '', /^HTTP@127\.0\.0\.1 comes from the proxy's host and the KDC does not know it\. The proxy is named by an IP address.* set JAATO_KERBEROS_SPN=HTTP@<name in the proxy's keytab>$/);
+});
+
+test('doctor: a proxy that offers only NTLM → ✗, spelled NTLM, with what to do instead', async () => {
+  for (const kerberos of ['true', 'false']) {
+    const { code, report } = await doctor(labEnv(ctx.lab, { HTTPS_PROXY: ntlm.url, HTTP_PROXY: ntlm.url, JAATO_KERBEROS_PROXY: kerberos }));
+    assert.equal(code, 1, kerberos);
+    assert.equal(line(report, 'proxy').status, 'fail');
+    assert.match(line(report, 'proxy').detail, /answered 407 Proxy Authentication Required in \d+ ms; offers NTLM$/);
+    assert.match(line(report, 'proxy').remedy ?? '', /^jaato-proxy speaks Negotiate \(Kerberos\) and Basic, not NTLM: .*Cntlm, Px/);
+    assert.deepEqual(report.proxies[0]?.offers, ['ntlm']);
+  }
+});
+
+test('doctor -x: the proxy given on the command line, named -x/--proxy in its messages', async () => {
+  const { code, report } = await doctor(labEnv(ctx.lab, { HTTPS_PROXY: 'http://localhost:1' }), ['-x', ctx.lab.proxies.negotiate]);
+  assert.equal(code, 0, JSON.stringify(report.checks, null, 1));
+  assert.deepEqual(report.proxies.map((p) => p.variables), [['-x/--proxy']]);
+  const down = await doctor(labEnv(ctx.lab), ['-x', 'http://localhost:1']);
+  assert.equal(down.code, 1);
+  assert.match(line(down.report, 'proxy').detail, /\(from -x\/--proxy\)/);
+  assert.doesNotMatch(JSON.stringify(down.report), /options\.proxy/);
+  const bad = await runCli(['doctor', '-x', 'socks5://h:1'], labEnv(ctx.lab));
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^jaato-proxy: -x\/--proxy uses the unsupported proxy scheme "socks5"/);
+});
