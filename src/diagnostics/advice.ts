@@ -60,6 +60,10 @@ export interface SpnState {
   ipLiteral: boolean;
 }
 
+/** Why a proxy named by an address gets no token (explain shows it too). */
+export const IP_SPN_HINT =
+  "the proxy is named by an IP address, and Kerberos names services after host names: use the proxy's host name in its URL, or set JAATO_KERBEROS_SPN=HTTP@<name in the proxy's keytab>";
+
 /** The remedy for a service name the KDC does not know (`unknown`) or the proxy does not accept (`refused`). */
 export function spnRemedy(s: SpnState, why: 'unknown' | 'refused'): string {
   const problem = why === 'unknown' ? 'the KDC does not know it' : 'the proxy refuses tokens for it';
@@ -67,8 +71,8 @@ export function spnRemedy(s: SpnState, why: 'unknown' | 'refused'): string {
     const back = s.spn === s.hostDefault ? '' : `, or unset it to use ${s.hostDefault} (the proxy's host)`;
     return `${s.source} is set to ${s.spn} and ${problem}: correct it to the principal in the proxy's keytab${back}`;
   }
-  const ip = s.ipLiteral ? ' The proxy is named by an IP address, and Kerberos names services after host names: use the proxy\'s host name in its URL, or' : '';
-  return `${s.spn} comes from the proxy's host and ${problem}.${ip || ' If the proxy\'s principal has another name (an alias, a load balancer),'} set JAATO_KERBEROS_SPN=HTTP@<name in the proxy's keytab>`;
+  if (s.ipLiteral) return `${s.spn} comes from the proxy's host and ${problem}: ${IP_SPN_HINT}`;
+  return `${s.spn} comes from the proxy's host and ${problem}. If the proxy's principal has another name (an alias, a load balancer), set JAATO_KERBEROS_SPN=HTTP@<name in the proxy's keytab>`;
 }
 
 /**

@@ -89,6 +89,14 @@ test('explain: the rule, redacted proxy, auth and SPN; --json; exit 1 on a bad p
   assert.match(bad.stdout, /unsupported proxy scheme "socks5"/);
 });
 
+test('explain: a proxy named by an IP address gets a hint about its service name, unless JAATO_KERBEROS_SPN names it', async () => {
+  const env = { PATH: process.env.PATH, HTTPS_PROXY: 'http://[::1]:3128', JAATO_KERBEROS_PROXY: 'true' };
+  const hinted = await runCli(['explain', 'https://x/'], env);
+  assert.match(hinted.stdout, /spn: {5}HTTP@::1 \(proxy host\)\n {2}hint: {4}the proxy is named by an IP address, and Kerberos names services after host names: use the proxy's host name in its URL, or set JAATO_KERBEROS_SPN=/);
+  const named = await runCli(['explain', 'https://x/'], { ...env, JAATO_KERBEROS_SPN: 'HTTP@proxy.corp' });
+  assert.doesNotMatch(named.stdout, /hint:/);
+});
+
 test('doctor: every check passes against the lab; without a ticket it fails with the remedy', async () => {
   const lab = ctx.lab;
   const good = await runCli(['doctor', `${lab.origins.https.url}/x`, '--cacert', caFile()], labEnv(lab));

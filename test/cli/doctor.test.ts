@@ -147,7 +147,7 @@ test('doctor: JAATO_KERBEROS_SPN unset and the proxy host\'s name wrong (an IP a
   assert.equal(code, 1);
   assert.deepEqual(failed(report), ['token', 'proxy auth']);
   assert.equal(report.kerberos.spn, 'HTTP@127.0.0.1');
-  assert.match(line(report, 'token').remedy ?? '', /^HTTP@127\.0\.0\.1 comes from the proxy's host and the KDC does not know it\. The proxy is named by an IP address.* set JAATO_KERBEROS_SPN=HTTP@<name in the proxy's keytab>$/);
+  assert.match(line(report, 'token').remedy ?? '', /^HTTP@127\.0\.0\.1 comes from the proxy's host and the KDC does not know it: the proxy is named by an IP address.* set JAATO_KERBEROS_SPN=HTTP@<name in the proxy's keytab>$/);
 });
 
 test('doctor: a proxy that offers only NTLM → ✗, spelled NTLM, with what to do instead', async () => {
