@@ -125,6 +125,14 @@ export function connectionRemedy(error: unknown, proxy: ProxyPlace): string {
   return `check ${proxy.variable}, the network or VPN`;
 }
 
+/** The remedy for a fetch that failed at the origin's TLS (through the tunnel, the certificate is the origin's); undefined for anything else. */
+export function originRemedy(error: unknown): string | undefined {
+  const c = codes(error);
+  if (c.some((x) => HOST_MISMATCH.test(x))) return "the origin's certificate is not issued for the URL's host: check the host name in the URL";
+  if (c.some((x) => UNTRUSTED.test(x))) return "the origin's certificate is not trusted: give its CA with --cacert <file> (the library's ca option), or NODE_EXTRA_CA_CERTS=<file>";
+  return undefined;
+}
+
 /** The outcome of doctor's authenticated request to the proxy, as the transport reported it. */
 export type AuthOutcome = { ok: true } | { ok: false; error: unknown };
 
@@ -145,7 +153,7 @@ export function authCheck(outcome: AuthOutcome, what: string, s: AuthSetting & {
   if (error instanceof ProxyAuthenticationError) {
     const kerberos = error.cause instanceof KerberosError ? error.cause : undefined;
     // The Kerberos error is the token line's already: here, only that it left the 407 unanswered.
-    if (kerberos && what) detail = `${what}: 407, and no token to answer it (${kerberos.code}, as on the token line) [${error.code}]`;
+    if (kerberos && what) detail = `${what}: 407, and no token to answer it (${kerberos.code}, see above) [${error.code}]`;
     let remedy: string | undefined;
     if (kerberos) remedy = tokenRemedy(kerberos, s.spn, s.principal);
     else if (s.kerberos && error.offered.includes('negotiate') && s.spn) remedy = spnRemedy(s.spn, 'refused');

@@ -54,7 +54,7 @@ export function credentialsCheck(e: CredentialsEvidence): Check {
   }
   const listed = e.before.listing;
   if (e.before.valid) {
-    if (listed?.principal && listed.tgt) return { name, status: 'ok', detail: `${listed.principal}, expires ${listed.tgt.expires}` };
+    if (listed?.principal && listed.tgt) return { name, status: 'ok', detail: `${listed.principal}, expires ${listed.tgt.expires}, from the ticket cache${listed.cache ? ` ${listed.cache}` : ''}` };
     return { name, status: 'ok', detail: `klist -s reports a valid ticket${listed?.principal ? ` for ${listed.principal}` : ''}; its listing was not understood (neither MIT's nor Heimdal's format)` };
   }
   if (e.token === 'made') {

@@ -14,7 +14,7 @@ import { defaultSpn } from '../config/spn.js';
 import { credentialsCheck, credentialsSource, type CredentialsEvidence, type CredentialsSource } from './credentials.js';
 import { readTicketCache } from './ticket-cache.js';
 import { checkProxy, type ProxyFacts } from './proxy-checks.js';
-import { authCheck, tokenRemedy, type SpnState } from './advice.js';
+import { authCheck, originRemedy, tokenRemedy, type SpnState } from './advice.js';
 import { createFetch } from '../adapters/fetch.js';
 import { transportOptions } from '../adapters/client-options.js';
 import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
@@ -134,7 +134,7 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
       addon = true;
     } catch (err) {
       // The addon's error speaks of a token for a service; here it is only about the package.
-      const detail = err instanceof KerberosError ? err.message.slice(err.message.indexOf(': ') + 2) : fail(err);
+      const detail = err instanceof KerberosError ? err.message.slice(err.message.indexOf(': ') + 2).replace(`. ${err.remedy}`, '') : fail(err);
       add({ name: 'kerberos addon', status: 'fail', detail, remedy: kerberosPlatform(platform).remedies.addonMissing });
     }
     // The proof of the credentials is a token for the proxy's service, whatever holds them (a ticket
@@ -195,7 +195,9 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
     const error = unwrapError(err);
     // A failure at the proxy gets the same remedy as the proxy's own lines.
     const place = { variable: main.proxy.source, host: main.proxy.hostname, port: main.proxy.port, tls: main.proxy.protocol === 'https:' };
-    const remedy = error instanceof JaatoProxyError ? authCheck({ ok: false, error }, '', { kerberos: config.kerberos, basicCredentials: main.proxy.credentials !== undefined, variable: main.proxy.source, spn, principal: kerberos.principal ?? undefined }, place).remedy : undefined;
+    const remedy = error instanceof JaatoProxyError
+      ? authCheck({ ok: false, error }, '', { kerberos: config.kerberos, basicCredentials: main.proxy.credentials !== undefined, variable: main.proxy.source, spn, principal: kerberos.principal ?? undefined }, place).remedy
+      : originRemedy(error);
     add({ name: 'fetch', status: 'fail', detail: fail(error), ...(remedy && { remedy }) });
   } finally {
     unsubscribe(debugChannel.name, onEvent);

@@ -3,10 +3,12 @@
 // A proxy that offers only NTLM is scripted: the lab's Squid is not configured for NTLM.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useLab } from '../helpers/lab.js';
 import { scriptedProxy, type ScriptedProxy } from '../helpers/scripted-proxy.js';
-import { labEnv, runCli } from './helpers.js';
+import { CLI, labEnv, runCli } from './helpers.js';
 
 const ctx = useLab();
 
@@ -110,7 +112,7 @@ test('doctor: no credentials → ✗ token and ✗ proxy auth, with kinit; an ex
   assert.equal(none.code, 1);
   assert.deepEqual(failed(none.report), ['token', 'proxy auth']);
   assert.match(line(none.report, 'token').remedy ?? '', /^Run `kinit user@REALM`/);
-  assert.match(line(none.report, 'proxy auth').detail, /407, and no token to answer it \(ERR_JAATO_KERBEROS_NO_CREDENTIALS, as on the token line\)/);
+  assert.match(line(none.report, 'proxy auth').detail, /407, and no token to answer it \(ERR_JAATO_KERBEROS_NO_CREDENTIALS, see above\)/);
   assert.equal(none.report.kerberos.credentials, null);
   // A cache whose ticket has expired names the principal: the remedy is that principal's kinit.
   const cache = join(lab.dir, 'doctor-expired');
@@ -172,4 +174,35 @@ test('doctor -x: the proxy given on the command line, named -x/--proxy in its me
   const bad = await runCli(['doctor', '-x', 'socks5://h:1'], labEnv(ctx.lab));
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^jaato-proxy: -x\/--proxy uses the unsupported proxy scheme "socks5"/);
+});
+
+test('doctor <https url>: the origin\'s untrusted certificate fails the fetch line with --cacert as the remedy', async () => {
+  const { code, report } = await doctor(labEnv(ctx.lab), [`${ctx.lab.origins.https.url}/doctor`]);
+  assert.equal(code, 1);
+  assert.deepEqual(failed(report), ['fetch']);
+  assert.equal(report.url, `${ctx.lab.origins.https.url}/doctor`);
+  assert.match(line(report, 'proxy auth').detail, /^CONNECT 127\.0\.0\.1:\d+ with a Negotiate token for HTTP@localhost: accepted, tunnel open$/);
+  assert.equal(line(report, 'fetch').remedy, "the origin's certificate is not trusted: give its CA with --cacert <file> (the library's ca option), or NODE_EXTRA_CA_CERTS=<file>");
+});
+
+test('doctor with the kerberos package missing: the addon line says so, with no placeholder service and no GSSAPI label', async () => {
+  // A resolve hook makes `kerberos` absent for this one process, as on a machine without it.
+  const dir = ctx.lab.dir;
+  writeFileSync(join(dir, 'no-kerberos-hooks.mjs'), `export async function resolve(specifier, context, next) {
+  if (specifier === 'kerberos') throw Object.assign(new Error("Cannot find package 'kerberos' imported from " + context.parentURL), { code: 'ERR_MODULE_NOT_FOUND' });
+  return next(specifier, context);
+}\n`);
+  writeFileSync(join(dir, 'no-kerberos.mjs'), "import { register } from 'node:module';\nregister('./no-kerberos-hooks.mjs', import.meta.url);\n");
+  const stdout = await new Promise<string>((resolve) => {
+    execFile(process.execPath, ['--import', join(dir, 'no-kerberos.mjs'), CLI, 'doctor', '--json'], { env: labEnv(ctx.lab), timeout: 30_000 }, (_error, out) => resolve(out));
+  });
+  const report = JSON.parse(stdout) as Report;
+  const addon = line(report, 'kerberos addon');
+  assert.equal(addon.status, 'fail');
+  assert.match(addon.detail, /^the optional peer dependency "kerberos" is not installed \(install it beside jaato-proxy\) \(loader: Cannot find package 'kerberos'/);
+  assert.match(addon.remedy ?? '', /^Install it with `npm install kerberos`/);
+  assert.doesNotMatch(JSON.stringify(report), /HTTP@doctor|GSSAPI:/);
+  assert.equal(report.kerberos.token, 'not tried');
+  assert.match(line(report, 'proxy auth').detail, /\(ERR_JAATO_KERBEROS_ADDON_MISSING, see above\)/);
+  assert.equal(report.ok, false);
 });
