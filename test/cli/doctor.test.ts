@@ -206,3 +206,21 @@ test('doctor with the kerberos package missing: the addon line says so, with no 
   assert.match(line(report, 'proxy auth').detail, /\(ERR_JAATO_KERBEROS_ADDON_MISSING, see above\)/);
   assert.equal(report.ok, false);
 });
+
+test('doctor: a Basic proxy with the credentials in its URL passes; wrong ones fail with the remedy; none fail with where to put them', async () => {
+  const lab = ctx.lab;
+  const withUser = (password: string): string => lab.proxies.basic.replace('http://', `http://${lab.basic.username}:${password}@`);
+  const env = (proxy: string): NodeJS.ProcessEnv => labEnv(lab, { HTTPS_PROXY: proxy, HTTP_PROXY: proxy, JAATO_KERBEROS_PROXY: 'false' });
+  const good = await doctor(env(withUser(lab.basic.password)));
+  assert.equal(good.code, 0, JSON.stringify(good.report.checks, null, 1));
+  assert.match(line(good.report, 'proxy auth').detail, /^CONNECT example\.com:443 with Basic credentials: accepted; the proxy then answered 500 for the target \(not an authentication failure\)$/);
+  assert.doesNotMatch(JSON.stringify(good.report), new RegExp(lab.basic.password));
+  const wrong = await doctor(env(withUser('not-the-password')));
+  assert.equal(wrong.code, 1);
+  assert.equal(line(wrong.report, 'proxy auth').remedy, 'the proxy refused the Basic credentials in HTTPS_PROXY, HTTP_PROXY: check the user and password');
+  assert.doesNotMatch(JSON.stringify(wrong.report), /not-the-password/);
+  const none = await doctor(env(lab.proxies.basic));
+  assert.equal(none.code, 1);
+  assert.deepEqual(failed(none.report), ['proxy']);
+  assert.match(line(none.report, 'proxy').remedy ?? '', /^the proxy wants Basic credentials: put them in HTTPS_PROXY, HTTP_PROXY \(http:\/\/user:password@host:port\)$/);
+});
