@@ -1,5 +1,6 @@
 import { KerberosError } from '../auth/errors.js';
 import { JaatoProxyError } from '../errors.js';
+import { decideOn407 } from '../transport/auth-decision.js';
 import { ProxyAuthenticationError, ProxyTimeoutError, ProxyTunnelError } from '../transport/errors.js';
 import { withPrincipal } from './credentials.js';
 import type { Check } from './doctor.js';
@@ -31,9 +32,10 @@ export interface AuthSetting {
 
 /** The remedy when the proxy asks for schemes that are not configured; undefined when one of them is. */
 export function unmetOffer(offered: readonly string[], s: AuthSetting): string | undefined {
+  // Met or not is the transport's own decision on a first 407; the words here are doctor's.
+  if (decideOn407({ offered, kerberos: s.kerberos, hasBasicCredentials: s.basicCredentials, lastSent: 'none', retries: 0 }).action !== 'fail') return undefined;
   const negotiate = offered.includes('negotiate');
   const basic = offered.includes('basic');
-  if ((negotiate && s.kerberos) || (basic && s.basicCredentials)) return undefined;
   if (negotiate) return `the proxy wants Kerberos (Negotiate) and it is off: export JAATO_KERBEROS_PROXY=true${basic ? ', or put Basic credentials in the proxy URL' : ''}`;
   if (basic) return `the proxy wants Basic credentials: put them in ${s.variable} (http://user:password@host:port)`;
   if (offered.includes('ntlm')) return NTLM_ONLY;

@@ -66,5 +66,10 @@ export function credentialsCheck(e: CredentialsEvidence): Check {
   // A listed TGT that `klist -s` does not count is an expired one (MIT does not mark it, Heimdal does).
   const why = listed?.tgt ? `the ticket of ${listed.principal ?? 'the cache'} has expired${listed.tgt.expired ? '' : ` (${listed.tgt.expires})`}` : 'no Kerberos ticket';
   const said = e.before.complaint ? ` (klist: ${e.before.complaint})` : '';
+  if (e.token === 'failed' && e.clientKeytab) {
+    // GSSAPI had a client keytab to get a ticket from and got none: that keytab is the thing to check.
+    const keytab = `the client keytab ${e.clientKeytab} (KRB5_CLIENT_KTNAME)`;
+    return { name, status: unproven, detail: `${why}${said}, and none from ${keytab}`, remedy: `check that ${keytab} exists and holds the user's key (\`klist -k ${e.clientKeytab}\`); or: ${noCredentials}` };
+  }
   return { name, status: unproven, detail: `${why}${said}`, remedy: noCredentials };
 }

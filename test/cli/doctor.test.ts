@@ -87,6 +87,12 @@ test('doctor without a URL, keytab only (KRB5_CLIENT_KTNAME, an empty cache): ex
   assert.equal(report.kerberos.credentials, 'client keytab');
   assert.equal(report.kerberos.principal, 'alice@JAATO.TEST');
   assert.equal(line(report, 'proxy auth').status, 'ok');
+  // A keytab that is not there: the ticket line points at it, the token fails.
+  const missing = join(lab.dir, 'doctor-no-such.keytab');
+  const none = await doctor(labEnv(lab, { KRB5CCNAME: `FILE:${join(lab.dir, 'doctor-nokt-ccache')}`, KRB5_CLIENT_KTNAME: missing }));
+  assert.equal(none.code, 1);
+  assert.equal(line(none.report, 'token').status, 'fail');
+  assert.match(line(none.report, 'ticket').remedy ?? '', new RegExp(`^check that the client keytab ${missing.replace(/[.]/g, '\\.')} \\(KRB5_CLIENT_KTNAME\\) exists`));
 });
 
 test('doctor: the proxy is down → ✗ proxy, "the proxy is down", exit 1', async () => {

@@ -36,6 +36,13 @@ const ROWS: ReadonlyArray<readonly [string, CredentialsEvidence, CheckStatus, Re
   ['expired (Heimdal marks it), token failed, macOS', { before: EXPIRED_HEIMDAL, token: 'failed', platform: 'darwin' }, 'warn', /^the ticket of alice@JAATO\.TEST has expired$/, /Ticket Viewer/],
   ['Windows, token made: the logon session', { before: { klist: 'skipped', valid: false }, token: 'made', platform: 'win32' }, 'ok', /Windows logon session's tickets, through SSPI/, undefined],
   ['Windows, token failed', { before: { klist: 'skipped', valid: false }, token: 'failed', platform: 'win32' }, 'warn', /Windows logon/, /domain account/],
+  [
+    'empty cache, a client keytab, token failed: the keytab is what to check',
+    { before: EMPTY, token: 'failed', clientKeytab: '/tmp/none.keytab', platform: 'linux' },
+    'warn',
+    /^no Kerberos ticket \(klist: No credentials cache found .*\), and none from the client keytab \/tmp\/none\.keytab \(KRB5_CLIENT_KTNAME\)$/,
+    /^check that the client keytab \/tmp\/none\.keytab \(KRB5_CLIENT_KTNAME\) exists and holds the user's key \(`klist -k \/tmp\/none\.keytab`\); or: Run `kinit user@REALM`/,
+  ],
   ['no proxy, so no token, and no ticket', { before: EMPTY, token: 'not tried', platform: 'linux' }, 'warn', /no Kerberos ticket/, /kinit/],
 ];
 
