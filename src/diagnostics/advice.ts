@@ -43,12 +43,31 @@ export function unmetOffer(offered: readonly string[], s: AuthSetting): string |
   return `none of the offered schemes is one jaato-proxy speaks (Negotiate and Basic): ask the proxy's administrators to offer one of those`;
 }
 
-/** The line for the unauthenticated probe: what the proxy answered and offers, failing when nothing configured meets it. */
-export function offerCheck(probe: { statusCode: number; statusText: string; ms: number; offered: readonly string[] }, proxy: string, s: AuthSetting): Check {
-  const offers = probe.offered.length > 0 ? `; offers ${probe.offered.map(schemeName).join(', ')}` : '';
-  const detail = `${proxy} (${s.variable}) answered ${probe.statusCode} ${probe.statusText} in ${probe.ms} ms${probe.statusCode === 407 ? offers : '; asks for no authentication'}`;
-  const unmet = probe.statusCode === 407 ? unmetOffer(probe.offered, s) : undefined;
-  return unmet ? { name: 'proxy', status: 'fail', detail, remedy: unmet } : { name: 'proxy', status: 'ok', detail };
+/** The remedy for a CONNECT the proxy refused for its target, not for want of credentials. */
+export function tunnelRefusedRemedy(statusCode: number): string {
+  if (statusCode === 403) {
+    return "the proxy's rules refuse a tunnel to this host or port (corporate proxies often allow CONNECT to port 443 only): ask its administrators, or put the host in NO_PROXY if it is reachable directly";
+  }
+  if (statusCode >= 500) return "the proxy could not reach the target: check the URL's host and port (the proxy resolves the name and connects to it)";
+  return 'the proxy refuses a tunnel to this target: ask its administrators';
+}
+
+/**
+ * The line for the unauthenticated probe: what the proxy answered and offers, failing when nothing
+ * configured meets it, or (`tunnel`: a CONNECT) when it refuses the target before asking for credentials.
+ */
+export function offerCheck(probe: { statusCode: number; statusText: string; ms: number; offered: readonly string[] }, proxy: string, s: AuthSetting, tunnel: boolean): Check {
+  const answered = `${proxy} (${s.variable}) answered ${probe.statusCode} ${probe.statusText} in ${probe.ms} ms`;
+  if (probe.statusCode === 407) {
+    const detail = `${answered}${probe.offered.length > 0 ? `; offers ${probe.offered.map(schemeName).join(', ')}` : ''}`;
+    const unmet = unmetOffer(probe.offered, s);
+    return unmet ? { name: 'proxy', status: 'fail', detail, remedy: unmet } : { name: 'proxy', status: 'ok', detail };
+  }
+  // A forwarded HEAD's answer may be the origin's; a CONNECT's other than 2xx is the proxy's refusal.
+  if (tunnel && (probe.statusCode < 200 || probe.statusCode > 299)) {
+    return { name: 'proxy', status: 'fail', detail: `${answered} to CONNECT, without asking for credentials`, remedy: tunnelRefusedRemedy(probe.statusCode) };
+  }
+  return { name: 'proxy', status: 'ok', detail: `${answered}; asks for no authentication` };
 }
 
 /** The service name doctor asked for and where it came from: the remedy for a refused name depends on it. */
@@ -158,7 +177,11 @@ export function authCheck(outcome: AuthOutcome, what: string, s: AuthSetting & {
     if (kerberos && what) detail = `${what}: 407, and no token to answer it (${kerberos.code}, see above) [${error.code}]`;
     let remedy: string | undefined;
     if (kerberos) remedy = tokenRemedy(kerberos, s.spn, s.principal);
-    else if (s.kerberos && error.offered.includes('negotiate') && s.spn) remedy = spnRemedy(s.spn, 'refused');
+    else if (s.kerberos && error.offered.includes('negotiate') && s.spn) {
+      // The transport's reason guesses at causes; here the state is known, and the remedy says which.
+      detail = `${what ? `${what}: ` : ''}the proxy answered each Negotiate token for ${s.spn.spn} with another 407 [${error.code}]`;
+      remedy = spnRemedy(s.spn, 'refused');
+    }
     else if (s.basicCredentials && error.offered.includes('basic')) remedy = `the proxy refused the Basic credentials in ${s.variable}: check the user and password`;
     else remedy = unmetOffer(error.offered, s);
     return { name, status: 'fail', detail, ...(remedy && { remedy }) };

@@ -14,7 +14,8 @@ import { defaultSpn } from '../config/spn.js';
 import { credentialsCheck, credentialsSource, type CredentialsEvidence, type CredentialsSource } from './credentials.js';
 import { readTicketCache } from './ticket-cache.js';
 import { checkProxy, type ProxyFacts } from './proxy-checks.js';
-import { authCheck, originRemedy, tokenRemedy, type SpnState } from './advice.js';
+import { authCheck, originRemedy, tokenRemedy, tunnelRefusedRemedy, type SpnState } from './advice.js';
+import { ProxyTunnelError } from '../transport/errors.js';
 import { createFetch } from '../adapters/fetch.js';
 import { transportOptions } from '../adapters/client-options.js';
 import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
@@ -195,10 +196,16 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
     const error = unwrapError(err);
     // A failure at the proxy gets the same remedy as the proxy's own lines.
     const place = { variable: main.proxy.source, host: main.proxy.hostname, port: main.proxy.port, tls: main.proxy.protocol === 'https:' };
-    const remedy = error instanceof JaatoProxyError
-      ? authCheck({ ok: false, error }, '', { kerberos: config.kerberos, basicCredentials: main.proxy.credentials !== undefined, variable: main.proxy.source, spn, principal: kerberos.principal ?? undefined }, place).remedy
-      : originRemedy(error);
-    add({ name: 'fetch', status: 'fail', detail: fail(error), ...(remedy && { remedy }) });
+    if (error instanceof ProxyTunnelError && error.statusCode !== undefined) {
+      add({ name: 'fetch', status: 'fail', detail: fail(error), remedy: tunnelRefusedRemedy(error.statusCode) });
+    } else if (error instanceof JaatoProxyError) {
+      const setting = { kerberos: config.kerberos, basicCredentials: main.proxy.credentials !== undefined, variable: main.proxy.source, spn, principal: kerberos.principal ?? undefined };
+      const judged = authCheck({ ok: false, error }, '', setting, place);
+      add({ ...judged, name: 'fetch' });
+    } else {
+      const remedy = originRemedy(error);
+      add({ name: 'fetch', status: 'fail', detail: fail(error), ...(remedy && { remedy }) });
+    }
   } finally {
     unsubscribe(debugChannel.name, onEvent);
     await fetch.dispatcher.close();

@@ -52,8 +52,8 @@ export async function checkProxy(
     return { checks: [{ name: 'proxy', status: 'fail', detail, remedy: connectionRemedy(error, place) }], facts };
   }
   Object.assign(facts, { reachable: true, status: probe.statusCode, offers: probe.offered });
-  const checks = [offerCheck(probe, proxy.redacted, setting)];
   const tls = target.protocol === 'https:' || target.protocol === 'wss:';
+  const checks = [offerCheck(probe, proxy.redacted, setting, tls)];
   if (probe.statusCode !== 407 || !tls || unmetOffer(probe.offered, setting)) return { checks, facts };
 
   const port = Number(target.port || 443);

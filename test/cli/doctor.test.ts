@@ -137,6 +137,7 @@ test('doctor: JAATO_KERBEROS_SPN set and wrong → says it is set and wrong, nev
   assert.equal(refused.code, 1);
   assert.deepEqual(failed(refused.report), ['proxy auth']);
   assert.equal(line(refused.report, 'token').status, 'ok');
+  assert.match(line(refused.report, 'proxy auth').detail, /^CONNECT example\.com:443: the proxy answered each Negotiate token for HTTP@not-in-keytab with another 407 \[ERR_JAATO_PROXY_AUTH\]$/);
   assert.equal(
     line(refused.report, 'proxy auth').remedy,
     "JAATO_KERBEROS_SPN is set to HTTP@not-in-keytab and the proxy refuses tokens for it: correct it to the principal in the proxy's keytab, or unset it to use HTTP@localhost (the proxy's host)",
@@ -229,4 +230,14 @@ test('doctor: a Basic proxy with the credentials in its URL passes; wrong ones f
   assert.equal(none.code, 1);
   assert.deepEqual(failed(none.report), ['proxy']);
   assert.match(line(none.report, 'proxy').remedy ?? '', /^the proxy wants Basic credentials: put them in HTTPS_PROXY, HTTP_PROXY \(http:\/\/user:password@host:port\)$/);
+});
+
+test('doctor <https url> to a port the proxy does not tunnel to: ✗ proxy and ✗ fetch with the proxy\'s rule as the remedy', async () => {
+  // The lab's Squid, like a corporate one, allows CONNECT to 443 and the lab origin's port only.
+  const { code, report } = await doctor(labEnv(ctx.lab), ['https://localhost:8443/']);
+  assert.equal(code, 1);
+  assert.deepEqual(failed(report), ['proxy', 'fetch']);
+  assert.match(line(report, 'proxy').detail, /answered 403 Forbidden in \d+ ms to CONNECT, without asking for credentials$/);
+  assert.match(line(report, 'fetch').detail, /did not open a tunnel to localhost:8443: the proxy answered 403/);
+  for (const name of ['proxy', 'fetch']) assert.match(line(report, name).remedy ?? '', /^the proxy's rules refuse a tunnel to this host or port/, name);
 });

@@ -35,10 +35,15 @@ test('offers nothing configured meets → the remedy; offers one that is → non
     if (remedy) assert.match(got ?? '', remedy, offered.join());
     else assert.equal(got, undefined, offered.join());
   }
-  const ntlm = offerCheck({ statusCode: 407, statusText: 'Proxy Authentication Required', ms: 3, offered: ['ntlm'] }, 'http://p/', ON);
+  const ntlm = offerCheck({ statusCode: 407, statusText: 'Proxy Authentication Required', ms: 3, offered: ['ntlm'] }, 'http://p/', ON, true);
   assert.deepEqual([ntlm.status, ntlm.detail], ['fail', 'http://p/ (HTTPS_PROXY) answered 407 Proxy Authentication Required in 3 ms; offers NTLM']);
-  const open = offerCheck({ statusCode: 200, statusText: 'Connection established', ms: 1, offered: [] }, 'http://p/', OFF);
+  const open = offerCheck({ statusCode: 200, statusText: 'Connection established', ms: 1, offered: [] }, 'http://p/', OFF, true);
   assert.deepEqual([open.status, open.detail], ['ok', 'http://p/ (HTTPS_PROXY) answered 200 Connection established in 1 ms; asks for no authentication']);
+  // A CONNECT refused before any credentials is the target's refusal; a forwarded HEAD's 403 may be the origin's.
+  const refused = offerCheck({ statusCode: 403, statusText: 'Forbidden', ms: 1, offered: [] }, 'http://p/', ON, true);
+  assert.deepEqual([refused.status, refused.detail], ['fail', 'http://p/ (HTTPS_PROXY) answered 403 Forbidden in 1 ms to CONNECT, without asking for credentials']);
+  assert.match(refused.remedy ?? '', /refuse a tunnel to this host or port .*NO_PROXY/);
+  assert.equal(offerCheck({ statusCode: 403, statusText: 'Forbidden', ms: 1, offered: [] }, 'http://p/', ON, false).status, 'ok');
 });
 
 test('a refused or unknown service name: "set JAATO_KERBEROS_SPN" only when it is not set', () => {
