@@ -179,6 +179,12 @@ describe('jaato-proxy fetch, as curl', () => {
     const bad = await fetchCli(['-x', 'socks5://h:1', `${http}/x`], env);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^jaato-proxy: -x\/--proxy uses the unsupported proxy scheme "socks5"/);
+    // Errors and -v name the option as it was typed, never the library's options.proxy.
+    const down = await fetchCli(['-v', '-x', `http://127.0.0.1:${closedPort}`, `${http}/x`], env);
+    assert.equal(down.code, 7);
+    assert.match(down.stderr, /\* route: proxy via http:\/\/127\.0\.0\.1:\d+\/ \(-x\/--proxy\)/);
+    assert.match(down.stderr, /jaato-proxy: Cannot connect to proxy http:\/\/127\.0\.0\.1:\d+\/ \(from -x\/--proxy\): ECONNREFUSED/);
+    assert.doesNotMatch(down.stderr, /options\.proxy/);
   });
 
   test('-U/--proxy-user: Basic for the proxy from the variables or -x, never shown; a wrong password is exit 1', async () => {
