@@ -1,25 +1,20 @@
-import { createRequire } from 'node:module';
-import { isIP } from 'node:net';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { explain } from '../config/explain.js';
 import { PROXY_VARIABLES, type Env } from '../config/env.js';
 import { resolveConfig, type ProxyConfig, type ProxyRoute } from '../config/proxy-config.js';
 import { redactUrl } from '../redact.js';
 import { JaatoProxyError, unwrapError } from '../errors.js';
-import { loadKerberos } from '../auth/kerberos-addon.js';
 import { KerberosError } from '../auth/errors.js';
-import { generateSpnegoToken } from '../auth/spnego.js';
-import { kerberosPlatform } from '../config/platform.js';
-import { defaultSpn } from '../config/spn.js';
-import { credentialsCheck, credentialsSource, type CredentialsEvidence, type CredentialsSource } from './credentials.js';
-import { readTicketCache } from './ticket-cache.js';
-import { checkProxy, type ProxyFacts } from './proxy-checks.js';
-import { authCheck, originRemedy, tokenRemedy, tunnelRefusedRemedy, type SpnState } from './advice.js';
 import { ProxyTunnelError } from '../transport/errors.js';
 import { createFetch } from '../adapters/fetch.js';
 import { transportOptions } from '../adapters/client-options.js';
 import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
 import { debugChannel } from '../debug.js';
+import { authCheck, originRemedy, tunnelRefusedRemedy } from './advice.js';
+import { checkKerberos, KERBEROS_OFF, type KerberosFacts } from './kerberos-checks.js';
+import { checkProxy, type ProxyFacts } from './proxy-checks.js';
+
+export type { KerberosFacts } from './kerberos-checks.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -37,22 +32,6 @@ export interface DoctorOptions
   env?: Env;
   /** Whose Kerberos conventions apply (service-name form, klist, remedies); default `process.platform`. */
   platform?: NodeJS.Platform;
-}
-
-/** What doctor found about Kerberos: the `kerberos` object of `doctor --json`. */
-export interface KerberosFacts {
-  /** JAATO_KERBEROS_PROXY (or --proxy-negotiate) is on. */
-  enabled: boolean;
-  /** The service name asked for, in the platform's form; null when Kerberos is off or there is no proxy. */
-  spn: string | null;
-  /** `JAATO_KERBEROS_SPN` when it set the name, `proxy host` otherwise; null with `spn`. */
-  spnSource: string | null;
-  /** The client principal seen (klist, or the cache GSSAPI filled from a client keytab); null when none was seen. */
-  principal: string | null;
-  /** Where the credentials come from; null when that is not known (no token, no listing). */
-  credentials: CredentialsSource | null;
-  /** Whether a token for `spn` was made: the proof of the credentials. */
-  token: 'made' | 'failed' | 'not tried';
 }
 
 /** `doctor --json`: the same keys every time, null where one does not apply. */
@@ -83,7 +62,7 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   const platform = options.platform ?? process.platform;
   const checks: Check[] = [];
   const add = (c: Check): Check => (checks.push(c), c);
-  const kerberos: KerberosFacts = { enabled: false, spn: null, spnSource: null, principal: null, credentials: null, token: 'not tried' };
+  const kerberos: KerberosFacts = { ...KERBEROS_OFF };
   const report: DoctorReport = { ok: false, url: url === undefined ? null : redactUrl(url), checks, proxies: [], kerberos };
   const done = (): DoctorReport => ((report.ok = !checks.some((c) => c.status === 'fail')), report);
   const routing = { env, ...(options.platform && { platform }), ...(options.proxy !== undefined && { proxy: options.proxy }), ...(options.proxySource && { proxySource: options.proxySource }), ...(options.noProxy !== undefined && { noProxy: options.noProxy }) };
@@ -114,61 +93,11 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   // The proxy whose service Kerberos is checked against: the URL's, else the https one.
   const main = routes[0]?.route;
 
-  // 4-8. Kerberos.
-  let spn: SpnState | undefined;
-  if (!config.kerberos) {
-    add({ name: 'kerberos', status: 'skip', detail: 'JAATO_KERBEROS_PROXY is off: no Negotiate', remedy: 'export JAATO_KERBEROS_PROXY=true if the proxy wants Kerberos' });
-  } else {
-    kerberos.enabled = true;
-    add({ name: 'kerberos', status: 'ok', detail: 'JAATO_KERBEROS_PROXY is on' });
-    if (main?.spn) {
-      const hostDefault = defaultSpn(main.proxy.hostname, platform);
-      spn = { spn: main.spn, source: config.spnSource, hostDefault, ipLiteral: isIP(main.proxy.hostname) !== 0 };
-      kerberos.spn = main.spn;
-      kerberos.spnSource = config.spnSource ?? 'proxy host';
-    }
-    let addon = false;
-    try {
-      await loadKerberos(spn?.spn ?? defaultSpn('proxy', platform), platform);
-      const version = (createRequire(import.meta.url)('kerberos/package.json') as { version: string }).version;
-      add({ name: 'kerberos addon', status: 'ok', detail: `kerberos ${version} loaded` });
-      addon = true;
-    } catch (err) {
-      // The addon's error speaks of a token for a service; here it is only about the package.
-      const detail = err instanceof KerberosError ? err.message.slice(err.message.indexOf(': ') + 2).replace(`. ${err.remedy}`, '') : fail(err);
-      add({ name: 'kerberos addon', status: 'fail', detail, remedy: kerberosPlatform(platform).remedies.addonMissing });
-    }
-    // The proof of the credentials is a token for the proxy's service, whatever holds them (a ticket
-    // cache, a client keytab, the Windows logon); klist, where there is one, only adds who and until when.
-    const processEnv = env as NodeJS.ProcessEnv;
-    const before = await readTicketCache(processEnv, platform);
-    const seen = before.listing?.principal;
-    let token: Check | undefined;
-    if (main && spn && addon) {
-      const timeout = options.tokenTimeout ?? options.connectTimeout;
-      try {
-        const made = await generateSpnegoToken(main.proxy.hostname, { spn: spn.spn, platform, ...(timeout !== undefined && { timeout }) });
-        token = { name: 'token', status: 'ok', detail: `a ${Buffer.from(made, 'base64').length}-byte SPNEGO token for ${spn.spn} (not shown)` };
-      } catch (err) {
-        const remedy = tokenRemedy(err, spn, seen);
-        token = { name: 'token', status: 'fail', detail: fail(err), ...(remedy && { remedy }) };
-      }
-    }
-    const evidence: CredentialsEvidence = {
-      before,
-      token: token === undefined ? 'not tried' : token.status === 'ok' ? 'made' : 'failed',
-      clientKeytab: env.KRB5_CLIENT_KTNAME,
-      platform,
-    };
-    if (evidence.token === 'made' && before.klist === 'ran' && !before.valid) evidence.after = await readTicketCache(processEnv, platform);
-    add(credentialsCheck(evidence));
-    kerberos.token = evidence.token;
-    kerberos.principal = (evidence.after?.listing?.principal ?? seen) || null;
-    kerberos.credentials = credentialsSource(evidence) ?? null;
-    if (!spn) add({ name: 'spn', status: 'skip', detail: 'no proxy, no service principal' });
-    else add({ name: 'spn', status: 'ok', detail: `${spn.spn} (${spn.source ?? 'from the proxy host'})` });
-    if (token) add(token);
-  }
+  // 4-8. Kerberos, for that proxy.
+  const k = await checkKerberos(config, main, { env, platform, tokenTimeout: options.tokenTimeout ?? options.connectTimeout });
+  for (const c of k.checks) add(c);
+  Object.assign(kerberos, k.facts);
+  const spn = k.spn;
 
   // 9. Each proxy: what it demands without credentials, then whether it takes ours.
   const transport = transportOptions(options);
@@ -224,7 +153,7 @@ function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<
  * each scheme, once per distinct proxy, with every variable that names it.
  */
 function proxiedRoutes(config: ProxyConfig, url: string | undefined): Array<{ route: ProxyRoute; variables: string[] }> {
-  const targets = url === undefined ? ['https://example.com/', 'http://example.com/'] : [url];
+  const targets = url === undefined ? [DEFAULT_TARGET, DEFAULT_TARGET.replace('https:', 'http:')] : [url];
   const out: Array<{ route: ProxyRoute; variables: string[] }> = [];
   for (const t of targets) {
     let route;
