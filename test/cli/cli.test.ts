@@ -46,6 +46,11 @@ test('usage errors name the command and the option: unknown options, missing val
     [['fetch', '--timeout', 'abc', 'https://x/'], '--timeout "abc" is not a number of milliseconds (1 or more)'],
     [['fetch', '-m', '-1', 'https://x/'], '-m/--max-time "-1" is not a number of seconds (0 or more, e.g. 2.5)'],
     [['fetch', '--max-redirs', 'x', 'https://x/'], '--max-redirs "x" is not a number of redirects (-1 for no limit)'],
+    [['doctor', '--timeout', 'abc'], '--timeout "abc" is not a number of milliseconds (1 or more)'],
+    [['doctor', 'https://x/', 'extra'], 'doctor: unexpected argument "extra": doctor takes at most one URL (see jaato-proxy doctor --help)'],
+    [['doctor', '-x', 'socks5://h:1'], '-x/--proxy uses the unsupported proxy scheme "socks5" ("socks5://h:1"): only http:// and https:// proxies are supported'],
+    [['serve', 'extra'], 'serve: unexpected argument "extra": serve takes no arguments (see jaato-proxy serve --help)'],
+    [['serve', '-x', 'socks5://h:1'], '-x/--proxy uses the unsupported proxy scheme "socks5" ("socks5://h:1"): only http:// and https:// proxies are supported'],
   ];
   for (const [args, message] of rows) {
     assert.deepEqual(await runCli(args), { code: 2, stdout: '', stderr: `jaato-proxy: ${message}\n` }, args.join(' '));

@@ -69,14 +69,24 @@ describe('an https:// proxy with an untrusted certificate', () => {
 
   test('serve -x https://… --proxy-cacert: the upstream TLS proxy trusted, a client without Kerberos served through it', async () => {
     const lab = ctx.lab;
+    const url = `${lab.origins.https.url}/through-serve`;
     const { child, match } = await startCli(['serve', '--port', '0', '-x', proxy, '--proxy-cacert', caPath], labEnv(lab), /listening on (http:\/\/\S+)/);
     try {
-      const r = await curl(['--cacert', caPath, '-x', match[1] as string, `${lab.origins.https.url}/through-serve`]);
+      const r = await curl(['--cacert', caPath, '-x', match[1] as string, url]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal((JSON.parse(r.stdout) as EchoReply).url, '/through-serve');
     } finally {
       child.kill('SIGTERM');
       await exited(child);
+    }
+    // Without it, serve cannot trust its upstream: the client gets serve's 502.
+    const untrusting = await startCli(['serve', '--port', '0', '-x', proxy], labEnv(lab), /listening on (http:\/\/\S+)/);
+    try {
+      const r = await curl(['-o', '/dev/null', '-w', '%{http_connect}', '--cacert', caPath, '-x', untrusting.match[1] as string, url]);
+      assert.equal(r.stdout, '502', r.stderr);
+    } finally {
+      untrusting.child.kill('SIGTERM');
+      await exited(untrusting.child);
     }
   });
 });
