@@ -107,6 +107,12 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
     for (const c of probed.checks) add(c);
     report.proxies.push(probed.facts);
   }
+  // Kerberos off was said before the proxies answered: where none of them wants it, there is nothing to do.
+  const off = checks.find((c) => c.name === 'kerberos' && c.status === 'skip');
+  if (off && report.proxies.length > 0 && report.proxies.every((p) => p.reachable && !p.offers.includes('negotiate'))) {
+    off.detail += ', and no proxy asks for it';
+    delete off.remedy;
+  }
   if (!url || e?.route !== 'proxy' || !main) return done();
 
   // 10. The URL itself, through the proxy.

@@ -110,6 +110,7 @@ test('doctor: Kerberos off in front of a Negotiate-only proxy → ✗ proxy, exp
   assert.deepEqual(failed(report), ['proxy']);
   assert.match(line(report, 'proxy').detail, /offers Negotiate$/);
   assert.equal(line(report, 'proxy').remedy, 'the proxy wants Kerberos (Negotiate) and it is off: export JAATO_KERBEROS_PROXY=true');
+  assert.match(line(report, 'kerberos').remedy ?? '', /export JAATO_KERBEROS_PROXY=true/);
 });
 
 test('doctor: no credentials → ✗ token and ✗ proxy auth, with kinit; an expired ticket names its principal', async () => {
@@ -220,6 +221,7 @@ test('doctor: a Basic proxy with the credentials in its URL passes; wrong ones f
   const env = (proxy: string): NodeJS.ProcessEnv => labEnv(lab, { HTTPS_PROXY: proxy, HTTP_PROXY: proxy, JAATO_KERBEROS_PROXY: 'false' });
   const good = await doctor(env(withUser(lab.basic.password)));
   assert.equal(good.code, 0, JSON.stringify(good.report.checks, null, 1));
+  assert.deepEqual([line(good.report, 'kerberos').detail, line(good.report, 'kerberos').remedy], ['JAATO_KERBEROS_PROXY is off: no Negotiate, and no proxy asks for it', null]);
   assert.match(line(good.report, 'proxy auth').detail, /^CONNECT example\.com:443 with Basic credentials: accepted; the proxy then answered 500 for the target \(not an authentication failure\)$/);
   assert.doesNotMatch(JSON.stringify(good.report), new RegExp(lab.basic.password));
   const wrong = await doctor(env(withUser('not-the-password')));
