@@ -155,7 +155,7 @@ export function originRemedy(error: unknown): string | undefined {
 }
 
 /** The outcome of doctor's authenticated request to the proxy, as the transport reported it. */
-export type AuthOutcome = { ok: true } | { ok: false; error: unknown };
+export type AuthOutcome = { ok: true; answer: string } | { ok: false; error: unknown };
 
 /**
  * The line for the authenticated request: accepted (any answer but a 407: a 5xx for an unreachable
@@ -164,7 +164,7 @@ export type AuthOutcome = { ok: true } | { ok: false; error: unknown };
 export function authCheck(outcome: AuthOutcome, what: string, s: AuthSetting & { spn: SpnState | undefined; principal: string | undefined }, proxy: ProxyPlace): Check {
   const name = 'proxy auth';
   const sent = s.kerberos ? `a Negotiate token for ${s.spn?.spn ?? 'the proxy'}` : s.basicCredentials ? 'Basic credentials' : 'no credentials';
-  if (outcome.ok) return { name, status: 'ok', detail: `${what} with ${sent}: accepted, tunnel open` };
+  if (outcome.ok) return { name, status: 'ok', detail: `${what} with ${sent}: accepted, ${outcome.answer}` };
   const error = outcome.error;
   if (error instanceof ProxyTunnelError && error.statusCode !== undefined) {
     // Past authentication: the proxy turned down the target, not the credentials.

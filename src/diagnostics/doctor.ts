@@ -100,9 +100,10 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   const spn = k.spn;
 
   // 9. Each proxy: what it demands without credentials, then whether it takes ours.
-  const transport = transportOptions(options);
-  const target = new URL(url ?? DEFAULT_TARGET);
-  for (const { route, variables } of routes) {
+  const clientOptions: ProxyDispatcherOptions = { env, ...explicitRouting(routing), ...pick(options, 'ca', 'proxyCa', 'proxyTls', 'connectTimeout', 'tokenTimeout') };
+  // Without a URL there is no fetch line: a proxy used for http: alone is asked with a forwarded HEAD.
+  const transport = { ...transportOptions(options), ...(url === undefined && { forward: (t: URL) => forwardedHead(t, clientOptions) }) };
+  for (const { route, variables, target } of routes) {
     const probed = await checkProxy(route, target, variables, { spn, principal: kerberos.principal ?? undefined }, transport);
     for (const c of probed.checks) add(c);
     report.proxies.push(probed.facts);
@@ -119,8 +120,7 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   const events: string[] = [];
   const onEvent = (m: unknown): void => void events.push((m as { message: string }).message);
   subscribe(debugChannel.name, onEvent);
-  const { env: _env, ...explicit } = routing;
-  const fetch = createFetch({ env, ...explicit, ...pick(options, 'ca', 'proxyCa', 'proxyTls', 'connectTimeout', 'tokenTimeout') });
+  const fetch = createFetch(clientOptions);
   const started = performance.now();
   try {
     const res = await fetch(url, { redirect: 'manual' });
@@ -148,6 +148,26 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   return done();
 }
 
+/** A HEAD through the library's own forwarding, as any http: request goes; its status, or the typed error. */
+async function forwardedHead(target: URL, options: ProxyDispatcherOptions): Promise<string> {
+  const fetch = createFetch(options);
+  try {
+    const res = await fetch(target, { method: 'HEAD', redirect: 'manual' });
+    await res.arrayBuffer();
+    return `answered ${res.status} ${res.statusText}`.trimEnd();
+  } catch (error) {
+    throw unwrapError(error);
+  } finally {
+    await fetch.dispatcher.destroy();
+  }
+}
+
+/** The routing options without the environment (given apart). */
+function explicitRouting<T extends { env: unknown }>(routing: T): Omit<T, 'env'> {
+  const { env: _env, ...explicit } = routing;
+  return explicit;
+}
+
 function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<Pick<T, K>> {
   const out: Partial<Pick<T, K>> = {};
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
@@ -155,12 +175,13 @@ function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<
 }
 
 /**
- * The proxies to probe: the URL's route when given one (none when it goes direct), else the proxy of
- * each scheme, once per distinct proxy, with every variable that names it.
+ * The proxies to probe and the target to probe each with: the URL's route when given one (none when
+ * it goes direct), else the proxy of each scheme, once per distinct proxy, with every variable that
+ * names it.
  */
-function proxiedRoutes(config: ProxyConfig, url: string | undefined): Array<{ route: ProxyRoute; variables: string[] }> {
+function proxiedRoutes(config: ProxyConfig, url: string | undefined): Array<{ route: ProxyRoute; variables: string[]; target: URL }> {
   const targets = url === undefined ? [DEFAULT_TARGET, DEFAULT_TARGET.replace('https:', 'http:')] : [url];
-  const out: Array<{ route: ProxyRoute; variables: string[] }> = [];
+  const out: Array<{ route: ProxyRoute; variables: string[]; target: URL }> = [];
   for (const t of targets) {
     let route;
     try {
@@ -173,7 +194,8 @@ function proxiedRoutes(config: ProxyConfig, url: string | undefined): Array<{ ro
     if (same) {
       if (!same.variables.includes(route.proxy.source)) same.variables.push(route.proxy.source);
     } else {
-      out.push({ route, variables: [route.proxy.source] });
+      // Probed as it is used: a proxy of both schemes (the usual case) with a CONNECT, the first target.
+      out.push({ route, variables: [route.proxy.source], target: new URL(t) });
     }
   }
   return out;

@@ -25,11 +25,17 @@ export interface ProxyCheckOptions {
   timeout: number;
   tokenTimeout: number;
   proxyTls?: ConnectionOptions;
+  /**
+   * Makes the authenticated request for an http target (a forwarded HEAD through the library, as any
+   * http request would go) and says what came back; absent when a fetch line does that instead.
+   */
+  forward?: (target: URL) => Promise<string>;
 }
 
 /**
- * Probes one proxy as doctor does: an unauthenticated request, to see what it offers, then (for an
- * https target, through CONNECT) an authenticated one with what is configured. Never throws.
+ * Probes one proxy as doctor does: an unauthenticated request, to see what it offers, then an
+ * authenticated one with what is configured (a CONNECT for an https target; for an http target the
+ * forwarded request of `options.forward`). Never throws.
  */
 export async function checkProxy(
   route: ProxyRoute,
@@ -54,15 +60,20 @@ export async function checkProxy(
   Object.assign(facts, { reachable: true, status: probe.statusCode, offers: probe.offered });
   const tls = target.protocol === 'https:' || target.protocol === 'wss:';
   const checks = [offerCheck(probe, proxy.redacted, setting, tls)];
-  if (probe.statusCode !== 407 || !tls || unmetOffer(probe.offered, setting)) return { checks, facts };
+  const forward = options.forward;
+  if (probe.statusCode !== 407 || (!tls && !forward) || unmetOffer(probe.offered, setting)) return { checks, facts };
 
-  const port = Number(target.port || 443);
-  const what = `CONNECT ${target.hostname}:${port}`;
+  const port = Number(target.port || (tls ? 443 : 80));
+  const what = tls ? `CONNECT ${target.hostname}:${port}` : `HEAD ${target.origin}`;
   let outcome: AuthOutcome;
   try {
-    const socket = await openTunnel(route, target.hostname, port, { ...dial, tokenTimeout: options.tokenTimeout });
-    socket.destroy();
-    outcome = { ok: true };
+    if (forward && !tls) {
+      outcome = { ok: true, answer: await forward(target) };
+    } else {
+      const socket = await openTunnel(route, target.hostname, port, { ...dial, tokenTimeout: options.tokenTimeout });
+      socket.destroy();
+      outcome = { ok: true, answer: 'tunnel open' };
+    }
   } catch (error) {
     outcome = { ok: false, error };
   }

@@ -243,3 +243,18 @@ test('doctor <https url> to a port the proxy does not tunnel to: âœ— proxy and â
   assert.match(line(report, 'fetch').detail, /did not open a tunnel to localhost:8443: the proxy answered 403/);
   for (const name of ['proxy', 'fetch']) assert.match(line(report, name).remedy ?? '', /^the proxy's rules refuse a tunnel to this host or port/, name);
 });
+
+test('doctor without a URL, a separate proxy for http: asked as it is used, with a forwarded HEAD, then authenticated through the library', async () => {
+  const lab = ctx.lab;
+  const env = labEnv(lab, { HTTPS_PROXY: lab.proxies.both, HTTP_PROXY: lab.proxies.negotiate });
+  const { code, report } = await doctor(env);
+  assert.equal(code, 0, JSON.stringify(report.checks, null, 1));
+  assert.deepEqual(report.proxies.map((p) => [p.variables, p.status, p.authenticated]), [[['HTTPS_PROXY'], 407, true], [['HTTP_PROXY'], 407, true]]);
+  const auth = report.checks.filter((c) => c.name === 'proxy auth').map((c) => c.detail);
+  assert.match(auth[0] ?? '', /^CONNECT example\.com:443 with a Negotiate token for HTTP@localhost: accepted/);
+  assert.match(auth[1] ?? '', /^HEAD http:\/\/example\.com with a Negotiate token for HTTP@localhost: accepted, answered \d{3} /);
+  // Without a ticket the forwarded request fails as the tunnel does.
+  const none = await doctor({ ...env, KRB5CCNAME: `FILE:${join(lab.dir, 'doctor-none-2')}` });
+  assert.equal(none.code, 1);
+  assert.deepEqual(none.report.proxies.map((p) => p.authenticated), [false, false]);
+});

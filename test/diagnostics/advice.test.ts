@@ -81,7 +81,7 @@ test('the authenticated request: any answer but a 407 is accepted credentials; a
   const place = { variable: 'HTTPS_PROXY', host: 'proxy.corp', port: 3128, tls: false };
   const spn: SpnState = { spn: 'HTTP@proxy.corp', source: undefined, hostDefault: 'HTTP@proxy.corp', ipLiteral: false };
   const s = { ...ON, spn, principal: undefined };
-  assert.equal(authCheck({ ok: true }, 'CONNECT example.com:443', s, place).status, 'ok');
+  assert.equal(authCheck({ ok: true, answer: 'tunnel open' }, 'CONNECT example.com:443', s, place).detail, 'CONNECT example.com:443 with a Negotiate token for HTTP@proxy.corp: accepted, tunnel open');
   const beyond = authCheck({ ok: false, error: new ProxyTunnelError(proxy, 'example.com:443', 'the proxy answered 503', 503) }, 'CONNECT example.com:443', s, place);
   assert.deepEqual([beyond.status, beyond.detail], ['ok', 'CONNECT example.com:443 with a Negotiate token for HTTP@proxy.corp: accepted; the proxy then answered 503 for the target (not an authentication failure)']);
   const refused = authCheck({ ok: false, error: new ProxyAuthenticationError(proxy, ['negotiate'], 'still refused') }, 'CONNECT example.com:443', s, place);
