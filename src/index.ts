@@ -54,5 +54,6 @@ export type { ProxyClientOptions } from './adapters/client-options.js';
 // createAxios lives at 'jaato-proxy/axios' (its types need axios); the config helper needs nothing.
 export { getAxiosConfig, type AxiosProxyConfig } from './adapters/axios-config.js';
 export { getGotOptions } from './adapters/got.js';
-export { install, installed, uninstall, type Installation } from './adapters/global.js';
+export { install, installed, uninstall, type Installation, type InstallOptions } from './adapters/global.js';
+export type { EnvironmentChange } from './adapters/local-proxy-net.js';
 export { JaatoProxyError, unwrapError } from './errors.js';

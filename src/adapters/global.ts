@@ -1,14 +1,28 @@
 import http from 'node:http';
 import https from 'node:https';
 import { setGlobalDispatcher } from 'undici';
+import { InvalidOptionError } from '../config/errors.js';
+import { startSafetyNet, type SafetyNet } from './local-proxy-net.js';
 import { createAgents, type ProxyAgents } from './node/agents.js';
 import { ProxyDispatcher, type ProxyDispatcherOptions } from './undici/public-dispatcher.js';
+
+export interface InstallOptions extends ProxyDispatcherOptions {
+  /**
+   * Also start the local authenticating proxy inside this process and point `HTTP_PROXY`/`HTTPS_PROXY`
+   * (both cases) at it, for clients that read those variables and route themselves (Azure core, axios)
+   * and for child processes. `install()` then returns a promise (the proxy must be listening before
+   * the variables can name it). `JAATO_LOCAL_PROXY=true` does this for `--import jaato-proxy/register`.
+   */
+  localProxy?: boolean;
+}
 
 export interface Installation {
   /** The dispatcher now behind the global `fetch`. */
   dispatcher: ProxyDispatcher;
   /** The agents now behind `http.globalAgent` / `https.globalAgent`. */
   agents: ProxyAgents;
+  /** The in-process local proxy and what it changed in `process.env` (with `localProxy: true` and a proxy configured). */
+  localProxy?: Pick<SafetyNet, 'url' | 'changes'>;
 }
 
 /**
@@ -24,7 +38,9 @@ interface Saved {
   httpsAgent: https.Agent;
 }
 
-let state: { saved: Saved; current: Installation } | undefined;
+/** `withNet`: installed by install({ localProxy: true }) (`net` stays undefined when no proxy was configured). */
+let state: { saved: Saved; current: Installation; withNet: boolean; net: SafetyNet | undefined } | undefined;
+let starting: Promise<Installation> | undefined;
 
 /**
  * Routes the whole process through jaato-proxy: the global `fetch` (and undici) dispatcher, and
@@ -32,23 +48,58 @@ let state: { saved: Saved; current: Installation } | undefined;
  * passes no agent. Unmodified programs and SDKs follow. Idempotent: a second call returns the
  * installation in place. `uninstall()` puts back exactly what was there.
  */
-export function install(options: ProxyDispatcherOptions = {}): Installation {
-  if (state) return state.current;
+export function install(options?: InstallOptions & { localProxy?: false }): Installation;
+/**
+ * With `localProxy: true`: the same, plus the in-process local proxy (see InstallOptions.localProxy);
+ * resolves once it listens and the variables name it. The installation and the local proxy route by
+ * the environment as it was at this call (or `options.env`), never by the variables pointed at the
+ * local proxy, so nothing loops. `uninstall()` puts the variables back exactly.
+ */
+export function install(options: InstallOptions & { localProxy: true }): Promise<Installation>;
+export function install(options: InstallOptions): Installation | Promise<Installation>;
+export function install(options: InstallOptions = {}): Installation | Promise<Installation> {
+  const { localProxy, ...rest } = options;
+  if (!localProxy) {
+    if (starting) throw new InvalidOptionError('install()', 'install({ localProxy: true }) is still starting: await it');
+    return state?.current ?? replaceGlobals(rest, false);
+  }
+  if (state) {
+    if (state.withNet) return Promise.resolve(state.current);
+    return Promise.reject(new InvalidOptionError('localProxy', 'install() already ran without the local proxy: await uninstall() first'));
+  }
+  starting ??= installWithNet(rest).finally(() => (starting = undefined));
+  return starting;
+}
+
+async function installWithNet(options: ProxyDispatcherOptions): Promise<Installation> {
+  // Remembered now: the variables are about to name the local proxy.
+  const remembered = { ...options, env: options.env ?? { ...process.env } };
+  const net = await startSafetyNet(remembered);
+  return replaceGlobals(remembered, true, net);
+}
+
+function replaceGlobals(options: ProxyDispatcherOptions, withNet: boolean, net?: SafetyNet): Installation {
   const globals = globalThis as unknown as Record<symbol, unknown>;
   const saved: Saved = { dispatchers: DISPATCHER_SYMBOLS.map((s) => globals[s]), httpAgent: http.globalAgent, httpsAgent: https.globalAgent };
   const current: Installation = { dispatcher: new ProxyDispatcher(options), agents: createAgents(options) };
+  if (net) current.localProxy = { url: net.url, changes: net.changes };
   setGlobalDispatcher(current.dispatcher);
   http.globalAgent = current.agents.http;
   https.globalAgent = current.agents.https;
-  state = { saved, current };
+  state = { saved, current, withNet, net };
   return current;
 }
 
-/** Restores the global dispatcher and agents that were there before `install()`, and closes ours. */
+/**
+ * Restores the global dispatcher and agents that were there before `install()`, and closes ours; with
+ * the local proxy, restores the variables it changed (an unset one unset again) and stops it.
+ */
 export async function uninstall(): Promise<void> {
+  await starting?.catch(() => undefined);
   if (!state) return;
-  const { saved, current } = state;
+  const { saved, current, net } = state;
   state = undefined;
+  await net?.stop();
   const globals = globalThis as unknown as Record<symbol, unknown>;
   // undici defines these non-configurable but writable, so plain assignment puts the old ones back.
   DISPATCHER_SYMBOLS.forEach((s, i) => (globals[s] = saved.dispatchers[i]));

@@ -9,6 +9,8 @@ import { parseProxyUrl, type ProxyEndpoint } from './proxy-url.js';
 export interface ProxyOptions {
   /** One proxy for every scheme (like ALL_PROXY, but winning over the scheme variables). */
   proxy?: string;
+  /** How messages name where `proxy` came from (default `options.proxy`); the CLI says `-x/--proxy`. */
+  proxySource?: string;
   httpProxy?: string;
   httpsProxy?: string;
   /** Standard suffix-matching bypass list (NO_PROXY syntax). */
@@ -72,8 +74,8 @@ export class ProxyConfig {
     this.platform = options.platform ?? process.platform;
     const warnings: string[] = [];
     this.#proxies = {
-      'http:': slot(options.httpProxy ?? options.proxy, options.httpProxy ? 'options.httpProxy' : 'options.proxy', env, 'http:'),
-      'https:': slot(options.httpsProxy ?? options.proxy, options.httpsProxy ? 'options.httpsProxy' : 'options.proxy', env, 'https:'),
+      'http:': slot(options.httpProxy ?? options.proxy, options.httpProxy ? 'options.httpProxy' : (options.proxySource ?? 'options.proxy'), env, 'http:'),
+      'https:': slot(options.httpsProxy ?? options.proxy, options.httpsProxy ? 'options.httpsProxy' : (options.proxySource ?? 'options.proxy'), env, 'https:'),
     };
     this.exact = new ExactBypassList(options.exactNoProxy ?? env.JAATO_NO_PROXY, options.exactNoProxy ? 'options.exactNoProxy' : 'JAATO_NO_PROXY');
     const noProxyVar = firstSet(env, NO_PROXY_VARIABLES);

@@ -14,6 +14,22 @@ export interface CredentialsEvidence {
   platform: NodeJS.Platform;
 }
 
+/** Where the credentials GSSAPI used come from, as `doctor --json` names it. */
+export type CredentialsSource = 'ticket cache' | 'client keytab' | 'windows logon';
+
+/** The source the evidence shows; undefined when it shows none (no token and no valid ticket, or a token from credentials klist cannot see). */
+export function credentialsSource(e: CredentialsEvidence): CredentialsSource | undefined {
+  if (e.before.klist === 'skipped') return e.token === 'made' ? 'windows logon' : undefined;
+  if (e.before.valid) return 'ticket cache';
+  if (e.token === 'made' && e.clientKeytab) return 'client keytab';
+  return undefined;
+}
+
+/** `kinit user@REALM` with the principal the cache names, when it names one (an expired ticket's). */
+export function withPrincipal(remedy: string, principal: string | undefined): string {
+  return principal ? remedy.replace('kinit user@REALM', `kinit ${principal}`) : remedy;
+}
+
 /**
  * doctor's `ticket` line: who holds which ticket until when, and where the credentials come from (the
  * ticket cache, a client keytab, the Windows logon). It never fails: whether credentials work is what
@@ -22,7 +38,7 @@ export interface CredentialsEvidence {
  */
 export function credentialsCheck(e: CredentialsEvidence): Check {
   const name = 'ticket';
-  const noCredentials = kerberosPlatform(e.platform).remedies.noCredentials;
+  const noCredentials = withPrincipal(kerberosPlatform(e.platform).remedies.noCredentials, e.before.listing?.principal);
   const unproven = e.token === 'made' ? 'ok' : 'warn';
   if (e.before.klist === 'skipped') {
     const detail = "the Windows logon session's tickets, through SSPI (`klist` in a console lists them)";
@@ -38,7 +54,7 @@ export function credentialsCheck(e: CredentialsEvidence): Check {
   }
   const listed = e.before.listing;
   if (e.before.valid) {
-    if (listed?.principal && listed.tgt) return { name, status: 'ok', detail: `${listed.principal}, expires ${listed.tgt.expires}` };
+    if (listed?.principal && listed.tgt) return { name, status: 'ok', detail: `${listed.principal}, expires ${listed.tgt.expires}, from the ticket cache${listed.cache ? ` ${listed.cache}` : ''}` };
     return { name, status: 'ok', detail: `klist -s reports a valid ticket${listed?.principal ? ` for ${listed.principal}` : ''}; its listing was not understood (neither MIT's nor Heimdal's format)` };
   }
   if (e.token === 'made') {
@@ -50,5 +66,10 @@ export function credentialsCheck(e: CredentialsEvidence): Check {
   // A listed TGT that `klist -s` does not count is an expired one (MIT does not mark it, Heimdal does).
   const why = listed?.tgt ? `the ticket of ${listed.principal ?? 'the cache'} has expired${listed.tgt.expired ? '' : ` (${listed.tgt.expires})`}` : 'no Kerberos ticket';
   const said = e.before.complaint ? ` (klist: ${e.before.complaint})` : '';
+  if (e.token === 'failed' && e.clientKeytab) {
+    // GSSAPI had a client keytab to get a ticket from and got none: that keytab is the thing to check.
+    const keytab = `the client keytab ${e.clientKeytab} (KRB5_CLIENT_KTNAME)`;
+    return { name, status: unproven, detail: `${why}${said}, and none from ${keytab}`, remedy: `check that ${keytab} exists and holds the user's key (\`klist -k ${e.clientKeytab}\`); or: ${noCredentials}` };
+  }
   return { name, status: unproven, detail: `${why}${said}`, remedy: noCredentials };
 }

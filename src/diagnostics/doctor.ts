@@ -1,21 +1,20 @@
-import { createRequire } from 'node:module';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { explain } from '../config/explain.js';
 import { PROXY_VARIABLES, type Env } from '../config/env.js';
-import { resolveConfig } from '../config/proxy-config.js';
+import { resolveConfig, type ProxyConfig, type ProxyRoute } from '../config/proxy-config.js';
 import { redactUrl } from '../redact.js';
-import { unwrapError } from '../errors.js';
-import { loadKerberos } from '../auth/kerberos-addon.js';
+import { JaatoProxyError, unwrapError } from '../errors.js';
 import { KerberosError } from '../auth/errors.js';
-import { generateSpnegoToken } from '../auth/spnego.js';
-import { kerberosPlatform } from '../config/platform.js';
-import { defaultSpn } from '../config/spn.js';
-import { credentialsCheck, type CredentialsEvidence } from './credentials.js';
-import { readTicketCache } from './ticket-cache.js';
-import { probeProxy } from '../transport/probe.js';
+import { ProxyTunnelError } from '../transport/errors.js';
 import { createFetch } from '../adapters/fetch.js';
+import { transportOptions } from '../adapters/client-options.js';
 import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
 import { debugChannel } from '../debug.js';
+import { authCheck, originRemedy, tunnelRefusedRemedy } from './advice.js';
+import { checkKerberos, KERBEROS_OFF, type KerberosFacts } from './kerberos-checks.js';
+import { checkProxy, type ProxyFacts } from './proxy-checks.js';
+
+export type { KerberosFacts } from './kerberos-checks.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -28,119 +27,100 @@ export interface Check {
   remedy?: string;
 }
 
-export interface DoctorOptions extends Pick<ProxyDispatcherOptions, 'ca' | 'connectTimeout' | 'tokenTimeout'> {
+export interface DoctorOptions
+  extends Pick<ProxyDispatcherOptions, 'ca' | 'proxyCa' | 'proxyTls' | 'proxy' | 'proxySource' | 'noProxy' | 'connectTimeout' | 'tokenTimeout'> {
   env?: Env;
   /** Whose Kerberos conventions apply (service-name form, klist, remedies); default `process.platform`. */
   platform?: NodeJS.Platform;
 }
 
-function fail(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+/** `doctor --json`: the same keys every time, null where one does not apply. */
+export interface DoctorReport {
+  ok: boolean;
+  /** The URL checked, credentials masked; null without one. */
+  url: string | null;
+  checks: Check[];
+  /** Each proxy probed: the URL's, or without a URL every configured one. */
+  proxies: ProxyFacts[];
+  kerberos: KerberosFacts;
 }
+
+function fail(e: unknown): string {
+  return e instanceof JaatoProxyError && !(e instanceof KerberosError) ? `${e.message} [${e.code}]` : e instanceof Error ? e.message : String(e);
+}
+
+/** The target doctor probes the proxies with when given no URL: a CONNECT to it, as any https request would. */
+const DEFAULT_TARGET = 'https://example.com/';
 
 /**
  * `jaato-proxy doctor`: every link of the chain checked in order, each with what was found and, when it
- * fails, the remedy. With a URL it also asks the proxy what it demands and fetches the URL through it.
+ * fails, the remedy. Every configured proxy (the URL's, when one is given) is asked what it demands,
+ * without credentials, then with them; with a URL, the URL is fetched through it too.
  */
-export async function runDoctor(url: string | undefined, options: DoctorOptions = {}): Promise<Check[]> {
+export async function runDoctor(url: string | undefined, options: DoctorOptions = {}): Promise<DoctorReport> {
   const env = options.env ?? process.env;
   const platform = options.platform ?? process.platform;
   const checks: Check[] = [];
   const add = (c: Check): Check => (checks.push(c), c);
+  const kerberos: KerberosFacts = { ...KERBEROS_OFF };
+  const report: DoctorReport = { ok: false, url: url === undefined ? null : redactUrl(url), checks, proxies: [], kerberos };
+  const done = (): DoctorReport => ((report.ok = !checks.some((c) => c.status === 'fail')), report);
+  const routing = { env, ...(options.platform && { platform }), ...(options.proxy !== undefined && { proxy: options.proxy }), ...(options.proxySource && { proxySource: options.proxySource }), ...(options.noProxy !== undefined && { noProxy: options.noProxy }) };
 
-  // 1. Proxy variables.
+  // 1. Proxy variables (or the option that replaces them).
   const set = PROXY_VARIABLES['https:'].filter((n) => env[n]);
-  add({ name: 'proxy variables', status: set.length > 0 ? 'ok' : 'warn', detail: set.length > 0 ? set.map((n) => `${n}=${redactUrl(env[n] as string)}`).join(', ') : 'none set: every connection goes direct', ...(set.length === 0 && { remedy: 'export HTTPS_PROXY=http://proxy.corp:8080' }) });
+  if (options.proxy !== undefined) add({ name: 'proxy variables', status: 'ok', detail: `${options.proxySource ?? 'options.proxy'}=${redactUrl(options.proxy)}, instead of the variables` });
+  else add({ name: 'proxy variables', status: set.length > 0 ? 'ok' : 'warn', detail: set.length > 0 ? set.map((n) => `${n}=${redactUrl(env[n] as string)}`).join(', ') : 'none set: every connection goes direct', ...(set.length === 0 && { remedy: 'export HTTPS_PROXY=http://proxy.corp:8080' }) });
 
   // 2. Bypass lists and any other warning about the configuration.
-  let config;
+  let config: ProxyConfig;
   try {
-    config = resolveConfig(options.platform ? { env, platform } : { env });
+    config = resolveConfig(routing);
   } catch (e) {
     add({ name: 'configuration', status: 'fail', detail: fail(e) });
-    return checks;
+    return done();
   }
   const lists = `JAATO_NO_PROXY: ${config.exact.size} exact host(s); ${config.noProxy.variable}: ${config.noProxy.matchesAll ? 'everything (*)' : config.noProxy.isEmpty ? 'empty' : 'set'}`;
   add({ name: 'bypass lists', status: config.warnings.length > 0 ? 'warn' : 'ok', detail: config.warnings.length > 0 ? `${lists}; ${config.warnings.join('; ')}` : lists, ...(config.warnings.length > 0 && { remedy: 'fix or remove the entries named above' }) });
 
-  // 3. The route.
-  const target = url ?? 'https://example.com/';
-  const e = explain(target, env, options.platform ? { platform } : {});
-  if (url) {
-    if (e.route === 'error') return add({ name: 'route', status: 'fail', detail: e.rule }) && checks;
+  // 3. The route (for the URL), else the proxies configured for each scheme.
+  const e = url === undefined ? undefined : explain(url, env, routing);
+  if (e) {
+    if (e.route === 'error') return add({ name: 'route', status: 'fail', detail: e.rule }) && done();
     add({ name: 'route', status: 'ok', detail: e.route === 'direct' ? `direct, because ${e.rule}` : `proxy ${e.proxy} (${e.rule}), auth ${e.auth}` });
   }
-  // Without a URL, the https proxy: the seed's order (HTTPS_PROXY, then HTTP_PROXY) is its fallback chain.
-  let proxy;
-  try {
-    proxy = config.proxyFor(url ? new URL(url).protocol : 'https:');
-  } catch {
-    proxy = undefined; // malformed: already reported by the bypass-lists line's warnings
-  }
+  const routes = proxiedRoutes(config, url);
+  // The proxy whose service Kerberos is checked against: the URL's, else the https one.
+  const main = routes[0]?.route;
 
-  // 4-8. Kerberos.
-  if (!config.kerberos) {
-    add({ name: 'kerberos', status: 'skip', detail: 'JAATO_KERBEROS_PROXY is off: no Negotiate', remedy: 'export JAATO_KERBEROS_PROXY=true if the proxy wants Kerberos' });
-  } else {
-    add({ name: 'kerberos', status: 'ok', detail: 'JAATO_KERBEROS_PROXY is on' });
-    let addon = false;
-    try {
-      await loadKerberos(defaultSpn('doctor', platform), platform);
-      const version = (createRequire(import.meta.url)('kerberos/package.json') as { version: string }).version;
-      add({ name: 'kerberos addon', status: 'ok', detail: `kerberos ${version} loaded` });
-      addon = true;
-    } catch (err) {
-      add({ name: 'kerberos addon', status: 'fail', detail: fail(err), remedy: kerberosPlatform(platform).remedies.addonMissing });
-    }
-    // The proof of the credentials is a token for the proxy's service, whatever holds them (a ticket
-    // cache, a client keytab, the Windows logon); klist, where there is one, only adds who and until when.
-    const processEnv = env as NodeJS.ProcessEnv;
-    const before = await readTicketCache(processEnv, platform);
-    const spn = proxy ? config.spnFor(proxy) : undefined;
-    let token: Check | undefined;
-    if (proxy && spn && addon) {
-      const timeout = options.tokenTimeout ?? options.connectTimeout;
-      try {
-        const made = await generateSpnegoToken(proxy.hostname, { spn, platform, ...(timeout !== undefined && { timeout }) });
-        token = { name: 'token', status: 'ok', detail: `a ${Buffer.from(made, 'base64').length}-byte SPNEGO token for ${spn} (not shown)` };
-      } catch (err) {
-        // The typed error's message carries the remedy; it is repeated on its own line.
-        token = { name: 'token', status: 'fail', detail: fail(err), ...(err instanceof KerberosError && err.remedy && { remedy: err.remedy }) };
-      }
-    }
-    const evidence: CredentialsEvidence = {
-      before,
-      token: token === undefined ? 'not tried' : token.status === 'ok' ? 'made' : 'failed',
-      clientKeytab: env.KRB5_CLIENT_KTNAME,
-      platform,
-    };
-    if (evidence.token === 'made' && before.klist === 'ran' && !before.valid) evidence.after = await readTicketCache(processEnv, platform);
-    add(credentialsCheck(evidence));
-    if (!proxy || !spn) add({ name: 'spn', status: 'skip', detail: 'no proxy, no service principal' });
-    else add({ name: 'spn', status: 'ok', detail: `${spn} (${config.spnSource ?? 'from the proxy host'})` });
-    if (token) add(token);
-  }
+  // 4-8. Kerberos, for that proxy.
+  const k = await checkKerberos(config, main, { env, platform, tokenTimeout: options.tokenTimeout ?? options.connectTimeout });
+  for (const c of k.checks) add(c);
+  Object.assign(kerberos, k.facts);
+  const spn = k.spn;
 
-  if (!url || e.route !== 'proxy') return checks;
-
-  // 9. What the proxy demands.
-  if (proxy) {
-    try {
-      const probe = await probeProxy(proxy, new URL(url), { timeout: options.connectTimeout ?? 10_000 });
-      const offered = probe.offered.map((s) => s[0]?.toUpperCase() + s.slice(1));
-      const detail = `${proxy.redacted} answered ${probe.statusCode} ${probe.statusText} in ${probe.ms} ms${offered.length ? `; offers ${offered.join(', ')}` : ''}`;
-      const mismatch = probe.statusCode === 407 && probe.offered.includes('negotiate') && !config.kerberos;
-      add({ name: 'proxy', status: mismatch ? 'fail' : 'ok', detail, ...(mismatch && { remedy: 'the proxy wants Negotiate: export JAATO_KERBEROS_PROXY=true' }) });
-    } catch (err) {
-      add({ name: 'proxy', status: 'fail', detail: fail(err), remedy: 'check the proxy address, the network or VPN' });
-    }
+  // 9. Each proxy: what it demands without credentials, then whether it takes ours.
+  const clientOptions: ProxyDispatcherOptions = { env, ...explicitRouting(routing), ...pick(options, 'ca', 'proxyCa', 'proxyTls', 'connectTimeout', 'tokenTimeout') };
+  // Without a URL there is no fetch line: a proxy used for http: alone is asked with a forwarded HEAD.
+  const transport = { ...transportOptions(options), ...(url === undefined && { forward: (t: URL) => forwardedHead(t, clientOptions) }) };
+  for (const { route, variables, target } of routes) {
+    const probed = await checkProxy(route, target, variables, { spn, principal: kerberos.principal ?? undefined }, transport);
+    for (const c of probed.checks) add(c);
+    report.proxies.push(probed.facts);
   }
+  // Kerberos off was said before the proxies answered: where none of them wants it, there is nothing to do.
+  const off = checks.find((c) => c.name === 'kerberos' && c.status === 'skip');
+  if (off && report.proxies.length > 0 && report.proxies.every((p) => p.reachable && !p.offers.includes('negotiate'))) {
+    off.detail += ', and no proxy asks for it';
+    delete off.remedy;
+  }
+  if (!url || e?.route !== 'proxy' || !main) return done();
 
   // 10. The URL itself, through the proxy.
   const events: string[] = [];
   const onEvent = (m: unknown): void => void events.push((m as { message: string }).message);
   subscribe(debugChannel.name, onEvent);
-  const fetch = createFetch({ env, ...(options.ca !== undefined && { ca: options.ca }), ...(options.connectTimeout !== undefined && { connectTimeout: options.connectTimeout }) });
+  const fetch = createFetch(clientOptions);
   const started = performance.now();
   try {
     const res = await fetch(url, { redirect: 'manual' });
@@ -148,10 +128,75 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
     const retried = events.some((m) => m.includes(': 407 '));
     add({ name: 'fetch', status: 'ok', detail: `${res.status} ${res.statusText} in ${Math.round(performance.now() - started)} ms (${retried ? 'after a 407' : 'pre-authenticated, no 407'})` });
   } catch (err) {
-    add({ name: 'fetch', status: 'fail', detail: fail(unwrapError(err)) });
+    const error = unwrapError(err);
+    // A failure at the proxy gets the same remedy as the proxy's own lines.
+    const place = { variable: main.proxy.source, host: main.proxy.hostname, port: main.proxy.port, tls: main.proxy.protocol === 'https:' };
+    if (error instanceof ProxyTunnelError && error.statusCode !== undefined) {
+      add({ name: 'fetch', status: 'fail', detail: fail(error), remedy: tunnelRefusedRemedy(error.statusCode) });
+    } else if (error instanceof JaatoProxyError) {
+      const setting = { kerberos: config.kerberos, basicCredentials: main.proxy.credentials !== undefined, variable: main.proxy.source, spn, principal: kerberos.principal ?? undefined };
+      const judged = authCheck({ ok: false, error }, '', setting, place);
+      add({ ...judged, name: 'fetch' });
+    } else {
+      const remedy = originRemedy(error);
+      add({ name: 'fetch', status: 'fail', detail: fail(error), ...(remedy && { remedy }) });
+    }
   } finally {
     unsubscribe(debugChannel.name, onEvent);
     await fetch.dispatcher.close();
   }
-  return checks;
+  return done();
+}
+
+/** A HEAD through the library's own forwarding, as any http: request goes; its status, or the typed error. */
+async function forwardedHead(target: URL, options: ProxyDispatcherOptions): Promise<string> {
+  const fetch = createFetch(options);
+  try {
+    const res = await fetch(target, { method: 'HEAD', redirect: 'manual' });
+    await res.arrayBuffer();
+    return `answered ${res.status} ${res.statusText}`.trimEnd();
+  } catch (error) {
+    throw unwrapError(error);
+  } finally {
+    await fetch.dispatcher.destroy();
+  }
+}
+
+/** The routing options without the environment (given apart). */
+function explicitRouting<T extends { env: unknown }>(routing: T): Omit<T, 'env'> {
+  const { env: _env, ...explicit } = routing;
+  return explicit;
+}
+
+function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/**
+ * The proxies to probe and the target to probe each with: the URL's route when given one (none when
+ * it goes direct), else the proxy of each scheme, once per distinct proxy, with every variable that
+ * names it.
+ */
+function proxiedRoutes(config: ProxyConfig, url: string | undefined): Array<{ route: ProxyRoute; variables: string[]; target: URL }> {
+  const targets = url === undefined ? [DEFAULT_TARGET, DEFAULT_TARGET.replace('https:', 'http:')] : [url];
+  const out: Array<{ route: ProxyRoute; variables: string[]; target: URL }> = [];
+  for (const t of targets) {
+    let route;
+    try {
+      route = config.route(t);
+    } catch {
+      continue; // a malformed variable: reported by the bypass-lists line's warnings
+    }
+    if (route.type !== 'proxy') continue;
+    const same = out.find((o) => o.route.proxy.redacted === route.proxy.redacted && o.route.proxy.credentials?.password === route.proxy.credentials?.password);
+    if (same) {
+      if (!same.variables.includes(route.proxy.source)) same.variables.push(route.proxy.source);
+    } else {
+      // Probed as it is used: a proxy of both schemes (the usual case) with a CONNECT, the first target.
+      out.push({ route, variables: [route.proxy.source], target: new URL(t) });
+    }
+  }
+  return out;
 }

@@ -26,6 +26,11 @@ export interface LocalProxyOptions extends ProxyDispatcherOptions {
   allow?: readonly string[];
   /** Called once per finished request or tunnel. */
   log?: (entry: AccessLogEntry) => void;
+  /**
+   * The listener, the connections to it and the tunnels do not keep the process alive (the in-process
+   * safety net of `install({ localProxy: true })`: it serves the program, and stops with it).
+   */
+  unref?: boolean;
 }
 
 export interface AccessLogEntry {
@@ -86,6 +91,7 @@ export class LocalProxy {
     this.#allowed = allowList((options.allow ?? []).map(parseAllowEntry));
     this.#dispatcher = new ProxyDispatcher(options);
     this.#server = createServer({ keepAlive: true });
+    if (options.unref) this.#server.on('connection', (socket: Socket) => socket.unref());
     this.#server.on('request', (req, res) => this.#onRequest(req, res));
     this.#server.on('connect', (req, socket, head) => this.#onConnect(req, socket, head));
   }
@@ -97,6 +103,7 @@ export class LocalProxy {
       proxy.#server.once('error', reject);
       proxy.#server.listen(options.port ?? 3128, options.host ?? '127.0.0.1', () => resolve());
     });
+    if (options.unref) proxy.#server.unref();
     const { address, port } = proxy.#server.address() as AddressInfo;
     proxy.#url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
     proxy.#self = new ListeningAddresses(address, port);
@@ -274,6 +281,7 @@ export class LocalProxy {
       upstream.then(
         (remote) => {
           if (socket.destroyed) return remote.destroy();
+          if (this.#options.unref) remote.unref();
           this.#tunnels.add(socket).add(remote);
           let bytes = 0;
           remote.on('data', (c: Buffer) => (bytes += c.length));

@@ -46,6 +46,11 @@ test('usage errors name the command and the option: unknown options, missing val
     [['fetch', '--timeout', 'abc', 'https://x/'], '--timeout "abc" is not a number of milliseconds (1 or more)'],
     [['fetch', '-m', '-1', 'https://x/'], '-m/--max-time "-1" is not a number of seconds (0 or more, e.g. 2.5)'],
     [['fetch', '--max-redirs', 'x', 'https://x/'], '--max-redirs "x" is not a number of redirects (-1 for no limit)'],
+    [['doctor', '--timeout', 'abc'], '--timeout "abc" is not a number of milliseconds (1 or more)'],
+    [['doctor', 'https://x/', 'extra'], 'doctor: unexpected argument "extra": doctor takes at most one URL (see jaato-proxy doctor --help)'],
+    [['doctor', '-x', 'socks5://h:1'], '-x/--proxy uses the unsupported proxy scheme "socks5" ("socks5://h:1"): only http:// and https:// proxies are supported'],
+    [['serve', 'extra'], 'serve: unexpected argument "extra": serve takes no arguments (see jaato-proxy serve --help)'],
+    [['serve', '-x', 'socks5://h:1'], '-x/--proxy uses the unsupported proxy scheme "socks5" ("socks5://h:1"): only http:// and https:// proxies are supported'],
   ];
   for (const [args, message] of rows) {
     assert.deepEqual(await runCli(args), { code: 2, stdout: '', stderr: `jaato-proxy: ${message}\n` }, args.join(' '));
@@ -87,6 +92,14 @@ test('explain: the rule, redacted proxy, auth and SPN; --json; exit 1 on a bad p
   const bad = await runCli(['explain', 'https://x/'], { ...env, HTTPS_PROXY: 'socks5://h:1' });
   assert.equal(bad.code, 1);
   assert.match(bad.stdout, /unsupported proxy scheme "socks5"/);
+});
+
+test('explain: a proxy named by an IP address gets a hint about its service name, unless JAATO_KERBEROS_SPN names it', async () => {
+  const env = { PATH: process.env.PATH, HTTPS_PROXY: 'http://[::1]:3128', JAATO_KERBEROS_PROXY: 'true' };
+  const hinted = await runCli(['explain', 'https://x/'], env);
+  assert.match(hinted.stdout, /spn: {5}HTTP@::1 \(proxy host\)\n {2}hint: {4}the proxy is named by an IP address, and Kerberos names services after host names: use the proxy's host name in its URL, or set JAATO_KERBEROS_SPN=/);
+  const named = await runCli(['explain', 'https://x/'], { ...env, JAATO_KERBEROS_SPN: 'HTTP@proxy.corp' });
+  assert.doesNotMatch(named.stdout, /hint:/);
 });
 
 test('doctor: every check passes against the lab; without a ticket it fails with the remedy', async () => {
@@ -161,7 +174,7 @@ test('doctor of an http:// URL: the HEAD probe reads Squid\'s 407 (its Content-L
   const lab = ctx.lab;
   const r = await runCli(['doctor', `${lab.origins.http.url}/x`], labEnv(lab));
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /✓ proxy +http:\/\/localhost:\d+\/ answered 407 [^\n]*offers Negotiate/);
+  assert.match(r.stdout, /✓ proxy +http:\/\/localhost:\d+\/ \(HTTP_PROXY\) answered 407 [^\n]*offers Negotiate/);
   assert.doesNotMatch(r.stdout, /✗|tunnel/);
 });
 

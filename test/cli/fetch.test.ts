@@ -179,6 +179,12 @@ describe('jaato-proxy fetch, as curl', () => {
     const bad = await fetchCli(['-x', 'socks5://h:1', `${http}/x`], env);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^jaato-proxy: -x\/--proxy uses the unsupported proxy scheme "socks5"/);
+    // Errors and -v name the option as it was typed, never the library's options.proxy.
+    const down = await fetchCli(['-v', '-x', `http://127.0.0.1:${closedPort}`, `${http}/x`], env);
+    assert.equal(down.code, 7);
+    assert.match(down.stderr, /\* route: proxy via http:\/\/127\.0\.0\.1:\d+\/ \(-x\/--proxy\)/);
+    assert.match(down.stderr, /jaato-proxy: Cannot connect to proxy http:\/\/127\.0\.0\.1:\d+\/ \(from -x\/--proxy\): ECONNREFUSED/);
+    assert.doesNotMatch(down.stderr, /options\.proxy/);
   });
 
   test('-U/--proxy-user: Basic for the proxy from the variables or -x, never shown; a wrong password is exit 1', async () => {
@@ -343,7 +349,7 @@ describe('jaato-proxy fetch, as curl', () => {
       ['proxy refuses', ['-x', `http://127.0.0.1:${closedPort}`, `${http}/x`], none, 7, /ECONNREFUSED.*\[ERR_JAATO_PROXY_CONNECT\]/],
       ['origin refuses, direct', [`http://127.0.0.1:${closedPort}/`], none, 7, /ECONNREFUSED/],
       ['TLS to a plain-HTTP server', [`https://127.0.0.1:${lab.origins.http.port}/`], none, 35, /^jaato-proxy: TLS handshake failed: wrong version number\n$/],
-      ['tunnel refused by Squid', [`https://127.0.0.1:${lab.origins.http.port}/`], labEnv(lab), 56, /did not open a tunnel .*403 Forbidden \[ERR_JAATO_PROXY_TUNNEL\]/],
+      ['tunnel refused by Squid', [`https://127.0.0.1:${closedPort}/`], labEnv(lab), 56, /did not open a tunnel .*403 Forbidden \[ERR_JAATO_PROXY_TUNNEL\]/],
       ['unwritable -o', ['-o', '/nonexistent/out', `${http}/x`], labEnv(lab), 23, /^jaato-proxy: -o\/--output \/nonexistent\/out: cannot write/],
       ['unreadable -d @file', ['-d', '@/nonexistent', `${http}/x`], labEnv(lab), 26, /^jaato-proxy: -d\/--data @\/nonexistent: cannot read the file/],
       ['unreadable --cacert', ['--cacert', '/nonexistent', `${https}/x`], labEnv(lab), 77, /^jaato-proxy: --cacert \/nonexistent: cannot read the CA file/],
@@ -369,5 +375,24 @@ describe('jaato-proxy fetch, as curl', () => {
     assert.equal((await fetchCli(['-f', '-o', missing, `${http}/status/404`])).code, 22);
     assert.equal(existsSync(missing), false);
     assert.equal(echo(await fetchCli(['-o', '-', `${http}/dash`])).url, '/dash');
+  });
+  test('the long spellings mean what the short ones do: --request --header --user --user-agent --output --include --location --fail --silent --show-error --write-out --insecure --verbose --head', async () => {
+    const out = join(ctx.lab.dir, 'long.out');
+    const to = `${https}/long-target`;
+    const r = await fetchCli([
+      '--request', 'PUT', '--header', 'x-long: 1', '--user', 'u:p', '--user-agent', 'long/1', '--output', out, '--include', '--location',
+      '--fail', '--silent', '--show-error', '--write-out', '%{http_code} %{num_redirects}', '--insecure', '--verbose', `${https}/moved/307?to=${encodeURIComponent(to)}`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '200 1');
+    assert.match(r.stderr, /\* route: proxy via /);
+    const blocks = readFileSync(out, 'utf8').split('\r\n\r\n');
+    assert.match(blocks[0] ?? '', /^HTTP\/1\.1 307 /);
+    const seen = JSON.parse(blocks.at(-1) ?? '') as EchoReply;
+    assert.deepEqual([seen.method, seen.url, seen.headers['x-long'], seen.headers['user-agent'], seen.headers.authorization], ['PUT', '/long-target', '1', 'long/1', `Basic ${Buffer.from('u:p').toString('base64')}`]);
+    const failed = await fetchCli(['--fail', '--silent', '--show-error', `${http}/status/404`]);
+    assert.deepEqual(failed, { code: 22, stdout: '', stderr: 'jaato-proxy: The requested URL returned error: 404\n' });
+    const head = await fetchCli(['--head', `${http}/long-head`]);
+    assert.match(head.stdout, /^HTTP\/1\.1 200 OK\r\n/);
   });
 });

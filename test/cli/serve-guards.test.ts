@@ -57,16 +57,16 @@ test('serve refuses at start an upstream that is itself, whatever the spelling, 
   const own = await lookup(hostname(), { all: true }).catch(() => []);
   const nonLoopback = Object.values(networkInterfaces()).flat().find((i) => i?.family === 'IPv4' && !i.internal)?.address;
   const rows: Array<{ name: string; args: string[]; env?: Record<string, string>; source: string }> = [
-    { name: '[::ffff:127.0.0.1] (IPv4-mapped) in --proxy', args: ['--proxy', 'http://[::ffff:127.0.0.1]:PORT'], source: '--proxy' },
+    { name: '[::ffff:127.0.0.1] (IPv4-mapped) in --proxy', args: ['--proxy', 'http://[::ffff:127.0.0.1]:PORT'], source: '-x/--proxy' },
     { name: '[::ffff:127.0.0.1] in HTTP_PROXY', args: [], env: { HTTP_PROXY: 'http://[::ffff:127.0.0.1]:PORT' }, source: 'HTTP_PROXY' },
     { name: '[0:0:0:0:0:ffff:7f00:1] in HTTPS_PROXY', args: [], env: { HTTPS_PROXY: 'http://[0:0:0:0:0:ffff:7f00:1]:PORT' }, source: 'HTTPS_PROXY' },
-    { name: 'LOCALHOST. (case, trailing dot)', args: ['--proxy', 'http://LOCALHOST.:PORT'], source: '--proxy' },
-    { name: '127.0.0.2 under a 0.0.0.0 listener (all of 127/8 reaches it)', args: ['--host', '0.0.0.0', '--proxy', 'http://127.0.0.2:PORT'], source: '--proxy' },
-    { name: 'localhost', args: ['--proxy', 'http://localhost:PORT'], source: '--proxy' },
-    { name: '127.1', args: ['--proxy', 'http://127.1:PORT'], source: '--proxy' },
-    { name: '0x7f000001', args: ['--proxy', 'http://0x7f000001:PORT'], source: '--proxy' },
-    { name: '0 (this host)', args: ['--proxy', 'http://0:PORT'], source: '--proxy' },
-    { name: '[::1] under a :: listener', args: ['--host', '::', '--proxy', 'http://[::1]:PORT'], source: '--proxy' },
+    { name: 'LOCALHOST. (case, trailing dot)', args: ['--proxy', 'http://LOCALHOST.:PORT'], source: '-x/--proxy' },
+    { name: '127.0.0.2 under a 0.0.0.0 listener (all of 127/8 reaches it)', args: ['--host', '0.0.0.0', '--proxy', 'http://127.0.0.2:PORT'], source: '-x/--proxy' },
+    { name: 'localhost', args: ['--proxy', 'http://localhost:PORT'], source: '-x/--proxy' },
+    { name: '127.1', args: ['--proxy', 'http://127.1:PORT'], source: '-x/--proxy' },
+    { name: '0x7f000001', args: ['--proxy', 'http://0x7f000001:PORT'], source: '-x/--proxy' },
+    { name: '0 (this host)', args: ['--proxy', 'http://0:PORT'], source: '-x/--proxy' },
+    { name: '[::1] under a :: listener', args: ['--host', '::', '--proxy', 'http://[::1]:PORT'], source: '-x/--proxy' },
   ];
   // This machine's own name, as a user would write it: under a wildcard listener it reaches serve
   // whatever address it resolves to; under the default 127.0.0.1 one when it resolves to loopback.
@@ -76,7 +76,7 @@ test('serve refuses at start an upstream that is itself, whatever the spelling, 
       rows.push({ name: `this host's name (${hostname()}) in HTTPS_PROXY, default listener`, args: [], env: { HTTPS_PROXY: `http://${hostname()}:PORT` }, source: 'HTTPS_PROXY' });
     }
   }
-  if (nonLoopback) rows.push({ name: `an interface address (${nonLoopback}) under a 0.0.0.0 listener`, args: ['--host', '0.0.0.0', '--proxy', `http://${nonLoopback}:PORT`], source: '--proxy' });
+  if (nonLoopback) rows.push({ name: `an interface address (${nonLoopback}) under a 0.0.0.0 listener`, args: ['--host', '0.0.0.0', '--proxy', `http://${nonLoopback}:PORT`], source: '-x/--proxy' });
   for (const row of rows) {
     await t.test(row.name, async () => {
       const port = String(await freePort());

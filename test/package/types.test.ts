@@ -37,10 +37,13 @@ import nodeFetch from 'node-fetch';
 import ky from 'ky';
 import { createFetch, getAgent, getAxiosConfig, getGotOptions, ProxyDispatcher } from 'jaato-proxy';
 import { createAxios } from 'jaato-proxy/axios';
+import ModelClient from '@azure-rest/ai-inference';
+import { AzureKeyCredential } from '@azure/core-auth';
+import { createAzureHttpClient } from 'jaato-proxy/azure';
 `;
 
 /** Packages the examples import, linked from this repository's node_modules (devDependencies). */
-const CLIENTS = ['axios', 'got', 'node-fetch', 'ky', 'openai', '@anthropic-ai/sdk', '@google/genai', '@octokit/rest', '@modelcontextprotocol/sdk'];
+const CLIENTS = ['axios', 'got', 'node-fetch', 'ky', 'openai', '@anthropic-ai/sdk', '@google/genai', '@octokit/rest', '@modelcontextprotocol/sdk', '@azure-rest/ai-inference', '@azure/core-auth', '@azure/core-rest-pipeline'];
 
 /** The @types/node under test for each line: the plain devDependency and two aliased ones. */
 const TYPES_NODE: Record<string, string> = { '20': '@types/node', '22': '@types/node22', '24': '@types/node24' };

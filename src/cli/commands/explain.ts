@@ -1,4 +1,7 @@
+import { isIP } from 'node:net';
+import { localProxyNote } from '../../adapters/local-proxy-net.js';
 import { explain } from '../../config/explain.js';
+import { IP_SPN_HINT } from '../../diagnostics/advice.js';
 import { parseCommand } from '../args.js';
 import { bold, dim, yellow } from '../style.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -29,8 +32,14 @@ export function explainCommand(args: string[]): number {
   else lines.push(`  route:   proxy ${e.proxy}`);
   if (e.route !== 'error') lines.push(`  rule:    ${e.rule}`);
   if (e.route === 'proxy') {
+    const note = localProxyNote(process.env, e.proxy);
+    if (note) lines.push(`  note:    ${note}`);
     lines.push(`  auth:    ${e.auth}${e.basicFallback ? ' (Basic credentials as fallback)' : ''}`);
     if (e.spn) lines.push(`  spn:     ${e.spn} ${dim(`(${e.spnSource})`)}`);
+    // A KDC names services after host names: an address as the proxy's host gives a name it never has.
+    if (e.spnSource === 'proxy host' && e.proxy && isIP(new URL(e.proxy).hostname.replace(/^\[|\]$/g, '')) !== 0) {
+      lines.push(`  ${yellow('hint:')}    ${IP_SPN_HINT}`);
+    }
   }
   for (const w of e.warnings) lines.push(`  ${yellow('warning:')} ${w}`);
   process.stdout.write(`${lines.join('\n')}\n`);

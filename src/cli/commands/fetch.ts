@@ -10,12 +10,12 @@ import type { ProxyDispatcherOptions } from '../../adapters/undici/proxy-dispatc
 import { basicAuthorization } from '../../auth/basic.js';
 import { firstSet, PROXY_VARIABLES, type Env } from '../../config/env.js';
 import { explain } from '../../config/explain.js';
-import { parseProxyUrl } from '../../config/proxy-url.js';
 import { debugChannel } from '../../debug.js';
 import { JaatoProxyError } from '../../errors.js';
 import { redactUrl } from '../../redact.js';
 import { integerOption, optionLabel, parseCommand, secondsOption } from '../args.js';
 import { CommandFailure, EXIT, UsageError } from '../errors.js';
+import { CA_OPTION, PROXY_OPTIONS, proxyRouting, readCa } from '../proxy-options.js';
 import { stderrStyle } from '../style.js';
 import { exitCodeFor, failureMessage, FETCH_EXIT } from '../fetch/exit-codes.js';
 import { CREDENTIAL_HEADERS, DataFileError, isRedirect, redirectHop, requestBody, type DataPart, type RequestBody } from '../fetch/request.js';
@@ -86,13 +86,12 @@ const OPTIONS = {
   'max-time': { type: 'string', short: 'm' },
   'connect-timeout': { type: 'string' },
   timeout: { type: 'string' },
-  proxy: { type: 'string', short: 'x' },
+  ...PROXY_OPTIONS,
   'proxy-user': { type: 'string', short: 'U' },
   'proxy-negotiate': { type: 'boolean' },
   noproxy: { type: 'string' },
   insecure: { type: 'boolean', short: 'k' },
-  cacert: { type: 'string' },
-  'proxy-cacert': { type: 'string' },
+  ...CA_OPTION,
   'proxy-insecure': { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
@@ -130,15 +129,11 @@ function routing(values: { proxy?: string; 'proxy-user'?: string; 'proxy-negotia
   const user = values['proxy-user'] === undefined ? undefined : credentialsOf(values['proxy-user'], optionLabel(OPTIONS, 'proxy-user'));
   const creds = user && (user.username !== '' || user.password !== '') ? user : undefined;
   const routedEnv: Record<string, string | undefined> = { ...env };
-  if (values.proxy === '') {
-    o.noProxy = '*'; // curl: -x "" means no proxy at all
-  } else if (values.proxy !== undefined) {
-    try {
-      parseProxyUrl(values.proxy, optionLabel(OPTIONS, 'proxy'));
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-    o.proxy = creds ? withUserinfo(values.proxy, creds) : values.proxy;
+  const explicit = proxyRouting(values.proxy);
+  if (explicit.proxy !== undefined) {
+    Object.assign(o, explicit, creds && { proxy: withUserinfo(explicit.proxy, creds) });
+  } else if (explicit.noProxy !== undefined) {
+    o.noProxy = explicit.noProxy;
   } else if (creds) {
     for (const scheme of ['http:', 'https:'] as const) {
       const found = firstSet(env, PROXY_VARIABLES[scheme]);
@@ -155,14 +150,6 @@ function routing(values: { proxy?: string; 'proxy-user'?: string; 'proxy-negotia
   if (values.noproxy !== undefined && o.noProxy === undefined) o.noProxy = values.noproxy;
   o.env = routedEnv;
   return o;
-}
-
-function readCa(path: string, label: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new CommandFailure(FETCH_EXIT.caFile, `${label} ${path}: cannot read the CA file (${(error as Error).message})`, { cause: error });
-  }
 }
 
 /** The target as curl takes it: `http://` when there is no scheme; credentials in it become -u. */
@@ -277,8 +264,8 @@ async function transfer({ values, tokens }: Parsed, raw: string, silent: boolean
 
   const options: ProxyDispatcherOptions = {
     ...route,
-    ...(values.cacert !== undefined && { ca: readCa(values.cacert, '--cacert') }),
-    ...(values['proxy-cacert'] !== undefined && { proxyCa: readCa(values['proxy-cacert'], '--proxy-cacert') }),
+    ...(values.cacert !== undefined && { ca: readCa(values.cacert, '--cacert', FETCH_EXIT.caFile) }),
+    ...(values['proxy-cacert'] !== undefined && { proxyCa: readCa(values['proxy-cacert'], '--proxy-cacert', FETCH_EXIT.caFile) }),
     ...(values.insecure && { rejectUnauthorized: false }),
     ...(values['proxy-insecure'] && { proxyTls: { rejectUnauthorized: false } }),
   };

@@ -1,12 +1,13 @@
-import { parseArgs } from 'node:util';
 import { startLocalProxy, type AccessLogEntry, type LocalProxy } from '../../server/local-proxy.js';
 import { allowWarnings, parseAllowEntry } from '../../server/allow-list.js';
 import { InvalidOptionError } from '../../config/errors.js';
 import { explain } from '../../config/explain.js';
 import { bold, dim } from '../style.js';
 import { EXIT, UsageError } from '../errors.js';
+import { parseCommand } from '../args.js';
+import { PROXY_OPTIONS, proxyRouting, readCa } from '../proxy-options.js';
 
-export const SERVE_HELP = `Usage: jaato-proxy serve [--port 3128] [--host 127.0.0.1] [--allow <ip|cidr>]... [--proxy <url>] [--quiet]
+export const SERVE_HELP = `Usage: jaato-proxy serve [--port 3128] [--host 127.0.0.1] [--allow <ip|cidr>]... [-x <url>] [--proxy-cacert <file>] [--quiet]
 
 A local forward proxy (absolute-form HTTP and CONNECT) for tools that cannot do Negotiate: point their
 HTTP(S)_PROXY at it. Requests are routed like the library routes them (bypass lists honoured) and
@@ -16,42 +17,44 @@ serve itself, an upstream that leads back to it, and requests that come round ag
 are refused. One log line per request: time client method host route status
 bytes ms. Ctrl-C (SIGINT) or SIGTERM stops it, closing tunnels in flight.
 
-  --proxy <url>   the upstream (corporate) proxy, instead of HTTPS_PROXY/HTTP_PROXY
-  --quiet         no access log`;
+  -x, --proxy <url>          the upstream (corporate) proxy, instead of HTTPS_PROXY/HTTP_PROXY
+      --proxy-cacert <file>  trust this CA (PEM) for an https:// upstream proxy, in addition to the defaults
+      --quiet                no access log`;
 
 export function formatAccessLog(e: AccessLogEntry): string {
   return `${new Date().toISOString()} ${e.client} ${e.method} ${e.host} ${e.route} ${e.status} ${e.bytes}B ${e.ms}ms`;
 }
 
-/** The library names its options (`options.proxy`, `allow`); on the command line they are flags. */
+/** The library names its options (`allow`); on the command line they are flags (`-x` is named as such already). */
 function asCliOption(error: unknown): unknown {
-  const flags: Record<string, string> = { 'options.proxy': '--proxy', allow: '--allow' };
+  const flags: Record<string, string> = { allow: '--allow' };
   if (!(error instanceof InvalidOptionError) || !flags[error.option]) return error;
   return new InvalidOptionError(flags[error.option] as string, error.message.slice(error.option.length + 2));
 }
 
+const OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  allow: { type: 'string', multiple: true },
+  ...PROXY_OPTIONS,
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function serveCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      allow: { type: 'string', multiple: true },
-      proxy: { type: 'string' },
-      quiet: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values } = parseCommand('serve', args, OPTIONS, { max: 0 });
   if (values.help) return void process.stdout.write(`${SERVE_HELP}\n`), EXIT.ok;
   const port = values.port === undefined ? 3128 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port "${values.port}" is not a port number`);
+  const routing = proxyRouting(values.proxy);
   let server: LocalProxy;
   try {
     server = await startLocalProxy({
       port,
       ...(values.host && { host: values.host }),
       ...(values.allow && { allow: values.allow }),
-      ...(values.proxy && { proxy: values.proxy }),
+      ...routing,
+      ...(values['proxy-cacert'] !== undefined && { proxyCa: readCa(values['proxy-cacert'], '--proxy-cacert', EXIT.failure) }),
       ...(!values.quiet && { log: (e: AccessLogEntry) => void process.stdout.write(`${formatAccessLog(e)}\n`) }),
     });
   } catch (error) {
@@ -61,7 +64,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   // Loud, at start: whoever --allow admits uses the proxy identity of the user who runs serve.
   for (const warning of allowWarnings((values.allow ?? []).map(parseAllowEntry))) process.stderr.write(`jaato-proxy serve: WARNING: ${warning}\n`);
-  const upstream = explain('https://example.com/', process.env, values.proxy ? { proxy: values.proxy } : {});
+  const upstream = explain('https://example.com/', process.env, routing);
   process.stdout.write(`${bold('jaato-proxy serve')} listening on ${server.url} ${dim(`(upstream: ${upstream.proxy ?? 'none, direct'}; auth ${upstream.auth})`)}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {

@@ -1,0 +1,190 @@
+import { KerberosError } from '../auth/errors.js';
+import { JaatoProxyError } from '../errors.js';
+import { decideOn407 } from '../transport/auth-decision.js';
+import { ProxyAuthenticationError, ProxyTimeoutError, ProxyTunnelError } from '../transport/errors.js';
+import { withPrincipal } from './credentials.js';
+import type { Check } from './doctor.js';
+
+/**
+ * doctor's judgements, pure: what a probe of the proxy, an authenticated attempt or a failed
+ * connection means, and the remedy that fits the state that was seen. The I/O is in proxy-checks.ts.
+ */
+
+/** Scheme names as the specifications spell them (`NTLM`, not `Ntlm`). */
+export function schemeName(scheme: string): string {
+  const known: Record<string, string> = { negotiate: 'Negotiate', basic: 'Basic', ntlm: 'NTLM', digest: 'Digest', kerberos: 'Kerberos' };
+  return known[scheme.toLowerCase()] ?? scheme[0]?.toUpperCase() + scheme.slice(1);
+}
+
+const NTLM_ONLY =
+  'jaato-proxy speaks Negotiate (Kerberos) and Basic, not NTLM: ask the proxy\'s administrators to offer Negotiate (Kerberos) ' +
+  'too, or run a local NTLM-speaking proxy (Cntlm, Px) and point HTTPS_PROXY at it';
+
+/** What the proxy and the configuration say about authentication, as seen by doctor. */
+export interface AuthSetting {
+  /** JAATO_KERBEROS_PROXY (or the option) is on. */
+  kerberos: boolean;
+  /** The proxy URL carries Basic credentials. */
+  basicCredentials: boolean;
+  /** The variable or option the proxy came from (`HTTPS_PROXY`, `-x/--proxy`). */
+  variable: string;
+}
+
+/** The remedy when the proxy asks for schemes that are not configured; undefined when one of them is. */
+export function unmetOffer(offered: readonly string[], s: AuthSetting): string | undefined {
+  // Met or not is the transport's own decision on a first 407; the words here are doctor's.
+  if (decideOn407({ offered, kerberos: s.kerberos, hasBasicCredentials: s.basicCredentials, lastSent: 'none', retries: 0 }).action !== 'fail') return undefined;
+  const negotiate = offered.includes('negotiate');
+  const basic = offered.includes('basic');
+  if (negotiate) return `the proxy wants Kerberos (Negotiate) and it is off: export JAATO_KERBEROS_PROXY=true${basic ? ', or put Basic credentials in the proxy URL' : ''}`;
+  if (basic) return `the proxy wants Basic credentials: put them in ${s.variable} (http://user:password@host:port)`;
+  if (offered.includes('ntlm')) return NTLM_ONLY;
+  if (offered.length === 0) return 'the 407 carries no Proxy-Authenticate challenge, so there is no scheme to answer: ask the proxy\'s administrators';
+  return `none of the offered schemes is one jaato-proxy speaks (Negotiate and Basic): ask the proxy's administrators to offer one of those`;
+}
+
+/** The remedy for a CONNECT the proxy refused for its target, not for want of credentials. */
+export function tunnelRefusedRemedy(statusCode: number): string {
+  if (statusCode === 403) {
+    return "the proxy's rules refuse a tunnel to this host or port (corporate proxies often allow CONNECT to port 443 only): ask its administrators, or put the host in NO_PROXY if it is reachable directly";
+  }
+  if (statusCode >= 500) return "the proxy could not reach the target: check the URL's host and port (the proxy resolves the name and connects to it)";
+  return 'the proxy refuses a tunnel to this target: ask its administrators';
+}
+
+/**
+ * The line for the unauthenticated probe: what the proxy answered and offers, failing when nothing
+ * configured meets it, or (`tunnel`: a CONNECT) when it refuses the target before asking for credentials.
+ */
+export function offerCheck(probe: { statusCode: number; statusText: string; ms: number; offered: readonly string[] }, proxy: string, s: AuthSetting, tunnel: boolean): Check {
+  const answered = `${proxy} (${s.variable}) answered ${probe.statusCode} ${probe.statusText} in ${probe.ms} ms`;
+  if (probe.statusCode === 407) {
+    const detail = `${answered}${probe.offered.length > 0 ? `; offers ${probe.offered.map(schemeName).join(', ')}` : ''}`;
+    const unmet = unmetOffer(probe.offered, s);
+    return unmet ? { name: 'proxy', status: 'fail', detail, remedy: unmet } : { name: 'proxy', status: 'ok', detail };
+  }
+  // A forwarded HEAD's answer may be the origin's; a CONNECT's other than 2xx is the proxy's refusal.
+  if (tunnel && (probe.statusCode < 200 || probe.statusCode > 299)) {
+    return { name: 'proxy', status: 'fail', detail: `${answered} to CONNECT, without asking for credentials`, remedy: tunnelRefusedRemedy(probe.statusCode) };
+  }
+  return { name: 'proxy', status: 'ok', detail: `${answered}; asks for no authentication` };
+}
+
+/** The service name doctor asked for and where it came from: the remedy for a refused name depends on it. */
+export interface SpnState {
+  spn: string;
+  /** `JAATO_KERBEROS_SPN` or `options.spn` when set; undefined when it is the proxy host's. */
+  source: string | undefined;
+  /** The name made from the proxy's host, what an unset variable gives. */
+  hostDefault: string;
+  /** The proxy is named by an IP address, which Kerberos principals never are. */
+  ipLiteral: boolean;
+}
+
+/** Why a proxy named by an address gets no token (explain shows it too). */
+export const IP_SPN_HINT =
+  "the proxy is named by an IP address, and Kerberos names services after host names: use the proxy's host name in its URL, or set JAATO_KERBEROS_SPN=HTTP@<name in the proxy's keytab>";
+
+/** The remedy for a service name the KDC does not know (`unknown`) or the proxy does not accept (`refused`). */
+export function spnRemedy(s: SpnState, why: 'unknown' | 'refused'): string {
+  const problem = why === 'unknown' ? 'the KDC does not know it' : 'the proxy refuses tokens for it';
+  if (s.source) {
+    const back = s.spn === s.hostDefault ? '' : `, or unset it to use ${s.hostDefault} (the proxy's host)`;
+    return `${s.source} is set to ${s.spn} and ${problem}: correct it to the principal in the proxy's keytab${back}`;
+  }
+  if (s.ipLiteral) return `${s.spn} comes from the proxy's host and ${problem}: ${IP_SPN_HINT}`;
+  return `${s.spn} comes from the proxy's host and ${problem}. If the proxy's principal has another name (an alias, a load balancer), set JAATO_KERBEROS_SPN=HTTP@<name in the proxy's keytab>`;
+}
+
+/**
+ * The remedy for a failed token: the typed error's, except where doctor knows more (a service name that
+ * was set, a principal it saw in the cache).
+ */
+export function tokenRemedy(error: unknown, spn: SpnState | undefined, principal: string | undefined): string | undefined {
+  if (!(error instanceof KerberosError)) return undefined;
+  if (error.code === 'ERR_JAATO_KERBEROS_UNKNOWN_SPN' && spn) return spnRemedy(spn, 'unknown');
+  return error.remedy && withPrincipal(error.remedy, principal);
+}
+
+const DNS = /^(ENOTFOUND|EAI_AGAIN|EAI_NONAME|EAI_FAIL|EAI_NODATA)$/;
+const REFUSED = /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|ENETDOWN|EADDRNOTAVAIL)$/;
+const HOST_MISMATCH = /^(ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)$/;
+const UNTRUSTED = /^(?!ERR_SSL_)(INVALID_CA|UNABLE_TO_\w+|\w*CERT\w*)$/;
+const NOT_TLS = /^(ERR_SSL_\w+|EPROTO)$/;
+
+function codes(error: unknown): string[] {
+  const out: string[] = [];
+  for (let e = error, n = 0; e instanceof Error && n < 10; e = e.cause, n++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') out.push(code);
+  }
+  return out;
+}
+
+/** Where the proxy is, as the remedies name it. */
+export interface ProxyPlace {
+  variable: string;
+  host: string;
+  port: number;
+  /** An `https://` proxy (TLS to the proxy itself). */
+  tls: boolean;
+}
+
+/** The remedy for a proxy that could not be reached, by what went wrong underneath. */
+export function connectionRemedy(error: unknown, proxy: ProxyPlace): string {
+  const c = codes(error);
+  const has = (re: RegExp): boolean => c.some((x) => re.test(x));
+  const where = `${proxy.host}:${proxy.port}`;
+  if (error instanceof ProxyTimeoutError) return `no answer from ${where} in time: check ${proxy.variable}, the network or VPN (a longer wait: --timeout <ms>)`;
+  if (has(DNS)) return `the proxy's host name ${proxy.host} does not resolve: check ${proxy.variable} (on a VPN? the name may resolve only there)`;
+  if (has(REFUSED)) return `nothing accepts connections at ${where}: the proxy is down, or the host or port in ${proxy.variable} is wrong (or a VPN is needed)`;
+  if (proxy.tls && has(HOST_MISMATCH)) return `the proxy's certificate is not issued for ${proxy.host}: use the name it was issued for in ${proxy.variable}`;
+  if (proxy.tls && has(UNTRUSTED)) {
+    return "the proxy's certificate is not trusted: give its CA with --proxy-cacert <file> (the library's proxyCa option), or NODE_EXTRA_CA_CERTS=<file> for every Node program";
+  }
+  if (proxy.tls && has(NOT_TLS)) return `the TLS handshake with ${where} failed: if the proxy does not speak TLS there, write http:// in ${proxy.variable}`;
+  return `check ${proxy.variable}, the network or VPN`;
+}
+
+/** The remedy for a fetch that failed at the origin's TLS (through the tunnel, the certificate is the origin's); undefined for anything else. */
+export function originRemedy(error: unknown): string | undefined {
+  const c = codes(error);
+  if (c.some((x) => HOST_MISMATCH.test(x))) return "the origin's certificate is not issued for the URL's host: check the host name in the URL";
+  if (c.some((x) => UNTRUSTED.test(x))) return "the origin's certificate is not trusted: give its CA with --cacert <file> (the library's ca option), or NODE_EXTRA_CA_CERTS=<file>";
+  return undefined;
+}
+
+/** The outcome of doctor's authenticated request to the proxy, as the transport reported it. */
+export type AuthOutcome = { ok: true; answer: string } | { ok: false; error: unknown };
+
+/**
+ * The line for the authenticated request: accepted (any answer but a 407: a 5xx for an unreachable
+ * target still means the credentials passed), or why not, with the remedy for what was configured.
+ */
+export function authCheck(outcome: AuthOutcome, what: string, s: AuthSetting & { spn: SpnState | undefined; principal: string | undefined }, proxy: ProxyPlace): Check {
+  const name = 'proxy auth';
+  const sent = s.kerberos ? `a Negotiate token for ${s.spn?.spn ?? 'the proxy'}` : s.basicCredentials ? 'Basic credentials' : 'no credentials';
+  if (outcome.ok) return { name, status: 'ok', detail: `${what} with ${sent}: accepted, ${outcome.answer}` };
+  const error = outcome.error;
+  if (error instanceof ProxyTunnelError && error.statusCode !== undefined) {
+    // Past authentication: the proxy turned down the target, not the credentials.
+    return { name, status: 'ok', detail: `${what} with ${sent}: accepted; the proxy then answered ${error.statusCode} for the target (not an authentication failure)` };
+  }
+  let detail = error instanceof JaatoProxyError ? `${error.message} [${error.code}]` : error instanceof Error ? error.message : String(error);
+  if (error instanceof ProxyAuthenticationError) {
+    const kerberos = error.cause instanceof KerberosError ? error.cause : undefined;
+    // The Kerberos error is the token line's already: here, only that it left the 407 unanswered.
+    if (kerberos && what) detail = `${what}: 407, and no token to answer it (${kerberos.code}, see above) [${error.code}]`;
+    let remedy: string | undefined;
+    if (kerberos) remedy = tokenRemedy(kerberos, s.spn, s.principal);
+    else if (s.kerberos && error.offered.includes('negotiate') && s.spn) {
+      // The transport's reason guesses at causes; here the state is known, and the remedy says which.
+      detail = `${what ? `${what}: ` : ''}the proxy answered each Negotiate token for ${s.spn.spn} with another 407 [${error.code}]`;
+      remedy = spnRemedy(s.spn, 'refused');
+    }
+    else if (s.basicCredentials && error.offered.includes('basic')) remedy = `the proxy refused the Basic credentials in ${s.variable}: check the user and password`;
+    else remedy = unmetOffer(error.offered, s);
+    return { name, status: 'fail', detail, ...(remedy && { remedy }) };
+  }
+  return { name, status: 'fail', detail, remedy: connectionRemedy(error, proxy) };
+}

@@ -1,0 +1,103 @@
+import { createRequire } from 'node:module';
+import { isIP } from 'node:net';
+import type { Env } from '../config/env.js';
+import type { ProxyConfig, ProxyRoute } from '../config/proxy-config.js';
+import { kerberosPlatform } from '../config/platform.js';
+import { defaultSpn } from '../config/spn.js';
+import { loadKerberos } from '../auth/kerberos-addon.js';
+import { KerberosError } from '../auth/errors.js';
+import { generateSpnegoToken } from '../auth/spnego.js';
+import { tokenRemedy, type SpnState } from './advice.js';
+import { credentialsCheck, credentialsSource, type CredentialsEvidence, type CredentialsSource } from './credentials.js';
+import type { Check } from './doctor.js';
+import { readTicketCache } from './ticket-cache.js';
+
+/** What doctor found about Kerberos: the `kerberos` object of `doctor --json`. */
+export interface KerberosFacts {
+  /** JAATO_KERBEROS_PROXY (or --proxy-negotiate) is on. */
+  enabled: boolean;
+  /** The service name asked for, in the platform's form; null when Kerberos is off or there is no proxy. */
+  spn: string | null;
+  /** `JAATO_KERBEROS_SPN` when it set the name, `proxy host` otherwise; null with `spn`. */
+  spnSource: string | null;
+  /** The client principal seen (klist, or the cache GSSAPI filled from a client keytab); null when none was seen. */
+  principal: string | null;
+  /** Where the credentials come from; null when that is not known (no token, no listing). */
+  credentials: CredentialsSource | null;
+  /** Whether a token for `spn` was made: the proof of the credentials. */
+  token: 'made' | 'failed' | 'not tried';
+}
+
+export const KERBEROS_OFF: Readonly<KerberosFacts> = { enabled: false, spn: null, spnSource: null, principal: null, credentials: null, token: 'not tried' };
+
+/**
+ * doctor's Kerberos lines for the proxy it checks (`proxy`: the URL's, else the https one): the
+ * switch, the addon, the credentials and where they come from, the service name, and a real token
+ * for it, which is the proof of the credentials whatever holds them (a ticket cache, a client keytab,
+ * the Windows logon); klist, where there is one, only adds who and until when.
+ */
+export async function checkKerberos(
+  config: ProxyConfig,
+  proxy: ProxyRoute | undefined,
+  options: { env: Env; platform: NodeJS.Platform; tokenTimeout?: number | undefined },
+): Promise<{ checks: Check[]; facts: KerberosFacts; spn: SpnState | undefined }> {
+  const { env, platform } = options;
+  const facts: KerberosFacts = { ...KERBEROS_OFF };
+  if (!config.kerberos) {
+    const off: Check = { name: 'kerberos', status: 'skip', detail: 'JAATO_KERBEROS_PROXY is off: no Negotiate', remedy: 'export JAATO_KERBEROS_PROXY=true if the proxy wants Kerberos' };
+    return { checks: [off], facts, spn: undefined };
+  }
+  const checks: Check[] = [{ name: 'kerberos', status: 'ok', detail: 'JAATO_KERBEROS_PROXY is on' }];
+  facts.enabled = true;
+  let spn: SpnState | undefined;
+  if (proxy?.spn) {
+    const host = proxy.proxy.hostname;
+    spn = { spn: proxy.spn, source: config.spnSource, hostDefault: defaultSpn(host, platform), ipLiteral: isIP(host) !== 0 };
+    facts.spn = proxy.spn;
+    facts.spnSource = config.spnSource ?? 'proxy host';
+  }
+  const addon = await addonCheck(spn?.spn ?? defaultSpn('proxy', platform), platform);
+  checks.push(addon);
+
+  const processEnv = env as NodeJS.ProcessEnv;
+  const before = await readTicketCache(processEnv, platform);
+  const seen = before.listing?.principal;
+  let token: Check | undefined;
+  if (proxy && spn && addon.status === 'ok') {
+    try {
+      const made = await generateSpnegoToken(proxy.proxy.hostname, { spn: spn.spn, platform, ...(options.tokenTimeout !== undefined && { timeout: options.tokenTimeout }) });
+      token = { name: 'token', status: 'ok', detail: `a ${Buffer.from(made, 'base64').length}-byte SPNEGO token for ${spn.spn} (not shown)` };
+    } catch (err) {
+      const remedy = tokenRemedy(err, spn, seen);
+      token = { name: 'token', status: 'fail', detail: err instanceof Error ? err.message : String(err), ...(remedy && { remedy }) };
+    }
+  }
+  const evidence: CredentialsEvidence = {
+    before,
+    token: token === undefined ? 'not tried' : token.status === 'ok' ? 'made' : 'failed',
+    clientKeytab: env.KRB5_CLIENT_KTNAME,
+    platform,
+  };
+  // GSSAPI stores what it got from a client keytab in the cache: read again to say who it is.
+  if (evidence.token === 'made' && before.klist === 'ran' && !before.valid) evidence.after = await readTicketCache(processEnv, platform);
+  checks.push(credentialsCheck(evidence));
+  facts.token = evidence.token;
+  facts.principal = (evidence.after?.listing?.principal ?? seen) || null;
+  facts.credentials = credentialsSource(evidence) ?? null;
+  checks.push(spn ? { name: 'spn', status: 'ok', detail: `${spn.spn} (${spn.source ?? 'from the proxy host'})` } : { name: 'spn', status: 'skip', detail: 'no proxy, no service principal' });
+  if (token) checks.push(token);
+  return { checks, facts, spn };
+}
+
+async function addonCheck(spn: string, platform: NodeJS.Platform): Promise<Check> {
+  const name = 'kerberos addon';
+  try {
+    await loadKerberos(spn, platform);
+    const version = (createRequire(import.meta.url)('kerberos/package.json') as { version: string }).version;
+    return { name, status: 'ok', detail: `kerberos ${version} loaded` };
+  } catch (err) {
+    // The addon's error speaks of a token for a service; here it is only about the package.
+    const detail = err instanceof KerberosError ? err.message.slice(err.message.indexOf(': ') + 2).replace(`. ${err.remedy}`, '') : String(err);
+    return { name, status: 'fail', detail, remedy: kerberosPlatform(platform).remedies.addonMissing };
+  }
+}

@@ -1,0 +1,260 @@
+// doctor without a URL, against the real lab (MIT KDC, Squid with negotiate_kerberos_auth): each
+// configured proxy probed without credentials, then with them; one verdict and one remedy per state.
+// A proxy that offers only NTLM is scripted: the lab's Squid is not configured for NTLM.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { useLab } from '../helpers/lab.js';
+import { scriptedProxy, type ScriptedProxy } from '../helpers/scripted-proxy.js';
+import { CLI, labEnv, runCli } from './helpers.js';
+
+const ctx = useLab();
+
+interface Check {
+  name: string;
+  status: string;
+  detail: string;
+  remedy: string | null;
+}
+interface Report {
+  ok: boolean;
+  url: string | null;
+  checks: Check[];
+  proxies: Array<Record<string, unknown>>;
+  kerberos: Record<string, unknown>;
+}
+
+async function doctor(env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number; report: Report; stderr: string }> {
+  const r = await runCli(['doctor', '--json', ...args], env);
+  let report: Report;
+  try {
+    report = JSON.parse(r.stdout) as Report;
+  } catch {
+    throw new Error(`doctor printed no JSON (exit ${r.code}): ${r.stdout}${r.stderr}`);
+  }
+  return { code: r.code, report, stderr: r.stderr };
+}
+
+function line(report: Report, name: string): Check {
+  const found = report.checks.find((c) => c.name === name);
+  if (!found) throw new Error(`no "${name}" line in ${JSON.stringify(report.checks, null, 1)}`);
+  return found;
+}
+
+const failed = (report: Report): string[] => report.checks.filter((c) => c.status === 'fail').map((c) => c.name);
+
+let ntlm: ScriptedProxy;
+before(async () => {
+  ntlm = await scriptedProxy((_head, socket) => {
+    socket.write('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: NTLM\r\nContent-Length: 0\r\n\r\n');
+  });
+});
+after(() => ntlm.close());
+
+test('doctor --json has one shape: every key present, null where it does not apply', async () => {
+  const { code, report } = await doctor(labEnv(ctx.lab));
+  assert.equal(code, 0, JSON.stringify(report, null, 1));
+  assert.deepEqual(Object.keys(report), ['ok', 'url', 'checks', 'proxies', 'kerberos']);
+  assert.equal(report.url, null);
+  for (const c of report.checks) assert.deepEqual(Object.keys(c), ['name', 'status', 'detail', 'remedy'], c.name);
+  assert.deepEqual(report.proxies, [{ proxy: `${ctx.lab.proxies.negotiate}/`, variables: ['HTTPS_PROXY', 'HTTP_PROXY'], reachable: true, status: 407, offers: ['negotiate'], authenticated: true }]);
+  assert.deepEqual(report.kerberos, { enabled: true, spn: 'HTTP@localhost', spnSource: 'proxy host', principal: 'alice@JAATO.TEST', credentials: 'ticket cache', token: 'made' });
+  // Kerberos off: the same keys, null where there is nothing to say.
+  const off = await doctor({ ...labEnv(ctx.lab), JAATO_KERBEROS_PROXY: 'false' });
+  assert.deepEqual(off.report.kerberos, { enabled: false, spn: null, spnSource: null, principal: null, credentials: null, token: 'not tried' });
+  assert.deepEqual(Object.keys(off.report.proxies[0] ?? {}), ['proxy', 'variables', 'reachable', 'status', 'offers', 'authenticated']);
+  assert.equal(off.report.proxies[0]?.authenticated, null);
+});
+
+test('doctor without a URL, working setup with a ticket cache: the proxy asked without and with credentials, exit 0', async () => {
+  const r = await runCli(['doctor'], labEnv(ctx.lab));
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /✓ proxy {12}http:\/\/localhost:\d+\/ \(HTTPS_PROXY, HTTP_PROXY\) answered 407 Proxy Authentication Required in \d+ ms; offers Negotiate\n/);
+  assert.match(r.stdout, /✓ proxy auth {7}CONNECT example\.com:443 with a Negotiate token for HTTP@localhost: accepted/);
+  assert.match(r.stdout, /✓ ticket {11}alice@JAATO\.TEST, expires /);
+  assert.doesNotMatch(r.stdout, /✗/);
+});
+
+test('doctor without a URL, keytab only (KRB5_CLIENT_KTNAME, an empty cache): exit 0, the principal and the keytab named', async () => {
+  const lab = ctx.lab;
+  const keytab = await lab.clientKeytab(join(lab.dir, 'doctor-nourl.keytab'));
+  const { code, report } = await doctor(labEnv(lab, { KRB5CCNAME: `FILE:${join(lab.dir, 'doctor-nourl-ccache')}`, KRB5_CLIENT_KTNAME: keytab }));
+  assert.equal(code, 0, JSON.stringify(report.checks, null, 1));
+  assert.deepEqual(failed(report), []);
+  assert.match(line(report, 'ticket').detail, /^alice@JAATO\.TEST from the client keytab .*doctor-nourl\.keytab \(KRB5_CLIENT_KTNAME\)/);
+  assert.equal(report.kerberos.credentials, 'client keytab');
+  assert.equal(report.kerberos.principal, 'alice@JAATO.TEST');
+  assert.equal(line(report, 'proxy auth').status, 'ok');
+  // A keytab that is not there: the ticket line points at it, the token fails.
+  const missing = join(lab.dir, 'doctor-no-such.keytab');
+  const none = await doctor(labEnv(lab, { KRB5CCNAME: `FILE:${join(lab.dir, 'doctor-nokt-ccache')}`, KRB5_CLIENT_KTNAME: missing }));
+  assert.equal(none.code, 1);
+  assert.equal(line(none.report, 'token').status, 'fail');
+  assert.match(line(none.report, 'ticket').remedy ?? '', new RegExp(`^check that the client keytab ${missing.replace(/[.]/g, '\\.')} \\(KRB5_CLIENT_KTNAME\\) exists`));
+});
+
+test('doctor: the proxy is down → ✗ proxy, "the proxy is down", exit 1', async () => {
+  const { code, report } = await doctor(labEnv(ctx.lab, { HTTPS_PROXY: 'http://localhost:1', HTTP_PROXY: 'http://localhost:1' }));
+  assert.equal(code, 1);
+  assert.deepEqual(failed(report), ['proxy']);
+  assert.match(line(report, 'proxy').detail, /Cannot connect to proxy http:\/\/localhost:1\/ \(from HTTPS_PROXY\): ECONNREFUSED/);
+  assert.match(line(report, 'proxy').remedy ?? '', /nothing accepts connections at localhost:1: the proxy is down, or the host or port in HTTPS_PROXY, HTTP_PROXY is wrong/);
+  assert.deepEqual(report.proxies.map((p) => [p.reachable, p.status, p.authenticated]), [[false, null, null]]);
+});
+
+test('doctor: Kerberos off in front of a Negotiate-only proxy → ✗ proxy, export JAATO_KERBEROS_PROXY=true, exit 1', async () => {
+  const { code, report } = await doctor(labEnv(ctx.lab, { JAATO_KERBEROS_PROXY: 'false' }));
+  assert.equal(code, 1);
+  assert.deepEqual(failed(report), ['proxy']);
+  assert.match(line(report, 'proxy').detail, /offers Negotiate$/);
+  assert.equal(line(report, 'proxy').remedy, 'the proxy wants Kerberos (Negotiate) and it is off: export JAATO_KERBEROS_PROXY=true');
+  assert.match(line(report, 'kerberos').remedy ?? '', /export JAATO_KERBEROS_PROXY=true/);
+});
+
+test('doctor: no credentials → ✗ token and ✗ proxy auth, with kinit; an expired ticket names its principal', async () => {
+  const lab = ctx.lab;
+  const none = await doctor(labEnv(lab, { KRB5CCNAME: `FILE:${join(lab.dir, 'doctor-none')}` }));
+  assert.equal(none.code, 1);
+  assert.deepEqual(failed(none.report), ['token', 'proxy auth']);
+  assert.match(line(none.report, 'token').remedy ?? '', /^Run `kinit user@REALM`/);
+  assert.match(line(none.report, 'proxy auth').detail, /407, and no token to answer it \(ERR_JAATO_KERBEROS_NO_CREDENTIALS, see above\)/);
+  assert.equal(none.report.kerberos.credentials, null);
+  // A cache whose ticket has expired names the principal: the remedy is that principal's kinit.
+  const cache = join(lab.dir, 'doctor-expired');
+  await lab.kinit({ lifetime: '1s', ccache: `FILE:${cache}` });
+  await new Promise((r) => setTimeout(r, 2100));
+  const expired = await doctor(labEnv(lab, { KRB5CCNAME: `FILE:${cache}` }));
+  assert.equal(expired.code, 1);
+  assert.match(line(expired.report, 'ticket').remedy ?? '', /kinit alice@JAATO\.TEST/);
+  assert.doesNotMatch(JSON.stringify(expired.report.checks), /kinit user@REALM/);
+});
+
+test('doctor: JAATO_KERBEROS_SPN set and wrong → says it is set and wrong, never "set JAATO_KERBEROS_SPN"', async () => {
+  const lab = ctx.lab;
+  // Known to the KDC, absent from Squid's keytab: the token is made, the proxy refuses it.
+  const refused = await doctor(labEnv(lab, { JAATO_KERBEROS_SPN: lab.spnNotInKeytab }));
+  assert.equal(refused.code, 1);
+  assert.deepEqual(failed(refused.report), ['proxy auth']);
+  assert.equal(line(refused.report, 'token').status, 'ok');
+  assert.match(line(refused.report, 'proxy auth').detail, /^CONNECT example\.com:443: the proxy answered each Negotiate token for HTTP@not-in-keytab with another 407 \[ERR_JAATO_PROXY_AUTH\]$/);
+  assert.equal(
+    line(refused.report, 'proxy auth').remedy,
+    "JAATO_KERBEROS_SPN is set to HTTP@not-in-keytab and the proxy refuses tokens for it: correct it to the principal in the proxy's keytab, or unset it to use HTTP@localhost (the proxy's host)",
+  );
+  // Unknown to the KDC: the token fails, and its remedy is the same kind.
+  const unknown = await doctor(labEnv(lab, { JAATO_KERBEROS_SPN: 'HTTP/no-such-service' }));
+  assert.equal(unknown.code, 1);
+  assert.equal(line(unknown.report, 'token').remedy, "JAATO_KERBEROS_SPN is set to HTTP@no-such-service and the KDC does not know it: correct it to the principal in the proxy's keytab, or unset it to use HTTP@localhost (the proxy's host)");
+  for (const r of [refused, unknown]) for (const c of r.report.checks) assert.doesNotMatch(c.remedy ?? '', /\bset JAATO_KERBEROS_SPN/, c.name);
+});
+
+test('doctor: JAATO_KERBEROS_SPN unset and the proxy host\'s name wrong (an IP address) → set JAATO_KERBEROS_SPN', async () => {
+  const lab = ctx.lab;
+  const byIp = lab.proxies.negotiate.replace('localhost', '127.0.0.1');
+  const { code, report } = await doctor(labEnv(lab, { HTTPS_PROXY: byIp, HTTP_PROXY: byIp }));
+  assert.equal(code, 1);
+  assert.deepEqual(failed(report), ['token', 'proxy auth']);
+  assert.equal(report.kerberos.spn, 'HTTP@127.0.0.1');
+  assert.match(line(report, 'token').remedy ?? '', /^HTTP@127\.0\.0\.1 comes from the proxy's host and the KDC does not know it: the proxy is named by an IP address.* set JAATO_KERBEROS_SPN=HTTP@<name in the proxy's keytab>$/);
+});
+
+test('doctor: a proxy that offers only NTLM → ✗, spelled NTLM, with what to do instead', async () => {
+  for (const kerberos of ['true', 'false']) {
+    const { code, report } = await doctor(labEnv(ctx.lab, { HTTPS_PROXY: ntlm.url, HTTP_PROXY: ntlm.url, JAATO_KERBEROS_PROXY: kerberos }));
+    assert.equal(code, 1, kerberos);
+    assert.equal(line(report, 'proxy').status, 'fail');
+    assert.match(line(report, 'proxy').detail, /answered 407 Proxy Authentication Required in \d+ ms; offers NTLM$/);
+    assert.match(line(report, 'proxy').remedy ?? '', /^jaato-proxy speaks Negotiate \(Kerberos\) and Basic, not NTLM: .*Cntlm, Px/);
+    assert.deepEqual(report.proxies[0]?.offers, ['ntlm']);
+  }
+});
+
+test('doctor -x: the proxy given on the command line, named -x/--proxy in its messages', async () => {
+  const { code, report } = await doctor(labEnv(ctx.lab, { HTTPS_PROXY: 'http://localhost:1' }), ['-x', ctx.lab.proxies.negotiate]);
+  assert.equal(code, 0, JSON.stringify(report.checks, null, 1));
+  assert.deepEqual(report.proxies.map((p) => p.variables), [['-x/--proxy']]);
+  const down = await doctor(labEnv(ctx.lab), ['-x', 'http://localhost:1']);
+  assert.equal(down.code, 1);
+  assert.match(line(down.report, 'proxy').detail, /\(from -x\/--proxy\)/);
+  assert.doesNotMatch(JSON.stringify(down.report), /options\.proxy/);
+  const bad = await runCli(['doctor', '-x', 'socks5://h:1'], labEnv(ctx.lab));
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^jaato-proxy: -x\/--proxy uses the unsupported proxy scheme "socks5"/);
+});
+
+test('doctor <https url>: the origin\'s untrusted certificate fails the fetch line with --cacert as the remedy', async () => {
+  const { code, report } = await doctor(labEnv(ctx.lab), [`${ctx.lab.origins.https.url}/doctor`]);
+  assert.equal(code, 1);
+  assert.deepEqual(failed(report), ['fetch']);
+  assert.equal(report.url, `${ctx.lab.origins.https.url}/doctor`);
+  assert.match(line(report, 'proxy auth').detail, /^CONNECT 127\.0\.0\.1:\d+ with a Negotiate token for HTTP@localhost: accepted, tunnel open$/);
+  assert.equal(line(report, 'fetch').remedy, "the origin's certificate is not trusted: give its CA with --cacert <file> (the library's ca option), or NODE_EXTRA_CA_CERTS=<file>");
+});
+
+test('doctor with the kerberos package missing: the addon line says so, with no placeholder service and no GSSAPI label', async () => {
+  // A resolve hook makes `kerberos` absent for this one process, as on a machine without it.
+  const dir = ctx.lab.dir;
+  writeFileSync(join(dir, 'no-kerberos-hooks.mjs'), `export async function resolve(specifier, context, next) {
+  if (specifier === 'kerberos') throw Object.assign(new Error("Cannot find package 'kerberos' imported from " + context.parentURL), { code: 'ERR_MODULE_NOT_FOUND' });
+  return next(specifier, context);
+}\n`);
+  writeFileSync(join(dir, 'no-kerberos.mjs'), "import { register } from 'node:module';\nregister('./no-kerberos-hooks.mjs', import.meta.url);\n");
+  const stdout = await new Promise<string>((resolve) => {
+    execFile(process.execPath, ['--import', join(dir, 'no-kerberos.mjs'), CLI, 'doctor', '--json'], { env: labEnv(ctx.lab), timeout: 30_000 }, (_error, out) => resolve(out));
+  });
+  const report = JSON.parse(stdout) as Report;
+  const addon = line(report, 'kerberos addon');
+  assert.equal(addon.status, 'fail');
+  assert.match(addon.detail, /^the optional peer dependency "kerberos" is not installed \(install it beside jaato-proxy\) \(loader: Cannot find package 'kerberos'/);
+  assert.match(addon.remedy ?? '', /^Install it with `npm install kerberos`/);
+  assert.doesNotMatch(JSON.stringify(report), /HTTP@doctor|GSSAPI:/);
+  assert.equal(report.kerberos.token, 'not tried');
+  assert.match(line(report, 'proxy auth').detail, /\(ERR_JAATO_KERBEROS_ADDON_MISSING, see above\)/);
+  assert.equal(report.ok, false);
+});
+
+test('doctor: a Basic proxy with the credentials in its URL passes; wrong ones fail with the remedy; none fail with where to put them', async () => {
+  const lab = ctx.lab;
+  const withUser = (password: string): string => lab.proxies.basic.replace('http://', `http://${lab.basic.username}:${password}@`);
+  const env = (proxy: string): NodeJS.ProcessEnv => labEnv(lab, { HTTPS_PROXY: proxy, HTTP_PROXY: proxy, JAATO_KERBEROS_PROXY: 'false' });
+  const good = await doctor(env(withUser(lab.basic.password)));
+  assert.equal(good.code, 0, JSON.stringify(good.report.checks, null, 1));
+  assert.deepEqual([line(good.report, 'kerberos').detail, line(good.report, 'kerberos').remedy], ['JAATO_KERBEROS_PROXY is off: no Negotiate, and no proxy asks for it', null]);
+  assert.match(line(good.report, 'proxy auth').detail, /^CONNECT example\.com:443 with Basic credentials: accepted; the proxy then answered 500 for the target \(not an authentication failure\)$/);
+  assert.doesNotMatch(JSON.stringify(good.report), new RegExp(lab.basic.password));
+  const wrong = await doctor(env(withUser('not-the-password')));
+  assert.equal(wrong.code, 1);
+  assert.equal(line(wrong.report, 'proxy auth').remedy, 'the proxy refused the Basic credentials in HTTPS_PROXY, HTTP_PROXY: check the user and password');
+  assert.doesNotMatch(JSON.stringify(wrong.report), /not-the-password/);
+  const none = await doctor(env(lab.proxies.basic));
+  assert.equal(none.code, 1);
+  assert.deepEqual(failed(none.report), ['proxy']);
+  assert.match(line(none.report, 'proxy').remedy ?? '', /^the proxy wants Basic credentials: put them in HTTPS_PROXY, HTTP_PROXY \(http:\/\/user:password@host:port\)$/);
+});
+
+test('doctor <https url> to a port the proxy does not tunnel to: ✗ proxy and ✗ fetch with the proxy\'s rule as the remedy', async () => {
+  // The lab's Squid, like a corporate one, allows CONNECT to 443 and the lab origin's port only.
+  const { code, report } = await doctor(labEnv(ctx.lab), ['https://localhost:8443/']);
+  assert.equal(code, 1);
+  assert.deepEqual(failed(report), ['proxy', 'fetch']);
+  assert.match(line(report, 'proxy').detail, /answered 403 Forbidden in \d+ ms to CONNECT, without asking for credentials$/);
+  assert.match(line(report, 'fetch').detail, /did not open a tunnel to localhost:8443: the proxy answered 403/);
+  for (const name of ['proxy', 'fetch']) assert.match(line(report, name).remedy ?? '', /^the proxy's rules refuse a tunnel to this host or port/, name);
+});
+
+test('doctor without a URL, a separate proxy for http: asked as it is used, with a forwarded HEAD, then authenticated through the library', async () => {
+  const lab = ctx.lab;
+  const env = labEnv(lab, { HTTPS_PROXY: lab.proxies.both, HTTP_PROXY: lab.proxies.negotiate });
+  const { code, report } = await doctor(env);
+  assert.equal(code, 0, JSON.stringify(report.checks, null, 1));
+  assert.deepEqual(report.proxies.map((p) => [p.variables, p.status, p.authenticated]), [[['HTTPS_PROXY'], 407, true], [['HTTP_PROXY'], 407, true]]);
+  const auth = report.checks.filter((c) => c.name === 'proxy auth').map((c) => c.detail);
+  assert.match(auth[0] ?? '', /^CONNECT example\.com:443 with a Negotiate token for HTTP@localhost: accepted/);
+  assert.match(auth[1] ?? '', /^HEAD http:\/\/example\.com with a Negotiate token for HTTP@localhost: accepted, answered \d{3} /);
+  // Without a ticket the forwarded request fails as the tunnel does.
+  const none = await doctor({ ...env, KRB5CCNAME: `FILE:${join(lab.dir, 'doctor-none-2')}` });
+  assert.equal(none.code, 1);
+  assert.deepEqual(none.report.proxies.map((p) => p.authenticated), [false, false]);
+});

@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KerberosNoCredentialsError, KerberosUnknownSpnError } from '../../src/auth/errors.js';
+import { parseProxyUrl } from '../../src/config/proxy-url.js';
+import { authCheck, connectionRemedy, offerCheck, schemeName, spnRemedy, tokenRemedy, unmetOffer, type AuthSetting, type SpnState } from '../../src/diagnostics/advice.js';
+import { credentialsSource } from '../../src/diagnostics/credentials.js';
+import { ProxyAuthenticationError, ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from '../../src/transport/errors.js';
+
+// doctor's judgements as tables: what the proxy offered or answered, what was configured → the
+// verdict and the remedy. The same judgements are run against the real lab in test/cli/doctor.test.ts.
+
+const OFF: AuthSetting = { kerberos: false, basicCredentials: false, variable: 'HTTPS_PROXY' };
+const ON: AuthSetting = { ...OFF, kerberos: true };
+const BASIC: AuthSetting = { ...OFF, basicCredentials: true };
+
+test('scheme names as the specifications spell them', () => {
+  assert.deepEqual(['ntlm', 'negotiate', 'basic', 'digest', 'bearer'].map(schemeName), ['NTLM', 'Negotiate', 'Basic', 'Digest', 'Bearer']);
+});
+
+test('offers nothing configured meets → the remedy; offers one that is → none', () => {
+  const rows: ReadonlyArray<[string[], AuthSetting, RegExp | undefined]> = [
+    [['negotiate'], ON, undefined],
+    [['negotiate', 'basic'], BASIC, undefined],
+    [['basic'], BASIC, undefined],
+    [['negotiate'], OFF, /^the proxy wants Kerberos \(Negotiate\) and it is off: export JAATO_KERBEROS_PROXY=true$/],
+    [['negotiate', 'basic'], OFF, /export JAATO_KERBEROS_PROXY=true, or put Basic credentials in the proxy URL$/],
+    [['basic'], ON, /^the proxy wants Basic credentials: put them in HTTPS_PROXY/],
+    [['ntlm'], ON, /^jaato-proxy speaks Negotiate \(Kerberos\) and Basic, not NTLM/],
+    [['ntlm'], OFF, /not NTLM/],
+    [['digest'], ON, /none of the offered schemes/],
+    [[], ON, /no Proxy-Authenticate challenge/],
+  ];
+  for (const [offered, setting, remedy] of rows) {
+    const got = unmetOffer(offered, setting);
+    if (remedy) assert.match(got ?? '', remedy, offered.join());
+    else assert.equal(got, undefined, offered.join());
+  }
+  const ntlm = offerCheck({ statusCode: 407, statusText: 'Proxy Authentication Required', ms: 3, offered: ['ntlm'] }, 'http://p/', ON, true);
+  assert.deepEqual([ntlm.status, ntlm.detail], ['fail', 'http://p/ (HTTPS_PROXY) answered 407 Proxy Authentication Required in 3 ms; offers NTLM']);
+  const open = offerCheck({ statusCode: 200, statusText: 'Connection established', ms: 1, offered: [] }, 'http://p/', OFF, true);
+  assert.deepEqual([open.status, open.detail], ['ok', 'http://p/ (HTTPS_PROXY) answered 200 Connection established in 1 ms; asks for no authentication']);
+  // A CONNECT refused before any credentials is the target's refusal; a forwarded HEAD's 403 may be the origin's.
+  const refused = offerCheck({ statusCode: 403, statusText: 'Forbidden', ms: 1, offered: [] }, 'http://p/', ON, true);
+  assert.deepEqual([refused.status, refused.detail], ['fail', 'http://p/ (HTTPS_PROXY) answered 403 Forbidden in 1 ms to CONNECT, without asking for credentials']);
+  assert.match(refused.remedy ?? '', /refuse a tunnel to this host or port .*NO_PROXY/);
+  assert.equal(offerCheck({ statusCode: 403, statusText: 'Forbidden', ms: 1, offered: [] }, 'http://p/', ON, false).status, 'ok');
+});
+
+test('a refused or unknown service name: "set JAATO_KERBEROS_SPN" only when it is not set', () => {
+  const set: SpnState = { spn: 'HTTP@wrong', source: 'JAATO_KERBEROS_SPN', hostDefault: 'HTTP@proxy.corp', ipLiteral: false };
+  const unset: SpnState = { spn: 'HTTP@proxy.corp', source: undefined, hostDefault: 'HTTP@proxy.corp', ipLiteral: false };
+  const ip: SpnState = { spn: 'HTTP@fd00::1', source: undefined, hostDefault: 'HTTP@fd00::1', ipLiteral: true };
+  assert.equal(spnRemedy(set, 'refused'), "JAATO_KERBEROS_SPN is set to HTTP@wrong and the proxy refuses tokens for it: correct it to the principal in the proxy's keytab, or unset it to use HTTP@proxy.corp (the proxy's host)");
+  assert.equal(spnRemedy({ ...set, spn: 'HTTP@proxy.corp' }, 'unknown'), "JAATO_KERBEROS_SPN is set to HTTP@proxy.corp and the KDC does not know it: correct it to the principal in the proxy's keytab");
+  assert.match(spnRemedy(unset, 'refused'), /^HTTP@proxy\.corp comes from the proxy's host and the proxy refuses tokens for it\. If the proxy's principal has another name .*set JAATO_KERBEROS_SPN=HTTP@<name in the proxy's keytab>$/);
+  assert.match(spnRemedy(ip, 'unknown'), /named by an IP address.*use the proxy's host name in its URL, or set JAATO_KERBEROS_SPN=/);
+  // The token's remedy: the SPN's when the KDC does not know it; the principal seen in place of user@REALM.
+  assert.equal(tokenRemedy(new KerberosUnknownSpnError('HTTP@wrong', 'Server not found in Kerberos database', undefined, 'linux'), set, undefined), spnRemedy(set, 'unknown'));
+  assert.equal(tokenRemedy(new KerberosNoCredentialsError('HTTP@p', 'No credentials were supplied', undefined, 'linux'), set, 'alice@JAATO.TEST'), 'Run `kinit alice@JAATO.TEST` (check with `klist`)');
+  assert.equal(tokenRemedy(new Error('not ours'), set, undefined), undefined);
+});
+
+test('a proxy that cannot be reached: the remedy for what went wrong underneath', () => {
+  const http = parseProxyUrl('http://proxy.corp:3128', 'HTTPS_PROXY');
+  const place = { variable: 'HTTPS_PROXY', host: 'proxy.corp', port: 3128, tls: false };
+  const errno = (code: string): Error => Object.assign(new Error(code), { code });
+  const rows: ReadonlyArray<[unknown, boolean, RegExp]> = [
+    [new ProxyConnectionError(http, 'ECONNREFUSED', errno('ECONNREFUSED')), false, /^nothing accepts connections at proxy\.corp:3128: the proxy is down/],
+    [new ProxyConnectionError(http, 'ENOTFOUND', errno('ENOTFOUND')), false, /^the proxy's host name proxy\.corp does not resolve: check HTTPS_PROXY/],
+    [new ProxyTimeoutError(http, 'connecting to', 10, 'connect'), false, /^no answer from proxy\.corp:3128 in time/],
+    [new ProxyConnectionError(http, 'x', errno('UNABLE_TO_VERIFY_LEAF_SIGNATURE')), true, /--proxy-cacert <file> \(the library's proxyCa option\), or NODE_EXTRA_CA_CERTS=<file>/],
+    [new ProxyConnectionError(http, 'x', errno('SELF_SIGNED_CERT_IN_CHAIN')), true, /--proxy-cacert/],
+    [new ProxyConnectionError(http, 'x', errno('ERR_TLS_CERT_ALTNAME_INVALID')), true, /not issued for proxy\.corp: use the name it was issued for in HTTPS_PROXY/],
+    [new ProxyConnectionError(http, 'x', errno('ERR_SSL_WRONG_VERSION_NUMBER')), true, /write http:\/\/ in HTTPS_PROXY/],
+  ];
+  for (const [error, tls, remedy] of rows) assert.match(connectionRemedy(error, { ...place, tls }), remedy, String(error));
+});
+
+test('the authenticated request: any answer but a 407 is accepted credentials; a refusal gets the remedy for what was sent', () => {
+  const proxy = parseProxyUrl('http://proxy.corp:3128', 'HTTPS_PROXY');
+  const place = { variable: 'HTTPS_PROXY', host: 'proxy.corp', port: 3128, tls: false };
+  const spn: SpnState = { spn: 'HTTP@proxy.corp', source: undefined, hostDefault: 'HTTP@proxy.corp', ipLiteral: false };
+  const s = { ...ON, spn, principal: undefined };
+  assert.equal(authCheck({ ok: true, answer: 'tunnel open' }, 'CONNECT example.com:443', s, place).detail, 'CONNECT example.com:443 with a Negotiate token for HTTP@proxy.corp: accepted, tunnel open');
+  const beyond = authCheck({ ok: false, error: new ProxyTunnelError(proxy, 'example.com:443', 'the proxy answered 503', 503) }, 'CONNECT example.com:443', s, place);
+  assert.deepEqual([beyond.status, beyond.detail], ['ok', 'CONNECT example.com:443 with a Negotiate token for HTTP@proxy.corp: accepted; the proxy then answered 503 for the target (not an authentication failure)']);
+  const refused = authCheck({ ok: false, error: new ProxyAuthenticationError(proxy, ['negotiate'], 'still refused') }, 'CONNECT example.com:443', s, place);
+  assert.deepEqual([refused.status, refused.remedy], ['fail', spnRemedy(spn, 'refused')]);
+  const basic = authCheck({ ok: false, error: new ProxyAuthenticationError(proxy, ['basic'], 'refused') }, 'CONNECT x:443', { ...BASIC, spn: undefined, principal: undefined }, place);
+  assert.equal(basic.remedy, 'the proxy refused the Basic credentials in HTTPS_PROXY: check the user and password');
+});
+
+test('where the credentials come from, as doctor --json names it', () => {
+  const ran = { klist: 'ran' as const, valid: false };
+  assert.equal(credentialsSource({ before: { ...ran, valid: true }, token: 'made', platform: 'linux' }), 'ticket cache');
+  assert.equal(credentialsSource({ before: ran, token: 'made', clientKeytab: '/k', platform: 'linux' }), 'client keytab');
+  assert.equal(credentialsSource({ before: ran, token: 'failed', clientKeytab: '/k', platform: 'linux' }), undefined);
+  assert.equal(credentialsSource({ before: { klist: 'skipped', valid: false }, token: 'made', platform: 'win32' }), 'windows logon');
+});
