@@ -15,7 +15,7 @@ export interface PacRouteContext {
  */
 export function routesFromPac(pacUrl: string, decision: PacDecision, context: PacRouteContext): Route[] {
   return decision.entries.map((entry, i): Route => {
-    const rule = `PAC ${redactUrl(pacUrl)} answered "${decision.raw}": entry ${i + 1} "${entry.raw}"`;
+    const rule = `PAC ${redactUrl(pacUrl)}: "${entry.raw}" (entry ${i + 1} of ${decision.entries.length})`;
     if (entry.type === 'direct') return { type: 'direct', rule } satisfies DirectRoute;
     const proxy = parseProxyUrl(entry.proxy, `the PAC file's answer "${entry.raw}"`);
     const route: ProxyRoute = context.kerberos
