@@ -6,6 +6,11 @@ import { defaultCaCertificates, secureContextTrusting } from '../transport/trust
 
 /** Options shared by every adapter: where to route (ProxyOptions) and how to connect. */
 export interface ProxyClientOptions extends ProxyOptions, ProxyAuthOptions {
+  /**
+   * A PAC file (`http(s)://`, `file://` or a path) that chooses the proxy per request, instead of
+   * `JAATO_PAC_URL`. The bypass lists still come first; the PAC wins over the proxy variables.
+   */
+  pac?: string;
   /** Milliseconds to connect to the proxy (or origin) and, through a proxy, to get the CONNECT answer. Default 10 000. */
   connectTimeout?: number;
   /**

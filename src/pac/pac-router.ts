@@ -81,12 +81,12 @@ export class PacRouter {
       decision.catch(() => this.#decisions.get(key) === decision && this.#decisions.delete(key));
     }
     const d = await decision;
-    return { ...d, entries: this.#bad.order(d.entries, (e) => (e.type === 'proxy' ? e.proxy : undefined)) };
+    return { ...d, entries: this.#bad.order(d.entries, (e) => (e.type === 'proxy' ? proxyKey(e.proxy) : undefined)) };
   }
 
-  /** A proxy that could not be reached: tried last for a while. */
+  /** A proxy (its URL or origin) that could not be reached: tried last for a while. */
   markBad(proxy: string): void {
-    this.#bad.mark(proxy);
+    this.#bad.mark(proxyKey(proxy));
   }
 
   close(): void {
@@ -140,6 +140,12 @@ export class PacRouter {
     ).finally(() => (this.#loading = undefined));
     return loading;
   }
+}
+
+/** One spelling per proxy, default port included, whether it came from a PAC entry or an endpoint's origin. */
+function proxyKey(proxy: string): string {
+  const u = new URL(proxy);
+  return `${u.protocol}//${u.host}${u.port === '' ? (u.protocol === 'https:' ? ':443' : ':80') : ''}`;
 }
 
 function describeValue(value: unknown): string {

@@ -1,6 +1,9 @@
 import { Agent, buildConnector, Dispatcher, Pool } from 'undici';
 import { unbracket } from '../../config/host.js';
-import { resolveConfig, type ProxyOptions, type ProxyRoute } from '../../config/proxy-config.js';
+import { resolveConfig, type ProxyOptions, type ProxyRoute, type Route } from '../../config/proxy-config.js';
+import { pacRouterFor, pacRoutes, pacSetting, type PacSetting } from '../../pac/pac-route.js';
+import { proxyUnreachable } from '../../pac/unreachable.js';
+import { failoverHandler } from './pac-failover.js';
 import { basicAuthorization } from '../../auth/basic.js';
 import { debug } from '../../debug.js';
 import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
@@ -65,15 +68,46 @@ export class ProxyDispatcher extends Dispatcher {
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     let target: URL;
-    let route;
+    let route: Route;
     try {
       if (this.#closed) throw new Error('ProxyDispatcher is closed');
       target = new URL(opts.path, opts.origin);
+      const pac = pacSetting(this.#options.pac, this.#configOptions?.env);
+      if (pac) {
+        this.#dispatchByPac(opts, handler, target, pac);
+        return true;
+      }
       route = resolveConfig(this.#configOptions).route(target);
     } catch (error) {
       failLater(handler, error as Error);
       return true;
     }
+    return this.#dispatchRoute(opts, handler, target, route);
+  }
+
+  /** With a PAC: its entries in order; a proxy that cannot be reached is marked bad and the next one tried. */
+  #dispatchByPac(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, target: URL, pac: PacSetting): void {
+    const router = pacRouterFor(pac.url);
+    const attempt = (routes: readonly Route[]): void => {
+      const [route, ...rest] = routes;
+      if (!route) return;
+      if (rest.length === 0 || route.type === 'direct') return void this.#dispatchRoute(opts, handler, target, route);
+      const next = failoverHandler(handler, (error) => {
+        if (!proxyUnreachable(error)) return false;
+        router.markBad(route.proxy.origin);
+        debug('%s %s: %s unreachable, next PAC entry', opts.method, target.origin, route.proxy.redacted);
+        queueMicrotask(() => attempt(rest));
+        return true;
+      });
+      this.#dispatchRoute(opts, next, target, route);
+    };
+    pacRoutes(target, resolveConfig(this.#configOptions), pac, router).then(
+      ({ routes }) => attempt(routes),
+      (error: Error) => failLater(handler, error),
+    );
+  }
+
+  #dispatchRoute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, target: URL, route: Route): boolean {
     // Whatever the caller set, Proxy-Authorization is ours: never pass a caller's on to anyone.
     const headers = replaceHeader(opts.headers, 'proxy-authorization');
     if (route.type === 'direct') {
