@@ -11,6 +11,8 @@ import { routingOptions, transportOptions } from '../adapters/client-options.js'
 import { ProxyDispatcher, type ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
 import { ProxyAuthenticationError, ProxyTunnelError } from '../transport/errors.js';
 import { openTunnel } from '../transport/tunnel.js';
+import { pacRouterFor, pacRoutes, pacSetting } from '../pac/pac-route.js';
+import { proxyUnreachable } from '../pac/unreachable.js';
 import { allowList, parseAllowEntry } from './allow-list.js';
 import { ListeningAddresses } from './self-address.js';
 
@@ -169,6 +171,31 @@ export class LocalProxy {
     }
   }
 
+  /** The routes to try, in order: the PAC's entries when a PAC is configured, else the one decision. */
+  async #routes(target: URL): Promise<Route[]> {
+    const pac = pacSetting(this.#options.pac, this.#routing?.env);
+    if (pac) return (await pacRoutes(target, resolveConfig(this.#routing), pac)).routes;
+    return [resolveConfig(this.#routing).route(target)];
+  }
+
+  /** A socket to `host:port`, direct or tunnelled; a proxy that cannot be reached gives way to the next route. */
+  async #openUpstream(routes: readonly Route[], host: string, port: number, via: string, chosen: (route: Route) => void): Promise<Socket> {
+    const transport = transportOptions(this.#options);
+    for (let i = 0; ; i++) {
+      const route = routes[i] as Route;
+      chosen(route);
+      try {
+        if (route.type === 'direct') return await connectDirect(host, port);
+        return await openTunnel(route, host, port, { ...transport, connectHeaders: { Via: via } });
+      } catch (error) {
+        // Only a PAC gives more than one route, so a next one means a PAC to tell.
+        const pac = pacSetting(this.#options.pac, this.#routing?.env);
+        if (!pac || route.type !== 'proxy' || i === routes.length - 1 || !proxyUnreachable(error)) throw error;
+        pacRouterFor(pac.url).markBad(route.proxy.origin);
+      }
+    }
+  }
+
   #log(entry: AccessLogEntry): void {
     this.#options.log?.(entry);
   }
@@ -265,19 +292,10 @@ export class LocalProxy {
     const port = Number(target.port || 443);
     void this.#ownAddress(target.hostname, port).then((own) => {
       if (own) return refuse('508 Loop Detected', `jaato-proxy: CONNECT to this proxy itself (${authority} reaches ${own})`, 'refused');
-      const route = this.#route(target);
-      if (!route) return refuse('502 Bad Gateway', 'jaato-proxy: the proxy configuration is invalid (see jaato-proxy doctor)', 'error');
-      const transport = transportOptions(this.#options);
-      const upstream: Promise<Socket> =
-        route.type === 'direct'
-          ? new Promise((resolve, reject) => {
-              const s = netConnect({ host, port }, () => {
-                s.off('error', reject);
-                resolve(s);
-              });
-              s.once('error', reject);
-            })
-          : openTunnel(route, host, port, { ...transport, connectHeaders: { Via: appendVia(req.headers.via, this.#via) } });
+      const via = appendVia(req.headers.via, this.#via);
+      let route: Route | undefined;
+      // A configuration error (a malformed variable, a PAC that cannot be loaded) is the 502's text.
+      const upstream = this.#routes(target).then((routes) => this.#openUpstream(routes, host, port, via, (r) => (route = r)));
       upstream.then(
         (remote) => {
           if (socket.destroyed) return remote.destroy();
@@ -293,7 +311,7 @@ export class LocalProxy {
             this.#tunnels.delete(remote);
             socket.destroy();
             remote.destroy();
-            log(route.type, 200, bytes);
+            log(route?.type ?? 'error', 200, bytes);
           };
           remote.on('close', close).on('error', close);
           socket.on('close', close);
@@ -316,6 +334,16 @@ export class LocalProxy {
     this.#server.closeAllConnections();
     await Promise.all([closed, this.#dispatcher.destroy()]);
   }
+}
+
+function connectDirect(host: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect({ host, port }, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
 }
 
 const LOOPED = 'jaato-proxy: loop detected: this request has already passed through this proxy (its Via carries our mark); the upstream proxy leads back here';
