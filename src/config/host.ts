@@ -24,6 +24,47 @@ export function toUrl(url: string | URL): URL {
   }
 }
 
+/** A target as every decision needs it, from one parse. */
+export interface ParsedTarget {
+  protocol: string;
+  host: TargetHost;
+  /** `scheme://authority`: what the decision depends on, the key of per-host caches. */
+  key: string;
+}
+
+/**
+ * `scheme://host[:port]` followed by a path, query, fragment or nothing, with none of the characters
+ * the WHATWG parser treats specially in an authority (userinfo `@`, `%`, `\\`, tabs, brackets): for such
+ * a string the host is a function of this prefix alone, so one parse serves every URL that starts with it.
+ */
+const PLAIN_AUTHORITY = /^(?:https?|wss?):\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?=[/?#]|$)/;
+const parsedTargets = new Map<string, ParsedTarget>();
+const PARSED_TARGETS_LIMIT = 1024;
+
+/** The target of a URL, parsed once per distinct `scheme://authority` (the WHATWG parser decides). */
+export function parseTarget(url: string | URL): ParsedTarget {
+  if (typeof url === 'string') {
+    const plain = PLAIN_AUTHORITY.exec(url)?.[0];
+    const known = plain === undefined ? undefined : parsedTargets.get(plain);
+    if (known) return known;
+    const parsed = fromUrl(toUrl(url));
+    if (plain !== undefined) remember(plain, parsed);
+    return parsed;
+  }
+  const key = `${url.protocol}//${url.host}`;
+  return parsedTargets.get(key) ?? remember(key, fromUrl(url));
+}
+
+function fromUrl(url: URL): ParsedTarget {
+  return { protocol: url.protocol, host: targetOf(url), key: `${url.protocol}//${url.host}` };
+}
+
+function remember(key: string, parsed: ParsedTarget): ParsedTarget {
+  if (parsedTargets.size >= PARSED_TARGETS_LIMIT) parsedTargets.clear();
+  parsedTargets.set(key, parsed);
+  return parsed;
+}
+
 export function targetOf(url: URL): TargetHost {
   const hostname = stripHost(url.hostname);
   const port = url.port === '' ? (DEFAULT_PORTS[url.protocol] ?? 0) : Number(url.port);
