@@ -189,7 +189,15 @@ export function resolveBypass(env: Env): BypassRules {
   return envBypass.get(env, env, (view) => new BypassRules({}, view));
 }
 
+/** Per options object: whether it sets nothing but `env`. Options are not mutated once given (they key the caches). */
+const envOnly = new WeakMap<ProxyOptions, boolean>();
+
 function onlyEnv(options: ProxyOptions): boolean {
-  for (const k in options) if (k !== 'env' && (options as Record<string, unknown>)[k] !== undefined) return false;
-  return true;
+  let only = envOnly.get(options);
+  if (only === undefined) {
+    // A for-in over an object that had keys deleted (routingOptions does) costs microseconds: once per object.
+    only = Object.entries(options).every(([k, v]) => k === 'env' || v === undefined);
+    envOnly.set(options, only);
+  }
+  return only;
 }
