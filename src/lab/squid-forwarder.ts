@@ -56,7 +56,6 @@ visible_hostname jaato-lab-forwarder
 client_request_buffer_max_size 64 MB
 cache_peer ${o.peerHost} parent ${o.peerPort} 0 no-query no-digest no-netdb-exchange default login=NEGOTIATE name=kerberos
 never_direct allow all
-acl CONNECT method CONNECT
 http_access allow localhost
 http_access deny all
 `,
