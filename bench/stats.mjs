@@ -35,11 +35,6 @@ export const ratioCell = (rs, digits = 2) => {
   return `${fmt(median(rs), digits)}x (${fmt(lo, digits)}-${fmt(hi, digits)})`;
 };
 
-export const valueCell = (xs, unit, digits = 1) => {
-  const [lo, hi] = spread(xs);
-  return `${fmt(median(xs), digits)} ${unit} (${fmt(lo, digits)}-${fmt(hi, digits)})`;
-};
-
 export function printTable(title, rows) {
   console.log(`\n${title}\n`);
   console.log('| # | measure | baseline (same run) | candidate | baseline | result: median (spread) | goal | met |');
