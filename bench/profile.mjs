@@ -2,12 +2,12 @@
 // in one process, which a profile cannot tell apart):
 //
 //   node --cpu-prof --cpu-prof-dir=prof bench/profile.mjs negotiate|basic|baseline [requests=20000]
-//   node bench/profile.mjs --summary prof/<file>.cpuprofile      # self time by package and function
+//   node bench/profile.mjs --summary prof/<file>.cpuprofile [requests]  # self time by origin and function, per request if given
 import { readFileSync } from 'node:fs';
 import { ProxyAgent } from 'undici';
 
 if (process.argv[2] === '--summary') {
-  summarize(JSON.parse(readFileSync(process.argv[3], 'utf8')));
+  summarize(JSON.parse(readFileSync(process.argv[3], 'utf8')), Number(process.argv[4] ?? 0));
 } else {
   const [which = 'negotiate', n = '20000'] = process.argv.slice(2);
   const { startLab } = await import('../dist/lab/lab.js');
@@ -38,7 +38,7 @@ if (process.argv[2] === '--summary') {
 }
 
 /** Self time per package (node internals, undici, jaato-proxy, ...) and the top functions. */
-function summarize(profile) {
+function summarize(profile, requests) {
   const { nodes, samples, timeDeltas } = profile;
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const self = new Map();
@@ -47,6 +47,7 @@ function summarize(profile) {
   const where = (url) => {
     if (url === '') return '(native / program / gc / idle)';
     if (url.includes('/node_modules/undici/')) return 'undici (npm)';
+    if (url.includes('/dist/lab/')) return 'lab (the origin, in this process)';
     if (url.includes('/dist/')) return `jaato-proxy ${url.slice(url.indexOf('/dist/') + 6)}`;
     if (url.startsWith('node:internal/deps/undici')) return "undici (Node's bundled fetch)";
     if (url.startsWith('node:')) return `node ${url.slice(5).split('/').slice(0, 2).join('/')}`;
@@ -56,12 +57,13 @@ function summarize(profile) {
   const fns = new Map();
   for (const [id, t] of self) {
     const { callFrame: f } = byId.get(id);
-    const g = f.url.includes('/dist/') ? 'jaato-proxy' : where(f.url);
+    const w = where(f.url);
+    const g = w.startsWith('jaato-proxy') ? `jaato-proxy ${w.split(' ')[1].split('/')[0]}` : w;
     groups.set(g, (groups.get(g) ?? 0) + t);
     const key = `${f.functionName || '(anonymous)'} ${where(f.url)}:${f.lineNumber + 1}`;
     fns.set(key, (fns.get(key) ?? 0) + t);
   }
-  const pct = (t) => `${((t / total) * 100).toFixed(1)}%`.padStart(6);
+  const pct = (t) => (requests > 0 ? `${(t / requests).toFixed(1)} us/req`.padStart(13) : `${((t / total) * 100).toFixed(1)}%`.padStart(6));
   console.log(`total ${(total / 1000).toFixed(0)} ms sampled\n\nself time by origin:`);
   for (const [g, t] of [...groups].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${pct(t)}  ${g}`);
   console.log('\ntop functions (self):');
