@@ -301,14 +301,15 @@ export class LocalProxy {
           if (socket.destroyed) return remote.destroy();
           if (this.#options.unref) remote.unref();
           this.#tunnels.add(socket).add(remote);
-          let bytes = 0;
-          remote.on('data', (c: Buffer) => (bytes += c.length));
-          socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
+          socket.write(ESTABLISHED);
           if (head.length > 0) remote.write(head);
+          // pipe() both ways and nothing else per chunk: the byte count for the log is the client
+          // socket's own counter, read once at the end.
           remote.pipe(socket).pipe(remote);
           const close = (): void => {
             if (!this.#tunnels.delete(socket)) return;
             this.#tunnels.delete(remote);
+            const bytes = Math.max(0, (socket as Socket).bytesWritten - ESTABLISHED.length);
             socket.destroy();
             remote.destroy();
             log(route?.type ?? 'error', 200, bytes);
@@ -338,13 +339,15 @@ export class LocalProxy {
 
 function connectDirect(host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = netConnect({ host, port }, () => {
+    const s = netConnect({ host, port, noDelay: true }, () => {
       s.off('error', reject);
       resolve(s);
     });
     s.once('error', reject);
   });
 }
+
+const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
 
 const LOOPED = 'jaato-proxy: loop detected: this request has already passed through this proxy (its Via carries our mark); the upstream proxy leads back here';
 
