@@ -1,7 +1,7 @@
 // Every row of issue 12 in one run, each against its baseline measured in the same run, interleaved
 // round by round; one table of medians with their spread.
 //
-//   npm run bench [-- --rounds 5 --requests 2000 --concurrency 8 --only 1,2,3,4,5]
+//   npm run bench [-- --rounds 5 --requests 2000 --concurrency 8 --only 1,2,3,4,5,6]
 //
 // --requests scales every row (the forwarded-http row sends half as many, the decision rows scale
 // their passes with it); the defaults take a few minutes on two busy cores.
@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { startLab } from '../dist/lab/lab.js';
 import { decisionRows } from './decision.mjs';
 import { networkRows } from './network.mjs';
+import { pacRows } from './pac.mjs';
 import { printTable } from './stats.mjs';
 
 const { values } = parseArgs({
@@ -19,7 +20,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     requests: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '8' },
-    only: { type: 'string', default: '1,2,3,4,5' },
+    only: { type: 'string', default: '1,2,3,4,5,6' },
   },
 });
 const rounds = Number(values.rounds);
@@ -32,6 +33,7 @@ for (const [k, v] of Object.entries({ rounds, requests, concurrency })) if (!(v 
 const started = performance.now();
 const rows = [];
 if (only(4) || only(5)) rows.push(...(await decisionRows({ rounds, scale: requests / 2000, only })));
+if (only(6)) rows.push(...(await pacRows({ rounds, scale: requests / 2000 })));
 if (only(1) || only(2) || only(3)) {
   const lab = await startLab();
   Object.assign(process.env, lab.env);
@@ -52,7 +54,7 @@ const version = (cmd, args, re) => {
   }
 };
 const machine = `${os.cpus().length} x ${os.cpus()[0]?.model.trim()}, load ${os.loadavg().map((l) => l.toFixed(1)).join('/')}`;
-const versions = `node ${process.version}, undici ${pkg('undici')}, proxy-from-env ${pkg('proxy-from-env')}, Squid ${version('squid', ['-v'], /Version (\S+)/)}, ${os.type()} ${os.release()}`;
+const versions = `node ${process.version}, undici ${pkg('undici')}, proxy-from-env ${pkg('proxy-from-env')}, pac-proxy-agent ${pkg('pac-proxy-agent')}, Squid ${version('squid', ['-v'], /Version (\S+)/)}, ${os.type()} ${os.release()}`;
 printTable(
   `${rounds} rounds, ${requests} requests, concurrency ${concurrency}; ${machine}; ${versions}; ${((performance.now() - started) / 1000).toFixed(0)} s`,
   rows,
