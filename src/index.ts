@@ -56,4 +56,7 @@ export { getAxiosConfig, type AxiosProxyConfig } from './adapters/axios-config.j
 export { getGotOptions } from './adapters/got.js';
 export { install, installed, uninstall, type Installation, type InstallOptions } from './adapters/global.js';
 export type { EnvironmentChange } from './adapters/local-proxy-net.js';
+export { PacEvaluationError, PacFetchError, type PacFailure } from './pac/errors.js';
+export { explainWithPac } from './pac/pac-explain.js';
+export type { PacExplanation } from './config/explain.js';
 export { JaatoProxyError, unwrapError } from './errors.js';
