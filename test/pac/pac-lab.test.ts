@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { createServer, type AddressInfo } from 'node:net';
 import { createFetch, install, uninstall } from '../../src/index.js';
 import type { Lab } from '../../src/lab/lab.js';
 import type { EchoReply } from '../../src/lab/origin.js';
+import { freePort } from '../../src/lab/processes.js';
 import { PacEvaluationError } from '../../src/pac/errors.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 
@@ -21,14 +21,6 @@ function servePac(lab: Lab, text: string): string {
   return `${lab.origins.http.url}${path}`;
 }
 
-/** A loopback port with nothing listening: a proxy there is refused at once. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function proxyPort(url: string): number {
   return Number(new URL(url).port);
@@ -64,7 +56,7 @@ test('PAC with fetch: the lab host to the Negotiate Squid (http and https, Kerbe
 
 test('PAC with fetch: a dead proxy first in the list is skipped for that request and marked bad for the next', async () => {
   const lab = ctx.lab;
-  const dead = await closedPort();
+  const dead = await freePort();
   const pac = servePac(lab, `function FindProxyForURL(url, host) { return 'PROXY 127.0.0.1:${dead}; PROXY localhost:${proxyPort(lab.proxies.negotiate)}; DIRECT'; }`);
   const skipped: string[] = [];
   const onDebug = (m: unknown): void => {

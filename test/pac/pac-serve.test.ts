@@ -1,25 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { EchoReply } from '../../src/lab/origin.js';
+import { freePort } from '../../src/lab/processes.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 import { curl, labEnv, startCli } from '../cli/helpers.js';
 
 const ctx = useLab();
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 test('serve with only JAATO_PAC_URL: curl gets the PAC\'s choice with Kerberos, past a dead first proxy, for http and https', async () => {
   const lab = ctx.lab;
-  const dead = await closedPort();
+  const dead = await freePort();
   const squid = new URL(lab.proxies.negotiate).port;
   lab.origins.http.mount('/serve.pac', (req, res) => {
     req.resume();
