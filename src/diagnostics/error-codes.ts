@@ -8,12 +8,17 @@ export const REFUSED = /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|ENETDO
 /** A handshake that is not TLS's verdict on the peer: the peer does not speak TLS, or an alert. */
 export const NOT_TLS = /^(ERR_SSL_\w+|EPROTO)$/;
 
-/** The string codes on the error and each `cause` under it (fetch wraps everything in `TypeError: fetch failed`). */
+/**
+ * The string codes on the error and each `cause` under it (fetch wraps everything in `TypeError: fetch
+ * failed`), and on each of an AggregateError's errors (a connect that tried IPv6 and IPv4).
+ */
 export function errorCodes(error: unknown): string[] {
   const out: string[] = [];
   for (let e = error, n = 0; e instanceof Error && n < 10; e = e.cause, n++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') out.push(code);
+    for (const one of e instanceof AggregateError ? [e, ...(e.errors as unknown[])] : [e]) {
+      const code = (one as { code?: unknown } | null)?.code;
+      if (typeof code === 'string') out.push(code);
+    }
   }
   return out;
 }
