@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
 import { firstSet, PROXY_VARIABLES, type Env } from '../config/env.js';
 import { parseProxyUrl } from '../config/proxy-url.js';
-import { integerOption, secondsOption } from './args.js';
+import { integerOption, optionLabel, secondsOption } from './args.js';
 import { CommandFailure, UsageError } from './errors.js';
 
 /**
@@ -80,7 +80,7 @@ type RouteValues = { proxy?: string | undefined; 'proxy-user'?: string | undefin
  */
 export function routeFromOptions(values: RouteValues, env: Env): ProxyDispatcherOptions & { env: Env } {
   const o: ProxyDispatcherOptions = {};
-  const user = values['proxy-user'] === undefined ? undefined : credentialsOf(values['proxy-user'], '-U/--proxy-user');
+  const user = values['proxy-user'] === undefined ? undefined : credentialsOf(values['proxy-user'], optionLabel(ROUTE_OPTIONS, 'proxy-user'));
   const creds = user && (user.username !== '' || user.password !== '') ? user : undefined;
   const routedEnv: Record<string, string | undefined> = { ...env };
   const explicit = proxyRouting(values.proxy);
@@ -122,8 +122,8 @@ export function trustFromOptions(values: TrustValues, caExit: number): Pick<Prox
  * jaato-proxy's own); undefined for the default (so is `--connect-timeout 0`, as in curl).
  */
 export function connectTimeoutOf(values: { 'connect-timeout'?: string | undefined; timeout?: string | undefined }): number | undefined {
-  const seconds = secondsOption(values['connect-timeout'], '--connect-timeout');
-  const ms = integerOption(values.timeout, '--timeout', 'a number of milliseconds (1 or more)', 1);
+  const seconds = secondsOption(values['connect-timeout'], optionLabel(ROUTE_OPTIONS, 'connect-timeout'));
+  const ms = integerOption(values.timeout, optionLabel(ROUTE_OPTIONS, 'timeout'), 'a number of milliseconds (1 or more)', 1);
   if (seconds !== undefined && ms !== undefined) throw new UsageError('--connect-timeout and --timeout set the same limit: give one');
   return seconds || ms;
 }

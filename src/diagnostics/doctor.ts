@@ -122,7 +122,7 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   }
   // Kerberos off was said before the proxies answered: where none of them wants it, there is nothing to do.
   const off = checks.find((c) => c.name === 'kerberos' && c.status === 'skip');
-  if (off && report.proxies.length > 0 && report.proxies.every((p) => p.reachable && !p.offers.includes('negotiate'))) {
+  if (off && noneAsksForNegotiate(report.proxies, checks)) {
     off.detail += ', and no proxy asks for it';
     delete off.remedy;
   }
@@ -166,9 +166,17 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
 /** The Kerberos section's lines, which a proxy that never asks for Negotiate makes moot. */
 const KERBEROS_LINES = new Set(['kerberos addon', 'ticket', 'token']);
 
-/** Every proxy was reached, none offered Negotiate, and nothing failed outside the Kerberos lines. */
+/**
+ * Every proxy answered and none offered Negotiate. A proxy whose line only warns refused doctor's
+ * stand-in target before asking for anything, so what it wants is not known.
+ */
+function noneAsksForNegotiate(proxies: readonly ProxyFacts[], checks: readonly Check[]): boolean {
+  return proxies.length > 0 && proxies.every((p) => p.reachable && !p.offers.includes('negotiate')) && !checks.some((c) => c.name === 'proxy' && c.status === 'warn');
+}
+
+/** No proxy asks for Negotiate, and nothing failed outside the Kerberos lines: what was sent was taken. */
 function unneeded(proxies: readonly ProxyFacts[], checks: readonly Check[]): boolean {
-  return proxies.length > 0 && proxies.every((p) => p.reachable && !p.offers.includes('negotiate')) && checks.every((c) => c.status !== 'fail' || KERBEROS_LINES.has(c.name));
+  return noneAsksForNegotiate(proxies, checks) && checks.every((c) => c.status !== 'fail' || KERBEROS_LINES.has(c.name));
 }
 
 function authSetting(route: ProxyRoute): AuthSetting {

@@ -343,6 +343,10 @@ test('doctor without a URL, a proxy that refuses CONNECT to the stand-in target 
     assert.equal(line(report, 'proxy').status, 'warn');
     assert.match(line(report, 'proxy').detail, /answered 403 Forbidden in \d+ ms to CONNECT example\.com:443 \(doctor's stand-in target\), without asking for credentials$/);
     assert.match(line(report, 'proxy').remedy ?? '', /give doctor a URL the proxy serves/);
+    // What that proxy wants is not known, so a broken Kerberos still fails there.
+    const none = await doctor(labEnv(ctx.lab, { HTTPS_PROXY: refusing.url, HTTP_PROXY: refusing.url, KRB5CCNAME: `FILE:${join(ctx.lab.dir, 'doctor-standin-none')}` }));
+    assert.equal(none.code, 1);
+    assert.equal(line(none.report, 'token').status, 'fail');
   } finally {
     await refusing.close();
   }
