@@ -31,6 +31,8 @@ export interface DoctorOptions
   env?: Env;
   /** What set `noProxy` to turn every proxy off (the CLI's `-x ""`), for the proxy-variables line. */
   noProxySource?: string;
+  /** What set `kerberos` (the CLI's `--proxy-negotiate`), for the kerberos line; default `options.kerberos`. */
+  kerberosSource?: string;
   /** Whose Kerberos conventions apply (service-name form, klist, remedies); default `process.platform`. */
   platform?: NodeJS.Platform;
 }
@@ -106,7 +108,8 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   const main = routes[0]?.route;
 
   // 4-8. Kerberos, for that proxy.
-  const k = await checkKerberos(config, main, { env, platform, tokenTimeout: options.tokenTimeout ?? options.connectTimeout });
+  const switchName = options.kerberos !== undefined ? (options.kerberosSource ?? 'options.kerberos') : undefined;
+  const k = await checkKerberos(config, main, { env, platform, tokenTimeout: options.tokenTimeout ?? options.connectTimeout, switchName });
   for (const c of k.checks) add(c);
   Object.assign(kerberos, k.facts);
   const spn = k.spn;

@@ -39,7 +39,7 @@ export const KERBEROS_OFF: Readonly<KerberosFacts> = { enabled: false, spn: null
 export async function checkKerberos(
   config: ProxyConfig,
   proxy: ProxyRoute | undefined,
-  options: { env: Env; platform: NodeJS.Platform; tokenTimeout?: number | undefined },
+  options: { env: Env; platform: NodeJS.Platform; tokenTimeout?: number | undefined; switchName?: string | undefined },
 ): Promise<{ checks: Check[]; facts: KerberosFacts; spn: SpnState | undefined }> {
   const { env, platform } = options;
   const facts: KerberosFacts = { ...KERBEROS_OFF };
@@ -47,7 +47,7 @@ export async function checkKerberos(
     const off: Check = { name: 'kerberos', status: 'skip', detail: 'JAATO_KERBEROS_PROXY is off: no Negotiate', remedy: 'export JAATO_KERBEROS_PROXY=true if the proxy wants Kerberos' };
     return { checks: [off], facts, spn: undefined };
   }
-  const checks: Check[] = [{ name: 'kerberos', status: 'ok', detail: 'JAATO_KERBEROS_PROXY is on' }];
+  const checks: Check[] = [{ name: 'kerberos', status: 'ok', detail: `${options.switchName ?? 'JAATO_KERBEROS_PROXY'} is on` }];
   facts.enabled = true;
   let spn: SpnState | undefined;
   if (proxy?.spn) {

@@ -293,6 +293,7 @@ test('doctor takes fetch\'s routing and trust options with fetch\'s meaning: -U,
   const neg = await doctor(off, ['--proxy-negotiate']);
   assert.equal(neg.code, 0, JSON.stringify(neg.report.checks, null, 1));
   assert.equal(neg.report.kerberos.enabled, true);
+  assert.equal(line(neg.report, 'kerberos').detail, '--proxy-negotiate is on');
   // --noproxy: the URL goes direct, and is fetched directly.
   const direct = await doctor(labEnv(lab), ['--noproxy', '127.0.0.1', `${lab.origins.http.url}/np`]);
   assert.equal(direct.code, 0, JSON.stringify(direct.report.checks, null, 1));

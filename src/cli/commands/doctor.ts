@@ -55,6 +55,7 @@ export async function doctorCommand(args: string[]): Promise<number> {
     ...routeFromOptions(values, process.env),
     // -x "": doctor says the variables were set aside, and by what.
     ...(values.proxy === '' && { noProxySource: '-x ""' }),
+    ...(values['proxy-negotiate'] && { kerberosSource: '--proxy-negotiate' }),
     ...trustFromOptions(values, EXIT.failure),
     ...(timeout !== undefined && { connectTimeout: timeout }),
   });
