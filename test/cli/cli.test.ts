@@ -111,7 +111,7 @@ test('doctor: every check passes against the lab; without a ticket it fails with
   }
   assert.match(good.stdout, /alice@JAATO\.TEST, expires /);
   assert.match(good.stdout, /offers Negotiate/);
-  assert.match(good.stdout, /pre-authenticated, no 407/);
+  assert.match(good.stdout, /pre-authenticated with a Negotiate token, no 407/);
   assert.doesNotMatch(good.stdout, /✗/);
   const noTicket = await runCli(['doctor', '--json', `${lab.origins.https.url}/x`, '--cacert', caFile()], labEnv(lab, { KRB5CCNAME: `FILE:${join(lab.dir, 'none')}` }));
   assert.equal(noTicket.code, 1);
