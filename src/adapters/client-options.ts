@@ -1,7 +1,7 @@
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { InvalidOptionError } from '../config/errors.js';
 import { ProxyConfig, type ProxyOptions } from '../config/proxy-config.js';
-import type { ProxyAuthOptions } from '../transport/connection-auth.js';
+import type { ProxyAuthOptions } from '../transport/proxy-auth-session.js';
 import { defaultCaCertificates, secureContextTrusting } from '../transport/trust.js';
 
 /** Options shared by every adapter: where to route (ProxyOptions) and how to connect. */

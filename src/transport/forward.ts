@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { ProxyRoute } from '../config/proxy-config.js';
 import { debug } from '../debug.js';
-import { ConnectionAuth, type ProxyAuthOptions } from './connection-auth.js';
+import { ProxyAuthSession, type ProxyAuthOptions } from './proxy-auth-session.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
 
 export interface ForwardOptions extends ProxyAuthOptions, DialOptions {
@@ -24,7 +24,7 @@ export async function openForwardSocket(route: ProxyRoute, options: ForwardOptio
   const socket = await dialProxy(route.proxy, options);
   if (route.auth !== 'negotiate' || options.preAuth === false) return socket;
   try {
-    const header = await new ConnectionAuth(route, options).first();
+    const header = await new ProxyAuthSession(route, options).preAuth();
     if (header) injectIntoFirstRequest(socket, header);
     debug('forward connection to %s (%s)', route.proxy.redacted, header ? 'pre-auth negotiate' : 'no pre-auth');
     return socket;

@@ -1,6 +1,6 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import type { ProxyRoute } from '../../config/proxy-config.js';
-import { ConnectionAuth } from '../../transport/connection-auth.js';
+import { ProxyAuthSession } from '../../transport/proxy-auth-session.js';
 import { forwardFailure } from '../../transport/errors.js';
 import { openForwardSocket, type ForwardOptions } from '../../transport/forward.js';
 
@@ -57,11 +57,11 @@ export function handleForward407(req: ClientRequest, route: ProxyRoute, options:
     return destroy(error);
   }) as typeof req.destroy;
 
-  const auth = new ConnectionAuth(route, options);
+  const auth = new ProxyAuthSession(route, options);
   const what = `${req.method} ${target.origin}`; // never the path or query: they can hold secrets
   const emit = req.emit.bind(req) as (event: string | symbol, ...args: unknown[]) => boolean;
   const retry = (challenge: IncomingMessage): void => {
-    auth.next(toList(challenge.headers['proxy-authenticate'])).then(
+    auth.answer407(toList(challenge.headers['proxy-authenticate'])).then(
       (header) => {
         if (abandoned) return;
         current = httpRequest({
