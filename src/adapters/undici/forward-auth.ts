@@ -122,8 +122,8 @@ class ConnectionState {
   }
   /**
    * The interceptor told the pool this Client was busy while a request waited for its token; when that
-   * request then never reaches the Client (aborted, failed), the Client will not say it is free again,
-   * so its interceptor does, with the Client's own public event.
+   * request then never reaches the Client (aborted, failed), or the Client took it and is not busy,
+   * the Client will not say it is free again, so its interceptor does, with the Client's public event.
    */
   release(): void {
     (this.#client as unknown as NodeJS.EventEmitter).emit('drain', this.#origin, [this.#client]);
@@ -195,7 +195,8 @@ class ForwardAuthHandler implements Handler {
     this.#session.preAuth(abort.signal).then(
       (header) => {
         if (this.#done) return this.#state.release();
-        this.#send(header, this.#body.first());
+        // A Client that takes the request without becoming busy will not announce it is free: say so.
+        if (this.#send(header, this.#body.first())) this.#state.release();
       },
       (error: unknown) => {
         this.#fail(error);
