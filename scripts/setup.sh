@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Installs what the project needs on Debian 12 / Ubuntu: the Kerberos and Squid packages the lab runs
-# (and libkrb5-dev, which the `kerberos` addon builds against), then the npm dependencies.
+# Installs what the project needs on Debian 12 / Ubuntu: the Kerberos, Squid and Apache packages the lab
+# runs (and libkrb5-dev, which the `kerberos` addon builds against), then the npm dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(krb5-kdc krb5-admin-server krb5-user libkrb5-dev squid openssl curl git)
+PACKAGES=(krb5-kdc krb5-admin-server krb5-user libkrb5-dev squid apache2 libapache2-mod-auth-gssapi openssl curl git)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -15,7 +15,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
+  # Installing apache2 (or squid) starts the system service, apache2 on port 80. The lab runs its own
+  # instances and neither needs nor should disturb those: a policy-rc.d that refuses (exit 101) keeps
+  # them from starting. One already there is the machine's own and stays; ours is removed afterwards.
+  POLICY=/usr/sbin/policy-rc.d
+  ours=""
+  if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\n# jaato-proxy setup: no service starts during this install\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+    $SUDO chmod 755 "$POLICY"
+    ours=1
+    trap '$SUDO rm -f "$POLICY"' EXIT
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -n "$ours" ]; then
+    $SUDO rm -f "$POLICY"
+    trap - EXIT
+  fi
 fi
 
 # The kerberos addon's installer would first try to download a prebuilt binary from GitHub; build it

@@ -11,4 +11,8 @@ test('a missing lab program names its Debian package and the install command', (
       e.code === 'ERR_JAATO_LAB_SETUP' &&
       e.message === 'The Kerberos lab needs Debian packages that are not installed: squid. Install them with: apt-get update && apt-get install -y squid',
   );
+  assert.throws(
+    () => checkLabPrerequisites([{ path: '/nonexistent/mod_auth_gssapi.so', pkg: 'libapache2-mod-auth-gssapi' }]),
+    (e: unknown) => e instanceof LabSetupError && e.message.includes('not installed: libapache2-mod-auth-gssapi.'),
+  );
 });

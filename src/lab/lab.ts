@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { startApache } from './apache.js';
 import { createCertificates } from './certs.js';
 import { startKdc } from './kdc.js';
 import { startHttpOrigin, startHttpsOrigin, type Origin } from './origin.js';
@@ -18,16 +19,21 @@ const BASIC_PASSWORD = 'lab-bob-password';
 const DIR_PREFIX = 'jaato-lab-';
 
 /**
- * A running lab: an MIT KDC, a real Squid doing Negotiate (negotiate_kerberos_auth) and Basic, and an
- * HTTP and an HTTPS echo origin, all on 127.0.0.1. State lives in one temporary directory.
+ * A running lab: an MIT KDC, two real Negotiate proxy families, and an HTTP and an HTTPS echo origin,
+ * all on 127.0.0.1. Squid (negotiate_kerberos_auth, plus Basic) authenticates a connection once and
+ * never sends a reply token; Apache httpd + mod_auth_gssapi wants a token on every request and sends
+ * a reply token on forwarded 200s. State lives in one temporary directory.
  */
 export interface Lab {
   dir: string;
   realm: string;
   /** The Kerberos user, `alice@JAATO.TEST`. */
   principal: string;
-  /** Proxy URLs (host `localhost`, so the SPN is `HTTP@localhost`). */
-  proxies: { negotiate: string; basic: string; both: string };
+  /**
+   * Proxy URLs (host `localhost`, so the SPN is `HTTP@localhost`). `negotiate`, `basic`, `both`: Squid's
+   * ports; `perRequest`: Apache, Negotiate only, a token per request.
+   */
+  proxies: { negotiate: string; basic: string; both: string; perRequest: string };
   /** Credentials Squid's Basic ports accept. */
   basic: { username: string; password: string };
   origins: { http: Origin; https: Origin };
@@ -52,6 +58,8 @@ export interface Lab {
   clientKeytab(path?: string): Promise<string>;
   /** Squid's access log so far. */
   accessLog(): AccessLogEntry[];
+  /** Apache's (`proxies.perRequest`) access log so far; `squidStatus` is APACHE_ and its %X (+, -, X). */
+  perRequestLog(): AccessLogEntry[];
   /** Stops the KDC (to test an unreachable KDC). */
   stopKdc(): void;
   /** Starts the stopped KDC again, on the same port and database. */
@@ -65,8 +73,8 @@ export interface StartLabOptions {
   /** Run `kinit` once the KDC is up (default true). */
   kinit?: boolean;
   /**
-   * More ports Squid lets CONNECT reach, for a test that starts HTTPS origins of its own. Squid, like
-   * a corporate one, tunnels only to 443 and the lab origin's port; this adds to that list, not opens it.
+   * More ports the proxies let CONNECT reach, for a test that starts origins of its own. Like corporate
+   * ones, they tunnel only to 443 and the lab origins' ports; this adds to that list, not opens it.
    */
   connectPorts?: readonly number[];
 }
@@ -184,6 +192,8 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     origins.push(http);
     const https = await startHttpsOrigin(certs);
     origins.push(https);
+    // Both origins: ws:// goes through a CONNECT tunnel too.
+    const connectPorts = [https.port, http.port, ...(options.connectPorts ?? [])];
     const squid = await startSquid({
       dir,
       name,
@@ -191,9 +201,11 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       krb5Conf: kdc.krb5Conf,
       basicUser: BASIC_USER,
       basicPassword: BASIC_PASSWORD,
-      connectPorts: [https.port, ...(options.connectPorts ?? [])],
+      connectPorts,
     });
     track(squid.process);
+    const apache = await startApache({ dir, keytab, krb5Conf: kdc.krb5Conf, connectPorts });
+    track(apache.process);
     const kinitEnv = { ...process.env, ...kdc.env };
     const lab: Lab = {
       dir,
@@ -203,6 +215,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
         negotiate: `http://localhost:${squid.ports.negotiate}`,
         basic: `http://localhost:${squid.ports.basic}`,
         both: `http://localhost:${squid.ports.both}`,
+        perRequest: `http://localhost:${apache.port}`,
       },
       basic: { username: BASIC_USER, password: BASIC_PASSWORD },
       origins: { http, https },
@@ -228,6 +241,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
         return path;
       },
       accessLog: () => readAccessLog(squid.accessLog),
+      perRequestLog: () => readAccessLog(apache.accessLog),
       stopKdc: () => killGroup(kdc.process),
       startKdc: async () => {
         kdc.process = await kdc.relaunch();

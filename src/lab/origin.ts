@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer } from 'ws';
 
 /** What an origin saw of one request: what tests use to prove no proxy secret reached it. */
 export interface SeenRequest {
@@ -34,6 +35,7 @@ export interface Origin {
  * - `/delay/<ms>`: answers after ms (timeout and abort tests);
  * - `/redirect?to=<url>`: a 302 to `to`;
  * - `/negotiate-401`: a 401 offering Negotiate, as an origin that wants Kerberos itself would;
+ * - an `Upgrade: websocket` to `/ws...`: a WebSocket echo (see `echoWebSockets`);
  * - anything else: a JSON echo of the request, with the body's length and SHA-256.
  */
 function handle(tls: boolean, seen: SeenRequest[], mounts: Map<string, Handler>) {
@@ -104,7 +106,35 @@ function sendPattern(res: ServerResponse, total: number): void {
   pump();
 }
 
+/**
+ * WebSocket upgrades to `/ws...` become an echo: every message comes back as sent (text as text, binary
+ * as binary). The upgrade request is recorded in `seen` like any other. Returns what closes them.
+ */
+function echoWebSockets(server: Server, seen: SeenRequest[]): () => void {
+  const wss = new WebSocketServer({ noServer: true });
+  const sockets = new Set<Socket>();
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const url = req.url ?? '/';
+    seen.push({ method: req.method ?? '', url, headers: { ...req.headers } });
+    if (!url.startsWith('/ws') || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    });
+  });
+  // Upgraded sockets are no longer the HTTP server's: closeAllConnections() does not reach them.
+  return () => {
+    for (const socket of sockets) socket.destroy();
+    wss.close();
+  };
+}
+
 async function listen(server: Server, tls: boolean, host: string, seen: SeenRequest[], mounts: Map<string, Handler>): Promise<Origin> {
+  const closeWebSockets = echoWebSockets(server, seen);
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -114,6 +144,7 @@ async function listen(server: Server, tls: boolean, host: string, seen: SeenRequ
     mount: (prefix, handler) => void mounts.set(prefix, handler),
     close: () =>
       new Promise((resolve) => {
+        closeWebSockets();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

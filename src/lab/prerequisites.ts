@@ -12,6 +12,9 @@ const REQUIRED: ReadonlyArray<{ path: string; pkg: string }> = [
   { path: '/usr/sbin/squid', pkg: 'squid' },
   { path: '/usr/lib/squid/negotiate_kerberos_auth', pkg: 'squid' },
   { path: '/usr/lib/squid/basic_ncsa_auth', pkg: 'squid' },
+  { path: '/usr/sbin/apache2', pkg: 'apache2' },
+  { path: '/usr/lib/apache2/modules/mod_proxy_connect.so', pkg: 'apache2' },
+  { path: '/usr/lib/apache2/modules/mod_auth_gssapi.so', pkg: 'libapache2-mod-auth-gssapi' },
   { path: '/usr/bin/openssl', pkg: 'openssl' },
 ];
 
@@ -26,7 +29,8 @@ export function checkLabPrerequisites(required: ReadonlyArray<{ path: string; pk
   const missing = new Set<string>();
   for (const { path, pkg } of required) {
     try {
-      accessSync(path, constants.X_OK);
+      // Programs must be executable; Apache's modules (.so) only readable.
+      accessSync(path, path.endsWith('.so') ? constants.R_OK : constants.X_OK);
     } catch {
       missing.add(pkg);
     }

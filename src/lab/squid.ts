@@ -55,7 +55,7 @@ http_port 127.0.0.1:${basic} name=basic
 http_port 127.0.0.1:${both} name=both
 pid_filename ${p('squid.pid')}
 cache_log ${cacheLog}
-logformat jaato %ts.%03tu %>lp %rm %ru %>Hs %un %Ss
+logformat jaato %ts.%03tu %>lp %rm %ru %>Hs %un %Ss %>p
 access_log stdio:${accessLog} jaato
 buffered_logs off
 cache deny all
@@ -114,6 +114,8 @@ export interface AccessLogEntry {
   /** The authenticated user, or `-`. */
   user: string;
   squidStatus: string;
+  /** The client's port: entries with the same one came on the same TCP connection. */
+  clientPort: number;
 }
 
 /** Squid's access log in the lab's own format (see `logformat jaato`). */
@@ -128,7 +130,7 @@ export function readAccessLog(path: string): AccessLogEntry[] {
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => {
-      const [, port = '0', method = '', url = '', status = '0', user = '-', squidStatus = ''] = line.split(/\s+/);
-      return { port: Number(port), method, url, status: Number(status), user, squidStatus };
+      const [, port = '0', method = '', url = '', status = '0', user = '-', squidStatus = '', clientPort = '0'] = line.split(/\s+/);
+      return { port: Number(port), method, url, status: Number(status), user, squidStatus, clientPort: Number(clientPort) };
     });
 }

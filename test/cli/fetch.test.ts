@@ -343,7 +343,7 @@ describe('jaato-proxy fetch, as curl', () => {
       ['proxy refuses', ['-x', `http://127.0.0.1:${closedPort}`, `${http}/x`], none, 7, /ECONNREFUSED.*\[ERR_JAATO_PROXY_CONNECT\]/],
       ['origin refuses, direct', [`http://127.0.0.1:${closedPort}/`], none, 7, /ECONNREFUSED/],
       ['TLS to a plain-HTTP server', [`https://127.0.0.1:${lab.origins.http.port}/`], none, 35, /^jaato-proxy: TLS handshake failed: wrong version number\n$/],
-      ['tunnel refused by Squid', [`https://127.0.0.1:${lab.origins.http.port}/`], labEnv(lab), 56, /did not open a tunnel .*403 Forbidden \[ERR_JAATO_PROXY_TUNNEL\]/],
+      ['tunnel refused by Squid', [`https://127.0.0.1:${closedPort}/`], labEnv(lab), 56, /did not open a tunnel .*403 Forbidden \[ERR_JAATO_PROXY_TUNNEL\]/],
       ['unwritable -o', ['-o', '/nonexistent/out', `${http}/x`], labEnv(lab), 23, /^jaato-proxy: -o\/--output \/nonexistent\/out: cannot write/],
       ['unreadable -d @file', ['-d', '@/nonexistent', `${http}/x`], labEnv(lab), 26, /^jaato-proxy: -d\/--data @\/nonexistent: cannot read the file/],
       ['unreadable --cacert', ['--cacert', '/nonexistent', `${https}/x`], labEnv(lab), 77, /^jaato-proxy: --cacert \/nonexistent: cannot read the CA file/],

@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Lab } from '../../src/lab/lab.js';
 import { patternByte, type EchoReply, type Origin } from '../../src/lab/origin.js';
+import { freePort } from '../../src/lab/processes.js';
 import {
   KerberosNoCredentialsError,
   ProxyAuthenticationError,
@@ -356,7 +357,9 @@ const ROWS: Row[] = [
   {
     name: 'CONNECT refused by policy (port not allowed): typed error with the proxy status',
     async run(family, lab) {
-      const err = await withClient(family, via(lab, 'negotiate'), (c) => c.request(`https://127.0.0.1:${lab.origins.http.port}/`)).then(
+      // A free port is none of the lab origins': the lab proxies tunnel to 443 and those only.
+      const closed = await freePort();
+      const err = await withClient(family, via(lab, 'negotiate'), (c) => c.request(`https://127.0.0.1:${closed}/`)).then(
         () => assert.fail('expected a failure'),
         (e: unknown) => rootCause(e),
       );

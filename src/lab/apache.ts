@@ -1,0 +1,89 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, run, startService, waitForPort } from './processes.js';
+
+export const APACHE = '/usr/sbin/apache2';
+const MODULES = '/usr/lib/apache2/modules';
+
+export interface ApacheOptions {
+  dir: string;
+  keytab: string;
+  krb5Conf: string;
+  /** Ports CONNECT may reach (AllowCONNECT); every other CONNECT is refused. */
+  connectPorts: readonly number[];
+}
+
+export interface Apache {
+  process: ChildProcess;
+  port: number;
+  accessLog: string;
+  errorLog: string;
+}
+
+/**
+ * Apache httpd 2.4 + mod_auth_gssapi as a forward proxy: the per-request Negotiate family. Left in
+ * mod_auth_gssapi's default mode on purpose (GssapiConnectionBound off): every request needs a fresh
+ * token, a replayed one is refused, and forwarded 200s carry the server's reply token (CONNECT answers
+ * do not). Its own config and logs in the lab directory; never the system service.
+ */
+export async function startApache(o: ApacheOptions): Promise<Apache> {
+  const port = await freePort();
+  const p = (name: string): string => join(o.dir, name);
+  const root = p('apache');
+  const rcache = join(root, 'rcache');
+  mkdirSync(rcache, { recursive: true });
+  // httpd opens its logs as root, then serves as www-data: only the replay cache must be theirs to write,
+  // and the keytab theirs to read.
+  chmodSync(rcache, 0o777);
+  chmodSync(o.keytab, 0o644);
+  const accessLog = join(root, 'access.log');
+  const errorLog = join(root, 'error.log');
+  const conf = join(root, 'httpd.conf');
+  const modules = ['mpm_event', 'authn_core', 'authz_core', 'authz_user', 'auth_gssapi', 'proxy', 'proxy_http', 'proxy_connect'];
+  // The log line matches Squid's `logformat jaato` field for field (see readAccessLog), with Apache's
+  // connection status (%X: + kept alive, - closed, X aborted) where Squid puts its result code.
+  writeFileSync(
+    conf,
+    `ServerRoot ${root}
+${modules.map((m) => `LoadModule ${m}_module ${MODULES}/mod_${m}.so`).join('\n')}
+User www-data
+Group www-data
+ServerName localhost
+Listen 127.0.0.1:${port}
+PidFile ${join(root, 'httpd.pid')}
+DefaultRuntimeDir ${root}
+Mutex file:${root} default
+ErrorLog ${errorLog}
+LogLevel warn
+LogFormat "%{sec}t.%{msec_frac}t %{local}p %m %U%q %>s %u APACHE_%X %{remote}p" jaato
+CustomLog ${accessLog} jaato
+StartServers 1
+ServerLimit 2
+ThreadsPerChild 32
+MaxRequestWorkers 64
+MinSpareThreads 4
+MaxSpareThreads 48
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 15
+Timeout 30
+ProxyRequests On
+ProxyVia On
+AllowCONNECT 443 ${o.connectPorts.join(' ')}
+<Proxy "*">
+  AuthType GSSAPI
+  AuthName "jaato-lab"
+  GssapiCredStore keytab:${o.keytab}
+  GssapiBasicAuth Off
+  Require valid-user
+</Proxy>
+`,
+  );
+  const env = { ...process.env, KRB5_CONFIG: o.krb5Conf, KRB5_KTNAME: o.keytab, KRB5RCACHEDIR: rcache };
+  await run(APACHE, ['-t', '-f', conf], { env });
+  const child = startService(APACHE, ['-DFOREGROUND', '-f', conf], join(root, 'httpd.out'), { env });
+  await waitForPort(port, 'Apache httpd', 10_000, [errorLog, join(root, 'httpd.out')], child);
+  return { process: child, port, accessLog, errorLog };
+}
+

@@ -1,0 +1,122 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { run } from '../../src/lab/processes.js';
+import type { Lab } from '../../src/lab/lab.js';
+import { useLab } from '../helpers/lab.js';
+
+const ctx = useLab();
+
+/** curl with the lab's Kerberos environment; `-w` output and `-D -` headers come back on stdout. */
+function curl(lab: Lab, args: readonly string[]): Promise<string> {
+  return run('curl', ['-s', ...args], { env: { ...process.env, ...lab.env } });
+}
+
+/** Apache's log lines since entry `from`, once there are `min` of them (CONNECTs are logged on close). */
+async function apacheLogSince(lab: Lab, from: number, min: number): Promise<ReturnType<Lab['perRequestLog']>> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const entries = lab.perRequestLog().slice(from);
+    if (entries.length >= min || Date.now() > deadline) return entries;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Sends raw bytes to the proxy and returns everything it answered before closing or going quiet. */
+function rawExchange(proxy: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(proxy);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname === 'localhost' ? '127.0.0.1' : hostname, port: Number(port) });
+    let got = '';
+    let timer: NodeJS.Timeout | undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(got);
+    };
+    socket.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      clearTimeout(timer);
+      timer = setTimeout(done, 300);
+    });
+    socket.on('end', done);
+    socket.on('error', reject);
+    socket.write(text);
+  });
+}
+
+describe('lab: Apache httpd + mod_auth_gssapi, the per-request Negotiate proxy', () => {
+  test('curl --proxy-negotiate gets through, and Apache logs the Kerberos user', async () => {
+    const lab = ctx.lab;
+    const from = lab.perRequestLog().length;
+    const body = await curl(lab, ['--proxy-negotiate', '-U', ':', '-x', lab.proxies.perRequest, `${lab.origins.http.url}/apache-curl`]);
+    assert.equal(JSON.parse(body).url, '/apache-curl');
+    const tunnelled = await curl(lab, ['--proxy-negotiate', '-U', ':', '-x', lab.proxies.perRequest, '--cacert', `${lab.dir}/ca.pem`, `${lab.origins.https.url}/apache-tls`]);
+    assert.equal(JSON.parse(tunnelled).tls, true);
+    const log = await apacheLogSince(lab, from, 2);
+    assert.deepEqual(
+      log.map((e) => [e.method, e.status, e.user]),
+      [
+        ['GET', 200, lab.principal],
+        ['CONNECT', 200, lab.principal],
+      ],
+    );
+    assert.equal(log[0]?.url, `${lab.origins.http.url}/apache-curl`);
+    assert.equal(log[0]?.port, Number(new URL(lab.proxies.perRequest).port));
+  });
+
+  test('per request: a second request on the same connection without a token gets 407', async () => {
+    const lab = ctx.lab;
+    const from = lab.perRequestLog().length;
+    const p = lab.proxies.perRequest;
+    // --next drops --proxy-negotiate for the second transfer; curl keeps the proxy connection.
+    const out = await curl(lab, [
+      ...['--proxy-negotiate', '-U', ':', '-x', p, '-o', '/dev/null', '-w', '%{http_code} %{num_connects}\\n', `${lab.origins.http.url}/first`],
+      '--next',
+      ...['-x', p, '-o', '/dev/null', '-w', '%{http_code} %{num_connects}\\n', `${lab.origins.http.url}/second`],
+    ]);
+    assert.equal(out, '200 1\n407 0\n', 'second transfer: 407, on the reused connection');
+    const log = await apacheLogSince(lab, from, 2);
+    assert.deepEqual(log.map((e) => [e.status, e.user]), [[200, lab.principal], [407, '-']]);
+    assert.equal(log[0]?.clientPort, log[1]?.clientPort, 'one TCP connection');
+  });
+
+  test('a forwarded 200 carries a reply token; a CONNECT answer does not', async () => {
+    const lab = ctx.lab;
+    const forwarded = await curl(lab, ['--proxy-negotiate', '-U', ':', '-x', lab.proxies.perRequest, '-D', '-', '-o', '/dev/null', `${lab.origins.http.url}/reply-token`]);
+    assert.match(forwarded, /^HTTP\/1\.1 200/);
+    assert.match(forwarded, /^Proxy-Authenticate: Negotiate [A-Za-z0-9+/=]{20,}\r$/m);
+    const tunnel = await curl(lab, ['--proxy-negotiate', '-U', ':', '-x', lab.proxies.perRequest, '--cacert', `${lab.dir}/ca.pem`, '-D', '-', '-o', '/dev/null', `${lab.origins.https.url}/reply-token`]);
+    const connectAnswer = tunnel.split('\r\n\r\n')[0] ?? '';
+    assert.match(connectAnswer, /^HTTP\/1\.[01] 200/);
+    assert.doesNotMatch(connectAnswer, /Proxy-Authenticate|Proxy-Authentication-Info/i);
+  });
+
+  test('a replayed token is refused', async () => {
+    const lab = ctx.lab;
+    const { token } = await mintToken();
+    const head = (path: string): string =>
+      `GET ${lab.origins.http.url}${path} HTTP/1.1\r\nHost: 127.0.0.1:${lab.origins.http.port}\r\nProxy-Authorization: Negotiate ${token}\r\nConnection: close\r\n\r\n`;
+    assert.match(await rawExchange(lab.proxies.perRequest, head('/once')), /^HTTP\/1\.1 200 /);
+    assert.match(await rawExchange(lab.proxies.perRequest, head('/replayed')), /^HTTP\/1\.1 407 /);
+  });
+
+  test('CONNECT reaches both lab origins (ws:// is tunnelled too), on both proxy families', async () => {
+    const lab = ctx.lab;
+    for (const proxy of [lab.proxies.perRequest, lab.proxies.negotiate]) {
+      for (const origin of [lab.origins.http, lab.origins.https]) {
+        const out = await curl(lab, ['--proxy-negotiate', '-U', ':', '-x', proxy, '-p', '-k', '-o', '/dev/null', '-w', '%{http_connect}', `${origin.url}/through-connect`]);
+        assert.equal(out, '200', `${proxy} CONNECT to ${origin.url}`);
+      }
+    }
+  });
+});
+
+/** One SPNEGO token for HTTP@localhost, made with the kerberos addon directly (not the code under test). */
+async function mintToken(): Promise<{ token: string }> {
+  type Addon = { initializeClient(spn: string, o: { mechOID: number }): Promise<{ step(challenge: string): Promise<string> }>; GSS_MECH_OID_SPNEGO: number };
+  const mod = (await import('kerberos')) as unknown as Partial<Addon> & { default: Addon };
+  const addon = typeof mod.initializeClient === 'function' ? (mod as Addon) : mod.default;
+  const client = await addon.initializeClient('HTTP@localhost', { mechOID: addon.GSS_MECH_OID_SPNEGO });
+  return { token: await client.step('') };
+}
