@@ -13,7 +13,7 @@ import { ProxyTimeoutError } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
 import { handleForward407 } from './forward-retry.js';
-import { failRequest, openPooled, poolName, PREPARED, ROUTE, type CreateSocket, type PoolOptions, type SocketCallback } from './pool.js';
+import { failRequest, openPooled, poolName, PREPARED, ROUTE, TUNNEL, type CreateSocket, type PoolOptions, type SocketCallback } from './pool.js';
 
 export type ProxyAgentOptions = ProxyClientOptions &
   Omit<AgentOptions, 'timeout'> & {
@@ -144,6 +144,12 @@ export class ProxyHttpAgent extends HttpAgent {
     });
     if (!routed) return;
     const { target, route } = routed;
+    if (route.type === 'proxy' && req.getHeader('upgrade') !== undefined) {
+      // A WebSocket (ws://) goes through a CONNECT tunnel, as browsers do: forwarding proxies rarely
+      // pass an Upgrade on. Authenticated on the CONNECT; the request stays in origin form.
+      httpBase.addRequest.call(this, req, { ...options, [ROUTE]: route, [TUNNEL]: true });
+      return;
+    }
     if (route.type === 'proxy') {
       req.path = target.href;
       if (route.auth === 'basic' && route.proxy.credentials) req.setHeader('proxy-authorization', basicAuthorization(route.proxy.credentials));
@@ -161,7 +167,17 @@ export class ProxyHttpAgent extends HttpAgent {
   createSocket(req: ClientRequest, options: ConnectOptions, cb: SocketCallback): void {
     const route = options[ROUTE];
     if (route?.type !== 'proxy') return httpBase.createSocket.call(this, req, options, cb);
-    openPooled(this, httpBase.createSocket, req, options, cb, () => this.#open(route, targetUrl('http:', options)));
+    const target = targetUrl('http:', options);
+    const open = options[TUNNEL]
+      ? () =>
+          openTunnel(route, unbracket(target.hostname), Number(target.port) || 80, transportOptions(this.#options)).then((socket) => {
+            // The tunnel's reader paused the socket, and node:http only listens for 'data' (which does
+            // not resume a paused stream). Nothing is lost: over http the origin does not speak first.
+            socket.resume();
+            return socket;
+          })
+      : () => this.#open(route, target);
+    openPooled(this, httpBase.createSocket, req, options, cb, open);
   }
 
   override createConnection(options: ConnectOptions, callback: SocketCallback): Duplex | undefined {
@@ -182,7 +198,7 @@ export class ProxyHttpAgent extends HttpAgent {
  * the target as written, IP literals included. SNI is sent for names only (RFC 6066 §3).
  */
 function tunnelTls(options: ConnectOptions, target: string): ConnectionOptions {
-  const { host: _host, port: _port, path: _path, servername, [ROUTE]: _route, [PREPARED]: _prepared, ...tls } = options as ConnectOptions & { path?: unknown };
+  const { host: _host, port: _port, path: _path, servername, [ROUTE]: _route, [PREPARED]: _prepared, [TUNNEL]: _tunnel, ...tls } = options as ConnectOptions & { path?: unknown };
   const identity = servername ? servername : target;
   return { ...(tls as ConnectionOptions), host: identity, ...(isIP(identity) === 0 && { servername: identity }) };
 }

@@ -23,10 +23,14 @@ export const ROUTE = Symbol('jaato-proxy.route');
 /** A connection opened through the proxy, handed through Node's `createSocket` to `createConnection`. */
 export const PREPARED = Symbol('jaato-proxy.prepared');
 
-/** The options our agents see from Node, with the two fields they add. */
+/** Set by the http agent for a request through a CONNECT tunnel (an Upgrade) rather than forwarded. */
+export const TUNNEL = Symbol('jaato-proxy.tunnel');
+
+/** The options our agents see from Node, with the fields they add. */
 export interface PoolOptions {
   [ROUTE]?: Route;
   [PREPARED]?: Duplex;
+  [TUNNEL]?: boolean;
 }
 
 export type SocketCallback = (error: Error | null, socket?: Duplex) => void;
@@ -49,7 +53,7 @@ export type CreateSocket = (this: unknown, req: ClientRequest, options: object, 
 /** Node's pool name with the route appended: a pooled socket only ever carries requests of its own route. */
 export function poolName(base: string, options: PoolOptions | undefined): string {
   const route = options?.[ROUTE];
-  return route === undefined ? base : `${base}|${routeKey(route)}`;
+  return route === undefined ? base : `${base}|${routeKey(route)}${options?.[TUNNEL] ? '|tunnel' : ''}`;
 }
 
 /**
