@@ -88,6 +88,7 @@ export class LocalProxy {
     this.#server = createServer({ keepAlive: true });
     this.#server.on('request', (req, res) => this.#onRequest(req, res));
     this.#server.on('connect', (req, socket, head) => this.#onConnect(req, socket, head));
+    this.#server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
   }
 
   /** Starts listening; rejects when the port is taken or the upstream proxy would be this proxy itself. */
@@ -260,35 +261,12 @@ export class LocalProxy {
       if (own) return refuse('508 Loop Detected', `jaato-proxy: CONNECT to this proxy itself (${authority} reaches ${own})`, 'refused');
       const route = this.#route(target);
       if (!route) return refuse('502 Bad Gateway', 'jaato-proxy: the proxy configuration is invalid (see jaato-proxy doctor)', 'error');
-      const transport = transportOptions(this.#options);
-      const upstream: Promise<Socket> =
-        route.type === 'direct'
-          ? new Promise((resolve, reject) => {
-              const s = netConnect({ host, port }, () => {
-                s.off('error', reject);
-                resolve(s);
-              });
-              s.once('error', reject);
-            })
-          : openTunnel(route, host, port, { ...transport, connectHeaders: { Via: appendVia(req.headers.via, this.#via) } });
-      upstream.then(
+      this.#open(route, host, port, req.headers.via).then(
         (remote) => {
           if (socket.destroyed) return remote.destroy();
-          this.#tunnels.add(socket).add(remote);
-          let bytes = 0;
-          remote.on('data', (c: Buffer) => (bytes += c.length));
           socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
           if (head.length > 0) remote.write(head);
-          remote.pipe(socket).pipe(remote);
-          const close = (): void => {
-            if (!this.#tunnels.delete(socket)) return;
-            this.#tunnels.delete(remote);
-            socket.destroy();
-            remote.destroy();
-            log(route.type, 200, bytes);
-          };
-          remote.on('close', close).on('error', close);
-          socket.on('close', close);
+          this.#splice(socket, remote, (bytes) => log(route.type, 200, bytes));
         },
         (error: unknown) => {
           // A loop found further up (another proxy led our CONNECT back to us) is a loop here too.
@@ -296,6 +274,79 @@ export class LocalProxy {
           if (e instanceof ProxyTunnelError && e.statusCode === 508) return refuse('508 Loop Detected', `jaato-proxy: ${e.message}`, 'error');
           refuse('502 Bad Gateway', `jaato-proxy: ${message(error)}`, 'error');
         },
+      );
+    });
+  }
+
+  /** A raw connection to `host:port`: directly, or through a CONNECT tunnel of the upstream proxy (with our Via). */
+  #open(route: Route, host: string, port: number, via: string | string[] | undefined): Promise<Socket> {
+    if (route.type === 'proxy') return openTunnel(route, host, port, { ...transportOptions(this.#options), connectHeaders: { Via: appendVia(via, this.#via) } });
+    return new Promise((resolve, reject) => {
+      const s = netConnect({ host, port }, () => {
+        s.off('error', reject);
+        resolve(s);
+      });
+      s.once('error', reject);
+    });
+  }
+
+  /** Joins the client's connection and the remote one until either closes; `done` gets the bytes sent back. */
+  #splice(socket: Duplex, remote: Socket, done: (bytes: number) => void): void {
+    this.#tunnels.add(socket).add(remote);
+    let bytes = 0;
+    remote.on('data', (c: Buffer) => (bytes += c.length));
+    remote.pipe(socket).pipe(remote);
+    const close = (): void => {
+      if (!this.#tunnels.delete(socket)) return;
+      this.#tunnels.delete(remote);
+      socket.destroy();
+      remote.destroy();
+      done(bytes);
+    };
+    remote.on('close', close).on('error', close);
+    socket.on('close', close);
+  }
+
+  /**
+   * A forwarded request with `Upgrade` (a ws:// WebSocket): passed on, not answered. The upgrade is
+   * end to end, so it goes through a CONNECT tunnel of the upstream proxy (as a browser's WebSocket
+   * does; forwarding proxies rarely pass an Upgrade on), or directly, and the request head is
+   * written there in origin form with its Upgrade and Connection; from then on bytes pass both ways.
+   */
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const started = performance.now();
+    const client = (socket as Socket).remoteAddress ?? '?';
+    const method = req.method ?? 'GET';
+    const log = (host: string, route: AccessLogEntry['route'], status: number, bytes: number): void =>
+      this.#log({ client, method, host, route, status, bytes, ms: Math.round(performance.now() - started) });
+    const refuse = (status: string, text: string, host: string, route: AccessLogEntry['route']): void => {
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\nconnection: close\r\n\r\n${text}\n`);
+      log(host, route, Number(status.slice(0, 3)), 0);
+    };
+    socket.on('error', () => socket.destroy());
+    if (!this.#isAllowed(socket as Socket)) return refuse('403 Forbidden', `jaato-proxy: client ${client} is not allowed (serve --allow)`, '-', 'refused');
+    let target: URL;
+    try {
+      target = new URL(req.url ?? '');
+      if (target.protocol !== 'http:') throw new Error('not http');
+    } catch {
+      return refuse('400 Bad Request', 'jaato-proxy: this is a proxy; send absolute-form requests (GET http://host/path) or CONNECT', '-', 'refused');
+    }
+    if (this.#looped(req.headers.via)) return refuse('508 Loop Detected', LOOPED, target.host, 'refused');
+    const host = unbracket(target.hostname);
+    const port = target.port === '' ? 80 : Number(target.port);
+    void this.#ownAddress(target.hostname, port).then((own) => {
+      if (own) return refuse('508 Loop Detected', `jaato-proxy: the request targets this proxy itself (${target.host} reaches ${own})`, target.host, 'refused');
+      const route = this.#route(target);
+      if (!route) return refuse('502 Bad Gateway', 'jaato-proxy: the proxy configuration is invalid (see jaato-proxy doctor)', target.host, 'error');
+      this.#open(route, host, port, req.headers.via).then(
+        (remote) => {
+          if (socket.destroyed) return remote.destroy();
+          remote.write(upgradeHead(req, target, appendVia(req.headers.via, this.#via)));
+          if (head.length > 0) remote.write(head);
+          this.#splice(socket, remote, (bytes) => log(target.host, route.type, 101, bytes));
+        },
+        (error: unknown) => refuse('502 Bad Gateway', `jaato-proxy: ${message(error)}`, target.host, 'error'),
       );
     });
   }
@@ -308,6 +359,21 @@ export class LocalProxy {
     this.#server.closeAllConnections();
     await Promise.all([closed, this.#dispatcher.destroy()]);
   }
+}
+
+/**
+ * The upgrade request as the origin gets it: origin form, the client's fields (Upgrade and Connection
+ * included: they are what is passed on) without the Proxy-* ones, which are for this hop only.
+ */
+function upgradeHead(req: IncomingMessage, target: URL, via: string): string {
+  let out = `${req.method ?? 'GET'} ${target.pathname}${target.search} HTTP/1.1\r\n`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (name.startsWith('proxy-') || name === 'via') continue;
+    out += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  return `${out}Via: ${via}\r\n\r\n`;
 }
 
 const LOOPED = 'jaato-proxy: loop detected: this request has already passed through this proxy (its Via carries our mark); the upstream proxy leads back here';
