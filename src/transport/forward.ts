@@ -7,6 +7,8 @@ import { dialProxy, type DialOptions } from './proxy-socket.js';
 export interface ForwardOptions extends ProxyAuthOptions, DialOptions {
   /** Mint a pre-auth token for the connection (default). Off for a connection whose request carries its own. */
   preAuth?: boolean;
+  /** Ends the wait for the connection's token at once (the request was destroyed). */
+  signal?: AbortSignal;
 }
 
 const REQUEST_LINE = /^[A-Z]+ \S+ HTTP\/1\.[01]\r\n/;
@@ -24,7 +26,7 @@ export async function openForwardSocket(route: ProxyRoute, options: ForwardOptio
   const socket = await dialProxy(route.proxy, options);
   if (route.auth !== 'negotiate' || options.preAuth === false) return socket;
   try {
-    const header = await new ProxyAuthSession(route, options).preAuth();
+    const header = await new ProxyAuthSession(route, options).preAuth(options.signal);
     if (header) injectIntoFirstRequest(socket, header);
     debug('forward connection to %s (%s)', route.proxy.redacted, header ? 'pre-auth negotiate' : 'no pre-auth');
     return socket;

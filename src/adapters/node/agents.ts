@@ -169,14 +169,14 @@ export class ProxyHttpAgent extends HttpAgent {
     if (route?.type !== 'proxy') return httpBase.createSocket.call(this, req, options, cb);
     const target = targetUrl('http:', options);
     const open = options[TUNNEL]
-      ? () =>
-          openTunnel(route, unbracket(target.hostname), Number(target.port) || 80, transportOptions(this.#options)).then((socket) => {
+      ? (signal: AbortSignal) =>
+          openTunnel(route, unbracket(target.hostname), Number(target.port) || 80, { ...transportOptions(this.#options), signal }).then((socket) => {
             // The tunnel's reader paused the socket, and node:http only listens for 'data' (which does
             // not resume a paused stream). Nothing is lost: over http the origin does not speak first.
             socket.resume();
             return socket;
           })
-      : () => this.#open(route, target);
+      : (signal: AbortSignal) => this.#open(route, target, signal);
     openPooled(this, httpBase.createSocket, req, options, cb, open);
   }
 
@@ -184,9 +184,9 @@ export class ProxyHttpAgent extends HttpAgent {
     return connectRouted(this, httpBase, 'http:', options, callback, (t) => this.#route(t), (route, target) => this.#open(route, target));
   }
 
-  #open(route: ProxyRoute, target: URL): Promise<Duplex> {
+  #open(route: ProxyRoute, target: URL, signal?: AbortSignal): Promise<Duplex> {
     debug('node:http %s: forward via %s', target.origin, route.proxy.redacted);
-    return openForwardSocket(route, transportOptions(this.#options));
+    return openForwardSocket(route, { ...transportOptions(this.#options), ...(signal && { signal }) });
   }
 }
 
@@ -239,7 +239,7 @@ export class ProxyHttpsAgent extends HttpsAgent {
   createSocket(req: ClientRequest, options: ConnectOptions, cb: SocketCallback): void {
     const route = options[ROUTE];
     if (route?.type !== 'proxy') return httpsBase.createSocket.call(this, req, options, cb);
-    openPooled(this, httpsBase.createSocket, req, options, cb, () => this.#open(route, targetUrl('https:', options), options));
+    openPooled(this, httpsBase.createSocket, req, options, cb, (signal) => this.#open(route, targetUrl('https:', options), options, signal));
   }
 
   override createConnection(options: ConnectOptions, callback: SocketCallback): Duplex | undefined {
@@ -247,11 +247,11 @@ export class ProxyHttpsAgent extends HttpsAgent {
   }
 
   // tls.connect runs inside the promise, so a TLS option it throws on rejects it instead of escaping.
-  async #open(route: ProxyRoute, target: URL, options: ConnectOptions): Promise<Duplex> {
+  async #open(route: ProxyRoute, target: URL, options: ConnectOptions, signal?: AbortSignal): Promise<Duplex> {
     const host = unbracket(target.hostname);
     const port = Number(target.port) || 443;
     const { timeout } = transportOptions(this.#options);
-    const raw = await openTunnel(route, host, port, transportOptions(this.#options));
+    const raw = await openTunnel(route, host, port, { ...transportOptions(this.#options), ...(signal && { signal }) });
     try {
       const socket = tlsConnect({ ...tunnelTls(options, host), socket: raw });
       // A tunnel that carries nothing back would hold the handshake forever: bound it as fetch does.
