@@ -64,6 +64,7 @@ export class ProxyAuthenticationError extends JaatoProxyError {
  */
 export class ProxyMutualAuthError extends ProxyAuthenticationError {
   readonly reason: 'bad-token' | 'no-token';
+  /** `answer` names what was checked: "its 200 answer to GET http://host". */
   constructor(proxy: ProxyEndpoint, reason: 'bad-token' | 'no-token', answer: string, cause?: unknown) {
     const detail =
       reason === 'bad-token'

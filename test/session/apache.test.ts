@@ -2,6 +2,9 @@
 // token on every request, a reply token on forwarded 200s, none on CONNECT), next to Squid.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
 import { WebSocket as UndiciWebSocket } from 'undici';
 import WebSocket from 'ws';
 import { createAgents, createFetch, ProxyDispatcher, ProxyMutualAuthError, unwrapError } from '../../src/index.js';
@@ -62,7 +65,6 @@ for (const body of BODIES) {
       const res = await f(`${lab.origins.http.url}/upload`, { method: 'POST', ...body.init() });
       assert.equal(res.status, 200);
       const echo = JSON.parse(await res.text()) as { bodyBytes: number; bodySha256: string };
-      const { createHash } = await import('node:crypto');
       assert.equal(echo.bodyBytes, body.bytes.length);
       assert.equal(echo.bodySha256, createHash('sha256').update(body.bytes).digest('hex'));
       const log = await apacheSince(lab, from, 3);
@@ -87,6 +89,73 @@ test("Apache: requireMutualAuth passes on forwarded http (its reply token verifi
     assert.match(error.message, /its 200 answer to CONNECT 127\.0\.0\.1:\d+ carried no Negotiate reply token/);
   } finally {
     await f.dispatcher.close();
+  }
+});
+
+/** A node:http request through our agent: status and body. */
+function nodeRequest(agent: ReturnType<typeof createAgents>['http'], url: string, body?: Buffer | Readable): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent, method: body ? 'POST' : 'GET' }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (body instanceof Readable) body.pipe(req);
+    else req.end(body);
+  });
+}
+
+test('Apache, node:http agent: 20 sequential GETs on one kept-alive connection cost at most one 407', async () => {
+  const lab = ctx.lab;
+  forgetAuthModes();
+  const from = lab.perRequestLog().length;
+  const agents = createAgents({ proxy: lab.proxies.perRequest, kerberos: true, env: {} });
+  try {
+    for (let i = 0; i < 20; i++) assert.equal((await nodeRequest(agents.http, `${lab.origins.http.url}/node-seq/${i}`)).status, 200);
+  } finally {
+    agents.http.destroy();
+  }
+  const log = await apacheSince(lab, from, 20);
+  assert.ok(log.filter((e) => e.status === 407).length <= 1, JSON.stringify(log.map((e) => e.status)));
+  assert.equal(new Set(log.map((e) => e.clientPort)).size, 1, 'one connection, kept alive (no retry on a new one)');
+});
+
+for (const [name, make] of [
+  ['a Buffer', () => Buffer.from('node buffer body')],
+  ['a stream', () => Readable.from([Buffer.from('node '), Buffer.from('stream '), Buffer.from('body')])],
+  ['a 2 MiB body', () => TWO_MIB],
+] as const) {
+  test(`Apache, node:http agent: a POST with ${name} on an authenticated connection arrives whole`, async () => {
+    const lab = ctx.lab;
+    forgetAuthModes();
+    const from = lab.perRequestLog().length;
+    const agents = createAgents({ proxy: lab.proxies.perRequest, kerberos: true, env: {}, maxSockets: 1 });
+    try {
+      await nodeRequest(agents.http, `${lab.origins.http.url}/node-first`);
+      const body = make();
+      const expected = body instanceof Readable ? Buffer.from('node stream body') : body;
+      const res = await nodeRequest(agents.http, `${lab.origins.http.url}/node-upload`, body);
+      assert.equal(res.status, 200);
+      const echo = JSON.parse(res.text) as { bodyBytes: number; bodySha256: string };
+      assert.equal(echo.bodyBytes, expected.length);
+      assert.equal(echo.bodySha256, createHash('sha256').update(expected).digest('hex'));
+      const log = await apacheSince(lab, from, 3);
+      assert.deepEqual(log.map((e) => e.status), [200, 407, 200]);
+    } finally {
+      agents.http.destroy();
+    }
+  });
+}
+
+test('Apache, node:http agent: requireMutualAuth verifies the reply token on forwarded answers', async () => {
+  const lab = ctx.lab;
+  const agents = createAgents({ proxy: lab.proxies.perRequest, kerberos: true, requireMutualAuth: true, env: {} });
+  try {
+    for (let i = 0; i < 3; i++) assert.equal((await nodeRequest(agents.http, `${lab.origins.http.url}/node-mutual/${i}`)).status, 200);
+  } finally {
+    agents.http.destroy();
   }
 });
 

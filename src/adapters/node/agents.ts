@@ -6,13 +6,11 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { InvalidTargetUrlError } from '../../config/errors.js';
 import { unbracket } from '../../config/host.js';
 import { resolveConfig, type ProxyOptions, type ProxyRoute, type Route } from '../../config/proxy-config.js';
-import { basicAuthorization } from '../../auth/basic.js';
 import { debug } from '../../debug.js';
-import { openForwardSocket } from '../../transport/forward.js';
+import { ForwardConnection } from '../../transport/forward-connection.js';
 import { ProxyTimeoutError } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
-import { handleForward407 } from './forward-retry.js';
 import { failRequest, openPooled, poolName, PREPARED, ROUTE, TUNNEL, type CreateSocket, type PoolOptions, type SocketCallback } from './pool.js';
 
 export type ProxyAgentOptions = ProxyClientOptions &
@@ -151,9 +149,8 @@ export class ProxyHttpAgent extends HttpAgent {
       return;
     }
     if (route.type === 'proxy') {
+      // Absolute form; the connection (ForwardConnection) adds Proxy-Authorization and answers 407s.
       req.path = target.href;
-      if (route.auth === 'basic' && route.proxy.credentials) req.setHeader('proxy-authorization', basicAuthorization(route.proxy.credentials));
-      handleForward407(req, route, transportOptions(this.#options), target);
       boundAnswer(req, route, target, this.#options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT);
     }
     httpBase.addRequest.call(this, req, { ...options, [ROUTE]: route });
@@ -176,7 +173,7 @@ export class ProxyHttpAgent extends HttpAgent {
             socket.resume();
             return socket;
           })
-      : (signal: AbortSignal) => this.#open(route, target, signal);
+      : () => this.#open(route, target);
     openPooled(this, httpBase.createSocket, req, options, cb, open);
   }
 
@@ -184,9 +181,10 @@ export class ProxyHttpAgent extends HttpAgent {
     return connectRouted(this, httpBase, 'http:', options, callback, (t) => this.#route(t), (route, target) => this.#open(route, target));
   }
 
-  #open(route: ProxyRoute, target: URL, signal?: AbortSignal): Promise<Duplex> {
+  #open(route: ProxyRoute, target: URL): Promise<Duplex> {
     debug('node:http %s: forward via %s', target.origin, route.proxy.redacted);
-    return openForwardSocket(route, { ...transportOptions(this.#options), ...(signal && { signal }) });
+    const { bodyReplayLimit } = this.#options;
+    return ForwardConnection.open(route, { ...transportOptions(this.#options), ...(bodyReplayLimit !== undefined && { bodyReplayLimit }) });
   }
 }
 

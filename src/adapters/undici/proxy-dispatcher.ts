@@ -27,12 +27,6 @@ export interface ProxyDispatcherOptions extends ProxyClientOptions {
   keepAliveTimeout?: number;
   /** Maximum connections per origin (per proxy for forwarded http). Default: unlimited. */
   connections?: number;
-  /**
-   * Bytes of a streamed request body (a stream, an async iterable, any body of Node's fetch) kept so
-   * that the request can be sent again when the proxy answers 407; default 4 MiB. Past it, such a 407
-   * fails the request with RequestBodyReplayError. Strings, Buffers, Blobs and FormData need no copy.
-   */
-  bodyReplayLimit?: number;
 }
 
 /**
