@@ -8,7 +8,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { createFetch, ProxyDispatcher, ProxyMutualAuthError, unwrapError } from '../../src/index.js';
+import { type Agent, request as httpRequest } from 'node:http';
+import { createAgents, createFetch, ProxyDispatcher, ProxyMutualAuthError, unwrapError } from '../../src/index.js';
 import { tokenChannel } from '../../src/auth/spnego.js';
 import { resolveConfig } from '../../src/config/proxy-config.js';
 import { authModeOf } from '../../src/transport/proxy-auth-session.js';
@@ -216,6 +217,40 @@ test('a forged reply token on a forwarded 200: ProxyMutualAuthError, the answer 
   }
 });
 
+/** A GET through the node:http agent; resolves to the status or the error the caller sees. */
+function nodeGet(agent: Agent, url: string): Promise<number | unknown> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', resolve);
+    req.end();
+  });
+}
+
+test('node:http agent, per-request proxy: one 407 for 20 GETs, one connection; a forged reply token fails typed', async () => {
+  const p = await perRequestProxy();
+  const agents = createAgents({ proxy: p.url, kerberos: true, env: {} });
+  try {
+    for (let i = 0; i < 20; i++) assert.equal(await nodeGet(agents.http, `http://origin.test/${i}`), 200);
+    assert.deepEqual(p.stats, { challenges: 1, connections: 1, ok: 20 });
+  } finally {
+    agents.http.destroy();
+    await p.close();
+  }
+  const forged = await perRequestProxy({ 'proxy-authenticate': 'Negotiate oYGHMIGEoAMKAQChCwYJKoZIgvcSAQICooFvBG1gawYJKoZIhvcSAQICAgBvXDBaoAMCAQWhAwIBD6JOMEygAwIBEqJFBEPsIOWPBAR=' });
+  const forgedAgents = createAgents({ proxy: forged.url, kerberos: true, env: {} });
+  try {
+    const error = await nodeGet(forgedAgents.http, 'http://origin.test/');
+    assert.ok(error instanceof ProxyMutualAuthError, String(error));
+    assert.equal(error.reason, 'bad-token');
+  } finally {
+    forgedAgents.http.destroy();
+    await forged.close();
+  }
+});
+
 test('Squid (authenticates connections): 20 sequential GETs, one token, no 407, still per connection', async () => {
   const f = createFetch({ proxy: ctx.lab.proxies.negotiate, kerberos: true, env: {} });
   try {
@@ -244,5 +279,13 @@ test('requireMutualAuth with Squid over http: a clear typed error (Squid sends n
     assert.doesNotMatch(error.message, /407|offers/);
   } finally {
     await f.dispatcher.close();
+  }
+  const agents = createAgents({ proxy: ctx.lab.proxies.negotiate, kerberos: true, requireMutualAuth: true, env: {} });
+  try {
+    const error = await nodeGet(agents.http, `${ctx.lab.origins.http.url}/`);
+    assert.ok(error instanceof ProxyMutualAuthError, `node:http too: ${String(error)}`);
+    assert.equal(error.reason, 'no-token');
+  } finally {
+    agents.http.destroy();
   }
 });
