@@ -49,7 +49,7 @@ export async function startApache(o: ApacheOptions): Promise<Apache> {
 ${modules.map((m) => `LoadModule ${m}_module ${MODULES}/mod_${m}.so`).join('\n')}
 User www-data
 Group www-data
-ServerName localhost
+ServerName jaato-lab-apache
 Listen 127.0.0.1:${port}
 PidFile ${join(root, 'httpd.pid')}
 DefaultRuntimeDir ${root}

@@ -37,28 +37,32 @@ export function useLab(options: { kinit?: boolean; connectPorts?: () => readonly
   };
 }
 
+/** Which proxy's access log to read: Squid's (the default) or Apache's, `lab.perRequestLog`. */
+export type LogReader = (lab: Lab) => AccessLogEntry[];
+const squidLog: LogReader = (lab) => lab.accessLog();
+
 /**
- * Squid's log lines (requests only) written since entry `from`, once there are at least `min` of them or
- * 3 s have passed. Squid logs a CONNECT only when its tunnel closes, so they can trail the request.
+ * A proxy's log lines (requests only) written since entry `from`, once there are at least `min` of them
+ * or 3 s have passed. Both proxies log a CONNECT only when its tunnel closes, so they can trail the request.
  */
-export async function logSince(lab: Lab, from: number, min: number): Promise<AccessLogEntry[]> {
+export async function logSince(lab: Lab, from: number, min: number, read: LogReader = squidLog): Promise<AccessLogEntry[]> {
   const deadline = Date.now() + 3000;
   for (;;) {
-    const entries = lab.accessLog().slice(from).filter((e) => e.method !== '-');
+    const entries = read(lab).slice(from).filter((e) => e.method !== '-');
     if (entries.length >= min || Date.now() > deadline) return entries;
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 /**
- * The log's length once Squid has written nothing for 150 ms. Squid logs a CONNECT when its tunnel
+ * The log's length once the proxy has written nothing for 150 ms. A CONNECT is logged when its tunnel
  * closes, so a previous test's line can arrive late: tests that read the log start from here.
  */
-export async function quietLogLength(lab: Lab): Promise<number> {
-  let last = lab.accessLog().length;
+export async function quietLogLength(lab: Lab, read: LogReader = squidLog): Promise<number> {
+  let last = read(lab).length;
   for (let i = 0; i < 40; i++) {
     await new Promise((r) => setTimeout(r, 150));
-    const now = lab.accessLog().length;
+    const now = read(lab).length;
     if (now === last) return now;
     last = now;
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { run } from '../../src/lab/processes.js';
 import type { Lab } from '../../src/lab/lab.js';
-import { useLab } from '../helpers/lab.js';
+import { logSince, useLab } from '../helpers/lab.js';
 
 const ctx = useLab();
 
@@ -12,15 +12,8 @@ function curl(lab: Lab, args: readonly string[]): Promise<string> {
   return run('curl', ['-s', ...args], { env: { ...process.env, ...lab.env } });
 }
 
-/** Apache's log lines since entry `from`, once there are `min` of them (CONNECTs are logged on close). */
-async function apacheLogSince(lab: Lab, from: number, min: number): Promise<ReturnType<Lab['perRequestLog']>> {
-  const deadline = Date.now() + 3000;
-  for (;;) {
-    const entries = lab.perRequestLog().slice(from);
-    if (entries.length >= min || Date.now() > deadline) return entries;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const apacheLog = (lab: Lab): ReturnType<Lab['perRequestLog']> => lab.perRequestLog();
+const apacheLogSince = (lab: Lab, from: number, min: number): ReturnType<typeof logSince> => logSince(lab, from, min, apacheLog);
 
 /** Sends raw bytes to the proxy and returns everything it answered before closing or going quiet. */
 function rawExchange(proxy: string, text: string): Promise<string> {
@@ -85,6 +78,7 @@ describe('lab: Apache httpd + mod_auth_gssapi, the per-request Negotiate proxy',
     const lab = ctx.lab;
     const forwarded = await curl(lab, ['--proxy-negotiate', '-U', ':', '-x', lab.proxies.perRequest, '-D', '-', '-o', '/dev/null', `${lab.origins.http.url}/reply-token`]);
     assert.match(forwarded, /^HTTP\/1\.1 200/);
+    assert.match(forwarded, /^Via: 1\.1 jaato-lab-apache/m);
     assert.match(forwarded, /^Proxy-Authenticate: Negotiate [A-Za-z0-9+/=]{20,}\r$/m);
     const tunnel = await curl(lab, ['--proxy-negotiate', '-U', ':', '-x', lab.proxies.perRequest, '--cacert', `${lab.dir}/ca.pem`, '-D', '-', '-o', '/dev/null', `${lab.origins.https.url}/reply-token`]);
     const connectAnswer = tunnel.split('\r\n\r\n')[0] ?? '';
