@@ -327,8 +327,9 @@ export class LocalProxy {
     if (!this.#isAllowed(socket as Socket)) return refuse('403 Forbidden', `jaato-proxy: client ${client} is not allowed (serve --allow)`, '-', 'refused');
     let target: URL;
     try {
+      // Clients name a WebSocket target `http://` or `ws://` (the same thing on the wire).
       target = new URL(req.url ?? '');
-      if (target.protocol !== 'http:') throw new Error('not http');
+      if (target.protocol !== 'http:' && target.protocol !== 'ws:') throw new Error('not http');
     } catch {
       return refuse('400 Bad Request', 'jaato-proxy: this is a proxy; send absolute-form requests (GET http://host/path) or CONNECT', '-', 'refused');
     }
