@@ -3,7 +3,7 @@ import { InvalidOptionError } from '../config/errors.js';
 import type { ProxyRoute } from '../config/proxy-config.js';
 import { debug } from '../debug.js';
 import { ProxyAuthSession, type ProxyAuthOptions } from './proxy-auth-session.js';
-import { ProxyTimeoutError, ProxyTunnelError } from './errors.js';
+import { ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from './errors.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
 import { readResponseHead, type ResponseHead } from './response-head.js';
 
@@ -40,7 +40,10 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
   const { signal } = options;
   const auth = new ProxyAuthSession(route, options);
   signal?.throwIfAborted();
-  let socket = await dialProxy(proxy, options);
+  // While a token is being made the socket has no reader: an error then (the proxy died) must not
+  // go unheard, so it is kept, and the CONNECT's reader, which sees the socket closed, reports it.
+  const ignore = (): void => undefined;
+  let socket = (await dialProxy(proxy, options)).on('error', ignore);
   const onAbort = (): void => {
     socket.destroy();
   };
@@ -50,11 +53,13 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
     signal?.throwIfAborted();
     debug('CONNECT %s via %s (%s)', authority, proxy.redacted, header ? `pre-auth ${auth.sent}` : 'no pre-auth');
     for (;;) {
+      if (socket.destroyed) throw new ProxyConnectionError(proxy, 'the connection closed while the token for the CONNECT was being made');
       socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${extra}${header ? `Proxy-Authorization: ${header}\r\n` : ''}\r\n`);
       const res = await answer(socket, route, authority, options.timeout);
       debug('CONNECT %s via %s: %d %s', authority, proxy.redacted, res.statusCode, res.statusText);
       if (res.statusCode >= 200 && res.statusCode < 300) {
         await auth.verify(res.headers, `its ${res.statusCode} answer to CONNECT ${authority}`);
+        socket.off('error', ignore);
         return socket;
       }
       if (res.statusCode !== 407) {
@@ -66,7 +71,7 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
       socket.destroy();
       header = await auth.answer407(res.headers['proxy-authenticate'], signal ? { signal } : {});
       signal?.throwIfAborted();
-      socket = await dialProxy(proxy, options);
+      socket = (await dialProxy(proxy, options)).on('error', ignore);
     }
   } catch (error) {
     socket.destroy();
