@@ -96,6 +96,7 @@ export class LocalProxy {
     if (options.unref) this.#server.on('connection', (socket: Socket) => socket.unref());
     this.#server.on('request', (req, res) => this.#onRequest(req, res));
     this.#server.on('connect', (req, socket, head) => this.#onConnect(req, socket, head));
+    this.#server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
   }
 
   /** Starts listening; rejects when the port is taken or the upstream proxy would be this proxy itself. */
@@ -176,24 +177,6 @@ export class LocalProxy {
     const pac = pacSetting(this.#options.pac, this.#routing?.env);
     if (pac) return (await pacRoutes(target, resolveConfig(this.#routing), pac)).routes;
     return [resolveConfig(this.#routing).route(target)];
-  }
-
-  /** A socket to `host:port`, direct or tunnelled; a proxy that cannot be reached gives way to the next route. */
-  async #openUpstream(routes: readonly Route[], host: string, port: number, via: string, chosen: (route: Route) => void): Promise<Socket> {
-    const transport = transportOptions(this.#options);
-    for (let i = 0; ; i++) {
-      const route = routes[i] as Route;
-      chosen(route);
-      try {
-        if (route.type === 'direct') return await connectDirect(host, port);
-        return await openTunnel(route, host, port, { ...transport, connectHeaders: { Via: via } });
-      } catch (error) {
-        // Only a PAC gives more than one route, so a next one means a PAC to tell.
-        const pac = pacSetting(this.#options.pac, this.#routing?.env);
-        if (!pac || route.type !== 'proxy' || i === routes.length - 1 || !proxyUnreachable(error)) throw error;
-        pacRouterFor(pac.url).markBad(route.proxy.origin);
-      }
-    }
   }
 
   #log(entry: AccessLogEntry): void {
@@ -292,30 +275,14 @@ export class LocalProxy {
     const port = Number(target.port || 443);
     void this.#ownAddress(target.hostname, port).then((own) => {
       if (own) return refuse('508 Loop Detected', `jaato-proxy: CONNECT to this proxy itself (${authority} reaches ${own})`, 'refused');
-      const via = appendVia(req.headers.via, this.#via);
       let route: Route | undefined;
       // A configuration error (a malformed variable, a PAC that cannot be loaded) is the 502's text.
-      const upstream = this.#routes(target).then((routes) => this.#openUpstream(routes, host, port, via, (r) => (route = r)));
-      upstream.then(
+      this.#routes(target).then((routes) => this.#open(routes, host, port, req.headers.via, (r) => (route = r))).then(
         (remote) => {
           if (socket.destroyed) return remote.destroy();
-          if (this.#options.unref) remote.unref();
-          this.#tunnels.add(socket).add(remote);
           socket.write(ESTABLISHED);
           if (head.length > 0) remote.write(head);
-          // pipe() both ways and nothing else per chunk: the byte count for the log is the client
-          // socket's own counter, read once at the end.
-          remote.pipe(socket).pipe(remote);
-          const close = (): void => {
-            if (!this.#tunnels.delete(socket)) return;
-            this.#tunnels.delete(remote);
-            const bytes = Math.max(0, (socket as Socket).bytesWritten - ESTABLISHED.length);
-            socket.destroy();
-            remote.destroy();
-            log(route?.type ?? 'error', 200, bytes);
-          };
-          remote.on('close', close).on('error', close);
-          socket.on('close', close);
+          this.#splice(socket, remote, (bytes) => log(route?.type ?? 'error', 200, bytes));
         },
         (error: unknown) => {
           // A loop found further up (another proxy led our CONNECT back to us) is a loop here too.
@@ -323,6 +290,91 @@ export class LocalProxy {
           if (e instanceof ProxyTunnelError && e.statusCode === 508) return refuse('508 Loop Detected', `jaato-proxy: ${e.message}`, 'error');
           refuse('502 Bad Gateway', `jaato-proxy: ${message(error)}`, 'error');
         },
+      );
+    });
+  }
+
+  /**
+   * A raw connection to `host:port`: directly, or through a CONNECT tunnel of the upstream proxy (with
+   * our Via). With a PAC there are several routes: a proxy that cannot be reached gives way to the next.
+   */
+  async #open(routes: readonly Route[], host: string, port: number, via: string | string[] | undefined, chosen: (route: Route) => void): Promise<Socket> {
+    const transport = transportOptions(this.#options);
+    for (let i = 0; ; i++) {
+      const route = routes[i] as Route;
+      chosen(route);
+      try {
+        if (route.type === 'direct') return await connectDirect(host, port);
+        return await openTunnel(route, host, port, { ...transport, connectHeaders: { Via: appendVia(via, this.#via) } });
+      } catch (error) {
+        // Only a PAC gives more than one route, so a next one means a PAC to tell.
+        const pac = pacSetting(this.#options.pac, this.#routing?.env);
+        if (!pac || route.type !== 'proxy' || i === routes.length - 1 || !proxyUnreachable(error)) throw error;
+        pacRouterFor(pac.url).markBad(route.proxy.origin);
+      }
+    }
+  }
+
+  /** Joins the client's connection and the remote one until either closes; `done` gets the bytes sent back. */
+  #splice(socket: Duplex, remote: Socket, done: (bytes: number) => void): void {
+    if (this.#options.unref) remote.unref();
+    this.#tunnels.add(socket).add(remote);
+    // pipe() both ways and nothing else per chunk: the byte count for the log is the client socket's
+    // own counter (queued bytes included), read once at the end.
+    const before = (socket as Socket).bytesWritten;
+    remote.pipe(socket).pipe(remote);
+    const close = (): void => {
+      if (!this.#tunnels.delete(socket)) return;
+      this.#tunnels.delete(remote);
+      const bytes = Math.max(0, (socket as Socket).bytesWritten - before);
+      socket.destroy();
+      remote.destroy();
+      done(bytes);
+    };
+    remote.on('close', close).on('error', close);
+    socket.on('close', close);
+  }
+
+  /**
+   * A forwarded request with `Upgrade` (a ws:// WebSocket): passed on, not answered. The upgrade is
+   * end to end, so it goes through a CONNECT tunnel of the upstream proxy (as a browser's WebSocket
+   * does; forwarding proxies rarely pass an Upgrade on), or directly, and the request head is
+   * written there in origin form with its Upgrade and Connection; from then on bytes pass both ways.
+   */
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const started = performance.now();
+    const client = (socket as Socket).remoteAddress ?? '?';
+    const method = req.method ?? 'GET';
+    const log = (host: string, route: AccessLogEntry['route'], status: number, bytes: number): void =>
+      this.#log({ client, method, host, route, status, bytes, ms: Math.round(performance.now() - started) });
+    const refuse = (status: string, text: string, host: string, route: AccessLogEntry['route']): void => {
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\nconnection: close\r\n\r\n${text}\n`);
+      log(host, route, Number(status.slice(0, 3)), 0);
+    };
+    socket.on('error', () => socket.destroy());
+    if (!this.#isAllowed(socket as Socket)) return refuse('403 Forbidden', `jaato-proxy: client ${client} is not allowed (serve --allow)`, '-', 'refused');
+    let target: URL;
+    try {
+      // Clients name a WebSocket target `http://` or `ws://` (the same thing on the wire).
+      target = new URL(req.url ?? '');
+      if (target.protocol !== 'http:' && target.protocol !== 'ws:') throw new Error('not http');
+    } catch {
+      return refuse('400 Bad Request', 'jaato-proxy: this is a proxy; send absolute-form requests (GET http://host/path) or CONNECT', '-', 'refused');
+    }
+    if (this.#looped(req.headers.via)) return refuse('508 Loop Detected', LOOPED, target.host, 'refused');
+    const host = unbracket(target.hostname);
+    const port = target.port === '' ? 80 : Number(target.port);
+    void this.#ownAddress(target.hostname, port).then((own) => {
+      if (own) return refuse('508 Loop Detected', `jaato-proxy: the request targets this proxy itself (${target.host} reaches ${own})`, target.host, 'refused');
+      let route: Route | undefined;
+      this.#routes(target).then((routes) => this.#open(routes, host, port, req.headers.via, (r) => (route = r))).then(
+        (remote) => {
+          if (socket.destroyed) return remote.destroy();
+          remote.write(upgradeHead(req, target, appendVia(req.headers.via, this.#via)));
+          if (head.length > 0) remote.write(head);
+          this.#splice(socket, remote, (bytes) => log(target.host, route?.type ?? 'error', 101, bytes));
+        },
+        (error: unknown) => refuse('502 Bad Gateway', `jaato-proxy: ${message(error)}`, target.host, 'error'),
       );
     });
   }
@@ -348,6 +400,21 @@ function connectDirect(host: string, port: number): Promise<Socket> {
 }
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
+
+/**
+ * The upgrade request as the origin gets it: origin form, the client's fields (Upgrade and Connection
+ * included: they are what is passed on) without the Proxy-* ones, which are for this hop only.
+ */
+function upgradeHead(req: IncomingMessage, target: URL, via: string): string {
+  let out = `${req.method ?? 'GET'} ${target.pathname}${target.search} HTTP/1.1\r\n`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (name.startsWith('proxy-') || name === 'via') continue;
+    out += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  return `${out}Via: ${via}\r\n\r\n`;
+}
 
 const LOOPED = 'jaato-proxy: loop detected: this request has already passed through this proxy (its Via carries our mark); the upstream proxy leads back here';
 
