@@ -1,11 +1,13 @@
 import type { Dispatcher } from 'undici';
 
 /**
- * The caller's handler, seen through a wrapper that holds back an error arriving before the request
- * started (no `onConnect`/`onRequestStart` yet: no byte went out, the body is untouched) when `retry`
- * takes it, so that the request can go to a PAC's next entry instead. Everything else reaches the
- * handler as it came. A `Proxy` forwards the members undici reads, so both the handler API of
- * undici 7 and the legacy one (Node's bundled fetch) keep working.
+ * The caller's handler, seen through a wrapper that holds back an error arriving before any answer
+ * (no `onResponseStart`/`onHeaders`/upgrade yet) when `retry` takes it, so that the request can go to
+ * a PAC's next entry instead. `retry` takes only a proxy that could not be reached at all, so no byte
+ * of the request went out and its body is untouched. (`onRequestStart` is no sign of that: the
+ * proxy-auth interceptor calls it before its connection exists.) Everything else reaches the handler as
+ * it came. A `Proxy` forwards the members undici reads, so both the handler API of undici 7 and the
+ * legacy one (Node's bundled fetch) keep working.
  */
 export function failoverHandler(handler: Dispatcher.DispatchHandler, retry: (error: Error) => boolean): Dispatcher.DispatchHandler {
   let started = false;
@@ -14,7 +16,7 @@ export function failoverHandler(handler: Dispatcher.DispatchHandler, retry: (err
       const value: unknown = Reflect.get(target, key, target);
       if (typeof value !== 'function') return value;
       const fn = value as (...args: unknown[]) => unknown;
-      if (key === 'onConnect' || key === 'onRequestStart') {
+      if (key === 'onResponseStart' || key === 'onHeaders' || key === 'onUpgrade' || key === 'onRequestUpgrade') {
         return (...args: unknown[]) => {
           started = true;
           return fn.apply(target, args);
