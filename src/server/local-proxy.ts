@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, isIP, type AddressInfo, type BlockList, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -26,6 +26,11 @@ export interface LocalProxyOptions extends ProxyDispatcherOptions {
   allow?: readonly string[];
   /** Called once per finished request or tunnel. */
   log?: (entry: AccessLogEntry) => void;
+  /**
+   * `user:password` every client must send as Basic `Proxy-Authorization` (else 407): the safety net's
+   * random per-process credential, so another local user cannot borrow this user's Kerberos identity.
+   */
+  clientCredential?: string;
   /**
    * The listener, the connections to it and the tunnels do not keep the process alive (the in-process
    * safety net of `install({ localProxy: true })`: it serves the program, and stops with it).
@@ -79,7 +84,10 @@ export class LocalProxy {
   /** Built once: the compiled configuration is cached per this object (and the environment's values). */
   readonly #routing: ReturnType<typeof routingOptions>;
   readonly #allowed: BlockList;
+  /** Client sockets of CONNECTs (from arrival, so close() reaches one still waiting for upstream) and their remotes. */
   readonly #tunnels = new Set<Duplex>();
+  /** Set by close(): an upstream that answers afterwards is dropped, not tunnelled. */
+  #closing = false;
   /** Our Via pseudonym (RFC 9110 §7.6.3): unguessable, so only what this instance forwarded carries it. */
   readonly #mark = `jaato-proxy-${randomBytes(8).toString('hex')}`;
   #self: ListeningAddresses | undefined;
@@ -123,6 +131,16 @@ export class LocalProxy {
 
   get port(): number {
     return (this.#server.address() as AddressInfo).port;
+  }
+
+  /** Whether the request carries the client credential (always, when none is required). */
+  #authorized(req: IncomingMessage): boolean {
+    const wanted = this.#options.clientCredential;
+    if (wanted === undefined) return true;
+    const match = /^basic\s+(\S+)\s*$/i.exec(req.headers['proxy-authorization'] ?? '');
+    const sent = Buffer.from(match ? Buffer.from(match[1] ?? '', 'base64').toString('utf8') : '');
+    const expected = Buffer.from(wanted);
+    return sent.length === expected.length && timingSafeEqual(sent, expected);
   }
 
   #isAllowed(socket: Socket): boolean {
@@ -180,10 +198,12 @@ export class LocalProxy {
     const done = (host: string, route: AccessLogEntry['route'], status: number, bytes: number): void =>
       this.#log({ client, method, host, route, status, bytes, ms: Math.round(performance.now() - started) });
     const reply = (status: number, text: string, host = '-', route: AccessLogEntry['route'] = 'refused'): void => {
-      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) + 1 }).end(`${text}\n`);
+      const challenge = status === 407 ? { 'proxy-authenticate': CLIENT_CHALLENGE } : {};
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) + 1, ...challenge }).end(`${text}\n`);
       done(host, route, status, Buffer.byteLength(text) + 1);
     };
     if (!this.#isAllowed(req.socket)) return reply(403, `jaato-proxy: client ${client} is not allowed (serve --allow)`);
+    if (!this.#authorized(req)) return reply(407, NOT_AUTHORIZED);
     let target: URL;
     try {
       target = new URL(req.url ?? '');
@@ -248,11 +268,17 @@ export class LocalProxy {
     const log = (route: AccessLogEntry['route'], status: number, bytes: number): void =>
       this.#log({ client, method: 'CONNECT', host: authority, route, status, bytes, ms: Math.round(performance.now() - started) });
     const refuse = (status: string, text: string, route: AccessLogEntry['route']): void => {
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\nconnection: close\r\n\r\n${text}\n`);
+      const challenge = status.startsWith('407') ? `proxy-authenticate: ${CLIENT_CHALLENGE}\r\n` : '';
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\n${challenge}connection: close\r\n\r\n${text}\n`);
       log(route, Number(status.slice(0, 3)), 0);
     };
     socket.on('error', () => socket.destroy());
+    // Tracked from arrival: close() must end a CONNECT still waiting for its upstream (Node's
+    // closeAllConnections() no longer sees a socket the 'connect' event handed over).
+    this.#tunnels.add(socket);
+    socket.once('close', () => this.#tunnels.delete(socket));
     if (!this.#isAllowed(socket as Socket)) return refuse('403 Forbidden', `jaato-proxy: client ${client} is not allowed (serve --allow)`, 'refused');
+    if (!this.#authorized(req)) return refuse('407 Proxy Authentication Required', NOT_AUTHORIZED, 'refused');
     let target: URL;
     try {
       target = new URL(`https://${authority}/`);
@@ -265,6 +291,7 @@ export class LocalProxy {
     const port = Number(target.port || 443);
     void this.#ownAddress(target.hostname, port).then((own) => {
       if (own) return refuse('508 Loop Detected', `jaato-proxy: CONNECT to this proxy itself (${authority} reaches ${own})`, 'refused');
+      if (this.#closing) return socket.destroy();
       const route = this.#route(target);
       if (!route) return refuse('502 Bad Gateway', 'jaato-proxy: the proxy configuration is invalid (see jaato-proxy doctor)', 'error');
       const transport = transportOptions(this.#options);
@@ -280,16 +307,22 @@ export class LocalProxy {
           : openTunnel(route, host, port, { ...transport, connectHeaders: { Via: appendVia(req.headers.via, this.#via) } });
       upstream.then(
         (remote) => {
-          if (socket.destroyed) return remote.destroy();
+          if (socket.destroyed || this.#closing) {
+            socket.destroy();
+            return remote.destroy();
+          }
           if (this.#options.unref) remote.unref();
-          this.#tunnels.add(socket).add(remote);
+          this.#tunnels.add(remote);
           let bytes = 0;
           remote.on('data', (c: Buffer) => (bytes += c.length));
           socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
           if (head.length > 0) remote.write(head);
           remote.pipe(socket).pipe(remote);
+          let ended = false;
           const close = (): void => {
-            if (!this.#tunnels.delete(socket)) return;
+            if (ended) return;
+            ended = true;
+            this.#tunnels.delete(socket);
             this.#tunnels.delete(remote);
             socket.destroy();
             remote.destroy();
@@ -299,6 +332,7 @@ export class LocalProxy {
           socket.on('close', close);
         },
         (error: unknown) => {
+          if (this.#closing) return socket.destroy();
           // A loop found further up (another proxy led our CONNECT back to us) is a loop here too.
           const e = unwrapError(error);
           if (e instanceof ProxyTunnelError && e.statusCode === 508) return refuse('508 Loop Detected', `jaato-proxy: ${e.message}`, 'error');
@@ -310,6 +344,7 @@ export class LocalProxy {
 
   /** Stops listening, ends the tunnels in flight and closes upstream connections. */
   async close(): Promise<void> {
+    this.#closing = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const s of this.#tunnels) s.destroy();
     this.#tunnels.clear();
@@ -317,6 +352,9 @@ export class LocalProxy {
     await Promise.all([closed, this.#dispatcher.destroy()]);
   }
 }
+
+const CLIENT_CHALLENGE = 'Basic realm="jaato-proxy local proxy"';
+const NOT_AUTHORIZED = 'jaato-proxy: this local proxy needs the credential in the proxy URL it was given (JAATO_LOCAL_PROXY_URL)';
 
 const LOOPED = 'jaato-proxy: loop detected: this request has already passed through this proxy (its Via carries our mark); the upstream proxy leads back here';
 
