@@ -55,5 +55,5 @@ export type { ProxyClientOptions } from './adapters/client-options.js';
 export { getAxiosConfig, type AxiosProxyConfig } from './adapters/axios-config.js';
 export { getGotOptions } from './adapters/got.js';
 export { install, installed, uninstall, type Installation, type InstallOptions } from './adapters/global.js';
-export type { EnvironmentChange } from './adapters/local-proxy-net.js';
+export { LocalProxyThreadError, type EnvironmentChange } from './adapters/local-proxy-net.js';
 export { JaatoProxyError, unwrapError } from './errors.js';

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { InvalidOptionError, install, installed, uninstall, type InstallOptions } from '../../src/index.js';
@@ -429,5 +430,15 @@ test('a failure installing the globals after the local proxy started stops it an
     assert.deepEqual({ ...process.env }, before);
     assert.equal(installed(), undefined);
     assert.ok(lines.some((l) => /local proxy http:\/\/\*{4}:\*{4}@127\.0\.0\.1:\d+\/ stopped/.test(l)), lines.join('\n'));
+  });
+});
+
+test('an option that cannot reach the local proxy’s thread is a typed error naming localProxy; nothing is changed', async () => {
+  await withEnv({ HTTPS_PROXY: 'http://proxy.invalid:3128' }, async () => {
+    const before = { ...process.env };
+    await assert.rejects(install({ localProxy: true, proxyTls: { secureContext: createSecureContext() } }), (e: unknown) =>
+      e instanceof InvalidOptionError && e.option === 'localProxy' && /cannot be passed to the local proxy's thread/.test(e.message));
+    assert.deepEqual({ ...process.env }, before);
+    assert.equal(installed(), undefined);
   });
 });
