@@ -162,7 +162,7 @@ export async function startSafetyNet(options: ProxyDispatcherOptions & { env: En
   };
 }
 
-/** The error a worker sent back, with its type again where it had one. */
+/** The error a worker sent back: InvalidOptionError as such, other typed errors by their code (the class is not carried across). */
 function revived(error: SerializedError): Error {
   if (error.code === 'ERR_JAATO_INVALID_OPTION' && error.option !== undefined) {
     return new InvalidOptionError(error.option, error.message.slice(error.option.length + 2));
@@ -222,7 +222,6 @@ async function startWorker(options: LocalProxyOptions): Promise<{ origin: string
       worker.postMessage({ type: 'stop' });
       await Promise.race([stopped, exited]);
       await worker.terminate(); // whatever the thread still holds, it has nothing left to serve
-
     },
   };
 }
