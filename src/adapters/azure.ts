@@ -7,7 +7,7 @@ import { pipeline, Readable, Transform } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import { createHttpHeaders, RestError, type HttpClient, type HttpHeaders, type PipelineRequest, type PipelineResponse, type RequestBodyType } from '@azure/core-rest-pipeline';
 import type { Dispatcher } from 'undici';
-import { unwrapError } from '../errors.js';
+import { JaatoProxyError, unwrapError } from '../errors.js';
 import { ProxyConnectionError, ProxyTimeoutError } from '../transport/errors.js';
 import { ProxyDispatcher, type ProxyDispatcherOptions } from './undici/public-dispatcher.js';
 
@@ -184,10 +184,9 @@ function failure(error: unknown, signal: AbortSignal, request: PipelineRequest):
   const ours = unwrapError(error);
   if (ours instanceof ProxyTimeoutError) return restError(ours, 'ETIMEDOUT', request);
   if (ours instanceof ProxyConnectionError) return restError(ours, systemCode(ours.cause) ?? 'ECONNRESET', request);
-  if (!(ours instanceof Error) || 'code' in ours === false) return restError(error, RestError.REQUEST_SEND_ERROR, request);
-  const code = (ours as { code?: unknown }).code;
-  if (typeof code === 'string' && code.startsWith('ERR_JAATO_')) return ours;
-  return restError(ours, (typeof code === 'string' && (RETRYABLE[code] ?? code)) || RestError.REQUEST_SEND_ERROR, request);
+  if (ours instanceof JaatoProxyError) return ours;
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return restError(error, typeof code === 'string' ? (RETRYABLE[code] ?? code) : RestError.REQUEST_SEND_ERROR, request);
 }
 
 /** The system code under a typed error, when it is one Azure retries (ECONNREFUSED from the proxy...). */
