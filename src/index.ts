@@ -38,7 +38,7 @@ export {
   DEFAULT_TOKEN_TIMEOUT,
   type SpnegoOptions,
 } from './auth/index.js';
-export { ProxyAuthenticationError, ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from './transport/errors.js';
+export { ProxyAuthenticationError, ProxyConnectionError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError, RequestBodyReplayError } from './transport/errors.js';
 export { ProxyDispatcher, type FetchDispatcher, type ProxyDispatcherConstructor, type ProxyDispatcherOptions } from './adapters/undici/public-dispatcher.js';
 export { createFetch, getDefaultDispatcher, getFetchInit, type ProxiedFetch } from './adapters/fetch.js';
 export {
@@ -56,4 +56,7 @@ export { getAxiosConfig, type AxiosProxyConfig } from './adapters/axios-config.j
 export { getGotOptions } from './adapters/got.js';
 export { install, installed, uninstall, type Installation, type InstallOptions } from './adapters/global.js';
 export { LocalProxyThreadError, type EnvironmentChange } from './adapters/local-proxy-net.js';
+export { PacEvaluationError, PacFetchError, type PacFailure } from './pac/errors.js';
+export { explainWithPac } from './pac/pac-explain.js';
+export type { PacExplanation } from './config/explain.js';
 export { JaatoProxyError, unwrapError } from './errors.js';

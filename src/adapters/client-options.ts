@@ -1,11 +1,16 @@
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { InvalidOptionError } from '../config/errors.js';
 import { ProxyConfig, type ProxyOptions } from '../config/proxy-config.js';
-import type { ProxyAuthOptions } from '../transport/connection-auth.js';
+import type { ProxyAuthOptions } from '../transport/proxy-auth-session.js';
 import { defaultCaCertificates, secureContextTrusting } from '../transport/trust.js';
 
 /** Options shared by every adapter: where to route (ProxyOptions) and how to connect. */
 export interface ProxyClientOptions extends ProxyOptions, ProxyAuthOptions {
+  /**
+   * A PAC file (`http(s)://`, `file://` or a path) that chooses the proxy per request, instead of
+   * `JAATO_PAC_URL`. The bypass lists still come first; the PAC wins over the proxy variables.
+   */
+  pac?: string;
   /** Milliseconds to connect to the proxy (or origin) and, through a proxy, to get the CONNECT answer. Default 10 000. */
   connectTimeout?: number;
   /**
@@ -28,6 +33,13 @@ export interface ProxyClientOptions extends ProxyOptions, ProxyAuthOptions {
    * add the CA to that context instead.
    */
   proxyCa?: ConnectionOptions['ca'];
+  /**
+   * Bytes of a streamed request body (a stream, an async iterable, any body of Node's fetch, what
+   * node:http writes) kept so that the request can be sent again when the proxy answers 407; default
+   * 4 MiB. Past it, such a 407 fails the request with RequestBodyReplayError. Strings, Buffers, Blobs
+   * and FormData given to fetch or the dispatcher need no copy.
+   */
+  bodyReplayLimit?: number;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT = 10_000;

@@ -1,6 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
 import type { Env } from '../config/env.js';
 import { InvalidOptionError } from '../config/errors.js';
+import { JaatoProxyError } from '../errors.js';
 import { defaultSpn, normalizeSpn } from '../config/spn.js';
 import { classifyGssError, KerberosError, KerberosKdcUnreachableError } from './errors.js';
 import { gssCalls } from './gss-calls.js';
@@ -145,7 +146,8 @@ export class NegotiateContext {
     try {
       await this.#client.step(serverToken);
     } catch (error) {
-      throw new KerberosError('ERR_JAATO_KERBEROS_MUTUAL_AUTH', this.spn, 'the proxy\'s Negotiate reply did not verify (mutual authentication failed)', error instanceof Error ? error.message : String(error), error);
+      const gss = (error instanceof Error ? error.message : String(error)).trim();
+      throw new JaatoProxyError('ERR_JAATO_KERBEROS_MUTUAL_AUTH', `the Negotiate reply token for ${this.spn} did not verify (GSSAPI: ${gss || 'no detail'})`, { cause: error });
     }
   }
 }

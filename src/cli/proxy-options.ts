@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
+import { firstSet, PROXY_VARIABLES, type Env } from '../config/env.js';
 import { parseProxyUrl } from '../config/proxy-url.js';
+import { integerOption, optionLabel, secondsOption } from './args.js';
 import { CommandFailure, UsageError } from './errors.js';
 
 /**
@@ -12,6 +15,20 @@ export const PROXY_OPTIONS = {
 } as const;
 
 export const CA_OPTION = { cacert: { type: 'string' } } as const;
+
+/**
+ * What else changes the route, the proxy's authentication, the trust or the connect limit: `fetch`
+ * and `doctor` both take these, so doctor checks the setup a fetch command line would use.
+ */
+export const ROUTE_OPTIONS = {
+  'proxy-user': { type: 'string', short: 'U' },
+  'proxy-negotiate': { type: 'boolean' },
+  noproxy: { type: 'string' },
+  insecure: { type: 'boolean', short: 'k' },
+  'proxy-insecure': { type: 'boolean' },
+  'connect-timeout': { type: 'string' },
+  timeout: { type: 'string' },
+} as const;
 
 /** How `-x` is named in messages, in place of the library's `options.proxy`. */
 export const PROXY_SOURCE = '-x/--proxy';
@@ -38,4 +55,75 @@ export function readCa(path: string, label: string, exitCode: number): string {
   } catch (error) {
     throw new CommandFailure(exitCode, `${label} ${path}: cannot read the CA file (${(error as Error).message})`, { cause: error });
   }
+}
+
+/** `user:password` as curl splits it (at the first colon); no prompt, so the colon is required. */
+export function credentialsOf(value: string, label: string): { username: string; password: string } {
+  const colon = value.indexOf(':');
+  if (colon < 0) throw new UsageError(`${label} needs user:password (there is no password prompt)`);
+  return { username: value.slice(0, colon), password: value.slice(colon + 1) };
+}
+
+/** A proxy value with these credentials in its userinfo, where the transport reads them. */
+function withUserinfo(value: string, credentials: { username: string; password: string }): string {
+  const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim()) ? value.trim() : `http://${value.trim()}`);
+  url.username = credentials.username;
+  url.password = credentials.password;
+  return url.href;
+}
+
+type RouteValues = { proxy?: string | undefined; 'proxy-user'?: string | undefined; 'proxy-negotiate'?: boolean | undefined; noproxy?: string | undefined };
+
+/**
+ * Where to route, from -x, -U, --proxy-negotiate and --noproxy. -U goes into the proxy URL of the
+ * variable that would be used for each scheme (so messages still name that variable), or of -x.
+ */
+export function routeFromOptions(values: RouteValues, env: Env): ProxyDispatcherOptions & { env: Env } {
+  const o: ProxyDispatcherOptions = {};
+  const user = values['proxy-user'] === undefined ? undefined : credentialsOf(values['proxy-user'], optionLabel(ROUTE_OPTIONS, 'proxy-user'));
+  const creds = user && (user.username !== '' || user.password !== '') ? user : undefined;
+  const routedEnv: Record<string, string | undefined> = { ...env };
+  const explicit = proxyRouting(values.proxy);
+  if (explicit.proxy !== undefined) {
+    Object.assign(o, explicit, creds && { proxy: withUserinfo(explicit.proxy, creds) });
+  } else if (explicit.noProxy !== undefined) {
+    o.noProxy = explicit.noProxy;
+  } else if (creds) {
+    for (const scheme of ['http:', 'https:'] as const) {
+      const found = firstSet(env, PROXY_VARIABLES[scheme]);
+      if (found) {
+        try {
+          routedEnv[found.name] = withUserinfo(found.value, creds);
+        } catch {
+          // a value that does not parse is reported by the configuration, naming its variable
+        }
+      }
+    }
+  }
+  if (values['proxy-negotiate']) o.kerberos = true;
+  if (values.noproxy !== undefined && o.noProxy === undefined) o.noProxy = values.noproxy;
+  return { ...o, env: routedEnv };
+}
+
+type TrustValues = { cacert?: string | undefined; 'proxy-cacert'?: string | undefined; insecure?: boolean | undefined; 'proxy-insecure'?: boolean | undefined };
+
+/** The trust options from --cacert, --proxy-cacert, -k and --proxy-insecure; an unreadable CA file ends the command with `caExit`. */
+export function trustFromOptions(values: TrustValues, caExit: number): Pick<ProxyDispatcherOptions, 'ca' | 'proxyCa' | 'rejectUnauthorized' | 'proxyTls'> {
+  return {
+    ...(values.cacert !== undefined && { ca: readCa(values.cacert, '--cacert', caExit) }),
+    ...(values['proxy-cacert'] !== undefined && { proxyCa: readCa(values['proxy-cacert'], '--proxy-cacert', caExit) }),
+    ...(values.insecure && { rejectUnauthorized: false }),
+    ...(values['proxy-insecure'] && { proxyTls: { rejectUnauthorized: false } }),
+  };
+}
+
+/**
+ * The connect limit in milliseconds, from --connect-timeout (seconds, curl's) or --timeout (ms,
+ * jaato-proxy's own); undefined for the default (so is `--connect-timeout 0`, as in curl).
+ */
+export function connectTimeoutOf(values: { 'connect-timeout'?: string | undefined; timeout?: string | undefined }): number | undefined {
+  const seconds = secondsOption(values['connect-timeout'], optionLabel(ROUTE_OPTIONS, 'connect-timeout'));
+  const ms = integerOption(values.timeout, optionLabel(ROUTE_OPTIONS, 'timeout'), 'a number of milliseconds (1 or more)', 1);
+  if (seconds !== undefined && ms !== undefined) throw new UsageError('--connect-timeout and --timeout set the same limit: give one');
+  return seconds || ms;
 }

@@ -15,12 +15,6 @@ export const UNTARGETED_PROXY_VARIABLES: readonly string[] = ['https_proxy', 'HT
 
 export const NO_PROXY_VARIABLES: readonly string[] = ['no_proxy', 'NO_PROXY'];
 
-/** Every variable whose value shapes a decision: the cache key of a compiled configuration. */
-export const CONFIG_VARIABLES: readonly string[] = [
-  'http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY',
-  'no_proxy', 'NO_PROXY', 'JAATO_NO_PROXY', 'JAATO_KERBEROS_PROXY', 'JAATO_KERBEROS_SPN',
-];
-
 /** The first of `names` set to a non-empty value. */
 export function firstSet(env: Env, names: readonly string[]): { name: string; value: string } | undefined {
   for (const name of names) {

@@ -2,7 +2,7 @@ import { redactUrl } from '../redact.js';
 import { JaatoProxyError } from '../errors.js';
 import type { Env } from './env.js';
 import { toUrl } from './host.js';
-import { resolveConfig, type AuthScheme, type ProxyConfig, type ProxyOptions } from './proxy-config.js';
+import { resolveConfig, type AuthScheme, type ProxyConfig, type ProxyOptions, type Route } from './proxy-config.js';
 import { describeIgnoredParts } from './proxy-url.js';
 
 /**
@@ -33,6 +33,21 @@ export interface Explanation {
   error: { code: string; message: string } | null;
   /** Everything odd about the configuration: ignored list entries, unknown values, ignored parts of a proxy URL. */
   warnings: string[];
+  /** The PAC's part in the decision; `null` when no PAC is configured (see `explainWithPac`). */
+  pac: PacExplanation | null;
+}
+
+export interface PacExplanation {
+  /** The PAC location, credentials masked. */
+  url: string;
+  /** `JAATO_PAC_URL` or `options.pac`. */
+  source: string;
+  /** `FindProxyForURL`'s raw answer; `null` when the PAC was not asked (a bypass rule decided first) or failed. */
+  answer: string | null;
+  /** The usable entries in the order they will be tried (proxies marked unreachable last). */
+  entries: string[];
+  /** Entries left out of the answer, each with its reason. */
+  skipped: string[];
 }
 
 const NOT_PROXIED = { proxy: null, auth: 'none', spn: null, spnSource: null, basicFallback: null, error: null } as const;
@@ -49,26 +64,36 @@ export function explain(url: string | URL, env: Env = process.env, options: Omit
   } catch (error) {
     return failed(shown, error, []);
   }
-  const warnings = [...config.warnings, ...ignoredParts(config)];
+  const warnings = configWarnings(config);
   try {
     const route = config.route(toUrl(url));
-    if (route.type === 'direct') return { url: shown, route: 'direct', rule: route.rule, ...NOT_PROXIED, warnings };
-    const negotiate = route.spn !== undefined;
-    return {
-      url: shown,
-      route: 'proxy',
-      rule: route.rule,
-      proxy: route.proxy.redacted,
-      auth: route.auth,
-      spn: route.spn ?? null,
-      spnSource: negotiate ? (config.spnSource ?? 'proxy host') : null,
-      basicFallback: negotiate ? route.proxy.credentials !== undefined : null,
-      error: null,
-      warnings,
-    };
+    return explainRoute(shown, config.route(toUrl(url)), config, warnings);
   } catch (error) {
     return failed(shown, error, warnings);
   }
+}
+
+/** The explanation of one route (the one the configuration chose, or a PAC's first entry). */
+export function explainRoute(shown: string, route: Route, config: ProxyConfig, warnings: string[], pac: PacExplanation | null = null): Explanation {
+  if (route.type === 'direct') return { url: shown, route: 'direct', rule: route.rule, ...NOT_PROXIED, warnings, pac };
+  const negotiate = route.spn !== undefined;
+  return {
+    url: shown,
+    route: 'proxy',
+    rule: route.rule,
+    proxy: route.proxy.redacted,
+    auth: route.auth,
+    spn: route.spn ?? null,
+    spnSource: negotiate ? (config.spnSource ?? 'proxy host') : null,
+    basicFallback: negotiate ? route.proxy.credentials !== undefined : null,
+    error: null,
+    warnings,
+    pac,
+  };
+}
+
+export function configWarnings(config: ProxyConfig): string[] {
+  return [...config.warnings, ...ignoredParts(config)];
 }
 
 /** A warning per configured proxy whose value had a path, query or fragment (both schemes: one variable may serve both). */
@@ -86,7 +111,7 @@ function ignoredParts(config: ProxyConfig): string[] {
   return [...found];
 }
 
-function failed(url: string, error: unknown, warnings: string[]): Explanation {
+export function failed(url: string, error: unknown, warnings: string[], pac: PacExplanation | null = null): Explanation {
   if (!(error instanceof JaatoProxyError)) throw error;
-  return { url, route: 'error', rule: error.message, ...NOT_PROXIED, error: { code: error.code, message: error.message }, warnings };
+  return { url, route: 'error', rule: error.message, ...NOT_PROXIED, error: { code: error.code, message: error.message }, warnings, pac };
 }

@@ -24,6 +24,74 @@ export function toUrl(url: string | URL): URL {
   }
 }
 
+/** A target as every decision needs it, from one parse. */
+export interface ParsedTarget {
+  protocol: string;
+  host: TargetHost;
+  /** `scheme://authority`: what the decision depends on, the key of per-host caches. */
+  key: string;
+}
+
+/** By `scheme://authority` prefix, and by whole URL (a string seen again keeps its hash: no slice, no hashing). */
+const byAuthority = new Map<string, ParsedTarget>();
+const byUrl = new Map<string, ParsedTarget>();
+const PARSED_LIMIT = 1024;
+
+/**
+ * The target of a URL, parsed once per distinct `scheme://authority` (the WHATWG parser decides).
+ * A URL object is keyed by its serialisation, which the parser has already made plain.
+ */
+export function parseTarget(url: string | URL): ParsedTarget {
+  const text = typeof url === 'string' ? url : url.href;
+  const seen = byUrl.get(text);
+  if (seen) return seen;
+  const end = plainAuthorityEnd(text);
+  const plain = end < 0 ? undefined : text.slice(0, end);
+  let parsed = plain === undefined ? undefined : byAuthority.get(plain);
+  if (parsed === undefined) {
+    parsed = fromUrl(typeof url === 'string' ? toUrl(url) : url);
+    if (plain !== undefined) bounded(byAuthority).set(plain, parsed);
+  }
+  if (plain !== undefined) bounded(byUrl).set(text, parsed);
+  return parsed;
+}
+
+function bounded<V>(map: Map<string, V>): Map<string, V> {
+  if (map.size >= PARSED_LIMIT) map.clear();
+  return map;
+}
+
+/**
+ * Where `http(s)://` or `ws(s)://`, a host of letters, digits, dots and hyphens and an optional
+ * `:port` end, when a path, query, fragment or the end follows; -1 otherwise. Such a prefix holds
+ * none of what the WHATWG parser treats specially in an authority (userinfo `@`, `%`, `\`, tabs,
+ * brackets), so the host is a function of the prefix alone and one parse serves every URL with it.
+ * Hand-written, not a regular expression: this runs on every request.
+ */
+function plainAuthorityEnd(s: string): number {
+  let i = s.startsWith('https://') || s.startsWith('wss://') ? s.indexOf('/') + 2 : s.startsWith('http://') || s.startsWith('ws://') ? s.indexOf('/') + 2 : -1;
+  if (i < 0) return -1;
+  const hostStart = i;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // a-z, A-Z, 0-9, '.', '-'
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 46 || c === 45)) break;
+  }
+  if (i === hostStart) return -1;
+  if (s.charCodeAt(i) === 58 /* : */) {
+    const portStart = ++i;
+    while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+    if (i === portStart || i - portStart > 5) return -1;
+  }
+  if (i === s.length) return i;
+  const next = s.charCodeAt(i);
+  return next === 47 /* / */ || next === 63 /* ? */ || next === 35 /* # */ ? i : -1;
+}
+
+function fromUrl(url: URL): ParsedTarget {
+  return { protocol: url.protocol, host: targetOf(url), key: `${url.protocol}//${url.host}` };
+}
+
 export function targetOf(url: URL): TargetHost {
   const hostname = stripHost(url.hostname);
   const port = url.port === '' ? (DEFAULT_PORTS[url.protocol] ?? 0) : Number(url.port);

@@ -3,9 +3,9 @@
  * The seed's four functions keep their names and meaning; `env` is always the optional last argument.
  */
 import { firstSet, parseKerberosFlag, PROXY_VARIABLES, UNTARGETED_PROXY_VARIABLES, type Env } from './env.js';
-import { toUrl } from './host.js';
+import { parseTarget } from './host.js';
 import { parseProxyUrl } from './proxy-url.js';
-import { resolveConfig } from './proxy-config.js';
+import { resolveBypass } from './proxy-config.js';
 
 export type { Env } from './env.js';
 export { explain, type Explanation } from './explain.js';
@@ -26,14 +26,28 @@ export { InvalidOptionError, InvalidProxyUrlError, InvalidTargetUrlError, Unsupp
 export function getProxyUrl(target?: string | URL, env: Env = process.env): string | undefined {
   let names = UNTARGETED_PROXY_VARIABLES;
   if (target !== undefined) {
-    const protocol = toUrl(target).protocol;
+    const protocol = parseTarget(target).protocol;
     const scheme = protocol === 'https:' || protocol === 'wss:' ? 'https:' : protocol === 'http:' || protocol === 'ws:' ? 'http:' : undefined;
     if (!scheme) return undefined;
     names = PROXY_VARIABLES[scheme];
   }
   const found = firstSet(env, names);
   if (!found) return undefined;
-  const p = parseProxyUrl(found.value, found.name);
+  let url = proxyUrls.get(found.value);
+  if (url === undefined) {
+    url = formatProxyUrl(found.value, found.name); // a malformed value throws, every time: never cached
+    if (proxyUrls.size >= PROXY_URLS_LIMIT) proxyUrls.clear();
+    proxyUrls.set(found.value, url);
+  }
+  return url;
+}
+
+/** A variable's value → its normalised proxy URL; the value alone decides it. */
+const proxyUrls = new Map<string, string>();
+const PROXY_URLS_LIMIT = 64;
+
+function formatProxyUrl(value: string, variable: string): string {
+  const p = parseProxyUrl(value, variable);
   if (!p.credentials) return `${p.origin}/`;
   const u = new URL(p.origin);
   u.username = encodeURIComponent(p.credentials.username);
@@ -48,5 +62,5 @@ export function isKerberosProxyEnabled(env: Env = process.env): boolean {
 
 /** The URL bypasses the proxy: an exact `JAATO_NO_PROXY` entry (checked first) or a `NO_PROXY` match. */
 export function shouldBypassProxy(url: string | URL, env: Env = process.env): boolean {
-  return resolveConfig(env === process.env ? undefined : { env }).bypassRule(url) !== undefined;
+  return resolveBypass(env).rule(parseTarget(url)) !== undefined;
 }

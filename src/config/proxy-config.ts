@@ -1,8 +1,10 @@
 import { defaultSpn, normalizeSpn } from './spn.js';
-import { CONFIG_VARIABLES, firstSet, NO_PROXY_VARIABLES, parseKerberosFlag, PROXY_VARIABLES, type Env } from './env.js';
-import { ExactBypassList, type IgnoredEntry } from './exact-bypass.js';
-import { targetOf, toUrl } from './host.js';
-import { NoProxyList } from './no-proxy.js';
+import { BypassRules } from './bypass.js';
+import { firstSet, parseKerberosFlag, PROXY_VARIABLES, type Env } from './env.js';
+import { EnvCache } from './env-cache.js';
+import type { ExactBypassList, IgnoredEntry } from './exact-bypass.js';
+import { parseTarget, type ParsedTarget } from './host.js';
+import type { NoProxyList } from './no-proxy.js';
 import { parseProxyUrl, type ProxyEndpoint } from './proxy-url.js';
 
 /** Explicit settings; each one given wins over the environment. */
@@ -55,6 +57,8 @@ export type Route = DirectRoute | ProxyRoute;
 
 type Slot = { endpoint: ProxyEndpoint } | { error: Error } | undefined;
 
+const ROUTES_LIMIT = 1024;
+
 /**
  * An immutable, compiled configuration: the proxies, both bypass lists and the Kerberos switch. Built
  * once per distinct set of values (see `resolveConfig`) so the per-request `route()` only matches.
@@ -68,6 +72,9 @@ export class ProxyConfig {
   readonly warnings: readonly string[];
   readonly #proxies: Readonly<Record<'http:' | 'https:', Slot>>;
   readonly #spn: { value: string; source: string } | undefined;
+  readonly #bypass: BypassRules;
+  /** `scheme://authority` → its route: the configuration is immutable, so a host's route is too. */
+  readonly #routes = new Map<string, Route>();
 
   constructor(options: ProxyOptions = {}) {
     const env = options.env ?? process.env;
@@ -77,11 +84,9 @@ export class ProxyConfig {
       'http:': slot(options.httpProxy ?? options.proxy, options.httpProxy ? 'options.httpProxy' : (options.proxySource ?? 'options.proxy'), env, 'http:'),
       'https:': slot(options.httpsProxy ?? options.proxy, options.httpsProxy ? 'options.httpsProxy' : (options.proxySource ?? 'options.proxy'), env, 'https:'),
     };
-    this.exact = new ExactBypassList(options.exactNoProxy ?? env.JAATO_NO_PROXY, options.exactNoProxy ? 'options.exactNoProxy' : 'JAATO_NO_PROXY');
-    const noProxyVar = firstSet(env, NO_PROXY_VARIABLES);
-    this.noProxy = options.noProxy !== undefined
-      ? new NoProxyList(options.noProxy, 'options.noProxy')
-      : new NoProxyList(noProxyVar?.value, noProxyVar?.name ?? 'NO_PROXY');
+    this.#bypass = new BypassRules(options, env);
+    this.exact = this.#bypass.exact;
+    this.noProxy = this.#bypass.noProxy;
     if (options.kerberos !== undefined) {
       this.kerberos = options.kerberos;
     } else {
@@ -116,22 +121,28 @@ export class ProxyConfig {
 
   /** The bypass rule that matches the URL, if any: JAATO_NO_PROXY first, then NO_PROXY. */
   bypassRule(url: string | URL): string | undefined {
-    const target = targetOf(toUrl(url));
-    const exact = this.exact.match(target);
-    if (exact !== undefined) return `${this.exact.variable} entry "${exact}"`;
-    const suffix = this.noProxy.match(target);
-    if (suffix !== undefined) return `${this.noProxy.variable} entry "${suffix}"`;
-    return undefined;
+    return this.#bypass.rule(parseTarget(url));
   }
 
   /** The seed's per-request decision: bypass → direct; else the scheme's proxy with Negotiate, Basic or nothing. */
   route(url: string | URL): Route {
-    const u = toUrl(url);
-    const bypass = this.bypassRule(u);
+    const target = parseTarget(url);
+    let route = this.#routes.get(target.key);
+    if (route === undefined) {
+      route = this.#decide(target); // a malformed proxy setting throws here, every time: never cached
+      if (this.#routes.size >= ROUTES_LIMIT) this.#routes.clear();
+      this.#routes.set(target.key, route);
+    }
+    return route;
+  }
+
+  #decide(target: ParsedTarget): Route {
+    const { protocol } = target;
+    const bypass = this.#bypass.rule(target);
     if (bypass !== undefined) return { type: 'direct', rule: bypass };
-    if (schemeClass(u.protocol) === undefined) return { type: 'direct', rule: `${u.protocol} URLs are never proxied` };
-    const proxy = this.proxyFor(u.protocol);
-    if (!proxy) return { type: 'direct', rule: `no proxy variable is set for ${u.protocol} URLs` };
+    if (schemeClass(protocol) === undefined) return { type: 'direct', rule: `${protocol} URLs are never proxied` };
+    const proxy = this.proxyFor(protocol);
+    if (!proxy) return { type: 'direct', rule: `no proxy variable is set for ${protocol} URLs` };
     if (this.kerberos) return { type: 'proxy', proxy, auth: 'negotiate', spn: this.spnFor(proxy), rule: proxy.source };
     return { type: 'proxy', proxy, auth: proxy.credentials ? 'basic' : 'none', rule: proxy.source };
   }
@@ -157,42 +168,38 @@ function describeIgnored(e: IgnoredEntry): string {
   return `${e.variable}: ignored entry "${e.entry}": ${e.reason}`;
 }
 
-/** Compiled configurations for the environment, one per distinct set of values. */
-const envCache = new Map<string, ProxyConfig>();
-const optionCache = new WeakMap<ProxyOptions, { key: string; config: ProxyConfig }>();
-const ENV_CACHE_LIMIT = 32;
-
-function envKey(env: Env): string {
-  let key = '';
-  for (const name of CONFIG_VARIABLES) key += `${env[name] ?? '\u0000'}\u0001`;
-  return key;
-}
+/** Configurations compiled from the environment alone, shared by every object holding the same values. */
+const envConfigs = new EnvCache<Env, ProxyConfig>({ shared: true });
+/** Configurations compiled from explicit options (and the environment for what they leave out), per options object. */
+const optionConfigs = new EnvCache<ProxyOptions, ProxyConfig>({ shared: false });
 
 /**
  * The compiled configuration for these options and the environment as it is *now*. It is compiled again
- * only when a relevant variable's value has changed, so a changed environment is picked up on the next
- * request without a restart, and an unchanged one costs a string compare.
+ * only when a variable it read has changed value, so a changed environment is picked up on the next
+ * request without a restart, and an unchanged one costs one compare per variable read.
  */
 export function resolveConfig(options?: ProxyOptions): ProxyConfig {
   const env = options?.env ?? process.env;
-  const key = envKey(env);
-  if (options === undefined || onlyEnv(options)) {
-    let config = envCache.get(key);
-    if (!config) {
-      if (envCache.size >= ENV_CACHE_LIMIT) envCache.delete(envCache.keys().next().value as string);
-      config = new ProxyConfig({ env });
-      envCache.set(key, config);
-    }
-    return config;
-  }
-  const cached = optionCache.get(options);
-  if (cached && cached.key === key) return cached.config;
-  const config = new ProxyConfig(options);
-  optionCache.set(options, { key, config });
-  return config;
+  if (options === undefined || onlyEnv(options)) return envConfigs.get(env, env, (view) => new ProxyConfig({ env: view }));
+  return optionConfigs.get(options, env, (view) => new ProxyConfig({ ...options, env: view }));
 }
 
+/** Only the bypass lists of the environment (what `shouldBypassProxy` needs): fewer variables to check. */
+const envBypass = new EnvCache<Env, BypassRules>({ shared: true });
+
+export function resolveBypass(env: Env): BypassRules {
+  return envBypass.get(env, env, (view) => new BypassRules({}, view));
+}
+
+/** Per options object: whether it sets nothing but `env`. Options are not mutated once given (they key the caches). */
+const envOnly = new WeakMap<ProxyOptions, boolean>();
+
 function onlyEnv(options: ProxyOptions): boolean {
-  for (const k in options) if (k !== 'env' && (options as Record<string, unknown>)[k] !== undefined) return false;
-  return true;
+  let only = envOnly.get(options);
+  if (only === undefined) {
+    // A for-in over an object that had keys deleted (routingOptions does) costs microseconds: once per object.
+    only = Object.entries(options).every(([k, v]) => k === 'env' || v === undefined);
+    envOnly.set(options, only);
+  }
+  return only;
 }

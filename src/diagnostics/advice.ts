@@ -3,6 +3,7 @@ import { JaatoProxyError } from '../errors.js';
 import { decideOn407 } from '../transport/auth-decision.js';
 import { ProxyAuthenticationError, ProxyTimeoutError, ProxyTunnelError } from '../transport/errors.js';
 import { withPrincipal } from './credentials.js';
+import { certificateProblem, certificateRemedy, DNS, errorCodes, NOT_TLS, REFUSED } from './error-codes.js';
 import type { Check } from './doctor.js';
 
 /**
@@ -13,7 +14,7 @@ import type { Check } from './doctor.js';
 /** Scheme names as the specifications spell them (`NTLM`, not `Ntlm`). */
 export function schemeName(scheme: string): string {
   const known: Record<string, string> = { negotiate: 'Negotiate', basic: 'Basic', ntlm: 'NTLM', digest: 'Digest', kerberos: 'Kerberos' };
-  return known[scheme.toLowerCase()] ?? scheme[0]?.toUpperCase() + scheme.slice(1);
+  return known[scheme.toLowerCase()] ?? scheme.charAt(0).toUpperCase() + scheme.slice(1);
 }
 
 const NTLM_ONLY =
@@ -54,9 +55,11 @@ export function tunnelRefusedRemedy(statusCode: number): string {
 
 /**
  * The line for the unauthenticated probe: what the proxy answered and offers, failing when nothing
- * configured meets it, or (`tunnel`: a CONNECT) when it refuses the target before asking for credentials.
+ * configured meets it, or (`tunnel`: a CONNECT) when it refuses the target before asking for credentials,
+ * which is only a warning for doctor's stand-in target (`standIn`, no URL given): the proxy may refuse
+ * that host and still serve the user's.
  */
-export function offerCheck(probe: { statusCode: number; statusText: string; ms: number; offered: readonly string[] }, proxy: string, s: AuthSetting, tunnel: boolean): Check {
+export function offerCheck(probe: { statusCode: number; statusText: string; ms: number; offered: readonly string[] }, proxy: string, s: AuthSetting, tunnel: boolean, standIn?: string): Check {
   const answered = `${proxy} (${s.variable}) answered ${probe.statusCode} ${probe.statusText} in ${probe.ms} ms`;
   if (probe.statusCode === 407) {
     const detail = `${answered}${probe.offered.length > 0 ? `; offers ${probe.offered.map(schemeName).join(', ')}` : ''}`;
@@ -65,6 +68,14 @@ export function offerCheck(probe: { statusCode: number; statusText: string; ms: 
   }
   // A forwarded HEAD's answer may be the origin's; a CONNECT's other than 2xx is the proxy's refusal.
   if (tunnel && (probe.statusCode < 200 || probe.statusCode > 299)) {
+    if (standIn) {
+      return {
+        name: 'proxy',
+        status: 'warn',
+        detail: `${answered} to CONNECT ${standIn} (doctor's stand-in target), without asking for credentials`,
+        remedy: `the proxy refuses ${standIn}, so its authentication was not checked: give doctor a URL the proxy serves (jaato-proxy doctor https://<host you use>/)`,
+      };
+    }
     return { name: 'proxy', status: 'fail', detail: `${answered} to CONNECT, without asking for credentials`, remedy: tunnelRefusedRemedy(probe.statusCode) };
   }
   return { name: 'proxy', status: 'ok', detail: `${answered}; asks for no authentication` };
@@ -106,21 +117,6 @@ export function tokenRemedy(error: unknown, spn: SpnState | undefined, principal
   return error.remedy && withPrincipal(error.remedy, principal);
 }
 
-const DNS = /^(ENOTFOUND|EAI_AGAIN|EAI_NONAME|EAI_FAIL|EAI_NODATA)$/;
-const REFUSED = /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|ENETDOWN|EADDRNOTAVAIL)$/;
-const HOST_MISMATCH = /^(ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)$/;
-const UNTRUSTED = /^(?!ERR_SSL_)(INVALID_CA|UNABLE_TO_\w+|\w*CERT\w*)$/;
-const NOT_TLS = /^(ERR_SSL_\w+|EPROTO)$/;
-
-function codes(error: unknown): string[] {
-  const out: string[] = [];
-  for (let e = error, n = 0; e instanceof Error && n < 10; e = e.cause, n++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') out.push(code);
-  }
-  return out;
-}
-
 /** Where the proxy is, as the remedies name it. */
 export interface ProxyPlace {
   variable: string;
@@ -132,15 +128,15 @@ export interface ProxyPlace {
 
 /** The remedy for a proxy that could not be reached, by what went wrong underneath. */
 export function connectionRemedy(error: unknown, proxy: ProxyPlace): string {
-  const c = codes(error);
+  const c = errorCodes(error);
   const has = (re: RegExp): boolean => c.some((x) => re.test(x));
   const where = `${proxy.host}:${proxy.port}`;
+  const certificate = proxy.tls ? certificateProblem(c) : undefined;
   if (error instanceof ProxyTimeoutError) return `no answer from ${where} in time: check ${proxy.variable}, the network or VPN (a longer wait: --timeout <ms>)`;
   if (has(DNS)) return `the proxy's host name ${proxy.host} does not resolve: check ${proxy.variable} (on a VPN? the name may resolve only there)`;
   if (has(REFUSED)) return `nothing accepts connections at ${where}: the proxy is down, or the host or port in ${proxy.variable} is wrong (or a VPN is needed)`;
-  if (proxy.tls && has(HOST_MISMATCH)) return `the proxy's certificate is not issued for ${proxy.host}: use the name it was issued for in ${proxy.variable}`;
-  if (proxy.tls && has(UNTRUSTED)) {
-    return "the proxy's certificate is not trusted: give its CA with --proxy-cacert <file> (the library's proxyCa option), or NODE_EXTRA_CA_CERTS=<file> for every Node program";
+  if (certificate) {
+    return certificateRemedy(certificate, { whose: "the proxy's", host: proxy.host, where: `in ${proxy.variable}`, trust: "--proxy-cacert <file> (the library's proxyCa option)" });
   }
   if (proxy.tls && has(NOT_TLS)) return `the TLS handshake with ${where} failed: if the proxy does not speak TLS there, write http:// in ${proxy.variable}`;
   return `check ${proxy.variable}, the network or VPN`;
@@ -148,10 +144,53 @@ export function connectionRemedy(error: unknown, proxy: ProxyPlace): string {
 
 /** The remedy for a fetch that failed at the origin's TLS (through the tunnel, the certificate is the origin's); undefined for anything else. */
 export function originRemedy(error: unknown): string | undefined {
-  const c = codes(error);
-  if (c.some((x) => HOST_MISMATCH.test(x))) return "the origin's certificate is not issued for the URL's host: check the host name in the URL";
-  if (c.some((x) => UNTRUSTED.test(x))) return "the origin's certificate is not trusted: give its CA with --cacert <file> (the library's ca option), or NODE_EXTRA_CA_CERTS=<file>";
-  return undefined;
+  const problem = certificateProblem(errorCodes(error));
+  return problem && certificateRemedy(problem, { whose: "the origin's", host: "the URL's host", where: 'in the URL', trust: "--cacert <file> (the library's ca option)" });
+}
+
+/** What answered the proxy's 407 in an attempt that got past it. */
+export type Sent = 'negotiate' | 'basic' | 'none';
+
+/**
+ * What was sent, from what was made, not from the settings: a Negotiate token counted on the token
+ * channel where the proxy offers Negotiate; else the Basic credentials (Kerberos off, or the transport's
+ * fallback when the proxy offers Basic and no token could be made, or it offers Basic alone).
+ */
+export function sentWith(tokens: number, s: AuthSetting, offered: readonly string[]): Sent {
+  if (tokens > 0 && (offered.includes('negotiate') || !s.basicCredentials)) return 'negotiate';
+  if (s.basicCredentials && (offered.includes('basic') || !s.kerberos)) return 'basic';
+  return 'none';
+}
+
+/**
+ * How the fetch that succeeded got past the proxy, from the tokens made for it (`tokens`) and what the
+ * proxy offered doctor's probe. The transport sends a token (or Basic) up front, so a second token
+ * means a 407 was answered; a negotiate route that ends on Basic had a 407 too. (One token after a
+ * pre-auth that failed to make one would read as pre-authenticated: a KDC that failed and recovered
+ * within one request.)
+ */
+export function fetchAuthNote(auth: 'negotiate' | 'basic' | 'none', tokens: number, s: AuthSetting, offered: readonly string[]): string {
+  if (auth === 'basic') return 'Basic credentials sent up front';
+  if (auth === 'none') return 'the proxy asked for no authentication';
+  if (tokens >= 2) return `after a 407: ${tokens} Negotiate tokens`;
+  if (sentWith(tokens, s, offered) === 'basic') return 'after a 407, with Basic credentials';
+  return tokens === 1 ? 'pre-authenticated with a Negotiate token, no 407' : 'the proxy asked for no authentication';
+}
+
+const NO_ANSWER = /^(ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT)$/;
+
+/**
+ * The remedy for a URL routed direct that could not be fetched: what went wrong underneath, and the
+ * rule that routed it past the proxy (`rule`, as explain words it), which may be the mistake.
+ */
+export function directRemedy(error: unknown, rule: string): string {
+  const c = errorCodes(error);
+  const has = (re: RegExp): boolean => c.some((x) => re.test(x));
+  const what = has(DNS) ? "the URL's host name does not resolve here" : has(REFUSED) || has(NO_ANSWER) ? "nothing answers at the URL's host and port from here" : 'the direct connection failed';
+  const why = rule.startsWith('no proxy variable')
+    ? `it goes direct because ${rule}: if the network needs a proxy, set HTTPS_PROXY/HTTP_PROXY (or -x)`
+    : `it goes direct because of ${rule}: if only the proxy reaches it, take it out of that list`;
+  return `${what}; ${why}`;
 }
 
 /** The outcome of doctor's authenticated request to the proxy, as the transport reported it. */
@@ -161,9 +200,9 @@ export type AuthOutcome = { ok: true; answer: string } | { ok: false; error: unk
  * The line for the authenticated request: accepted (any answer but a 407: a 5xx for an unreachable
  * target still means the credentials passed), or why not, with the remedy for what was configured.
  */
-export function authCheck(outcome: AuthOutcome, what: string, s: AuthSetting & { spn: SpnState | undefined; principal: string | undefined }, proxy: ProxyPlace): Check {
+export function authCheck(outcome: AuthOutcome, what: string, s: AuthSetting & { spn: SpnState | undefined; principal: string | undefined; sent: Sent }, proxy: ProxyPlace): Check {
   const name = 'proxy auth';
-  const sent = s.kerberos ? `a Negotiate token for ${s.spn?.spn ?? 'the proxy'}` : s.basicCredentials ? 'Basic credentials' : 'no credentials';
+  const sent = s.sent === 'negotiate' ? `a Negotiate token for ${s.spn?.spn ?? 'the proxy'}` : s.sent === 'basic' ? 'Basic credentials' : 'no credentials';
   if (outcome.ok) return { name, status: 'ok', detail: `${what} with ${sent}: accepted, ${outcome.answer}` };
   const error = outcome.error;
   if (error instanceof ProxyTunnelError && error.statusCode !== undefined) {

@@ -1,4 +1,3 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { explain } from '../config/explain.js';
 import { PROXY_VARIABLES, type Env } from '../config/env.js';
 import { resolveConfig, type ProxyConfig, type ProxyRoute } from '../config/proxy-config.js';
@@ -9,10 +8,10 @@ import { ProxyTunnelError } from '../transport/errors.js';
 import { createFetch } from '../adapters/fetch.js';
 import { transportOptions } from '../adapters/client-options.js';
 import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
-import { debugChannel } from '../debug.js';
-import { authCheck, originRemedy, tunnelRefusedRemedy } from './advice.js';
+import { authCheck, directRemedy, fetchAuthNote, originRemedy, sentWith, tunnelRefusedRemedy, type AuthSetting } from './advice.js';
 import { checkKerberos, KERBEROS_OFF, type KerberosFacts } from './kerberos-checks.js';
 import { checkProxy, type ProxyFacts } from './proxy-checks.js';
+import { countTokens } from './token-count.js';
 
 export type { KerberosFacts } from './kerberos-checks.js';
 
@@ -28,8 +27,12 @@ export interface Check {
 }
 
 export interface DoctorOptions
-  extends Pick<ProxyDispatcherOptions, 'ca' | 'proxyCa' | 'proxyTls' | 'proxy' | 'proxySource' | 'noProxy' | 'connectTimeout' | 'tokenTimeout'> {
+  extends Pick<ProxyDispatcherOptions, 'ca' | 'proxyCa' | 'proxyTls' | 'rejectUnauthorized' | 'proxy' | 'proxySource' | 'noProxy' | 'kerberos' | 'connectTimeout' | 'tokenTimeout'> {
   env?: Env;
+  /** What set `noProxy` to turn every proxy off (the CLI's `-x ""`), for the proxy-variables line. */
+  noProxySource?: string;
+  /** What set `kerberos` (the CLI's `--proxy-negotiate`), for the kerberos line; default `options.kerberos`. */
+  kerberosSource?: string;
   /** Whose Kerberos conventions apply (service-name form, klist, remedies); default `process.platform`. */
   platform?: NodeJS.Platform;
 }
@@ -64,12 +67,23 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   const add = (c: Check): Check => (checks.push(c), c);
   const kerberos: KerberosFacts = { ...KERBEROS_OFF };
   const report: DoctorReport = { ok: false, url: url === undefined ? null : redactUrl(url), checks, proxies: [], kerberos };
-  const done = (): DoctorReport => ((report.ok = !checks.some((c) => c.status === 'fail')), report);
-  const routing = { env, ...(options.platform && { platform }), ...(options.proxy !== undefined && { proxy: options.proxy }), ...(options.proxySource && { proxySource: options.proxySource }), ...(options.noProxy !== undefined && { noProxy: options.noProxy }) };
+  const done = (): DoctorReport => {
+    // Kerberos on and broken is no failure where no proxy asks for it and every proxy took what was sent.
+    if (kerberos.enabled && unneeded(report.proxies, checks)) {
+      for (const c of checks) {
+        if (KERBEROS_LINES.has(c.name) && c.status === 'fail') Object.assign(c, { status: 'warn', detail: `${c.detail}; not needed now: no proxy asks for Negotiate` });
+      }
+    }
+    report.ok = !checks.some((c) => c.status === 'fail');
+    return report;
+  };
+  const routing = { env, ...(options.platform && { platform }), ...(options.proxy !== undefined && { proxy: options.proxy }), ...(options.proxySource && { proxySource: options.proxySource }), ...(options.noProxy !== undefined && { noProxy: options.noProxy }), ...(options.kerberos !== undefined && { kerberos: options.kerberos }) };
 
   // 1. Proxy variables (or the option that replaces them).
   const set = PROXY_VARIABLES['https:'].filter((n) => env[n]);
-  if (options.proxy !== undefined) add({ name: 'proxy variables', status: 'ok', detail: `${options.proxySource ?? 'options.proxy'}=${redactUrl(options.proxy)}, instead of the variables` });
+  if (options.proxy === undefined && options.noProxy !== undefined && options.noProxySource) {
+    add({ name: 'proxy variables', status: 'ok', detail: `${options.noProxySource}: no proxy, every connection goes direct${set.length > 0 ? ` (${set.join(', ')} set aside)` : ''}` });
+  } else if (options.proxy !== undefined) add({ name: 'proxy variables', status: 'ok', detail: `${options.proxySource ?? 'options.proxy'}=${redactUrl(options.proxy)}, instead of the variables` });
   else add({ name: 'proxy variables', status: set.length > 0 ? 'ok' : 'warn', detail: set.length > 0 ? set.map((n) => `${n}=${redactUrl(env[n] as string)}`).join(', ') : 'none set: every connection goes direct', ...(set.length === 0 && { remedy: 'export HTTPS_PROXY=http://proxy.corp:8080' }) });
 
   // 2. Bypass lists and any other warning about the configuration.
@@ -94,15 +108,16 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   const main = routes[0]?.route;
 
   // 4-8. Kerberos, for that proxy.
-  const k = await checkKerberos(config, main, { env, platform, tokenTimeout: options.tokenTimeout ?? options.connectTimeout });
+  const switchName = options.kerberos !== undefined ? (options.kerberosSource ?? 'options.kerberos') : undefined;
+  const k = await checkKerberos(config, main, { env, platform, tokenTimeout: options.tokenTimeout ?? options.connectTimeout, switchName });
   for (const c of k.checks) add(c);
   Object.assign(kerberos, k.facts);
   const spn = k.spn;
 
   // 9. Each proxy: what it demands without credentials, then whether it takes ours.
-  const clientOptions: ProxyDispatcherOptions = { env, ...explicitRouting(routing), ...pick(options, 'ca', 'proxyCa', 'proxyTls', 'connectTimeout', 'tokenTimeout') };
+  const clientOptions: ProxyDispatcherOptions = { env, ...explicitRouting(routing), ...pick(options, 'ca', 'proxyCa', 'proxyTls', 'rejectUnauthorized', 'connectTimeout', 'tokenTimeout') };
   // Without a URL there is no fetch line: a proxy used for http: alone is asked with a forwarded HEAD.
-  const transport = { ...transportOptions(options), ...(url === undefined && { forward: (t: URL) => forwardedHead(t, clientOptions) }) };
+  const transport = { ...transportOptions(options), ...(url === undefined && { standIn: true, forward: (t: URL) => forwardedHead(t, clientOptions) }) };
   for (const { route, variables, target } of routes) {
     const probed = await checkProxy(route, target, variables, { spn, principal: kerberos.principal ?? undefined }, transport);
     for (const c of probed.checks) add(c);
@@ -110,31 +125,34 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   }
   // Kerberos off was said before the proxies answered: where none of them wants it, there is nothing to do.
   const off = checks.find((c) => c.name === 'kerberos' && c.status === 'skip');
-  if (off && report.proxies.length > 0 && report.proxies.every((p) => p.reachable && !p.offers.includes('negotiate'))) {
+  if (off && noneAsksForNegotiate(report.proxies, checks)) {
     off.detail += ', and no proxy asks for it';
     delete off.remedy;
   }
-  if (!url || e?.route !== 'proxy' || !main) return done();
+  if (!url || !e || e.route === 'error') return done();
 
-  // 10. The URL itself, through the proxy.
-  const events: string[] = [];
-  const onEvent = (m: unknown): void => void events.push((m as { message: string }).message);
-  subscribe(debugChannel.name, onEvent);
+  // 10. The URL itself, through the proxy or directly as routed.
   const fetch = createFetch(clientOptions);
+  const tokens = countTokens(main?.spn);
   const started = performance.now();
   try {
     const res = await fetch(url, { redirect: 'manual' });
     await res.arrayBuffer();
-    const retried = events.some((m) => m.includes(': 407 '));
-    add({ name: 'fetch', status: 'ok', detail: `${res.status} ${res.statusText} in ${Math.round(performance.now() - started)} ms (${retried ? 'after a 407' : 'pre-authenticated, no 407'})` });
+    const how = main ? fetchAuthNote(main.auth, tokens.count, authSetting(main), report.proxies[0]?.offers ?? []) : 'direct';
+    add({ name: 'fetch', status: 'ok', detail: `${res.status} ${res.statusText} in ${Math.round(performance.now() - started)} ms (${how})` });
   } catch (err) {
     const error = unwrapError(err);
+    if (!main) {
+      const remedy = originRemedy(error) ?? directRemedy(error, e.rule);
+      add({ name: 'fetch', status: 'fail', detail: fail(error), remedy });
+      return done();
+    }
     // A failure at the proxy gets the same remedy as the proxy's own lines.
     const place = { variable: main.proxy.source, host: main.proxy.hostname, port: main.proxy.port, tls: main.proxy.protocol === 'https:' };
     if (error instanceof ProxyTunnelError && error.statusCode !== undefined) {
       add({ name: 'fetch', status: 'fail', detail: fail(error), remedy: tunnelRefusedRemedy(error.statusCode) });
     } else if (error instanceof JaatoProxyError) {
-      const setting = { kerberos: config.kerberos, basicCredentials: main.proxy.credentials !== undefined, variable: main.proxy.source, spn, principal: kerberos.principal ?? undefined };
+      const setting = { ...authSetting(main), spn, principal: kerberos.principal ?? undefined, sent: sentWith(tokens.count, authSetting(main), report.proxies[0]?.offers ?? []) };
       const judged = authCheck({ ok: false, error }, '', setting, place);
       add({ ...judged, name: 'fetch' });
     } else {
@@ -142,10 +160,30 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
       add({ name: 'fetch', status: 'fail', detail: fail(error), ...(remedy && { remedy }) });
     }
   } finally {
-    unsubscribe(debugChannel.name, onEvent);
+    tokens.stop();
     await fetch.dispatcher.close();
   }
   return done();
+}
+
+/** The Kerberos section's lines, which a proxy that never asks for Negotiate makes moot. */
+const KERBEROS_LINES = new Set(['kerberos addon', 'ticket', 'token']);
+
+/**
+ * Every proxy answered and none offered Negotiate. A proxy whose line only warns refused doctor's
+ * stand-in target before asking for anything, so what it wants is not known.
+ */
+function noneAsksForNegotiate(proxies: readonly ProxyFacts[], checks: readonly Check[]): boolean {
+  return proxies.length > 0 && proxies.every((p) => p.reachable && !p.offers.includes('negotiate')) && !checks.some((c) => c.name === 'proxy' && c.status === 'warn');
+}
+
+/** No proxy asks for Negotiate, and nothing failed outside the Kerberos lines: what was sent was taken. */
+function unneeded(proxies: readonly ProxyFacts[], checks: readonly Check[]): boolean {
+  return noneAsksForNegotiate(proxies, checks) && checks.every((c) => c.status !== 'fail' || KERBEROS_LINES.has(c.name));
+}
+
+function authSetting(route: ProxyRoute): AuthSetting {
+  return { kerberos: route.auth === 'negotiate', basicCredentials: route.proxy.credentials !== undefined, variable: route.proxy.source };
 }
 
 /** A HEAD through the library's own forwarding, as any http: request goes; its status, or the typed error. */

@@ -39,7 +39,7 @@ export const KERBEROS_OFF: Readonly<KerberosFacts> = { enabled: false, spn: null
 export async function checkKerberos(
   config: ProxyConfig,
   proxy: ProxyRoute | undefined,
-  options: { env: Env; platform: NodeJS.Platform; tokenTimeout?: number | undefined },
+  options: { env: Env; platform: NodeJS.Platform; tokenTimeout?: number | undefined; switchName?: string | undefined },
 ): Promise<{ checks: Check[]; facts: KerberosFacts; spn: SpnState | undefined }> {
   const { env, platform } = options;
   const facts: KerberosFacts = { ...KERBEROS_OFF };
@@ -47,7 +47,7 @@ export async function checkKerberos(
     const off: Check = { name: 'kerberos', status: 'skip', detail: 'JAATO_KERBEROS_PROXY is off: no Negotiate', remedy: 'export JAATO_KERBEROS_PROXY=true if the proxy wants Kerberos' };
     return { checks: [off], facts, spn: undefined };
   }
-  const checks: Check[] = [{ name: 'kerberos', status: 'ok', detail: 'JAATO_KERBEROS_PROXY is on' }];
+  const checks: Check[] = [{ name: 'kerberos', status: 'ok', detail: `${options.switchName ?? 'JAATO_KERBEROS_PROXY'} is on` }];
   facts.enabled = true;
   let spn: SpnState | undefined;
   if (proxy?.spn) {
@@ -96,8 +96,13 @@ async function addonCheck(spn: string, platform: NodeJS.Platform): Promise<Check
     const version = (createRequire(import.meta.url)('kerberos/package.json') as { version: string }).version;
     return { name, status: 'ok', detail: `kerberos ${version} loaded` };
   } catch (err) {
-    // The addon's error speaks of a token for a service; here it is only about the package.
-    const detail = err instanceof KerberosError ? err.message.slice(err.message.indexOf(': ') + 2).replace(`. ${err.remedy}`, '') : String(err);
+    // From the error's fields, not its sentence (which speaks of a token for a service): whether the
+    // loader found no module, and the loader's own line.
+    const code = err instanceof Error ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
+    const absent = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+    const what = absent ? 'the optional peer dependency "kerberos" is not installed (install it beside jaato-proxy)' : 'the "kerberos" package did not load';
+    const loader = err instanceof KerberosError ? err.gssMessage : err instanceof Error ? err.message : String(err);
+    const detail = `${what}${loader ? ` (loader: ${loader})` : ''}`;
     return { name, status: 'fail', detail, remedy: kerberosPlatform(platform).remedies.addonMissing };
   }
 }

@@ -2,8 +2,9 @@ import type { ConnectionOptions } from 'node:tls';
 import type { ProxyRoute } from '../config/proxy-config.js';
 import { probeProxy } from '../transport/probe.js';
 import { openTunnel } from '../transport/tunnel.js';
-import { authCheck, connectionRemedy, offerCheck, unmetOffer, type AuthOutcome, type AuthSetting, type ProxyPlace, type SpnState } from './advice.js';
+import { authCheck, connectionRemedy, offerCheck, sentWith, unmetOffer, type AuthOutcome, type AuthSetting, type ProxyPlace, type SpnState } from './advice.js';
 import type { Check } from './doctor.js';
+import { countTokens } from './token-count.js';
 
 /** What doctor learnt about one proxy: the `proxies` entries of `doctor --json`. */
 export interface ProxyFacts {
@@ -30,6 +31,8 @@ export interface ProxyCheckOptions {
    * http request would go) and says what came back; absent when a fetch line does that instead.
    */
   forward?: (target: URL) => Promise<string>;
+  /** The target is doctor's stand-in (no URL was given), not one the user asked for. */
+  standIn?: boolean;
 }
 
 /**
@@ -59,13 +62,14 @@ export async function checkProxy(
   }
   Object.assign(facts, { reachable: true, status: probe.statusCode, offers: probe.offered });
   const tls = target.protocol === 'https:' || target.protocol === 'wss:';
-  const checks = [offerCheck(probe, proxy.redacted, setting, tls)];
+  const port = Number(target.port || (tls ? 443 : 80));
+  const checks = [offerCheck(probe, proxy.redacted, setting, tls, options.standIn ? `${target.hostname}:${port}` : undefined)];
   const forward = options.forward;
   if (probe.statusCode !== 407 || (!tls && !forward) || unmetOffer(probe.offered, setting)) return { checks, facts };
 
-  const port = Number(target.port || (tls ? 443 : 80));
   const what = tls ? `CONNECT ${target.hostname}:${port}` : `HEAD ${target.origin}`;
   let outcome: AuthOutcome;
+  const tokens = countTokens(route.spn);
   try {
     if (forward && !tls) {
       outcome = { ok: true, answer: await forward(target) };
@@ -76,8 +80,11 @@ export async function checkProxy(
     }
   } catch (error) {
     outcome = { ok: false, error };
+  } finally {
+    tokens.stop();
   }
-  const check = authCheck(outcome, what, { ...setting, ...known }, place);
+  const sent = sentWith(tokens.count, setting, probe.offered);
+  const check = authCheck(outcome, what, { ...setting, ...known, sent }, place);
   facts.authenticated = check.status === 'ok';
   checks.push(check);
   return { checks, facts };

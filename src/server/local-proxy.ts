@@ -11,6 +11,8 @@ import { routingOptions, transportOptions } from '../adapters/client-options.js'
 import { ProxyDispatcher, type ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
 import { ProxyAuthenticationError, ProxyTunnelError } from '../transport/errors.js';
 import { openTunnel } from '../transport/tunnel.js';
+import { pacRouterFor, pacRoutes, pacSetting } from '../pac/pac-route.js';
+import { proxyUnreachable } from '../pac/unreachable.js';
 import { allowList, parseAllowEntry } from './allow-list.js';
 import { ListeningAddresses } from './self-address.js';
 
@@ -84,9 +86,9 @@ export class LocalProxy {
   /** Built once: the compiled configuration is cached per this object (and the environment's values). */
   readonly #routing: ReturnType<typeof routingOptions>;
   readonly #allowed: BlockList;
-  /** Client sockets of CONNECTs (from arrival, so close() reaches one still waiting for upstream) and their remotes. */
+  /** Client sockets of CONNECTs and upgrades (from arrival, so close() reaches one still waiting for upstream) and their remotes. */
   readonly #tunnels = new Set<Duplex>();
-  /** Set by close(): an upstream that answers afterwards is dropped, not tunnelled. */
+  /** Set by close(): an upstream that answers afterwards is dropped, not spliced. */
   #closing = false;
   /** Our Via pseudonym (RFC 9110 §7.6.3): unguessable, so only what this instance forwarded carries it. */
   readonly #mark = `jaato-proxy-${randomBytes(8).toString('hex')}`;
@@ -102,6 +104,7 @@ export class LocalProxy {
     if (options.unref) this.#server.on('connection', (socket: Socket) => socket.unref());
     this.#server.on('request', (req, res) => this.#onRequest(req, res));
     this.#server.on('connect', (req, socket, head) => this.#onConnect(req, socket, head));
+    this.#server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
   }
 
   /** Starts listening; rejects when the port is taken or the upstream proxy would be this proxy itself. */
@@ -141,6 +144,15 @@ export class LocalProxy {
     const sent = Buffer.from(match ? Buffer.from(match[1] ?? '', 'base64').toString('utf8') : '');
     const expected = Buffer.from(wanted);
     return sent.length === expected.length && timingSafeEqual(sent, expected);
+  }
+
+  /**
+   * Tracks a client socket handed over by a 'connect' or 'upgrade' event from its arrival: Node's
+   * closeAllConnections() no longer sees it, and close() must end one still waiting for its upstream.
+   */
+  #track(socket: Duplex): void {
+    this.#tunnels.add(socket);
+    socket.once('close', () => this.#tunnels.delete(socket));
   }
 
   #isAllowed(socket: Socket): boolean {
@@ -185,6 +197,13 @@ export class LocalProxy {
     } catch {
       return undefined; // the dispatcher reports the configuration error to the client
     }
+  }
+
+  /** The routes to try, in order: the PAC's entries when a PAC is configured, else the one decision. */
+  async #routes(target: URL): Promise<Route[]> {
+    const pac = pacSetting(this.#options.pac, this.#routing?.env);
+    if (pac) return (await pacRoutes(target, resolveConfig(this.#routing), pac)).routes;
+    return [resolveConfig(this.#routing).route(target)];
   }
 
   #log(entry: AccessLogEntry): void {
@@ -268,15 +287,11 @@ export class LocalProxy {
     const log = (route: AccessLogEntry['route'], status: number, bytes: number): void =>
       this.#log({ client, method: 'CONNECT', host: authority, route, status, bytes, ms: Math.round(performance.now() - started) });
     const refuse = (status: string, text: string, route: AccessLogEntry['route']): void => {
-      const challenge = status.startsWith('407') ? `proxy-authenticate: ${CLIENT_CHALLENGE}\r\n` : '';
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\n${challenge}connection: close\r\n\r\n${text}\n`);
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\n${challengeLine(status)}connection: close\r\n\r\n${text}\n`);
       log(route, Number(status.slice(0, 3)), 0);
     };
     socket.on('error', () => socket.destroy());
-    // Tracked from arrival: close() must end a CONNECT still waiting for its upstream (Node's
-    // closeAllConnections() no longer sees a socket the 'connect' event handed over).
-    this.#tunnels.add(socket);
-    socket.once('close', () => this.#tunnels.delete(socket));
+    this.#track(socket);
     if (!this.#isAllowed(socket as Socket)) return refuse('403 Forbidden', `jaato-proxy: client ${client} is not allowed (serve --allow)`, 'refused');
     if (!this.#authorized(req)) return refuse('407 Proxy Authentication Required', NOT_AUTHORIZED, 'refused');
     let target: URL;
@@ -292,44 +307,17 @@ export class LocalProxy {
     void this.#ownAddress(target.hostname, port).then((own) => {
       if (own) return refuse('508 Loop Detected', `jaato-proxy: CONNECT to this proxy itself (${authority} reaches ${own})`, 'refused');
       if (this.#closing) return socket.destroy();
-      const route = this.#route(target);
-      if (!route) return refuse('502 Bad Gateway', 'jaato-proxy: the proxy configuration is invalid (see jaato-proxy doctor)', 'error');
-      const transport = transportOptions(this.#options);
-      const upstream: Promise<Socket> =
-        route.type === 'direct'
-          ? new Promise((resolve, reject) => {
-              const s = netConnect({ host, port }, () => {
-                s.off('error', reject);
-                resolve(s);
-              });
-              s.once('error', reject);
-            })
-          : openTunnel(route, host, port, { ...transport, connectHeaders: { Via: appendVia(req.headers.via, this.#via) } });
-      upstream.then(
+      let route: Route | undefined;
+      // A configuration error (a malformed variable, a PAC that cannot be loaded) is the 502's text.
+      this.#routes(target).then((routes) => this.#open(routes, host, port, req.headers.via, (r) => (route = r))).then(
         (remote) => {
           if (socket.destroyed || this.#closing) {
             socket.destroy();
             return remote.destroy();
           }
-          if (this.#options.unref) remote.unref();
-          this.#tunnels.add(remote);
-          let bytes = 0;
-          remote.on('data', (c: Buffer) => (bytes += c.length));
-          socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
+          socket.write(ESTABLISHED);
           if (head.length > 0) remote.write(head);
-          remote.pipe(socket).pipe(remote);
-          let ended = false;
-          const close = (): void => {
-            if (ended) return;
-            ended = true;
-            this.#tunnels.delete(socket);
-            this.#tunnels.delete(remote);
-            socket.destroy();
-            remote.destroy();
-            log(route.type, 200, bytes);
-          };
-          remote.on('close', close).on('error', close);
-          socket.on('close', close);
+          this.#splice(socket, remote, (bytes) => log(route?.type ?? 'error', 200, bytes));
         },
         (error: unknown) => {
           if (this.#closing) return socket.destroy();
@@ -338,6 +326,100 @@ export class LocalProxy {
           if (e instanceof ProxyTunnelError && e.statusCode === 508) return refuse('508 Loop Detected', `jaato-proxy: ${e.message}`, 'error');
           refuse('502 Bad Gateway', `jaato-proxy: ${message(error)}`, 'error');
         },
+      );
+    });
+  }
+
+  /**
+   * A raw connection to `host:port`: directly, or through a CONNECT tunnel of the upstream proxy (with
+   * our Via). With a PAC there are several routes: a proxy that cannot be reached gives way to the next.
+   */
+  async #open(routes: readonly Route[], host: string, port: number, via: string | string[] | undefined, chosen: (route: Route) => void): Promise<Socket> {
+    const transport = transportOptions(this.#options);
+    for (let i = 0; ; i++) {
+      const route = routes[i] as Route;
+      chosen(route);
+      try {
+        if (route.type === 'direct') return await connectDirect(host, port);
+        return await openTunnel(route, host, port, { ...transport, connectHeaders: { Via: appendVia(via, this.#via) } });
+      } catch (error) {
+        // Only a PAC gives more than one route, so a next one means a PAC to tell.
+        const pac = pacSetting(this.#options.pac, this.#routing?.env);
+        if (!pac || route.type !== 'proxy' || i === routes.length - 1 || !proxyUnreachable(error)) throw error;
+        pacRouterFor(pac.url).markBad(route.proxy.origin);
+      }
+    }
+  }
+
+  /** Joins the client's connection and the remote one until either closes; `done` gets the bytes sent back. */
+  #splice(socket: Duplex, remote: Socket, done: (bytes: number) => void): void {
+    if (this.#options.unref) remote.unref();
+    this.#tunnels.add(socket).add(remote);
+    let ended = false; // not by the set: #track's own 'close' listener may have taken the socket out first
+    // pipe() both ways and nothing else per chunk: the byte count for the log is the client socket's
+    // own counter (queued bytes included), read once at the end.
+    const before = (socket as Socket).bytesWritten;
+    remote.pipe(socket).pipe(remote);
+    const close = (): void => {
+      if (ended) return;
+      ended = true;
+      this.#tunnels.delete(socket);
+      this.#tunnels.delete(remote);
+      const bytes = Math.max(0, (socket as Socket).bytesWritten - before);
+      socket.destroy();
+      remote.destroy();
+      done(bytes);
+    };
+    remote.on('close', close).on('error', close);
+    socket.on('close', close);
+  }
+
+  /**
+   * A forwarded request with `Upgrade` (a ws:// WebSocket): passed on, not answered. The upgrade is
+   * end to end, so it goes through a CONNECT tunnel of the upstream proxy (as a browser's WebSocket
+   * does; forwarding proxies rarely pass an Upgrade on), or directly, and the request head is
+   * written there in origin form with its Upgrade and Connection; from then on bytes pass both ways.
+   */
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const started = performance.now();
+    const client = (socket as Socket).remoteAddress ?? '?';
+    const method = req.method ?? 'GET';
+    const log = (host: string, route: AccessLogEntry['route'], status: number, bytes: number): void =>
+      this.#log({ client, method, host, route, status, bytes, ms: Math.round(performance.now() - started) });
+    const refuse = (status: string, text: string, host: string, route: AccessLogEntry['route']): void => {
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\n${challengeLine(status)}connection: close\r\n\r\n${text}\n`);
+      log(host, route, Number(status.slice(0, 3)), 0);
+    };
+    socket.on('error', () => socket.destroy());
+    this.#track(socket);
+    if (!this.#isAllowed(socket as Socket)) return refuse('403 Forbidden', `jaato-proxy: client ${client} is not allowed (serve --allow)`, '-', 'refused');
+    if (!this.#authorized(req)) return refuse('407 Proxy Authentication Required', NOT_AUTHORIZED, '-', 'refused');
+    let target: URL;
+    try {
+      // Clients name a WebSocket target `http://` or `ws://` (the same thing on the wire).
+      target = new URL(req.url ?? '');
+      if (target.protocol !== 'http:' && target.protocol !== 'ws:') throw new Error('not http');
+    } catch {
+      return refuse('400 Bad Request', 'jaato-proxy: this is a proxy; send absolute-form requests (GET http://host/path) or CONNECT', '-', 'refused');
+    }
+    if (this.#looped(req.headers.via)) return refuse('508 Loop Detected', LOOPED, target.host, 'refused');
+    const host = unbracket(target.hostname);
+    const port = target.port === '' ? 80 : Number(target.port);
+    void this.#ownAddress(target.hostname, port).then((own) => {
+      if (own) return refuse('508 Loop Detected', `jaato-proxy: the request targets this proxy itself (${target.host} reaches ${own})`, target.host, 'refused');
+      if (this.#closing) return socket.destroy();
+      let route: Route | undefined;
+      this.#routes(target).then((routes) => this.#open(routes, host, port, req.headers.via, (r) => (route = r))).then(
+        (remote) => {
+          if (socket.destroyed || this.#closing) {
+            socket.destroy();
+            return remote.destroy();
+          }
+          remote.write(upgradeHead(req, target, appendVia(req.headers.via, this.#via)));
+          if (head.length > 0) remote.write(head);
+          this.#splice(socket, remote, (bytes) => log(target.host, route?.type ?? 'error', 101, bytes));
+        },
+        (error: unknown) => (this.#closing ? socket.destroy() : refuse('502 Bad Gateway', `jaato-proxy: ${message(error)}`, target.host, 'error')),
       );
     });
   }
@@ -353,8 +435,40 @@ export class LocalProxy {
   }
 }
 
+function connectDirect(host: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect({ host, port, noDelay: true }, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+}
+
+const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
+
+/**
+ * The upgrade request as the origin gets it: origin form, the client's fields (Upgrade and Connection
+ * included: they are what is passed on) without the Proxy-* ones, which are for this hop only.
+ */
+function upgradeHead(req: IncomingMessage, target: URL, via: string): string {
+  let out = `${req.method ?? 'GET'} ${target.pathname}${target.search} HTTP/1.1\r\n`;
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (name.startsWith('proxy-') || name === 'via') continue;
+    out += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  return `${out}Via: ${via}\r\n\r\n`;
+}
+
 const CLIENT_CHALLENGE = 'Basic realm="jaato-proxy local proxy"';
 const NOT_AUTHORIZED = 'jaato-proxy: this local proxy needs the credential in the proxy URL it was given (JAATO_LOCAL_PROXY_URL)';
+
+/** The challenge a 407 of ours carries, as a raw header line (empty for any other status). */
+function challengeLine(status: string): string {
+  return status.startsWith('407') ? `proxy-authenticate: ${CLIENT_CHALLENGE}\r\n` : '';
+}
 
 const LOOPED = 'jaato-proxy: loop detected: this request has already passed through this proxy (its Via carries our mark); the upstream proxy leads back here';
 

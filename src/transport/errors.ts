@@ -48,11 +48,49 @@ export class ProxyAuthenticationError extends JaatoProxyError {
   readonly proxy: string;
   /** Schemes the proxy offered in its last 407, lower case. */
   readonly offered: readonly string[];
-  constructor(proxy: ProxyEndpoint, offered: readonly string[], reason: string, cause?: unknown) {
+  constructor(proxy: ProxyEndpoint, offered: readonly string[], reason: string, cause?: unknown, text?: { code: string; message: string }) {
     const schemes = offered.length > 0 ? offered.map((s) => s[0]?.toUpperCase() + s.slice(1)).join(', ') : 'none';
-    super('ERR_JAATO_PROXY_AUTH', `${where(proxy)} requires authentication (407; offers: ${schemes}): ${reason}`, { cause });
+    super(text?.code ?? 'ERR_JAATO_PROXY_AUTH', text?.message ?? `${where(proxy)} requires authentication (407; offers: ${schemes}): ${reason}`, { cause });
     this.proxy = proxy.redacted;
     this.offered = offered;
+  }
+}
+
+/**
+ * The proxy did not prove its identity (mutual authentication, RFC 4559 §5): its Negotiate reply
+ * token did not verify (`reason: 'bad-token'`, the GSSAPI error as `cause`), or `requireMutualAuth`
+ * is set and the answer carried none (`'no-token'`). A kind of ProxyAuthenticationError, with its own
+ * code; the request it answered is failed and its connection dropped.
+ */
+export class ProxyMutualAuthError extends ProxyAuthenticationError {
+  readonly reason: 'bad-token' | 'no-token';
+  /** `answer` names what was checked: "its 200 answer to GET http://host". */
+  constructor(proxy: ProxyEndpoint, reason: 'bad-token' | 'no-token', answer: string, cause?: unknown) {
+    const detail =
+      reason === 'bad-token'
+        ? `its Negotiate reply token on ${answer} did not verify, so it is not the proxy the Kerberos ticket was for (${cause instanceof Error ? cause.message : String(cause)})`
+        : `mutual authentication is required (requireMutualAuth) but ${answer} carried no Negotiate reply token. ` +
+          'Squid never sends one; Apache mod_auth_gssapi sends one on forwarded http requests, not on CONNECT: turn requireMutualAuth off for such a proxy';
+    super(proxy, [], detail, cause, { code: 'ERR_JAATO_PROXY_MUTUAL_AUTH', message: `${where(proxy)} did not authenticate itself: ${detail}` });
+    this.reason = reason;
+  }
+}
+
+/**
+ * A 407 came after more of a streamed request body had been sent than is kept to send it again
+ * (`bodyReplayLimit`). Strings, buffers, Blobs and FormData are always sent again whole.
+ */
+export class RequestBodyReplayError extends JaatoProxyError {
+  readonly proxy: string;
+  readonly limit: number;
+  constructor(proxy: ProxyEndpoint, what: string, limit: number) {
+    super(
+      'ERR_JAATO_BODY_REPLAY_LIMIT',
+      `${where(proxy)} asked for authentication (407) on ${what} after more than ${limit} bytes of its streamed body had been sent, ` +
+        `more than is kept to send it again (bodyReplayLimit: ${limit}): raise bodyReplayLimit, or send the body as a string or Buffer`,
+    );
+    this.proxy = proxy.redacted;
+    this.limit = limit;
   }
 }
 

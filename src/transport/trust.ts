@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as tls from 'node:tls';
 
-type CaOption = NonNullable<tls.ConnectionOptions['ca']>;
+export type CaOption = NonNullable<tls.ConnectionOptions['ca']>;
 
 let defaults: string[] | undefined;
 

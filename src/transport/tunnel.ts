@@ -2,14 +2,16 @@ import type { Socket } from 'node:net';
 import { InvalidOptionError } from '../config/errors.js';
 import type { ProxyRoute } from '../config/proxy-config.js';
 import { debug } from '../debug.js';
-import { ConnectionAuth, type ProxyAuthOptions } from './connection-auth.js';
-import { ProxyTimeoutError, ProxyTunnelError } from './errors.js';
+import { ProxyAuthSession, type ProxyAuthOptions } from './proxy-auth-session.js';
+import { ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from './errors.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
 import { readResponseHead, type ResponseHead } from './response-head.js';
 
 export interface TunnelOptions extends ProxyAuthOptions, DialOptions {
   /** More fields for every CONNECT sent (e.g. a local proxy's `Via`, RFC 9110 §7.6.3). Never credentials. */
   connectHeaders?: Readonly<Record<string, string>>;
+  /** Ends the tunnel's setup at once, the wait for a Kerberos token included (a request's destroy()). */
+  signal?: AbortSignal;
 }
 
 // Field syntax (RFC 9110 §5.1, §5.5): nothing a caller passes can end a line or the head.
@@ -35,17 +37,29 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
   const { proxy } = route;
   const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   const extra = extraFields(options.connectHeaders);
-  const auth = new ConnectionAuth(route, options);
-  let socket = await dialProxy(proxy, options);
+  const { signal } = options;
+  const auth = new ProxyAuthSession(route, options);
+  signal?.throwIfAborted();
+  // While a token is being made the socket has no reader: an error then (the proxy died) must not
+  // go unheard, so it is kept, and the CONNECT's reader, which sees the socket closed, reports it.
+  const ignore = (): void => undefined;
+  let socket = (await dialProxy(proxy, options)).on('error', ignore);
+  const onAbort = (): void => {
+    socket.destroy();
+  };
+  signal?.addEventListener('abort', onAbort);
   try {
-    let header = await auth.first();
+    let header = await auth.preAuth(signal);
+    signal?.throwIfAborted();
     debug('CONNECT %s via %s (%s)', authority, proxy.redacted, header ? `pre-auth ${auth.sent}` : 'no pre-auth');
     for (;;) {
+      if (socket.destroyed) throw new ProxyConnectionError(proxy, 'the connection closed while the token for the CONNECT was being made');
       socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${extra}${header ? `Proxy-Authorization: ${header}\r\n` : ''}\r\n`);
       const res = await answer(socket, route, authority, options.timeout);
       debug('CONNECT %s via %s: %d %s', authority, proxy.redacted, res.statusCode, res.statusText);
       if (res.statusCode >= 200 && res.statusCode < 300) {
-        await auth.verify(res.headers);
+        await auth.verify(res.headers, `its ${res.statusCode} answer to CONNECT ${authority}`);
+        socket.off('error', ignore);
         return socket;
       }
       if (res.statusCode !== 407) {
@@ -55,12 +69,15 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
       // framing mistake hands body bytes to the next attempt as its answer. The next attempt goes on a
       // new connection (as https-proxy-agent and undici do); Negotiate makes a fresh token for it anyway.
       socket.destroy();
-      header = await auth.next(res.headers['proxy-authenticate']);
-      socket = await dialProxy(proxy, options);
+      header = await auth.answer407(res.headers['proxy-authenticate'], signal ? { signal } : {});
+      signal?.throwIfAborted();
+      socket = (await dialProxy(proxy, options)).on('error', ignore);
     }
   } catch (error) {
     socket.destroy();
-    throw error;
+    throw signal?.aborted ? signal.reason : error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 

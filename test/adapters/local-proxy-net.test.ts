@@ -68,9 +68,14 @@ function basicFrom(proxyUrl: string): string {
 
 /** A raw CONNECT to the local proxy named by `proxyUrl`; resolves with the first bytes of its answer. */
 function rawConnect(proxyUrl: string, authorization: string | undefined, target: string): Promise<string> {
+  return rawHead(proxyUrl, `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n${authorization ? `Proxy-Authorization: ${authorization}\r\n` : ''}\r\n`);
+}
+
+/** `head` written raw to the local proxy named by `proxyUrl`; resolves with the first bytes of its answer. */
+function rawHead(proxyUrl: string, head: string): Promise<string> {
   const { hostname, port } = new URL(proxyUrl);
   return new Promise((resolve, reject) => {
-    const s = connect(Number(port), hostname, () => s.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n${authorization ? `Proxy-Authorization: ${authorization}\r\n` : ''}\r\n`));
+    const s = connect(Number(port), hostname, () => s.write(head));
     let got = '';
     s.on('data', (d: Buffer) => {
       got += d.toString('latin1');
@@ -312,6 +317,8 @@ test('the local proxy serves only clients that send the credential of its URL: n
       assert.ok(!answer.includes(new URL(local).password), 'the 407 does not carry the credential');
     }
     assert.match(await rawConnect(local, basicFrom(local), target), /^HTTP\/1\.1 200 /);
+    const upgrade = await rawHead(local, `GET ${lab.origins.http.url}/ws HTTP/1.1\r\nHost: ${new URL(lab.origins.http.url).host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`);
+    assert.match(upgrade, /^HTTP\/1\.1 407 /, 'an Upgrade (ws://) without the credential');
     const refused = await execFileP('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-x', `http://127.0.0.1:${new URL(local).port}`, `${lab.origins.http.url}/no-credential`]);
     assert.equal(refused.stdout, '407', 'a forwarded request without the credential');
   });

@@ -11,7 +11,9 @@ import { promisify } from 'node:util';
 import { NegotiateContext } from '../../src/auth/spnego.js';
 import { gssCalls } from '../../src/auth/gss-calls.js';
 import { KerberosKdcUnreachableError } from '../../src/auth/errors.js';
-import { createFetch, unwrapError } from '../../src/index.js';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { createAgents, createFetch, unwrapError } from '../../src/index.js';
 import { ProxyAuthenticationError } from '../../src/transport/errors.js';
 import { useLab } from '../helpers/lab.js';
 
@@ -165,8 +167,30 @@ test('through the proxy, connectTimeout bounds the token too: the request fails 
   }
 });
 
-// node:https's req.destroy() while the token hangs does not end the request until the token's bound:
-// Node closes a request only once it has a socket. Open in issue 10 (see the closing note).
+for (const scheme of ['https', 'http'] as const) {
+  test(`node:${scheme}: req.destroy() while the Kerberos token hangs ends the request at once, not at the token's bound`, async () => {
+    const lab = ctx.lab;
+    const kdc = await silentKdc(`destroy-${scheme}`);
+    const agents = createAgents({ proxy: lab.proxies.negotiate, kerberos: true, env: {}, ca: lab.ca, connectTimeout: 20_000 });
+    try {
+      const url = `${lab.origins[scheme].url}/destroyed`;
+      const req = (scheme === 'https' ? httpsRequest : httpRequest)(url, { agent: agents[scheme] });
+      req.on('error', () => undefined);
+      const closed = new Promise<number>((resolve) => req.once('close', () => resolve(Date.now())));
+      req.end();
+      await delay(300); // the token is being made, against the silent KDC
+      const destroyed = Date.now();
+      req.destroy();
+      const at = await Promise.race([closed, delay(5000).then(() => Number.NaN)]);
+      assert.ok(at - destroyed < 1000, `closed ${at - destroyed} ms after destroy() (the token's bound is 20 s)`);
+    } finally {
+      agents.http.destroy();
+      agents.https.destroy();
+      await kdc.close();
+    }
+  });
+}
+
 test('a fetch whose token hangs ends at once when its caller aborts', async () => {
   const lab = ctx.lab;
   const kdc = await silentKdc('give-up');

@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { useLab } from '../helpers/lab.js';
 import { scriptedProxy, type ScriptedProxy } from '../helpers/scripted-proxy.js';
@@ -190,7 +191,7 @@ test('doctor <https url>: the origin\'s untrusted certificate fails the fetch li
   assert.deepEqual(failed(report), ['fetch']);
   assert.equal(report.url, `${ctx.lab.origins.https.url}/doctor`);
   assert.match(line(report, 'proxy auth').detail, /^CONNECT 127\.0\.0\.1:\d+ with a Negotiate token for HTTP@localhost: accepted, tunnel open$/);
-  assert.equal(line(report, 'fetch').remedy, "the origin's certificate is not trusted: give its CA with --cacert <file> (the library's ca option), or NODE_EXTRA_CA_CERTS=<file>");
+  assert.equal(line(report, 'fetch').remedy, "the origin's certificate is not trusted: give its CA with --cacert <file> (the library's ca option), or NODE_EXTRA_CA_CERTS=<file> for every Node program");
 });
 
 test('doctor with the kerberos package missing: the addon line says so, with no placeholder service and no GSSAPI label', async () => {
@@ -257,4 +258,118 @@ test('doctor without a URL, a separate proxy for http: asked as it is used, with
   const none = await doctor({ ...env, KRB5CCNAME: `FILE:${join(lab.dir, 'doctor-none-2')}` });
   assert.equal(none.code, 1);
   assert.deepEqual(none.report.proxies.map((p) => p.authenticated), [false, false]);
+});
+
+test('doctor: Kerberos on, no ticket, a Basic proxy with its credentials in the URL → the Kerberos lines warn, Basic is named as sent, exit 0 (as fetch succeeds)', async () => {
+  const lab = ctx.lab;
+  const proxy = lab.proxies.basic.replace('http://', `http://${lab.basic.username}:${lab.basic.password}@`);
+  const env = labEnv(lab, { HTTPS_PROXY: proxy, HTTP_PROXY: proxy, KRB5CCNAME: `FILE:${join(lab.dir, 'doctor-basic-no-ticket')}` });
+  const fetched = await runCli(['fetch', '-s', '-o', '/dev/null', '-w', '%{http_code}', `${lab.origins.http.url}/basic-kerberos-on`], env);
+  assert.deepEqual([fetched.code, fetched.stdout], [0, '200'], fetched.stderr);
+  const { code, report } = await doctor(env);
+  assert.equal(code, 0, JSON.stringify(report.checks, null, 1));
+  assert.equal(line(report, 'token').status, 'warn');
+  assert.match(line(report, 'token').detail, /; not needed now: no proxy asks for Negotiate$/);
+  assert.equal(line(report, 'ticket').status, 'warn');
+  assert.match(line(report, 'proxy auth').detail, /^CONNECT example\.com:443 with Basic credentials: accepted/);
+  assert.doesNotMatch(JSON.stringify(report.checks), /Negotiate token for/);
+  // With a URL, the fetch line says how it got past the proxy: Basic, after a 407 (no token could be made).
+  const url = await doctor(env, [`${lab.origins.http.url}/basic-kerberos-on`]);
+  assert.equal(url.code, 0, JSON.stringify(url.report.checks, null, 1));
+  assert.match(line(url.report, 'fetch').detail, /^200 OK in \d+ ms \(after a 407, with Basic credentials\)$/);
+});
+
+test('doctor takes fetch\'s routing and trust options with fetch\'s meaning: -U, --proxy-negotiate, --noproxy, -k, --connect-timeout', async () => {
+  const lab = ctx.lab;
+  const off = labEnv(lab, { JAATO_KERBEROS_PROXY: 'false' });
+  // -U: Basic credentials for the proxy, never shown.
+  const user = await doctor(off, ['-x', lab.proxies.basic, '-U', `${lab.basic.username}:${lab.basic.password}`]);
+  assert.equal(user.code, 0, JSON.stringify(user.report.checks, null, 1));
+  assert.match(line(user.report, 'proxy auth').detail, /with Basic credentials: accepted/);
+  assert.doesNotMatch(JSON.stringify(user.report), new RegExp(lab.basic.password));
+  const noColon = await runCli(['doctor', '-U', 'alice'], off);
+  assert.deepEqual([noColon.code, noColon.stderr], [2, 'jaato-proxy: -U/--proxy-user needs user:password (there is no password prompt)\n']);
+  // --proxy-negotiate: Kerberos on without JAATO_KERBEROS_PROXY.
+  const neg = await doctor(off, ['--proxy-negotiate']);
+  assert.equal(neg.code, 0, JSON.stringify(neg.report.checks, null, 1));
+  assert.equal(neg.report.kerberos.enabled, true);
+  assert.equal(line(neg.report, 'kerberos').detail, '--proxy-negotiate is on');
+  // --noproxy: the URL goes direct, and is fetched directly.
+  const direct = await doctor(labEnv(lab), ['--noproxy', '127.0.0.1', `${lab.origins.http.url}/np`]);
+  assert.equal(direct.code, 0, JSON.stringify(direct.report.checks, null, 1));
+  assert.match(line(direct.report, 'route').detail, /^direct, because options\.noProxy entry "127\.0\.0\.1"/);
+  assert.match(line(direct.report, 'fetch').detail, /^200 OK in \d+ ms \(direct\)$/);
+  assert.equal(lab.origins.http.seen.at(-1)?.url, '/np');
+  // -k: the origin's certificate not checked, as fetch -k.
+  const insecure = await doctor(labEnv(lab), ['-k', `${lab.origins.https.url}/k`]);
+  assert.equal(insecure.code, 0, JSON.stringify(insecure.report.checks, null, 1));
+  assert.match(line(insecure.report, 'fetch').detail, /^200 OK/);
+  // --connect-timeout, in seconds: a proxy that never answers is given up on after it.
+  const silent = await scriptedProxy(() => undefined);
+  try {
+    const slow = await doctor(labEnv(lab), ['-x', silent.url, '--connect-timeout', '0.3']);
+    assert.equal(slow.code, 1);
+    assert.match(line(slow.report, 'proxy').detail, /Timed out after 300 ms/);
+    const both = await runCli(['doctor', '--connect-timeout', '1', '--timeout', '1000'], labEnv(lab));
+    assert.deepEqual([both.code, both.stderr], [2, 'jaato-proxy: --connect-timeout and --timeout set the same limit: give one\n']);
+  } finally {
+    await silent.close();
+  }
+});
+
+test('doctor <url> routed direct: the URL is fetched, and an unreachable host fails with the rule that sent it past the proxy', async () => {
+  // A port nothing listens on (fetch refuses port 1 itself, as a "bad port").
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise((r) => closed.close(r));
+  const { code, report } = await doctor(labEnv(ctx.lab, { NO_PROXY: 'localhost' }), [`http://localhost:${port}/`]);
+  assert.equal(code, 1);
+  assert.deepEqual(failed(report), ['fetch']);
+  assert.equal(line(report, 'fetch').remedy, 'nothing answers at the URL\'s host and port from here; it goes direct because of NO_PROXY entry "localhost": if only the proxy reaches it, take it out of that list');
+});
+
+test('doctor -x "": no proxy, and the proxy-variables line says the variables are set aside', async () => {
+  const { code, report } = await doctor(labEnv(ctx.lab), ['-x', '']);
+  assert.equal(code, 0, JSON.stringify(report.checks, null, 1));
+  assert.deepEqual(line(report, 'proxy variables'), { name: 'proxy variables', status: 'ok', detail: '-x "": no proxy, every connection goes direct (HTTPS_PROXY, HTTP_PROXY set aside)', remedy: null });
+  assert.deepEqual(report.proxies, []);
+});
+
+test('doctor without a URL, a proxy that refuses CONNECT to the stand-in target before asking for credentials → a warning with "give a URL", exit 0', async () => {
+  const refusing = await scriptedProxy((_head, socket) => void socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
+  try {
+    const { code, report } = await doctor(labEnv(ctx.lab, { HTTPS_PROXY: refusing.url, HTTP_PROXY: refusing.url }));
+    assert.equal(code, 0, JSON.stringify(report.checks, null, 1));
+    assert.equal(line(report, 'proxy').status, 'warn');
+    assert.match(line(report, 'proxy').detail, /answered 403 Forbidden in \d+ ms to CONNECT example\.com:443 \(doctor's stand-in target\), without asking for credentials$/);
+    assert.match(line(report, 'proxy').remedy ?? '', /give doctor a URL the proxy serves/);
+    // What that proxy wants is not known, so a broken Kerberos still fails there.
+    const none = await doctor(labEnv(ctx.lab, { HTTPS_PROXY: refusing.url, HTTP_PROXY: refusing.url, KRB5CCNAME: `FILE:${join(ctx.lab.dir, 'doctor-standin-none')}` }));
+    assert.equal(none.code, 1);
+    assert.equal(line(none.report, 'token').status, 'fail');
+  } finally {
+    await refusing.close();
+  }
+});
+
+test('doctor <url>: the fetch line says "after a 407" from the tokens made, not from log text: one token pre-authenticates, a refused one is answered with a second', async () => {
+  const lab = ctx.lab;
+  const pre = await doctor(labEnv(lab), [`${lab.origins.http.url}/pre`]);
+  assert.equal(pre.code, 0, JSON.stringify(pre.report.checks, null, 1));
+  assert.match(line(pre.report, 'fetch').detail, /^200 OK in \d+ ms \(pre-authenticated with a Negotiate token, no 407\)$/);
+  // A proxy that refuses the first token it is sent and takes the next (real tokens from the lab's KDC).
+  let authorized = 0;
+  const picky = await scriptedProxy((head, socket) => {
+    if (!/^proxy-authorization: Negotiate /im.test(head)) return void socket.write('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n');
+    if (++authorized === 1) return void socket.write('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n');
+    socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+  });
+  try {
+    const { code, report } = await doctor(labEnv(lab, { HTTPS_PROXY: picky.url, HTTP_PROXY: picky.url }), ['http://example.com/picky']);
+    assert.equal(code, 0, JSON.stringify(report.checks, null, 1));
+    assert.match(line(report, 'fetch').detail, /^200 OK in \d+ ms \(after a 407: 2 Negotiate tokens\)$/);
+  } finally {
+    await picky.close();
+  }
 });

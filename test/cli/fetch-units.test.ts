@@ -54,6 +54,10 @@ test('failure messages: ours with its code, else the innermost; the option that 
   assert.equal(failureMessage(fetchFailed(sys('ENOTFOUND', 'getaddrinfo ENOTFOUND x.invalid')), 6), 'getaddrinfo ENOTFOUND x.invalid');
   assert.match(failureMessage(fetchFailed(sys('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate')), 60), /^unable to verify the first certificate \(trust the origin's CA with --cacert <file>, or skip the check with -k\)$/);
   assert.match(failureMessage(fetchFailed(new ProxyConnectionError(proxy, 'x', sys('SELF_SIGNED_CERT_IN_CHAIN'))), 60), /--proxy-cacert <file>, or skip the check with --proxy-insecure\)$/);
+  // An expired certificate is not fixed by a CA: the hint is the clock or a renewal.
+  const expired = failureMessage(fetchFailed(sys('CERT_HAS_EXPIRED', 'certificate has expired')), 60);
+  assert.equal(expired, "certificate has expired (the certificate is expired: check this machine's clock; if it is right, the certificate must be renewed)");
+  assert.match(failureMessage(fetchFailed(new ProxyConnectionError(proxy, 'x', sys('CERT_NOT_YET_VALID'))), 60), /\(the certificate is not valid yet: check this machine's clock/);
   const ssl = Object.assign(sys('ERR_SSL_WRONG_VERSION_NUMBER', '80DC0FAF957F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../ssl3_record.c:350:'), { reason: 'wrong version number' });
   assert.equal(failureMessage(fetchFailed(ssl), 35), 'TLS handshake failed: wrong version number');
 });

@@ -53,6 +53,9 @@ describe('an https:// proxy with an untrusted certificate', () => {
     assert.match(trusted.stdout, /✓ proxy auth +CONNECT example\.com:443 with a Negotiate token for HTTP@localhost: accepted/);
     const extra = await runCli(['doctor'], { ...env, NODE_EXTRA_CA_CERTS: caPath });
     assert.equal(extra.code, 0, extra.stdout + extra.stderr);
+    // --proxy-insecure, as in fetch: the proxy's certificate not checked.
+    const insecure = await runCli(['doctor', '--proxy-insecure'], env);
+    assert.equal(insecure.code, 0, insecure.stdout + insecure.stderr);
     // And with a URL: the fetch through the TLS proxy too (the origin's CA with --cacert).
     const url = await runCli(['doctor', `${ctx.lab.origins.https.url}/tls`, '--proxy-cacert', caPath, '--cacert', caPath], env);
     assert.equal(url.code, 0, url.stdout + url.stderr);

@@ -4,9 +4,9 @@ import { explain, type Explanation } from '../../src/config/index.js';
 
 // The documented shape of explain() and `explain --json`: every key always present, null where it does
 // not apply. The key list is the spec; a key added or dropped fails every row.
-const KEYS = ['url', 'route', 'rule', 'proxy', 'auth', 'spn', 'spnSource', 'basicFallback', 'error', 'warnings'];
+const KEYS = ['url', 'route', 'rule', 'proxy', 'auth', 'spn', 'spnSource', 'basicFallback', 'error', 'warnings', 'pac'];
 
-type Row = [name: string, url: string, env: Record<string, string>, expected: Omit<Explanation, 'url' | 'warnings'>];
+type Row = [name: string, url: string, env: Record<string, string>, expected: Omit<Explanation, 'url' | 'warnings' | 'pac'>];
 const P = 'http://proxy.corp:8080';
 const NULLS = { proxy: null, auth: 'none', spn: null, spnSource: null, basicFallback: null, error: null } as const;
 
@@ -58,8 +58,9 @@ test('explain: the same keys for every route kind, null where a key does not app
   for (const [name, url, env, expected] of ROWS) {
     const e = explain(url, env);
     assert.deepEqual(Object.keys(e), KEYS, name);
-    const { url: _url, warnings, ...rest } = e;
+    const { url: _url, warnings, pac, ...rest } = e;
     assert.deepEqual(rest, expected, name);
+    assert.equal(pac, null, `${name}: no PAC configured`);
     assert.ok(Array.isArray(warnings), name);
     // JSON keeps every key: null is written, undefined would be dropped.
     assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(e)) as object), KEYS, `${name} (JSON)`);

@@ -21,10 +21,15 @@ export interface ClientResponse {
   body: Buffer;
 }
 
+/** A request body in each form a client API takes; a function is a stream (a generator of chunks). */
+export type Body = string | Buffer | FormData | (() => AsyncIterable<Uint8Array>);
+
 export interface RequestSpec {
   method?: string;
   headers?: Record<string, string>;
-  body?: Buffer | (() => AsyncIterable<Uint8Array>);
+  body?: Body;
+  /** fetch families: pass the generator itself as the body (Node's fetch takes async iterables), not a ReadableStream. */
+  iterable?: boolean;
   signal?: AbortSignal;
 }
 
@@ -35,6 +40,8 @@ export interface ClientUnderTest {
 
 export interface ClientFamily {
   name: string;
+  /** Node's fetch: takes an async iterable itself as a body (RequestSpec.iterable). */
+  asyncIterableBodies?: boolean;
   create(options: ProxyDispatcherOptions): ClientUnderTest;
 }
 
@@ -47,14 +54,17 @@ function flatHeaders(h: Record<string, unknown>): Record<string, string> {
   return out;
 }
 
-const bodyOf = (spec: RequestSpec): Buffer | Readable | undefined =>
-  spec.body === undefined ? undefined : Buffer.isBuffer(spec.body) ? spec.body : Readable.from(spec.body());
+/** The body for clients that take a Node stream (axios, got): a generator becomes a Readable. */
+const bodyOf = (spec: RequestSpec): Exclude<Body, () => AsyncIterable<Uint8Array>> | Readable | undefined =>
+  typeof spec.body === 'function' ? Readable.from(spec.body()) : spec.body;
 
 /** One request with a fetch function, streaming the body when it is a generator. */
 async function fetchRequest(f: typeof globalThis.fetch, url: string, spec: RequestSpec = {}): Promise<ClientResponse> {
   const init: RequestInit & { duplex?: 'half' } = { method: spec.method ?? 'GET', headers: spec.headers, signal: spec.signal };
-  if (spec.body) {
-    init.body = typeof spec.body === 'function' ? (ReadableStream.from(spec.body()) as ReadableStream) : spec.body;
+  if (spec.body !== undefined) {
+    const body = spec.body;
+    // Node's fetch takes an async iterable as a body; the DOM types do not know it.
+    init.body = typeof body === 'function' ? (spec.iterable ? (body() as unknown as ReadableStream) : (ReadableStream.from(body()) as ReadableStream)) : body;
     init.duplex = 'half';
   }
   const res = await f(url, init);
@@ -63,6 +73,7 @@ async function fetchRequest(f: typeof globalThis.fetch, url: string, spec: Reque
 
 const fetchFamily: ClientFamily = {
   name: 'fetch',
+  asyncIterableBodies: true,
   create(options) {
     const f = createFetch(options);
     return { request: (url, spec) => fetchRequest(f, url, spec), close: () => f.dispatcher.close() };
@@ -74,10 +85,18 @@ const nodeAgentsFamily: ClientFamily = {
   create(options) {
     const agents = createAgents(options);
     return {
-      request(url, spec = {}) {
+      async request(url, spec = {}) {
+        // node:http has no FormData: its caller serialises one, as Response does.
+        let body: Exclude<Body, FormData> | undefined;
+        let headers = spec.headers;
+        if (spec.body instanceof FormData) {
+          const encoded = new Response(spec.body);
+          headers = { ...headers, 'content-type': encoded.headers.get('content-type') ?? '' };
+          body = Buffer.from(await encoded.arrayBuffer());
+        } else body = spec.body;
         return new Promise<ClientResponse>((resolve, reject) => {
           const send = url.startsWith('https:') ? httpsRequest : httpRequest;
-          const req = send(url, { method: spec.method ?? 'GET', headers: spec.headers, agent: getAgent(url, agents), signal: spec.signal });
+          const req = send(url, { method: spec.method ?? 'GET', headers, agent: getAgent(url, agents), signal: spec.signal });
           req.on('error', reject);
           req.on('response', (res: IncomingMessage) => {
             const chunks: Buffer[] = [];
@@ -89,12 +108,12 @@ const nodeAgentsFamily: ClientFamily = {
               resolve({ status: res.statusCode ?? 0, headers, body: Buffer.concat(chunks) });
             });
           });
-          const body = spec.body;
           if (body === undefined) req.end();
-          else if (Buffer.isBuffer(body)) req.end(body);
+          else if (typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
           else {
+            const stream = body;
             void (async () => {
-              for await (const chunk of body()) if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
+              for await (const chunk of stream()) if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
               req.end();
             })().catch(reject);
           }
@@ -161,6 +180,7 @@ const gotFamily: ClientFamily = {
 /** install(): the plain global fetch, with no dispatcher passed, goes through the core. */
 const globalFamily: ClientFamily = {
   name: 'global install (plain fetch)',
+  asyncIterableBodies: true,
   create(options) {
     install(options);
     return { request: (url, spec) => fetchRequest(globalThis.fetch, url, spec), close: () => uninstall() };

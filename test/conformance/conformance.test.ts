@@ -2,12 +2,15 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Lab } from '../../src/lab/lab.js';
+import type { AccessLogEntry } from '../../src/lab/squid.js';
 import { patternByte, type EchoReply, type Origin } from '../../src/lab/origin.js';
 import { freePort } from '../../src/lab/processes.js';
 import {
+  JaatoProxyError,
   KerberosNoCredentialsError,
   ProxyAuthenticationError,
   ProxyConnectionError,
@@ -15,8 +18,8 @@ import {
   ProxyTunnelError,
   type ProxyDispatcherOptions,
 } from '../../src/index.js';
-import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
-import { CLIENT_FAMILIES, rootCause, type ClientFamily, type ClientUnderTest } from './clients.js';
+import { logSince as logSinceAt, quietLogLength as quietLogLengthAt, useLab } from '../helpers/lab.js';
+import { CLIENT_FAMILIES, rootCause, type ClientFamily, type ClientResponse, type ClientUnderTest, type RequestSpec } from './clients.js';
 
 const ctx = useLab();
 const MB = 1024 * 1024;
@@ -40,6 +43,31 @@ function assertNoProxySecretAtOrigins(lab: Lab): void {
   }
 }
 
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** `/form`: parses a multipart body as an origin would and answers each field's SHA-256. */
+function formEcho(req: IncomingMessage, res: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    void new Request('http://origin/form', { method: 'POST', headers: { 'content-type': String(req.headers['content-type']) }, body: Buffer.concat(chunks) })
+      .formData()
+      .then(async (form) => {
+        const out: Record<string, string> = {};
+        for (const [name, value] of form) out[name] = sha256(typeof value === 'string' ? Buffer.from(value) : Buffer.from(await value.arrayBuffer()));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
+      })
+      .catch((error: unknown) => res.writeHead(400).end(String(error)));
+  });
+}
+
+/** The mutual-auth failure: typed, saying what failed, not a 407 it never got nor a token it could not make. */
+function assertMutualAuthError(err: unknown, url: string): void {
+  assert.ok(err instanceof JaatoProxyError, `${url}: ${String(err)}`);
+  assert.match(err.message, /mutual authentication/, url);
+  assert.doesNotMatch(err.message, /offers: none|could not make a token/, url);
+}
+
 function json(body: Buffer): EchoReply {
   return JSON.parse(body.toString('utf8')) as EchoReply;
 }
@@ -47,9 +75,32 @@ function json(body: Buffer): EchoReply {
 let uniq = 0;
 const path = (name: string): string => `/${name}-${process.pid}-${++uniq}`;
 
-/** Proxy options for the lab: both schemes through one of its Squid ports, nothing bypassed. */
-function via(lab: Lab, port: 'negotiate' | 'basic' | 'both', extra: ProxyDispatcherOptions = {}): ProxyDispatcherOptions {
-  return { proxy: lab.proxies[port], kerberos: true, exactNoProxy: '', noProxy: '', ca: lab.ca, env: {}, ...extra };
+/**
+ * The two Negotiate proxy families of the lab. Squid authenticates a connection once and never sends a
+ * reply token; Apache + mod_auth_gssapi wants a token on every request and sends one on forwarded 200s.
+ */
+interface ProxyUnderTest {
+  name: 'squid' | 'apache';
+  url(lab: Lab): string;
+  log(lab: Lab): AccessLogEntry[];
+  /** What the proxy puts in the Via header of a forwarded request. */
+  via: RegExp;
+}
+
+const SQUID: ProxyUnderTest = { name: 'squid', url: (lab) => lab.proxies.negotiate, log: (lab) => lab.accessLog(), via: /squid/ };
+const APACHE: ProxyUnderTest = { name: 'apache', url: (lab) => lab.proxies.perRequest, log: (lab) => lab.perRequestLog(), via: /jaato-lab-apache/ };
+/** Rows whose outcome depends on how the proxy authenticates run on both. */
+const BOTH = [SQUID, APACHE];
+/** Rows that do not depend on the proxy family (direct, bypass, no lab proxy, tunnel plumbing) run once, on Squid. */
+const ONCE = 'once';
+
+const logSince = (lab: Lab, proxy: ProxyUnderTest, from: number, min: number): Promise<AccessLogEntry[]> => logSinceAt(lab, from, min, proxy.log);
+const quietLogLength = (lab: Lab, proxy: ProxyUnderTest): Promise<number> => quietLogLengthAt(lab, proxy.log);
+
+/** Proxy options for the lab: a proxy family's Negotiate port, or one of Squid's Basic ports; nothing bypassed. */
+function via(lab: Lab, port: ProxyUnderTest | 'basic' | 'both', extra: ProxyDispatcherOptions = {}): ProxyDispatcherOptions {
+  const proxy = typeof port === 'string' ? lab.proxies[port] : port.url(lab);
+  return { proxy, kerberos: true, exactNoProxy: '', noProxy: '', ca: lab.ca, env: {}, ...extra };
 }
 
 async function withClient<T>(family: ClientFamily, options: ProxyDispatcherOptions, fn: (c: ClientUnderTest) => Promise<T>): Promise<T> {
@@ -63,27 +114,30 @@ async function withClient<T>(family: ClientFamily, options: ProxyDispatcherOptio
 
 interface Row {
   name: string;
-  run(family: ClientFamily, lab: Lab): Promise<void>;
+  on: readonly ProxyUnderTest[] | typeof ONCE;
+  run(family: ClientFamily, lab: Lab, proxy: ProxyUnderTest): Promise<void>;
 }
 
 const ROWS: Row[] = [
   {
     name: 'direct when no proxy is configured',
-    async run(family, lab) {
-      const from = await quietLogLength(lab);
+    on: ONCE,
+    async run(family, lab, proxy) {
+      const from = await quietLogLength(lab, proxy);
       const p = path('direct');
       const res = await withClient(family, { env: {}, ca: lab.ca }, (c) => c.request(lab.origins.https.url + p));
       assert.equal(res.status, 200);
       assert.equal(json(res.body).url, p);
       assert.equal(json(res.body).headers.via, undefined);
-      assert.deepEqual(await logSince(lab, from, 0), []);
+      assert.deepEqual(await logSince(lab, proxy, from, 0), []);
     },
   },
   {
     name: 'bypass by JAATO_NO_PROXY (exact) goes direct',
-    async run(family, lab) {
+    on: ONCE,
+    async run(family, lab, proxy) {
       const p = path('exact');
-      const res = await withClient(family, via(lab, 'negotiate', { env: { JAATO_NO_PROXY: '127.0.0.1' }, exactNoProxy: undefined }), (c) =>
+      const res = await withClient(family, via(lab, proxy, { env: { JAATO_NO_PROXY: '127.0.0.1' }, exactNoProxy: undefined }), (c) =>
         c.request(lab.origins.http.url + p),
       );
       assert.equal(res.status, 200);
@@ -92,8 +146,9 @@ const ROWS: Row[] = [
   },
   {
     name: 'bypass by NO_PROXY (CIDR) goes direct',
-    async run(family, lab) {
-      const res = await withClient(family, via(lab, 'negotiate', { env: { NO_PROXY: '127.0.0.0/8' }, noProxy: undefined }), (c) =>
+    on: ONCE,
+    async run(family, lab, proxy) {
+      const res = await withClient(family, via(lab, proxy, { env: { NO_PROXY: '127.0.0.0/8' }, noProxy: undefined }), (c) =>
         c.request(lab.origins.https.url + path('noproxy')),
       );
       assert.equal(res.status, 200);
@@ -102,21 +157,23 @@ const ROWS: Row[] = [
   },
   {
     name: 'http: forwarded in absolute form through the Negotiate port, pre-authenticated (no 407 first)',
-    async run(family, lab) {
-      const from = await quietLogLength(lab);
+    on: BOTH,
+    async run(family, lab, proxy) {
+      const from = await quietLogLength(lab, proxy);
       const p = path('fwd');
-      const { result: res, steps } = await countingSteps(() => withClient(family, via(lab, 'negotiate'), (c) => c.request(lab.origins.http.url + p)));
+      const { result: res, steps } = await countingSteps(() => withClient(family, via(lab, proxy), (c) => c.request(lab.origins.http.url + p)));
       assert.equal(res.status, 200);
-      assert.match(String(json(res.body).headers.via), /squid/);
+      assert.match(String(json(res.body).headers.via), proxy.via);
       assert.equal(steps, 1);
-      const log = await logSince(lab, from, 1);
+      const log = await logSince(lab, proxy, from, 1);
       assert.deepEqual(log.map((e) => [e.method, e.status, e.user]), [['GET', 200, lab.principal]]);
       assert.ok(log[0]?.url.endsWith(p));
     },
   },
   {
     name: 'response headers arrive whole on every route (forwarded, tunnelled, direct), 407 handler in the chain',
-    async run(family, lab) {
+    on: BOTH,
+    async run(family, lab, proxy) {
       for (const origin of [lab.origins.http, lab.origins.https]) {
         origin.mount('/fidelity', (req, res) => {
           req.resume();
@@ -124,9 +181,9 @@ const ROWS: Row[] = [
         });
       }
       const routes: Array<[string, ProxyDispatcherOptions]> = [
-        [lab.origins.http.url, via(lab, 'negotiate')],
-        [lab.origins.https.url, via(lab, 'negotiate')],
-        [lab.origins.http.url, via(lab, 'negotiate', { exactNoProxy: '127.0.0.1' })],
+        [lab.origins.http.url, via(lab, proxy)],
+        [lab.origins.https.url, via(lab, proxy)],
+        [lab.origins.http.url, via(lab, proxy, { exactNoProxy: '127.0.0.1' })],
       ];
       for (const [origin, options] of routes) {
         const res = await withClient(family, options, (c) => c.request(`${origin}/fidelity`));
@@ -140,22 +197,24 @@ const ROWS: Row[] = [
   },
   {
     name: 'https: CONNECT tunnel through the Negotiate port, pre-authenticated, TLS end to end',
-    async run(family, lab) {
-      const from = await quietLogLength(lab);
+    on: BOTH,
+    async run(family, lab, proxy) {
+      const from = await quietLogLength(lab, proxy);
       const p = path('tunnel');
-      const res = await withClient(family, via(lab, 'negotiate'), (c) => c.request(lab.origins.https.url + p));
+      const res = await withClient(family, via(lab, proxy), (c) => c.request(lab.origins.https.url + p));
       assert.equal(res.status, 200);
       const echo = json(res.body);
       assert.equal(echo.tls, true, 'the origin spoke TLS with us');
       assert.equal(echo.headers.via, undefined, 'the proxy saw only an opaque tunnel');
-      const log = await logSince(lab, from, 1);
+      const log = await logSince(lab, proxy, from, 1);
       assert.deepEqual(log.map((e) => [e.method, e.status, e.user]), [['CONNECT', 200, lab.principal]]);
     },
   },
   {
     name: 'origin certificate is checked against the origin name through the tunnel',
-    async run(family, lab) {
-      const err = await withClient(family, via(lab, 'negotiate', { ca: undefined }), (c) => c.request(lab.origins.https.url + path('untrusted'))).then(
+    on: ONCE,
+    async run(family, lab, proxy) {
+      const err = await withClient(family, via(lab, proxy, { ca: undefined }), (c) => c.request(lab.origins.https.url + path('untrusted'))).then(
         () => undefined,
         (e: unknown) => rootCause(e),
       );
@@ -165,42 +224,45 @@ const ROWS: Row[] = [
   },
   {
     name: 'Basic-only port with credentials in the proxy URL (Kerberos off), http and https',
-    async run(family, lab) {
-      const from = await quietLogLength(lab);
-      const proxy = lab.proxies.basic.replace('http://', `http://${lab.basic.username}:${encodeURIComponent(lab.basic.password)}@`);
-      await withClient(family, { proxy, kerberos: false, env: {}, ca: lab.ca }, async (c) => {
+    on: ONCE,
+    async run(family, lab, proxy) {
+      const from = await quietLogLength(lab, proxy);
+      const basicUrl = lab.proxies.basic.replace('http://', `http://${lab.basic.username}:${encodeURIComponent(lab.basic.password)}@`);
+      await withClient(family, { proxy: basicUrl, kerberos: false, env: {}, ca: lab.ca }, async (c) => {
         assert.equal((await c.request(lab.origins.http.url + path('basic'))).status, 200);
         assert.equal((await c.request(lab.origins.https.url + path('basic'))).status, 200);
       });
-      const log = await logSince(lab, from, 2);
+      const log = await logSince(lab, proxy, from, 2);
       assert.deepEqual(log.map((e) => [e.method, e.status, e.user]).sort(), [['CONNECT', 200, 'bob'], ['GET', 200, 'bob']]);
     },
   },
   {
     name: 'port offering both: Negotiate is chosen when Kerberos is on, even with Basic credentials at hand',
-    async run(family, lab) {
-      const from = await quietLogLength(lab);
-      const proxy = lab.proxies.both.replace('http://', `http://${lab.basic.username}:${encodeURIComponent(lab.basic.password)}@`);
-      await withClient(family, via(lab, 'both', { proxy }), async (c) => {
+    on: ONCE,
+    async run(family, lab, proxy) {
+      const from = await quietLogLength(lab, proxy);
+      const bothUrl = lab.proxies.both.replace('http://', `http://${lab.basic.username}:${encodeURIComponent(lab.basic.password)}@`);
+      await withClient(family, via(lab, 'both', { proxy: bothUrl }), async (c) => {
         assert.equal((await c.request(lab.origins.http.url + path('both'))).status, 200);
         assert.equal((await c.request(lab.origins.https.url + path('both'))).status, 200);
       });
-      const log = await logSince(lab, from, 2);
+      const log = await logSince(lab, proxy, from, 2);
       assert.deepEqual(log.map((e) => [e.status, e.user]), [[200, lab.principal], [200, lab.principal]]);
     },
   },
   {
     name: 'port offering both, no Kerberos ticket: the 407 handler falls back to the Basic credentials in the proxy URL',
-    async run(family, lab) {
-      const proxy = lab.proxies.both.replace('http://', `http://${lab.basic.username}:${encodeURIComponent(lab.basic.password)}@`);
+    on: ONCE,
+    async run(family, lab, proxy) {
+      const bothUrl = lab.proxies.both.replace('http://', `http://${lab.basic.username}:${encodeURIComponent(lab.basic.password)}@`);
       await lab.kdestroy();
       try {
-        const from = await quietLogLength(lab);
-        await withClient(family, via(lab, 'both', { proxy }), async (c) => {
+        const from = await quietLogLength(lab, proxy);
+        await withClient(family, via(lab, 'both', { proxy: bothUrl }), async (c) => {
           assert.equal((await c.request(lab.origins.http.url + path('fallback'))).status, 200);
           assert.equal((await c.request(lab.origins.https.url + path('fallback'))).status, 200);
         });
-        const log = await logSince(lab, from, 4);
+        const log = await logSince(lab, proxy, from, 4);
         assert.deepEqual(log.filter((e) => e.status === 200).map((e) => e.user), ['bob', 'bob']);
       } finally {
         await lab.kinit();
@@ -209,10 +271,11 @@ const ROWS: Row[] = [
   },
   {
     name: 'a fresh token per connection: 8 parallel connections all authenticate (a replayed token would be refused)',
-    async run(family, lab) {
-      const from = await quietLogLength(lab);
+    on: BOTH,
+    async run(family, lab, proxy) {
+      const from = await quietLogLength(lab, proxy);
       const { result, steps } = await countingSteps(() =>
-        withClient(family, via(lab, 'negotiate'), (c) =>
+        withClient(family, via(lab, proxy), (c) =>
           Promise.all([
             ...Array.from({ length: 4 }, () => c.request(`${lab.origins.https.url}/delay/300`)),
             ...Array.from({ length: 4 }, () => c.request(`${lab.origins.http.url}/delay/300`)),
@@ -221,22 +284,29 @@ const ROWS: Row[] = [
       );
       assert.deepEqual(result.map((r) => r.status), Array(8).fill(200));
       assert.equal(steps, 8, 'one GSSAPI step per connection');
-      const log = await logSince(lab, from, 8);
+      const log = await logSince(lab, proxy, from, 8);
       assert.equal(log.filter((e) => e.status === 407).length, 0);
       assert.equal(log.filter((e) => e.status === 200 && e.user === lab.principal).length, 8);
     },
   },
   {
-    name: 'keep-alive: 10 sequential requests on one connection take one GSSAPI step (tunnel and forward)',
-    async run(family, lab) {
+    name: 'keep-alive through a tunnel: 10 sequential https requests on one connection take one GSSAPI step',
+    on: BOTH,
+    async run(family, lab, proxy) {
       const { steps } = await countingSteps(() =>
-        withClient(family, via(lab, 'negotiate', { connections: 1 }), async (c) => {
+        withClient(family, via(lab, proxy, { connections: 1 }), async (c) => {
           for (let i = 0; i < 10; i++) assert.equal((await c.request(lab.origins.https.url + '/ka')).status, 200);
         }),
       );
       assert.equal(steps, 1);
+    },
+  },
+  {
+    name: 'per connection: 10 sequential forwarded requests on one connection take one GSSAPI step',
+    on: [SQUID],
+    async run(family, lab) {
       const fwd = await countingSteps(() =>
-        withClient(family, via(lab, 'negotiate', { connections: 1 }), async (c) => {
+        withClient(family, via(lab, SQUID, { connections: 1 }), async (c) => {
           for (let i = 0; i < 10; i++) assert.equal((await c.request(lab.origins.http.url + '/ka')).status, 200);
         }),
       );
@@ -244,12 +314,77 @@ const ROWS: Row[] = [
     },
   },
   {
-    name: '407 recovery: no ticket fails with a typed error naming the remedy; after kinit the next request succeeds',
+    name: 'per request: 20 sequential forwarded GETs on one kept-alive connection cost at most one 407, each authenticated',
+    on: [APACHE],
     async run(family, lab) {
+      const from = await quietLogLength(lab, APACHE);
+      await withClient(family, via(lab, APACHE, { connections: 1 }), async (c) => {
+        for (let i = 0; i < 20; i++) assert.equal((await c.request(lab.origins.http.url + path('per-request'))).status, 200, `request ${i + 1}`);
+      });
+      const log = await logSince(lab, APACHE, from, 20);
+      const challenged = log.filter((e) => e.status === 407).length;
+      assert.ok(challenged <= 1, `${challenged} x 407`);
+      assert.deepEqual(log.filter((e) => e.status !== 407).map((e) => [e.method, e.status, e.user]), Array(20).fill(['GET', 200, lab.principal]));
+      assert.equal(new Set(log.map((e) => e.clientPort)).size, 1, 'one kept-alive connection to the proxy');
+    },
+  },
+  {
+    name: 'bodies survive authentication: POSTs on a reused, authenticated connection arrive whole (string, Buffer, stream, async iterable, FormData, 2 MiB)',
+    on: BOTH,
+    async run(family, lab, proxy) {
+      lab.origins.http.mount('/form', formEcho);
+      const big = Buffer.from(Array.from({ length: 2 * MB }, (_, i) => patternByte(i)));
+      const chunked = (b: Buffer, size: number) =>
+        async function* (): AsyncIterable<Uint8Array> {
+          for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
+        };
+      const three = Buffer.from('three chunks of a stream body');
+      const cases: Array<[string, RequestSpec, Buffer]> = [
+        ['string', { body: 'jaato-7' }, Buffer.from('jaato-7')],
+        ['Buffer', { body: Buffer.from('a Buffer body') }, Buffer.from('a Buffer body')],
+        ['stream', { body: chunked(three, 10) }, three],
+        ...(family.asyncIterableBodies ? [['async iterable', { body: chunked(three, 10), iterable: true }, three] as [string, RequestSpec, Buffer]] : []),
+        ['2 MiB Buffer', { body: big }, big],
+        ['2 MiB stream', { body: chunked(big, 64 * 1024) }, big],
+      ];
+      const file = big.subarray(0, 100_000);
+      const form = new FormData();
+      form.set('field', 'value');
+      form.set('file', new Blob([file]), 'file.bin');
+      // Every kind is tried and the failures reported together: the row names each body that did not arrive.
+      const failures: string[] = [];
+      const attempt = async (kind: string, send: () => Promise<ClientResponse>, check: (res: ClientResponse) => void): Promise<void> => {
+        try {
+          check(await send());
+        } catch (e) {
+          failures.push(`${kind}: ${e instanceof assert.AssertionError ? e.message.split('\n')[0] : `${String(e)}; cause: ${String(rootCause(e))}`}`);
+        }
+      };
+      await withClient(family, via(lab, proxy, { connections: 1 }), async (c) => {
+        assert.equal((await c.request(lab.origins.http.url + path('warm-up'))).status, 200);
+        for (const [kind, spec, sent] of cases) {
+          await attempt(kind, () => c.request(lab.origins.http.url + path('body'), { method: 'POST', ...spec }), (res) => {
+            assert.equal(res.status, 200, `status ${res.status}`);
+            assert.equal(json(res.body).bodyBytes, sent.length, `${json(res.body).bodyBytes} of ${sent.length} bytes`);
+            assert.equal(json(res.body).bodySha256, sha256(sent), 'SHA-256 differs');
+          });
+        }
+        await attempt('FormData', () => c.request(lab.origins.http.url + '/form', { method: 'POST', body: form }), (res) => {
+          assert.equal(res.status, 200, `status ${res.status}`);
+          assert.deepEqual(JSON.parse(res.body.toString()), { field: sha256(Buffer.from('value')), file: sha256(file) }, 'fields differ');
+        });
+      });
+      assert.deepEqual(failures, []);
+    },
+  },
+  {
+    name: '407 recovery: no ticket fails with a typed error naming the remedy; after kinit the next request succeeds',
+    on: BOTH,
+    async run(family, lab, proxy) {
       await lab.kdestroy();
       try {
         for (const url of [lab.origins.https.url, lab.origins.http.url]) {
-          const err = await withClient(family, via(lab, 'negotiate'), (c) => c.request(url + path('noticket'))).then(
+          const err = await withClient(family, via(lab, proxy), (c) => c.request(url + path('noticket'))).then(
             () => assert.fail('expected a failure'),
             (e: unknown) => rootCause(e),
           );
@@ -261,16 +396,17 @@ const ROWS: Row[] = [
       } finally {
         await lab.kinit();
       }
-      const res = await withClient(family, via(lab, 'negotiate'), (c) => c.request(lab.origins.https.url + path('afterkinit')));
+      const res = await withClient(family, via(lab, proxy), (c) => c.request(lab.origins.https.url + path('afterkinit')));
       assert.equal(res.status, 200);
     },
   },
   {
     name: 'a token the proxy cannot accept (SPN not in its keytab): bounded retries, then an error that says why',
-    async run(family, lab) {
-      const from = await quietLogLength(lab);
+    on: BOTH,
+    async run(family, lab, proxy) {
+      const from = await quietLogLength(lab, proxy);
       const { result: err, steps } = await countingSteps(() =>
-        withClient(family, via(lab, 'negotiate', { spn: lab.spnNotInKeytab }), (c) => c.request(lab.origins.http.url + path('badspn'))).then(
+        withClient(family, via(lab, proxy, { spn: lab.spnNotInKeytab }), (c) => c.request(lab.origins.http.url + path('badspn'))).then(
           () => assert.fail('expected a failure'),
           (e: unknown) => rootCause(e),
         ),
@@ -278,14 +414,15 @@ const ROWS: Row[] = [
       assert.ok(err instanceof ProxyAuthenticationError, String(err));
       assert.match(err.message, /JAATO_KERBEROS_SPN/);
       assert.equal(steps, 3, 'pre-auth plus two retries, each with a fresh token');
-      const log = await logSince(lab, from, 3);
+      const log = await logSince(lab, proxy, from, 3);
       assert.deepEqual(log.map((e) => e.status), [407, 407, 407]);
     },
   },
   {
     name: 'upload and download of 10 MB streams through the tunnel',
-    async run(family, lab) {
-      await withClient(family, via(lab, 'negotiate'), async (c) => {
+    on: ONCE,
+    async run(family, lab, proxy) {
+      await withClient(family, via(lab, proxy), async (c) => {
         const size = 10 * MB + 123;
         const down = await c.request(`${lab.origins.https.url}/bytes/${size}`);
         assert.equal(down.body.length, size);
@@ -306,8 +443,9 @@ const ROWS: Row[] = [
   },
   {
     name: 'abort with an AbortSignal ends a request in flight',
-    async run(family, lab) {
-      await withClient(family, via(lab, 'negotiate'), async (c) => {
+    on: ONCE,
+    async run(family, lab, proxy) {
+      await withClient(family, via(lab, proxy), async (c) => {
         const started = Date.now();
         const err = await c.request(`${lab.origins.https.url}/delay/5000`, { signal: AbortSignal.timeout(300) }).then(
           () => assert.fail('expected an abort'),
@@ -320,6 +458,7 @@ const ROWS: Row[] = [
   },
   {
     name: 'timeout: a proxy that accepts but never answers CONNECT fails with a typed timeout',
+    on: ONCE,
     async run(family) {
       const silent: Server = createServer(() => undefined);
       await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
@@ -343,6 +482,7 @@ const ROWS: Row[] = [
   },
   {
     name: 'unreachable proxy: typed error naming the proxy (redacted) and where it came from',
+    on: ONCE,
     async run(family) {
       const err = await withClient(family, { env: { HTTPS_PROXY: 'http://u:hunter2@127.0.0.1:1' } }, (c) => c.request('https://example.invalid/')).then(
         () => assert.fail('expected a failure'),
@@ -356,10 +496,11 @@ const ROWS: Row[] = [
   },
   {
     name: 'CONNECT refused by policy (port not allowed): typed error with the proxy status',
-    async run(family, lab) {
+    on: BOTH,
+    async run(family, lab, proxy) {
       // A free port is none of the lab origins': the lab proxies tunnel to 443 and those only.
       const closed = await freePort();
-      const err = await withClient(family, via(lab, 'negotiate'), (c) => c.request(`https://127.0.0.1:${closed}/`)).then(
+      const err = await withClient(family, via(lab, proxy), (c) => c.request(`https://127.0.0.1:${closed}/`)).then(
         () => assert.fail('expected a failure'),
         (e: unknown) => rootCause(e),
       );
@@ -369,9 +510,10 @@ const ROWS: Row[] = [
   },
   {
     name: 'redirect from a proxied origin to a bypassed host: no proxy credential follows it',
-    async run(family, lab) {
+    on: ONCE,
+    async run(family, lab, proxy) {
       const target = `${lab.origins.http.url.replace('127.0.0.1', 'localhost')}${path('landed')}`;
-      const res = await withClient(family, via(lab, 'negotiate', { exactNoProxy: 'localhost' }), async (c) => {
+      const res = await withClient(family, via(lab, proxy, { exactNoProxy: 'localhost' }), async (c) => {
         const first = await c.request(`${lab.origins.http.url}/redirect?to=${encodeURIComponent(target)}`);
         // Clients that do not follow redirects themselves: follow it as their caller would.
         return first.status === 302 ? c.request(first.headers.location as string) : first;
@@ -384,39 +526,62 @@ const ROWS: Row[] = [
   },
   {
     name: 'a Proxy-Authorization set by the caller never reaches an origin (direct or tunnelled)',
-    async run(family, lab) {
+    on: ONCE,
+    async run(family, lab, proxy) {
       const headers = { 'proxy-authorization': 'Basic bGVhazpsZWFr' };
-      await withClient(family, via(lab, 'negotiate', { exactNoProxy: '127.0.0.1' }), (c) => c.request(lab.origins.http.url + path('leak'), { headers }));
-      await withClient(family, via(lab, 'negotiate'), (c) => c.request(lab.origins.https.url + path('leak'), { headers }));
+      await withClient(family, via(lab, proxy, { exactNoProxy: '127.0.0.1' }), (c) => c.request(lab.origins.http.url + path('leak'), { headers }));
+      await withClient(family, via(lab, proxy), (c) => c.request(lab.origins.https.url + path('leak'), { headers }));
       assertNoProxySecretAtOrigins(lab);
     },
   },
   {
     name: "an origin's 401 Negotiate never triggers our proxy token",
-    async run(family, lab) {
+    on: ONCE,
+    async run(family, lab, proxy) {
       const { result, steps } = await countingSteps(() =>
-        withClient(family, via(lab, 'negotiate'), (c) => c.request(`${lab.origins.https.url}/negotiate-401`)),
+        withClient(family, via(lab, proxy), (c) => c.request(`${lab.origins.https.url}/negotiate-401`)),
       );
       assert.equal(result.status, 401);
       assert.equal(steps, 1, 'only the tunnel pre-auth token');
     },
   },
   {
-    name: 'mutual auth required: Squid sends no reply token, so the tunnel is refused',
+    name: 'mutual auth required, Squid (never sends a reply token): https and forwarded http fail closed with the mutual-auth error',
+    on: [SQUID],
     async run(family, lab) {
-      const err = await withClient(family, via(lab, 'negotiate', { requireMutualAuth: true }), (c) => c.request(lab.origins.https.url + '/')).then(
+      for (const url of [lab.origins.http.url, lab.origins.https.url]) {
+        const err = await withClient(family, via(lab, SQUID, { requireMutualAuth: true }), (c) => c.request(url + path('mutual'))).then(
+          () => assert.fail(`${url}: expected a failure`),
+          (e: unknown) => rootCause(e),
+        );
+        assertMutualAuthError(err, url);
+      }
+    },
+  },
+  {
+    name: "mutual auth required, Apache: forwarded http passes (its reply token verifies); https fails closed (none on CONNECT)",
+    on: [APACHE],
+    async run(family, lab) {
+      await withClient(family, via(lab, APACHE, { requireMutualAuth: true }), async (c) => {
+        const res = await c.request(lab.origins.http.url + path('mutual'));
+        assert.equal(res.status, 200);
+        assert.match(String(json(res.body).headers.via), APACHE.via);
+      });
+      const err = await withClient(family, via(lab, APACHE, { requireMutualAuth: true }), (c) => c.request(lab.origins.https.url + path('mutual'))).then(
         () => assert.fail('expected a failure'),
         (e: unknown) => rootCause(e),
       );
-      assert.ok(err instanceof ProxyAuthenticationError);
-      assert.match(err.message, /mutual authentication/);
+      assertMutualAuthError(err, lab.origins.https.url);
     },
   },
 ];
 
 for (const family of CLIENT_FAMILIES) {
   describe(`conformance: ${family.name}`, () => {
-    for (const row of ROWS) test(row.name, () => row.run(family, ctx.lab));
+    for (const row of ROWS) {
+      if (row.on === ONCE) test(row.name, () => row.run(family, ctx.lab, SQUID));
+      else for (const proxy of row.on) test(`[${proxy.name}] ${row.name}`, () => row.run(family, ctx.lab, proxy));
+    }
     test('no request that reached an origin carried Proxy-Authorization', () => assertNoProxySecretAtOrigins(ctx.lab));
   });
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KerberosNoCredentialsError, KerberosUnknownSpnError } from '../../src/auth/errors.js';
 import { parseProxyUrl } from '../../src/config/proxy-url.js';
-import { authCheck, connectionRemedy, offerCheck, schemeName, spnRemedy, tokenRemedy, unmetOffer, type AuthSetting, type SpnState } from '../../src/diagnostics/advice.js';
+import { authCheck, connectionRemedy, directRemedy, fetchAuthNote, offerCheck, originRemedy, schemeName, sentWith, spnRemedy, tokenRemedy, unmetOffer, type AuthSetting, type SpnState } from '../../src/diagnostics/advice.js';
 import { credentialsSource } from '../../src/diagnostics/credentials.js';
 import { ProxyAuthenticationError, ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from '../../src/transport/errors.js';
 
@@ -15,6 +15,8 @@ const BASIC: AuthSetting = { ...OFF, basicCredentials: true };
 
 test('scheme names as the specifications spell them', () => {
   assert.deepEqual(['ntlm', 'negotiate', 'basic', 'digest', 'bearer'].map(schemeName), ['NTLM', 'Negotiate', 'Basic', 'Digest', 'Bearer']);
+  // An empty scheme (a bare `Proxy-Authenticate:`) stays empty, not "undefined".
+  assert.equal(schemeName(''), '');
 });
 
 test('offers nothing configured meets → the remedy; offers one that is → none', () => {
@@ -44,6 +46,10 @@ test('offers nothing configured meets → the remedy; offers one that is → non
   assert.deepEqual([refused.status, refused.detail], ['fail', 'http://p/ (HTTPS_PROXY) answered 403 Forbidden in 1 ms to CONNECT, without asking for credentials']);
   assert.match(refused.remedy ?? '', /refuse a tunnel to this host or port .*NO_PROXY/);
   assert.equal(offerCheck({ statusCode: 403, statusText: 'Forbidden', ms: 1, offered: [] }, 'http://p/', ON, false).status, 'ok');
+  // doctor's stand-in target (no URL given) refused: a warning, since the user's hosts may be allowed.
+  const standIn = offerCheck({ statusCode: 403, statusText: 'Forbidden', ms: 1, offered: [] }, 'http://p/', ON, true, 'example.com:443');
+  assert.deepEqual([standIn.status, standIn.detail], ['warn', "http://p/ (HTTPS_PROXY) answered 403 Forbidden in 1 ms to CONNECT example.com:443 (doctor's stand-in target), without asking for credentials"]);
+  assert.match(standIn.remedy ?? '', /^the proxy refuses example\.com:443, so its authentication was not checked: give doctor a URL/);
 });
 
 test('a refused or unknown service name: "set JAATO_KERBEROS_SPN" only when it is not set', () => {
@@ -72,21 +78,46 @@ test('a proxy that cannot be reached: the remedy for what went wrong underneath'
     [new ProxyConnectionError(http, 'x', errno('SELF_SIGNED_CERT_IN_CHAIN')), true, /--proxy-cacert/],
     [new ProxyConnectionError(http, 'x', errno('ERR_TLS_CERT_ALTNAME_INVALID')), true, /not issued for proxy\.corp: use the name it was issued for in HTTPS_PROXY/],
     [new ProxyConnectionError(http, 'x', errno('ERR_SSL_WRONG_VERSION_NUMBER')), true, /write http:\/\/ in HTTPS_PROXY/],
+    // A dated certificate is the clock's or a renewal's to fix: no CA option helps.
+    [new ProxyConnectionError(http, 'x', errno('CERT_HAS_EXPIRED')), true, /^the proxy's certificate has expired, or this machine's clock is ahead: check the date .*renewed \(no CA option fixes it\)$/],
+    [new ProxyConnectionError(http, 'x', errno('CERT_NOT_YET_VALID')), true, /^the proxy's certificate is not valid yet: this machine's clock is probably behind/],
   ];
   for (const [error, tls, remedy] of rows) assert.match(connectionRemedy(error, { ...place, tls }), remedy, String(error));
+  for (const [code, remedy] of [['CERT_HAS_EXPIRED', /^the origin's certificate has expired/], ['CERT_NOT_YET_VALID', /^the origin's certificate is not valid yet/], ['SELF_SIGNED_CERT_IN_CHAIN', /^the origin's certificate is not trusted: give its CA with --cacert/]] as const) {
+    assert.match(originRemedy(new TypeError('fetch failed', { cause: errno(code) })) ?? '', remedy, code);
+  }
+});
+
+test('a URL routed direct that cannot be fetched: what failed, and the rule that sent it past the proxy', () => {
+  const errno = (code: string): Error => Object.assign(new Error(code), { code });
+  assert.equal(directRemedy(errno('ENOTFOUND'), 'NO_PROXY entry ".corp"'), 'the URL\'s host name does not resolve here; it goes direct because of NO_PROXY entry ".corp": if only the proxy reaches it, take it out of that list');
+  assert.equal(directRemedy(errno('ECONNREFUSED'), 'no proxy variable is set for https: URLs'), "nothing answers at the URL's host and port from here; it goes direct because no proxy variable is set for https: URLs: if the network needs a proxy, set HTTPS_PROXY/HTTP_PROXY (or -x)");
+});
+
+test('what answered the proxy, from the tokens made, not from the setting', () => {
+  const ON_BASIC: AuthSetting = { ...ON, basicCredentials: true };
+  assert.equal(sentWith(1, ON, ['negotiate']), 'negotiate');
+  assert.equal(sentWith(0, ON_BASIC, ['basic']), 'basic');
+  assert.equal(sentWith(1, ON_BASIC, ['basic']), 'basic');
+  assert.equal(sentWith(0, ON_BASIC, ['negotiate', 'basic']), 'basic');
+  assert.equal(sentWith(0, OFF, ['basic']), 'none');
+  assert.equal(fetchAuthNote('negotiate', 1, ON, ['negotiate']), 'pre-authenticated with a Negotiate token, no 407');
+  assert.equal(fetchAuthNote('negotiate', 2, ON, ['negotiate']), 'after a 407: 2 Negotiate tokens');
+  assert.equal(fetchAuthNote('negotiate', 0, ON_BASIC, ['negotiate', 'basic']), 'after a 407, with Basic credentials');
+  assert.equal(fetchAuthNote('basic', 0, BASIC, ['basic']), 'Basic credentials sent up front');
 });
 
 test('the authenticated request: any answer but a 407 is accepted credentials; a refusal gets the remedy for what was sent', () => {
   const proxy = parseProxyUrl('http://proxy.corp:3128', 'HTTPS_PROXY');
   const place = { variable: 'HTTPS_PROXY', host: 'proxy.corp', port: 3128, tls: false };
   const spn: SpnState = { spn: 'HTTP@proxy.corp', source: undefined, hostDefault: 'HTTP@proxy.corp', ipLiteral: false };
-  const s = { ...ON, spn, principal: undefined };
+  const s = { ...ON, spn, principal: undefined, sent: 'negotiate' as const };
   assert.equal(authCheck({ ok: true, answer: 'tunnel open' }, 'CONNECT example.com:443', s, place).detail, 'CONNECT example.com:443 with a Negotiate token for HTTP@proxy.corp: accepted, tunnel open');
   const beyond = authCheck({ ok: false, error: new ProxyTunnelError(proxy, 'example.com:443', 'the proxy answered 503', 503) }, 'CONNECT example.com:443', s, place);
   assert.deepEqual([beyond.status, beyond.detail], ['ok', 'CONNECT example.com:443 with a Negotiate token for HTTP@proxy.corp: accepted; the proxy then answered 503 for the target (not an authentication failure)']);
   const refused = authCheck({ ok: false, error: new ProxyAuthenticationError(proxy, ['negotiate'], 'still refused') }, 'CONNECT example.com:443', s, place);
   assert.deepEqual([refused.status, refused.remedy], ['fail', spnRemedy(spn, 'refused')]);
-  const basic = authCheck({ ok: false, error: new ProxyAuthenticationError(proxy, ['basic'], 'refused') }, 'CONNECT x:443', { ...BASIC, spn: undefined, principal: undefined }, place);
+  const basic = authCheck({ ok: false, error: new ProxyAuthenticationError(proxy, ['basic'], 'refused') }, 'CONNECT x:443', { ...BASIC, spn: undefined, principal: undefined, sent: 'basic' }, place);
   assert.equal(basic.remedy, 'the proxy refused the Basic credentials in HTTPS_PROXY: check the user and password');
 });
 

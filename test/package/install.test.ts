@@ -58,7 +58,7 @@ function filesUnder(dir: string, prefix = ''): string[] {
   );
 }
 
-test('the tarball: dist built by prepare with its types, LICENSE; no lab, no demo, no source maps; only undici at run time', () => {
+test('the tarball: dist built by prepare with its types, LICENSE; no lab, no demo, no source maps; only undici and the PAC evaluator at run time', () => {
   const files = filesUnder(installed);
   for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'dist/register.d.ts', 'dist/adapters/axios.js', 'dist/adapters/axios.d.ts', 'dist/cli/main.js']) {
     assert.ok(files.includes(f), `${f} is missing from the package`);
@@ -85,7 +85,8 @@ test('the tarball: dist built by prepare with its types, LICENSE; no lab, no dem
   assert.deepEqual(files.filter((f) => f.endsWith('.map')), [], 'source maps (their sources, src/, are not shipped)');
 
   const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as Record<string, Record<string, unknown> | undefined>;
-  assert.deepEqual(Object.keys(pkg.dependencies ?? {}), ['undici']);
+  // The PAC evaluator (pac-resolver on QuickJS) is loaded only when a PAC is configured.
+  assert.deepEqual(Object.keys(pkg.dependencies ?? {}).sort(), ['pac-resolver', 'quickjs-wasi', 'undici']);
   assert.equal(pkg.optionalDependencies, undefined);
   assert.deepEqual(pkg.peerDependenciesMeta?.kerberos, { optional: true });
   assert.ok(!existsSync(join(app, 'node_modules', 'kerberos')), 'an optional peer is not installed for the user');

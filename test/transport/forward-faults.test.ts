@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createAgents, createFetch, JaatoProxyError, ProxyAuthenticationError, ProxyConnectionError, ProxyTimeoutError, unwrapError } from '../../src/index.js';
+import { createAgents, createFetch, JaatoProxyError, ProxyAuthenticationError, ProxyConnectionError, ProxyTimeoutError, RequestBodyReplayError, unwrapError } from '../../src/index.js';
 import { useLab } from '../helpers/lab.js';
 import { scriptedProxy, type Reply } from '../helpers/scripted-proxy.js';
 
@@ -13,9 +13,9 @@ useLab(); // real tickets: the pre-auth tokens sent to the scripted proxies are 
 const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok';
 
 /** Fetches http://origin.test/ through a scripted proxy; resolves to the error the caller sees. */
-async function failureThrough(reply: Reply, options: { headersTimeout?: number; kerberos?: boolean; body?: () => AsyncIterable<Uint8Array> } = {}) {
+async function failureThrough(reply: Reply, options: { headersTimeout?: number; kerberos?: boolean; bodyReplayLimit?: number; body?: () => AsyncIterable<Uint8Array> } = {}) {
   const p = await scriptedProxy(reply);
-  const f = createFetch({ proxy: p.url, kerberos: options.kerberos ?? true, env: {}, ...(options.headersTimeout && { headersTimeout: options.headersTimeout }) });
+  const f = createFetch({ proxy: p.url, kerberos: options.kerberos ?? true, env: {}, ...(options.headersTimeout && { headersTimeout: options.headersTimeout }), ...(options.bodyReplayLimit && { bodyReplayLimit: options.bodyReplayLimit }) });
   const started = Date.now();
   try {
     const init: RequestInit & { duplex?: 'half' } = {};
@@ -75,17 +75,20 @@ test('a proxy that dies with requests in flight: every one fails with ProxyConne
   }
 });
 
-test('a 407 to a streamed body: a typed error that says why, never an empty "fetch failed"', async () => {
+test('a 407 after more streamed body than bodyReplayLimit: RequestBodyReplayError naming the limit, never an empty "fetch failed"', async () => {
   const { cause } = await failureThrough(
     (_h, socket) => socket.write('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n'),
     {
+      bodyReplayLimit: 4,
       body: async function* () {
         yield Buffer.from('streamed');
       },
     },
   );
-  assert.ok(cause instanceof ProxyAuthenticationError);
-  assert.match(cause.message, /offers: Negotiate\): .*streamed body cannot be sent twice/);
+  assert.ok(cause instanceof RequestBodyReplayError);
+  assert.equal(cause.code, 'ERR_JAATO_BODY_REPLAY_LIMIT');
+  assert.equal(cause.limit, 4);
+  assert.match(cause.message, /after more than 4 bytes of its streamed body had been sent.*\(bodyReplayLimit: 4\)/);
 });
 
 test('a 407 to a streamed body with nothing to answer it: the 407 policy says why (Kerberos off)', async () => {

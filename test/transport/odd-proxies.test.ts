@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { openTunnel } from '../../src/transport/tunnel.js';
 import { parseProxyUrl } from '../../src/config/proxy-url.js';
 import type { ProxyRoute } from '../../src/config/proxy-config.js';
-import { KerberosError } from '../../src/auth/errors.js';
-import { ProxyTunnelError } from '../../src/transport/errors.js';
+import { ProxyMutualAuthError, ProxyTunnelError } from '../../src/transport/errors.js';
 import { useLab } from '../helpers/lab.js';
 import { scriptedProxy as startScripted, type Reply, type ScriptedProxy } from '../helpers/scripted-proxy.js';
 
@@ -108,8 +107,10 @@ for (const header of ['Proxy-Authenticate', 'Proxy-Authentication-Info']) {
     const p = await scriptedProxy((_h, socket) => socket.write(`HTTP/1.1 200 OK\r\n${header}: Negotiate oYGHMIGEoAMKAQChCwYJKoZIgvcSAQICooFvBG1gawYJKoZIhvcSAQICAgBvXDBaoAMCAQWhAwIBD6JOMEygAwIBEqJFBEPsIOWPBAR=\r\n\r\n`));
     try {
       await assert.rejects(openTunnel(p.route, 'origin.test', 443, { timeout: 2000 }), (e: unknown) => {
-        assert.ok(e instanceof KerberosError);
-        assert.equal(e.code, 'ERR_JAATO_KERBEROS_MUTUAL_AUTH');
+        assert.ok(e instanceof ProxyMutualAuthError);
+        assert.equal(e.code, 'ERR_JAATO_PROXY_MUTUAL_AUTH');
+        assert.equal(e.reason, 'bad-token');
+        assert.match(e.message, /did not authenticate itself: its Negotiate reply token on its 200 answer to CONNECT origin.test:443 did not verify/);
         return true;
       });
     } finally {

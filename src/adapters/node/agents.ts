@@ -6,14 +6,12 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { InvalidTargetUrlError } from '../../config/errors.js';
 import { unbracket } from '../../config/host.js';
 import { resolveConfig, type ProxyOptions, type ProxyRoute, type Route } from '../../config/proxy-config.js';
-import { basicAuthorization } from '../../auth/basic.js';
 import { debug } from '../../debug.js';
-import { openForwardSocket } from '../../transport/forward.js';
+import { ForwardConnection } from '../../transport/forward-connection.js';
 import { ProxyTimeoutError } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
-import { handleForward407 } from './forward-retry.js';
-import { failRequest, openPooled, poolName, PREPARED, ROUTE, type CreateSocket, type PoolOptions, type SocketCallback } from './pool.js';
+import { failRequest, openPooled, poolName, PREPARED, ROUTE, TUNNEL, type CreateSocket, type PoolOptions, type SocketCallback } from './pool.js';
 
 export type ProxyAgentOptions = ProxyClientOptions &
   Omit<AgentOptions, 'timeout'> & {
@@ -144,10 +142,15 @@ export class ProxyHttpAgent extends HttpAgent {
     });
     if (!routed) return;
     const { target, route } = routed;
+    if (route.type === 'proxy' && req.getHeader('upgrade') !== undefined) {
+      // A WebSocket (ws://) goes through a CONNECT tunnel, as browsers do: forwarding proxies rarely
+      // pass an Upgrade on. Authenticated on the CONNECT; the request stays in origin form.
+      httpBase.addRequest.call(this, req, { ...options, [ROUTE]: route, [TUNNEL]: true });
+      return;
+    }
     if (route.type === 'proxy') {
+      // Absolute form; the connection (ForwardConnection) adds Proxy-Authorization and answers 407s.
       req.path = target.href;
-      if (route.auth === 'basic' && route.proxy.credentials) req.setHeader('proxy-authorization', basicAuthorization(route.proxy.credentials));
-      handleForward407(req, route, transportOptions(this.#options), target);
       boundAnswer(req, route, target, this.#options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT);
     }
     httpBase.addRequest.call(this, req, { ...options, [ROUTE]: route });
@@ -161,7 +164,17 @@ export class ProxyHttpAgent extends HttpAgent {
   createSocket(req: ClientRequest, options: ConnectOptions, cb: SocketCallback): void {
     const route = options[ROUTE];
     if (route?.type !== 'proxy') return httpBase.createSocket.call(this, req, options, cb);
-    openPooled(this, httpBase.createSocket, req, options, cb, () => this.#open(route, targetUrl('http:', options)));
+    const target = targetUrl('http:', options);
+    const open = options[TUNNEL]
+      ? (signal: AbortSignal) =>
+          openTunnel(route, unbracket(target.hostname), Number(target.port) || 80, { ...transportOptions(this.#options), signal }).then((socket) => {
+            // The tunnel's reader paused the socket, and node:http only listens for 'data' (which does
+            // not resume a paused stream). Nothing is lost: over http the origin does not speak first.
+            socket.resume();
+            return socket;
+          })
+      : () => this.#open(route, target);
+    openPooled(this, httpBase.createSocket, req, options, cb, open);
   }
 
   override createConnection(options: ConnectOptions, callback: SocketCallback): Duplex | undefined {
@@ -170,7 +183,8 @@ export class ProxyHttpAgent extends HttpAgent {
 
   #open(route: ProxyRoute, target: URL): Promise<Duplex> {
     debug('node:http %s: forward via %s', target.origin, route.proxy.redacted);
-    return openForwardSocket(route, transportOptions(this.#options));
+    const { bodyReplayLimit } = this.#options;
+    return ForwardConnection.open(route, { ...transportOptions(this.#options), ...(bodyReplayLimit !== undefined && { bodyReplayLimit }) });
   }
 }
 
@@ -182,7 +196,7 @@ export class ProxyHttpAgent extends HttpAgent {
  * the target as written, IP literals included. SNI is sent for names only (RFC 6066 §3).
  */
 function tunnelTls(options: ConnectOptions, target: string): ConnectionOptions {
-  const { host: _host, port: _port, path: _path, servername, [ROUTE]: _route, [PREPARED]: _prepared, ...tls } = options as ConnectOptions & { path?: unknown };
+  const { host: _host, port: _port, path: _path, servername, [ROUTE]: _route, [PREPARED]: _prepared, [TUNNEL]: _tunnel, ...tls } = options as ConnectOptions & { path?: unknown };
   const identity = servername ? servername : target;
   return { ...(tls as ConnectionOptions), host: identity, ...(isIP(identity) === 0 && { servername: identity }) };
 }
@@ -223,7 +237,7 @@ export class ProxyHttpsAgent extends HttpsAgent {
   createSocket(req: ClientRequest, options: ConnectOptions, cb: SocketCallback): void {
     const route = options[ROUTE];
     if (route?.type !== 'proxy') return httpsBase.createSocket.call(this, req, options, cb);
-    openPooled(this, httpsBase.createSocket, req, options, cb, () => this.#open(route, targetUrl('https:', options), options));
+    openPooled(this, httpsBase.createSocket, req, options, cb, (signal) => this.#open(route, targetUrl('https:', options), options, signal));
   }
 
   override createConnection(options: ConnectOptions, callback: SocketCallback): Duplex | undefined {
@@ -231,11 +245,11 @@ export class ProxyHttpsAgent extends HttpsAgent {
   }
 
   // tls.connect runs inside the promise, so a TLS option it throws on rejects it instead of escaping.
-  async #open(route: ProxyRoute, target: URL, options: ConnectOptions): Promise<Duplex> {
+  async #open(route: ProxyRoute, target: URL, options: ConnectOptions, signal?: AbortSignal): Promise<Duplex> {
     const host = unbracket(target.hostname);
     const port = Number(target.port) || 443;
     const { timeout } = transportOptions(this.#options);
-    const raw = await openTunnel(route, host, port, transportOptions(this.#options));
+    const raw = await openTunnel(route, host, port, { ...transportOptions(this.#options), ...(signal && { signal }) });
     try {
       const socket = tlsConnect({ ...tunnelTls(options, host), socket: raw });
       // A tunnel that carries nothing back would hold the handshake forever: bound it as fetch does.

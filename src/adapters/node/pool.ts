@@ -23,10 +23,14 @@ export const ROUTE = Symbol('jaato-proxy.route');
 /** A connection opened through the proxy, handed through Node's `createSocket` to `createConnection`. */
 export const PREPARED = Symbol('jaato-proxy.prepared');
 
-/** The options our agents see from Node, with the two fields they add. */
+/** Set by the http agent for a request through a CONNECT tunnel (an Upgrade) rather than forwarded. */
+export const TUNNEL = Symbol('jaato-proxy.tunnel');
+
+/** The options our agents see from Node, with the fields they add. */
 export interface PoolOptions {
   [ROUTE]?: Route;
   [PREPARED]?: Duplex;
+  [TUNNEL]?: boolean;
 }
 
 export type SocketCallback = (error: Error | null, socket?: Duplex) => void;
@@ -49,7 +53,7 @@ export type CreateSocket = (this: unknown, req: ClientRequest, options: object, 
 /** Node's pool name with the route appended: a pooled socket only ever carries requests of its own route. */
 export function poolName(base: string, options: PoolOptions | undefined): string {
   const route = options?.[ROUTE];
-  return route === undefined ? base : `${base}|${routeKey(route)}`;
+  return route === undefined ? base : `${base}|${routeKey(route)}${options?.[TUNNEL] ? '|tunnel' : ''}`;
 }
 
 /**
@@ -79,7 +83,7 @@ export function openPooled(
   req: ClientRequest,
   options: PoolOptions & object,
   cb: SocketCallback,
-  open: () => Promise<Duplex>,
+  open: (signal: AbortSignal) => Promise<Duplex>,
 ): void {
   const pool = agent as AgentInternals;
   const name = pool.getName(options);
@@ -87,8 +91,9 @@ export function openPooled(
   const placeholder = new Socket({ writable: false });
   (pool.sockets[name] ??= []).push(placeholder);
   pool.totalSocketCount++;
+  const abandoned = whenDestroyed(req, forQueue);
   // A throw from open() becomes its rejection: nothing may escape into http.get().
-  new Promise<Duplex>((resolve) => resolve(open())).then(
+  new Promise<Duplex>((resolve) => resolve(open(abandoned.signal))).finally(abandoned.stop).then(
     (socket) => {
       drop(pool, name, placeholder);
       baseCreateSocket.call(agent, req, { ...options, [PREPARED]: socket }, cb);
@@ -106,6 +111,25 @@ export function openPooled(
       else debug('a connection for %s failed with no request left waiting for it: %s', name, error.message);
     },
   );
+}
+
+/**
+ * An abort signal for a connection being opened for `req`, fired once the request is destroyed: the
+ * wait for a Kerberos token then ends at once, not at the token's bound. node:http emits nothing on
+ * `req.destroy()` before the request has a socket (it ends the request only once one arrives), so the
+ * request's public `destroyed` flag is looked at, every 25 ms while the connection is being opened.
+ * A connection opened for the agent's queue (`forQueue`) belongs to no one request and is not aborted.
+ */
+function whenDestroyed(req: ClientRequest, forQueue: boolean): { signal: AbortSignal; stop: () => void } {
+  const controller = new AbortController();
+  if (forQueue) return { signal: controller.signal, stop: () => undefined };
+  const timer = setInterval(() => {
+    if (!req.destroyed) return;
+    clearInterval(timer);
+    controller.abort(new Error('the request was destroyed while its proxy connection was being opened'));
+  }, 25);
+  timer.unref();
+  return { signal: controller.signal, stop: () => clearInterval(timer) };
 }
 
 function shift(pool: AgentInternals, name: string): ClientRequest | undefined {

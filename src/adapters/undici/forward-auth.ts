@@ -1,8 +1,9 @@
+import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ProxyRoute } from '../../config/proxy-config.js';
-import { offeredSchemes, parseChallenges } from '../../auth/challenge.js';
-import { ConnectionAuth, type ProxyAuthOptions } from '../../transport/connection-auth.js';
-import { forwardFailure, ProxyAuthenticationError } from '../../transport/errors.js';
+import { forwardFailure, RequestBodyReplayError } from '../../transport/errors.js';
+import { basicHeader, needsNegotiateToken, ProxyAuthSession, type ProxyAuthOptions } from '../../transport/proxy-auth-session.js';
+import { ReplayableBody, ReplayLimitExceeded } from '../../transport/replayable-body.js';
 import { replaceHeader } from './headers.js';
 
 type Controller = Dispatcher.DispatchController;
@@ -64,46 +65,153 @@ class StableController implements Controller {
   }
 }
 
-function replayable(body: Dispatcher.DispatchOptions['body']): boolean {
-  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
-}
 
 /** What the forward interceptor needs besides the route: the auth options and the bounds in force. */
 export interface ForwardOptions extends ProxyAuthOptions {
   /** The response-header and body-gap bounds of the pool (ms), named in timeout errors. */
   timeouts: { headers: number; body: number };
+  /** Bytes of a streamed body kept to send it again after a 407 (see replayable-body.ts). */
+  bodyReplayLimit: number;
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * What one pooled undici Client knows of its connection (a Client has one socket): which connection
+ * it is (counted from the Client's public `connect` events), and whether a token was accepted on it
+ * (Squid then wants no more) and a reply token verified on it (mutual authentication shown).
+ */
+class ConnectionState {
+  readonly #client: Dispatcher;
+  readonly #origin: URL;
+  #generation = 0;
+  #connected = false;
+  #authenticated = -1;
+  #verified = -1;
+
+  constructor(client: Dispatcher, origin: string) {
+    this.#client = client;
+    this.#origin = new URL(origin);
+    client.on('connect', () => {
+      this.#generation++;
+      this.#connected = true;
+    });
+    client.on('disconnect', () => {
+      this.#connected = false;
+    });
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+  get authenticated(): boolean {
+    return this.#connected && this.#authenticated === this.#generation;
+  }
+  get verified(): boolean {
+    return this.#connected && this.#verified === this.#generation;
+  }
+  /** Whether the connection is still the one that was current at `generation`. */
+  same(generation: number): boolean {
+    return this.#connected && this.#generation === generation;
+  }
+  markAuthenticated(): void {
+    this.#authenticated = this.#generation;
+  }
+  markVerified(): void {
+    this.#verified = this.#generation;
+  }
+  /**
+   * The interceptor told the pool this Client was busy while a request waited for its token; when that
+   * request then never reaches the Client (aborted, failed), or the Client took it and is not busy,
+   * the Client will not say it is free again, so its interceptor does, with the Client's public event.
+   */
+  release(): void {
+    (this.#client as unknown as NodeJS.EventEmitter).emit('drain', this.#origin, [this.#client]);
+  }
 }
 
 /**
- * The 407 handler for absolute-form requests forwarded to the proxy: a 407 is not passed on, but
- * answered (fresh Negotiate token, or Basic when that is all the proxy takes) and the request sent
- * again, at most MAX_AUTH_RETRIES times; then a ProxyAuthenticationError saying what the proxy offered.
- * Every failure of the exchange reaches the caller as a JaatoProxyError naming the proxy (undici's own
- * error as its cause): a stalled answer is a ProxyTimeoutError, a broken connection a
- * ProxyConnectionError. A 407 to a request whose streamed body cannot be sent again is an error that
- * says so, never a bare 407 (which fetch turns into an empty "fetch failed").
+ * One request forwarded to the proxy in absolute form, with its ProxyAuthSession:
+ * - the token goes up front when the connection is not authenticated yet, or on every request once the
+ *   proxy is known to authenticate requests; on a Squid connection already authenticated, nothing is
+ *   added and nothing waits;
+ * - a 407 is not passed on but answered (fresh token, or Basic when that is all the proxy takes) and
+ *   the request sent again on the same Client (kept alive), body included (replayable-body.ts), at
+ *   most MAX_AUTH_RETRIES times; then a ProxyAuthenticationError saying what the proxy offered;
+ * - a reply token on the answer is verified before the answer is delivered (ProxyMutualAuthError).
+ * Every failure reaches the caller as a JaatoProxyError naming the proxy (undici's own error as its
+ * cause): a stalled answer is a ProxyTimeoutError, a broken connection a ProxyConnectionError. Never a
+ * bare 407, which fetch turns into an empty "fetch failed".
  */
 class ForwardAuthHandler implements Handler {
   readonly #handler: Handler;
   readonly #dispatch: Dispatcher.Dispatch;
   readonly #opts: Dispatcher.DispatchOptions;
   readonly #route: ProxyRoute;
-  readonly #timeouts: ForwardOptions['timeouts'];
-  readonly #auth: ConnectionAuth;
+  readonly #options: ForwardOptions;
+  readonly #state: ConnectionState;
+  readonly #session: ProxyAuthSession;
+  readonly #body: ReplayableBody<Dispatcher.DispatchOptions['body']>;
   readonly #controller = new StableController();
   #started = false;
   #done = false;
-  #explaining = false;
-  #swallowing: string[] | undefined;
+  /** The connection the last attempt went on, when it went without a token on an authenticated one. */
+  #onAuthenticated: number | undefined;
+  #pending407: string[] | undefined;
+  /** Callbacks held while the answer's reply token is verified. */
+  #held: Array<() => void> | undefined;
 
-  constructor(route: ProxyRoute, options: ForwardOptions, opts: Dispatcher.DispatchOptions, handler: Handler, dispatch: Dispatcher.Dispatch) {
+  constructor(route: ProxyRoute, options: ForwardOptions, state: ConnectionState, opts: Dispatcher.DispatchOptions, handler: Handler, dispatch: Dispatcher.Dispatch) {
     this.#handler = handler;
     this.#dispatch = dispatch;
     this.#opts = opts;
     this.#route = route;
-    this.#timeouts = options.timeouts;
-    this.#auth = new ConnectionAuth(route, options);
-    this.#controller.onAbortBetweenAttempts = (reason) => this.#fail(reason);
+    this.#options = options;
+    this.#state = state;
+    this.#session = new ProxyAuthSession(route, options);
+    this.#body = new ReplayableBody(opts.body, options.bodyReplayLimit);
+  }
+
+  /** Sends at once, with the route's static header (Basic) or none: no token is needed. */
+  sendNow(basic: string | undefined): boolean {
+    this.#session.sentWith(basic);
+    if (basic === undefined) this.#onAuthenticated = this.#state.generation;
+    return this.#send(basic, this.#body.first());
+  }
+
+  /**
+   * Makes the token, then sends. The caller's handler gets the controller at once, so an abort ends
+   * the wait for the token at once too.
+   */
+  sendWithToken(): void {
+    const abort = new AbortController();
+    this.#controller.between = true;
+    this.#controller.onAbortBetweenAttempts = (reason) => {
+      abort.abort(reason);
+      this.#fail(reason);
+    };
+    this.#started = true;
+    this.#handler.onRequestStart?.(this.#controller, {});
+    this.#session.preAuth(abort.signal).then(
+      (header) => {
+        if (this.#done) return this.#state.release();
+        // A Client that takes the request without becoming busy will not announce it is free: say so.
+        if (this.#send(header, this.#body.first())) this.#state.release();
+      },
+      (error: unknown) => {
+        this.#fail(error);
+        this.#state.release();
+      },
+    );
+  }
+
+  #send(header: string | undefined, body: unknown): boolean {
+    let opts = this.#opts;
+    if (header !== undefined || this.#body.streamed) {
+      opts = { ...opts, body: body as Dispatcher.DispatchOptions['body'] };
+      if (header !== undefined) opts.headers = replaceHeader(this.#opts.headers, 'proxy-authorization', header);
+    }
+    return this.#dispatch(opts, this);
   }
 
   onRequestStart(controller: Controller, context: unknown): void {
@@ -113,63 +221,82 @@ class ForwardAuthHandler implements Handler {
     this.#handler.onRequestStart?.(this.#controller, context);
   }
 
-  onRequestUpgrade(_c: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: import('node:stream').Duplex): void {
+  onRequestUpgrade(_c: Controller, statusCode: number, headers: Headers, socket: Duplex): void {
     this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket);
   }
 
-  onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+  onResponseStart(controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
     if (statusCode === 407) {
       const value = headers['proxy-authenticate'];
-      const challenges = value === undefined ? [] : Array.isArray(value) ? value : [value];
-      if (replayable(this.#opts.body)) {
-        this.#swallowing = challenges;
-        return;
-      }
-      // Why it cannot be answered: the 407 policy's reason when there is nothing to answer with
-      // (Kerberos off, no credentials), else that the streamed body cannot be sent a second time.
-      this.#explaining = true; // the abort's own error is not what the caller should see
-      controller.abort(new Error('proxy authentication required'));
-      this.#auth.next(challenges).then(
-        () =>
-          this.#fail(
-            new ProxyAuthenticationError(
-              this.#route.proxy,
-              offeredSchemes(parseChallenges(challenges)),
-              'the proxy asked again after the request body had been streamed, and a streamed body cannot be sent twice',
-            ),
-          ),
-        (error: unknown) => this.#fail(error),
-      );
+      this.#pending407 = value === undefined ? [] : Array.isArray(value) ? value : [value];
       return;
     }
-    this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
+    const state = this.#state;
+    if (this.#session.sent === 'negotiate' && statusCode >= 200) state.markAuthenticated();
+    if (statusCode < 200 || !this.#session.mustVerify(headers, state.verified)) {
+      this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
+      return;
+    }
+    // Hold the answer until the proxy has proved itself; nothing of it reaches the caller before.
+    this.#held = [];
+    controller.pause();
+    this.#session.verify(headers, `its ${statusCode} answer to ${this.#what()}`, state.verified).then(
+      (verified) => {
+        if (verified) state.markVerified();
+        const held = this.#held ?? [];
+        this.#held = undefined;
+        this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
+        for (const call of held) call();
+        if (!this.#done) this.#controller.resume();
+      },
+      (error: unknown) => {
+        this.#held = undefined;
+        this.#fail(error);
+        controller.abort(error as Error); // never reuse a connection to a proxy that failed to prove itself
+      },
+    );
   }
 
   onResponseData(_c: Controller, chunk: Buffer): void {
-    if (this.#swallowing) return;
-    this.#handler.onResponseData?.(this.#controller, chunk);
+    if (this.#pending407) return;
+    if (this.#held) this.#held.push(() => this.#handler.onResponseData?.(this.#controller, chunk));
+    else this.#handler.onResponseData?.(this.#controller, chunk);
   }
 
-  onResponseEnd(_c: Controller, trailers: Record<string, string | string[] | undefined>): void {
-    const challenges = this.#swallowing;
+  onResponseEnd(_c: Controller, trailers: Headers): void {
+    const challenges = this.#pending407;
     if (!challenges) {
-      this.#done = true;
-      this.#handler.onResponseEnd?.(this.#controller, trailers);
+      const end = (): void => {
+        if (this.#done) return;
+        this.#done = true;
+        this.#handler.onResponseEnd?.(this.#controller, trailers);
+      };
+      if (this.#held) this.#held.push(end);
+      else end();
       return;
     }
-    this.#swallowing = undefined;
+    this.#pending407 = undefined;
+    const generation = this.#onAuthenticated;
+    const onAuthenticatedConnection = generation !== undefined && this.#state.same(generation);
+    this.#onAuthenticated = undefined;
+    const abort = new AbortController();
     this.#controller.between = true;
-    this.#auth.next(challenges).then(
+    this.#controller.onAbortBetweenAttempts = (reason) => {
+      abort.abort(reason);
+      this.#fail(reason);
+    };
+    this.#session.answer407(challenges, { signal: abort.signal, onAuthenticatedConnection }).then(
       (header) => {
         if (this.#done) return; // aborted while the token was being made: already reported
-        this.#dispatch({ ...this.#opts, headers: replaceHeader(this.#opts.headers, 'proxy-authorization', header) }, this);
+        const body = this.#body.again();
+        if (body instanceof ReplayLimitExceeded) return this.#fail(new RequestBodyReplayError(this.#route.proxy, this.#what(), body.limit));
+        this.#send(header, body);
       },
       (error: unknown) => this.#fail(error),
     );
   }
 
   onResponseError(_c: Controller, error: Error): void {
-    if (this.#explaining) return;
     this.#fail(error);
   }
 
@@ -177,7 +304,7 @@ class ForwardAuthHandler implements Handler {
     if (this.#done) return;
     this.#done = true;
     const e = error instanceof Error ? error : new Error(String(error));
-    this.#handler.onResponseError?.(this.#controller, forwardFailure(this.#route.proxy, this.#what(), e, this.#timeouts));
+    this.#handler.onResponseError?.(this.#controller, forwardFailure(this.#route.proxy, this.#what(), e, this.#options.timeouts));
   }
 
   /** The request as an error may name it: method and origin, never the path or query (they can hold secrets). */
@@ -190,7 +317,19 @@ class ForwardAuthHandler implements Handler {
   }
 }
 
-/** The undici interceptor that puts ForwardAuthHandler around every request to the proxy. */
-export function forwardAuthInterceptor(route: ProxyRoute, options: ForwardOptions): Dispatcher.DispatcherComposeInterceptor {
-  return (dispatch) => (opts, handler) => dispatch(opts, new ForwardAuthHandler(route, options, opts, handler, dispatch));
+/**
+ * The interceptor for one pooled Client of a forwarding pool (compose it onto each Client in the
+ * Pool's `factory`): every request gets a ForwardAuthHandler. A request that needs a token waits for
+ * it before it reaches the Client, and the Client reports itself busy meanwhile, so the pool sends
+ * parallel requests to other connections instead of queueing them behind the token.
+ */
+export function forwardAuthInterceptor(route: ProxyRoute, options: ForwardOptions, client: Dispatcher): Dispatcher.DispatcherComposeInterceptor {
+  const state = new ConnectionState(client, route.proxy.origin);
+  const basic = basicHeader(route);
+  return (dispatch) => (opts, handler) => {
+    const h = new ForwardAuthHandler(route, options, state, opts, handler, dispatch);
+    if (!needsNegotiateToken(route, state.authenticated)) return h.sendNow(basic);
+    h.sendWithToken();
+    return false;
+  };
 }

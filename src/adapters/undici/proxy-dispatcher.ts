@@ -1,10 +1,13 @@
-import { Agent, buildConnector, Dispatcher, Pool } from 'undici';
+import { Agent, buildConnector, Client, Dispatcher, Pool } from 'undici';
 import { unbracket } from '../../config/host.js';
-import { resolveConfig, type ProxyOptions, type ProxyRoute } from '../../config/proxy-config.js';
-import { basicAuthorization } from '../../auth/basic.js';
+import { resolveConfig, type ProxyOptions, type ProxyRoute, type Route } from '../../config/proxy-config.js';
+import { pacRouterFor, pacRoutes, pacSetting, type PacSetting } from '../../pac/pac-route.js';
+import { proxyUnreachable } from '../../pac/unreachable.js';
+import { failoverHandler } from './pac-failover.js';
 import { debug } from '../../debug.js';
 import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
-import { openForwardSocket } from '../../transport/forward.js';
+import { dialProxy } from '../../transport/proxy-socket.js';
+import { DEFAULT_BODY_REPLAY_LIMIT } from '../../transport/replayable-body.js';
 import { ProxyTimeoutError } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { routeKey } from '../route-key.js';
@@ -65,22 +68,55 @@ export class ProxyDispatcher extends Dispatcher {
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     let target: URL;
-    let route;
+    let route: Route;
     try {
       if (this.#closed) throw new Error('ProxyDispatcher is closed');
       target = new URL(opts.path, opts.origin);
+      const pac = pacSetting(this.#options.pac, this.#configOptions?.env);
+      if (pac) {
+        this.#dispatchByPac(opts, handler, target, pac);
+        return true;
+      }
       route = resolveConfig(this.#configOptions).route(target);
     } catch (error) {
       failLater(handler, error as Error);
       return true;
     }
+    return this.#dispatchRoute(opts, handler, target, route);
+  }
+
+  /** With a PAC: its entries in order; a proxy that cannot be reached is marked bad and the next one tried. */
+  #dispatchByPac(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, target: URL, pac: PacSetting): void {
+    const router = pacRouterFor(pac.url);
+    const attempt = (routes: readonly Route[]): void => {
+      const [route, ...rest] = routes;
+      if (!route) return;
+      if (rest.length === 0 || route.type === 'direct') return void this.#dispatchRoute(opts, handler, target, route);
+      const next = failoverHandler(handler, (error) => {
+        if (!proxyUnreachable(error)) return false;
+        router.markBad(route.proxy.origin);
+        debug('%s %s: %s unreachable, next PAC entry', opts.method, target.origin, route.proxy.redacted);
+        queueMicrotask(() => attempt(rest));
+        return true;
+      });
+      this.#dispatchRoute(opts, next, target, route);
+    };
+    pacRoutes(target, resolveConfig(this.#configOptions), pac, router).then(
+      ({ routes }) => attempt(routes),
+      (error: Error) => failLater(handler, error),
+    );
+  }
+
+  #dispatchRoute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, target: URL, route: Route): boolean {
     // Whatever the caller set, Proxy-Authorization is ours: never pass a caller's on to anyone.
     const headers = replaceHeader(opts.headers, 'proxy-authorization');
     if (route.type === 'direct') {
       debug('%s %s: direct (%s)', opts.method, target.origin, route.rule);
       return this.#direct.dispatch({ ...opts, headers }, handler);
     }
-    const tunnelled = target.protocol === 'https:' || target.protocol === 'wss:';
+    // A WebSocket (undici's WebSocket sends an http: Upgrade request for ws://) goes through a tunnel, as
+    // browsers do: a forwarding proxy would have to pass the Upgrade on, and many do not.
+    const tunnelled = target.protocol === 'https:' || target.protocol === 'wss:' || opts.upgrade != null;
     debug('%s %s: %s via %s (%s, auth %s)', opts.method, target.origin, tunnelled ? 'tunnel' : 'forward', route.proxy.redacted, route.rule, route.auth);
     const via = this.#dispatcherFor(route, tunnelled);
     if (tunnelled) return via.dispatch({ ...opts, headers }, handler);
@@ -120,21 +156,25 @@ export class ProxyDispatcher extends Dispatcher {
         },
       }).compose(tunnelErrorsInterceptor(route));
     } else {
-      const basic = route.auth === 'basic' && proxy.credentials ? basicAuthorization(proxy.credentials) : undefined;
-      const pool = new Pool(proxy.origin, {
+      // The pool's connections only dial; authentication is per request, in each Client's interceptor.
+      const forward = {
+        ...transport,
+        timeouts: { headers: this.#options.headersTimeout ?? DEFAULT_RESPONSE_TIMEOUT, body: this.#options.bodyTimeout ?? DEFAULT_RESPONSE_TIMEOUT },
+        bodyReplayLimit: this.#options.bodyReplayLimit ?? DEFAULT_BODY_REPLAY_LIMIT,
+      };
+      via = new Pool(proxy.origin, {
         ...this.#poolOptions(),
         connect: (_opts, callback) => {
-          openForwardSocket(route, transport).then(
+          dialProxy(proxy, transport).then(
             (socket) => callback(null, socket),
             (error: Error) => callback(error, null),
           );
         },
+        factory: (origin, opts) => {
+          const client = new Client(origin, opts);
+          return client.compose(forwardAuthInterceptor(route, forward, client));
+        },
       });
-      // Basic is stateless: it goes on every request. Negotiate goes once per connection (see forward.ts).
-      const addBasic: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) =>
-        dispatch(basic ? { ...opts, headers: replaceHeader(opts.headers, 'proxy-authorization', basic) } : opts, handler);
-      const timeouts = { headers: this.#options.headersTimeout ?? DEFAULT_RESPONSE_TIMEOUT, body: this.#options.bodyTimeout ?? DEFAULT_RESPONSE_TIMEOUT };
-      via = pool.compose(addBasic, forwardAuthInterceptor(route, { ...transport, timeouts }));
     }
     this.#viaProxy.set(key, via);
     return via;

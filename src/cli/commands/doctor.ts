@@ -1,28 +1,35 @@
 import { runDoctor, type Check, type DoctorReport } from '../../diagnostics/doctor.js';
-import { integerOption, parseCommand } from '../args.js';
-import { CA_OPTION, PROXY_OPTIONS, proxyRouting, readCa } from '../proxy-options.js';
+import { parseCommand } from '../args.js';
+import { CA_OPTION, connectTimeoutOf, PROXY_OPTIONS, ROUTE_OPTIONS, routeFromOptions, trustFromOptions } from '../proxy-options.js';
 import { dim, FAIL, OK, yellow } from '../style.js';
 import { EXIT } from '../errors.js';
 
-export const DOCTOR_HELP = `Usage: jaato-proxy doctor [url] [--json] [-x <proxy>] [--cacert <file>] [--proxy-cacert <file>] [--timeout <ms>]
+export const DOCTOR_HELP = `Usage: jaato-proxy doctor [url] [--json] [fetch's proxy and trust options]
 
 Checks, in order: the proxy variables, the bypass lists, the route for the URL, Kerberos (switch,
 addon, who holds which credentials and where they come from, the SPN, a real token), then each proxy
 (the URL's, or without a URL every configured one): a request without credentials, to see what it
 offers, and one with them, to see it accept them; with a URL, the URL fetched through it. Each line
-✓/✗ with the remedy. Exit code 1 when a check fails.
+✓/✗ with the remedy. Exit code 1 when a check fails. The options mean what they do in fetch, so
+doctor checks the setup a fetch command line uses.
 
-  -x, --proxy <url>       the proxy for every scheme, instead of HTTPS_PROXY/HTTP_PROXY ("" for none)
-      --cacert <file>     trust this CA (PEM) for the origin, in addition to the defaults
-      --proxy-cacert <f>  trust this CA (PEM) for an https:// proxy, in addition to the defaults
-      --timeout <ms>      limit on connecting to the proxy and on its answers (default 10000)
-      --json              one object: ok, url, checks, proxies, kerberos (see the README)`;
+  -x, --proxy <url>           the proxy for every scheme, instead of HTTPS_PROXY/HTTP_PROXY ("" for none)
+  -U, --proxy-user <u:p>      Basic credentials for the proxy (never shown)
+      --proxy-negotiate       Kerberos/SPNEGO to the proxy, as JAATO_KERBEROS_PROXY=true
+      --noproxy <list>        hosts to reach directly, instead of NO_PROXY
+  -k, --insecure              do not verify the origin's certificate
+      --cacert <file>         trust this CA (PEM) for the origin, in addition to the defaults
+      --proxy-cacert <file>   trust this CA (PEM) for an https:// proxy, in addition to the defaults
+      --proxy-insecure        do not verify an https:// proxy's certificate
+      --connect-timeout <s>   limit on connecting to the proxy and on its answers
+      --timeout <ms>          the same in milliseconds (default 10000)
+      --json                  one object: ok, url, checks, proxies, kerberos (see the README)`;
 
 const OPTIONS = {
   json: { type: 'boolean' },
   ...PROXY_OPTIONS,
+  ...ROUTE_OPTIONS,
   ...CA_OPTION,
-  timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -43,11 +50,13 @@ export function stableReport(report: DoctorReport): unknown {
 export async function doctorCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand('doctor', args, OPTIONS, { max: 1, what: 'at most one URL' });
   if (values.help) return void process.stdout.write(`${DOCTOR_HELP}\n`), EXIT.ok;
-  const timeout = integerOption(values.timeout, '--timeout', 'a number of milliseconds (1 or more)', 1);
+  const timeout = connectTimeoutOf(values);
   const report = await runDoctor(positionals[0], {
-    ...proxyRouting(values.proxy),
-    ...(values.cacert !== undefined && { ca: readCa(values.cacert, '--cacert', EXIT.failure) }),
-    ...(values['proxy-cacert'] !== undefined && { proxyCa: readCa(values['proxy-cacert'], '--proxy-cacert', EXIT.failure) }),
+    ...routeFromOptions(values, process.env),
+    // -x "": doctor says the variables were set aside, and by what.
+    ...(values.proxy === '' && { noProxySource: '-x ""' }),
+    ...(values['proxy-negotiate'] && { kerberosSource: '--proxy-negotiate' }),
+    ...trustFromOptions(values, EXIT.failure),
     ...(timeout !== undefined && { connectTimeout: timeout }),
   });
   if (values.json) {

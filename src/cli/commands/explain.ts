@@ -1,27 +1,32 @@
 import { isIP } from 'node:net';
 import { localProxyNote } from '../../adapters/local-proxy-net.js';
-import { explain } from '../../config/explain.js';
+import { explainWithPac } from '../../pac/pac-explain.js';
 import { IP_SPN_HINT } from '../../diagnostics/advice.js';
 import { parseCommand } from '../args.js';
 import { bold, dim, yellow } from '../style.js';
 import { EXIT, UsageError } from '../errors.js';
 
-export const EXPLAIN_HELP = `Usage: jaato-proxy explain <url> [--json]
+export const EXPLAIN_HELP = `Usage: jaato-proxy explain <url> [--pac <location>] [--json]
 
 How the URL would be routed with the current environment: direct or which proxy (credentials
 masked), the rule that decided, the auth and SPN that would be used, and every configuration warning.
-Exit code 1 when the URL cannot be routed (a malformed proxy variable, a URL that does not parse).
+With a PAC (JAATO_PAC_URL or --pac), the PAC is fetched and asked as a request would ask it: its raw
+answer and the entries in the order they would be tried are shown, the first one as the route.
+Exit code 1 when the URL cannot be routed (a malformed proxy variable, a URL that does not parse, a PAC
+that cannot be loaded or gives no usable answer).
 
+  --pac <location>  a PAC file (http(s)://, file:// or a path) instead of JAATO_PAC_URL
   --json   the same as JSON, one object whose keys are always all present (null where they do not
            apply): url, route (direct|proxy|error), rule, proxy, auth (negotiate|basic|none), spn,
-           spnSource, basicFallback, error ({code, message}), warnings (array of strings)`;
+           spnSource, basicFallback, error ({code, message}), warnings (array of strings),
+           pac (null without a PAC; else {url, source, answer, entries, skipped})`;
 
-export function explainCommand(args: string[]): number {
-  const { values, positionals } = parseCommand('explain', args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, { max: 1, what: 'one URL' });
+export async function explainCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand('explain', args, { json: { type: 'boolean' }, pac: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, { max: 1, what: 'one URL' });
   if (values.help) return void process.stdout.write(`${EXPLAIN_HELP}\n`), EXIT.ok;
   const url = positionals[0];
   if (!url) throw new UsageError('explain needs a URL, e.g. jaato-proxy explain https://api.anthropic.com/');
-  const e = explain(url);
+  const e = await explainWithPac(url, process.env, values.pac !== undefined ? { pac: values.pac } : {});
   if (values.json) {
     process.stdout.write(`${JSON.stringify(e, null, 2)}\n`);
     return e.route === 'error' ? EXIT.failure : EXIT.ok;
@@ -31,6 +36,12 @@ export function explainCommand(args: string[]): number {
   else if (e.route === 'direct') lines.push('  route:   direct');
   else lines.push(`  route:   proxy ${e.proxy}`);
   if (e.route !== 'error') lines.push(`  rule:    ${e.rule}`);
+  if (e.pac) {
+    lines.push(`  pac:     ${e.pac.url} ${dim(`(${e.pac.source})`)}`);
+    if (e.pac.answer === null && e.route !== 'error') lines.push('  answer:  not asked: a bypass rule decided first');
+    else if (e.pac.answer !== null) lines.push(`  answer:  "${e.pac.answer}"`, `  tries:   ${e.pac.entries.join(', ')}`);
+    for (const s of e.pac.skipped) lines.push(`  ${yellow('skipped:')} ${s}`);
+  }
   if (e.route === 'proxy') {
     const note = localProxyNote(process.env, e.proxy);
     if (note) lines.push(`  note:    ${note}`);

@@ -8,14 +8,13 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createFetch, type ProxiedFetch } from '../../adapters/fetch.js';
 import type { ProxyDispatcherOptions } from '../../adapters/undici/proxy-dispatcher.js';
 import { basicAuthorization } from '../../auth/basic.js';
-import { firstSet, PROXY_VARIABLES, type Env } from '../../config/env.js';
 import { explain } from '../../config/explain.js';
 import { debugChannel } from '../../debug.js';
 import { JaatoProxyError } from '../../errors.js';
 import { redactUrl } from '../../redact.js';
 import { integerOption, optionLabel, parseCommand, secondsOption } from '../args.js';
 import { CommandFailure, EXIT, UsageError } from '../errors.js';
-import { CA_OPTION, PROXY_OPTIONS, proxyRouting, readCa } from '../proxy-options.js';
+import { CA_OPTION, connectTimeoutOf, credentialsOf, PROXY_OPTIONS, ROUTE_OPTIONS, routeFromOptions, trustFromOptions } from '../proxy-options.js';
 import { stderrStyle } from '../style.js';
 import { exitCodeFor, failureMessage, FETCH_EXIT } from '../fetch/exit-codes.js';
 import { CREDENTIAL_HEADERS, DataFileError, isRedirect, redirectHop, requestBody, type DataPart, type RequestBody } from '../fetch/request.js';
@@ -84,15 +83,9 @@ const OPTIONS = {
   'show-error': { type: 'boolean', short: 'S' },
   'write-out': { type: 'string', short: 'w' },
   'max-time': { type: 'string', short: 'm' },
-  'connect-timeout': { type: 'string' },
-  timeout: { type: 'string' },
   ...PROXY_OPTIONS,
-  'proxy-user': { type: 'string', short: 'U' },
-  'proxy-negotiate': { type: 'boolean' },
-  noproxy: { type: 'string' },
-  insecure: { type: 'boolean', short: 'k' },
+  ...ROUTE_OPTIONS,
   ...CA_OPTION,
-  'proxy-insecure': { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -103,53 +96,6 @@ const DEFAULT_MAX_REDIRS = 50;
 /** `@-` is stdin, as in curl. */
 function readArgFile(path: string): Buffer {
   return readFileSync(path === '-' ? 0 : path);
-}
-
-/** `user:password` as curl splits it (at the first colon); no prompt, so the colon is required. */
-function credentialsOf(value: string, label: string): { username: string; password: string } {
-  const colon = value.indexOf(':');
-  if (colon < 0) throw new UsageError(`${label} needs user:password (there is no password prompt)`);
-  return { username: value.slice(0, colon), password: value.slice(colon + 1) };
-}
-
-/** A proxy value with these credentials in its userinfo, where the transport reads them. */
-function withUserinfo(value: string, credentials: { username: string; password: string }): string {
-  const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim()) ? value.trim() : `http://${value.trim()}`);
-  url.username = credentials.username;
-  url.password = credentials.password;
-  return url.href;
-}
-
-/**
- * Where to route, from -x, -U, --proxy-negotiate and --noproxy. -U goes into the proxy URL of the
- * variable that would be used for each scheme (so messages still name that variable), or of -x.
- */
-function routing(values: { proxy?: string; 'proxy-user'?: string; 'proxy-negotiate'?: boolean; noproxy?: string }, env: Env): ProxyDispatcherOptions {
-  const o: ProxyDispatcherOptions = {};
-  const user = values['proxy-user'] === undefined ? undefined : credentialsOf(values['proxy-user'], optionLabel(OPTIONS, 'proxy-user'));
-  const creds = user && (user.username !== '' || user.password !== '') ? user : undefined;
-  const routedEnv: Record<string, string | undefined> = { ...env };
-  const explicit = proxyRouting(values.proxy);
-  if (explicit.proxy !== undefined) {
-    Object.assign(o, explicit, creds && { proxy: withUserinfo(explicit.proxy, creds) });
-  } else if (explicit.noProxy !== undefined) {
-    o.noProxy = explicit.noProxy;
-  } else if (creds) {
-    for (const scheme of ['http:', 'https:'] as const) {
-      const found = firstSet(env, PROXY_VARIABLES[scheme]);
-      if (found) {
-        try {
-          routedEnv[found.name] = withUserinfo(found.value, creds);
-        } catch {
-          // a value that does not parse is reported by the configuration, naming its variable
-        }
-      }
-    }
-  }
-  if (values['proxy-negotiate']) o.kerberos = true;
-  if (values.noproxy !== undefined && o.noProxy === undefined) o.noProxy = values.noproxy;
-  o.env = routedEnv;
-  return o;
 }
 
 /** The target as curl takes it: `http://` when there is no scheme; credentials in it become -u. */
@@ -223,9 +169,7 @@ async function transfer({ values, tokens }: Parsed, raw: string, silent: boolean
   // Everything about the command line is checked before anything goes out.
   const label = (name: keyof typeof OPTIONS): string => optionLabel(OPTIONS, name);
   const maxTime = secondsOption(values['max-time'], label('max-time'));
-  const connectSeconds = secondsOption(values['connect-timeout'], label('connect-timeout'));
-  const connectMs = integerOption(values.timeout, label('timeout'), 'a number of milliseconds (1 or more)', 1);
-  if (connectSeconds !== undefined && connectMs !== undefined) throw new UsageError('--connect-timeout and --timeout set the same limit: give one');
+  const connectTimeout = connectTimeoutOf(values);
   const maxRedirs = integerOption(values['max-redirs'], label('max-redirs'), 'a number of redirects (-1 for no limit)', -1) ?? DEFAULT_MAX_REDIRS;
   const dataParts: DataPart[] = [];
   for (const t of tokens) if (t.kind === 'option' && DATA_KINDS.has(t.name) && t.value !== undefined) dataParts.push({ kind: t.name as DataPart['kind'], value: t.value });
@@ -233,7 +177,7 @@ async function transfer({ values, tokens }: Parsed, raw: string, silent: boolean
   const headerLines = values.header ?? [];
   for (const h of headerLines) if (h.indexOf(':') <= 0) throw new UsageError(`-H/--header "${h}" is not of the form "Name: value"`);
   const origin = values.user === undefined ? undefined : credentialsOf(values.user, label('user'));
-  const route = routing(values, process.env);
+  const route = routeFromOptions(values, process.env);
   let writeOut = values['write-out'];
   if (writeOut?.startsWith('@')) {
     try {
@@ -264,13 +208,8 @@ async function transfer({ values, tokens }: Parsed, raw: string, silent: boolean
 
   const options: ProxyDispatcherOptions = {
     ...route,
-    ...(values.cacert !== undefined && { ca: readCa(values.cacert, '--cacert', FETCH_EXIT.caFile) }),
-    ...(values['proxy-cacert'] !== undefined && { proxyCa: readCa(values['proxy-cacert'], '--proxy-cacert', FETCH_EXIT.caFile) }),
-    ...(values.insecure && { rejectUnauthorized: false }),
-    ...(values['proxy-insecure'] && { proxyTls: { rejectUnauthorized: false } }),
+    ...trustFromOptions(values, FETCH_EXIT.caFile),
   };
-  // --connect-timeout 0 is curl's "the default".
-  const connectTimeout = connectSeconds || connectMs;
   // Under -m, no wait inside may outlast it (a pending connect would hold the process open).
   const bound = maxTime ? Math.min(connectTimeout ?? Infinity, maxTime) : connectTimeout;
   if (bound !== undefined) options.connectTimeout = Math.max(bound, 1);

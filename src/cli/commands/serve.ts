@@ -2,12 +2,14 @@ import { startLocalProxy, type AccessLogEntry, type LocalProxy } from '../../ser
 import { allowWarnings, parseAllowEntry } from '../../server/allow-list.js';
 import { InvalidOptionError } from '../../config/errors.js';
 import { explain } from '../../config/explain.js';
+import { pacSetting } from '../../pac/pac-route.js';
+import { redactUrl } from '../../redact.js';
 import { bold, dim } from '../style.js';
 import { EXIT, UsageError } from '../errors.js';
 import { parseCommand } from '../args.js';
 import { PROXY_OPTIONS, proxyRouting, readCa } from '../proxy-options.js';
 
-export const SERVE_HELP = `Usage: jaato-proxy serve [--port 3128] [--host 127.0.0.1] [--allow <ip|cidr>]... [-x <url>] [--proxy-cacert <file>] [--quiet]
+export const SERVE_HELP = `Usage: jaato-proxy serve [--port 3128] [--host 127.0.0.1] [--allow <ip|cidr>]... [-x <url> | --pac <location>] [--proxy-cacert <file>] [--quiet]
 
 A local forward proxy (absolute-form HTTP and CONNECT) for tools that cannot do Negotiate: point their
 HTTP(S)_PROXY at it. Requests are routed like the library routes them (bypass lists honoured) and
@@ -18,6 +20,8 @@ are refused. One log line per request: time client method host route status
 bytes ms. Ctrl-C (SIGINT) or SIGTERM stops it, closing tunnels in flight.
 
   -x, --proxy <url>          the upstream (corporate) proxy, instead of HTTPS_PROXY/HTTP_PROXY
+      --pac <location>       a PAC file (http(s)://, file:// or a path) that chooses the upstream per
+                             request, instead of JAATO_PAC_URL; its entries are tried in order
       --proxy-cacert <file>  trust this CA (PEM) for an https:// upstream proxy, in addition to the defaults
       --quiet                no access log`;
 
@@ -36,6 +40,7 @@ const OPTIONS = {
   port: { type: 'string' },
   host: { type: 'string' },
   allow: { type: 'string', multiple: true },
+  pac: { type: 'string' },
   ...PROXY_OPTIONS,
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -54,6 +59,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       ...(values.host && { host: values.host }),
       ...(values.allow && { allow: values.allow }),
       ...routing,
+      ...(values.pac !== undefined && { pac: values.pac }),
       ...(values['proxy-cacert'] !== undefined && { proxyCa: readCa(values['proxy-cacert'], '--proxy-cacert', EXIT.failure) }),
       ...(!values.quiet && { log: (e: AccessLogEntry) => void process.stdout.write(`${formatAccessLog(e)}\n`) }),
     });
@@ -64,8 +70,10 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   // Loud, at start: whoever --allow admits uses the proxy identity of the user who runs serve.
   for (const warning of allowWarnings((values.allow ?? []).map(parseAllowEntry))) process.stderr.write(`jaato-proxy serve: WARNING: ${warning}\n`);
+  const pac = pacSetting(values.pac);
   const upstream = explain('https://example.com/', process.env, routing);
-  process.stdout.write(`${bold('jaato-proxy serve')} listening on ${server.url} ${dim(`(upstream: ${upstream.proxy ?? 'none, direct'}; auth ${upstream.auth})`)}\n`);
+  const described = pac ? `PAC ${redactUrl(pac.url)}` : `${upstream.proxy ?? 'none, direct'}; auth ${upstream.auth}`;
+  process.stdout.write(`${bold('jaato-proxy serve')} listening on ${server.url} ${dim(`(upstream: ${described})`)}\n`);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

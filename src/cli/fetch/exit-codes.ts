@@ -1,4 +1,5 @@
 import { JaatoProxyError } from '../../errors.js';
+import { certificateProblem, DNS } from '../../diagnostics/error-codes.js';
 
 /**
  * `jaato-proxy fetch` exit codes: curl's number where curl has one (man curl, "EXIT CODES"), so a
@@ -39,12 +40,8 @@ export const FETCH_EXIT = {
   caFile: 77,
 } as const;
 
-const DNS = /^(ENOTFOUND|EAI_AGAIN|EAI_NONAME|EAI_FAIL|EAI_NODATA)$/;
 const NO_CONNECTION = /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|ENETDOWN|EADDRNOTAVAIL|ETIMEDOUT)$/;
 const TIMEOUT = /^(UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT)$/;
-// OpenSSL's verification results as Node names them, and Node's own host-name check. An ERR_SSL_*
-// code is the handshake's (a peer's alert about our certificate too), not a verdict on the peer's.
-const CERTIFICATE = /^(?!ERR_SSL_)(ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH_EXCEEDED|UNABLE_TO_\w+|\w*CERT\w*)$/;
 const HANDSHAKE = /^(ERR_SSL_\w+|EPROTO|ERR_TLS_\w+)$/;
 const BROKEN = /^(UND_ERR_SOCKET|ECONNRESET|EPIPE|ECONNABORTED|UND_ERR_CLOSED)$/;
 
@@ -70,6 +67,7 @@ export function exitCodeFor(error: unknown): number {
   const ours = chain.find((e): e is JaatoProxyError => e instanceof JaatoProxyError);
   const below = codesOf(ours ? chain.slice(chain.indexOf(ours) + 1) : chain);
   const has = (pattern: RegExp): boolean => below.some((c) => pattern.test(c));
+  const certificate = certificateProblem(below) !== undefined;
   if (ours) {
     switch (ours.code) {
       case 'ERR_JAATO_PROXY_TIMEOUT':
@@ -80,7 +78,7 @@ export function exitCodeFor(error: unknown): number {
         return FETCH_EXIT.badUrl;
       case 'ERR_JAATO_PROXY_CONNECT':
         if (has(DNS)) return FETCH_EXIT.proxyResolve;
-        if (has(CERTIFICATE)) return FETCH_EXIT.certificate;
+        if (certificate) return FETCH_EXIT.certificate;
         if (has(HANDSHAKE)) return FETCH_EXIT.tls;
         if (has(BROKEN)) return FETCH_EXIT.recvError;
         return FETCH_EXIT.connect;
@@ -92,7 +90,7 @@ export function exitCodeFor(error: unknown): number {
   if (has(DNS)) return FETCH_EXIT.hostResolve;
   if (has(NO_CONNECTION)) return FETCH_EXIT.connect;
   if (has(TIMEOUT)) return FETCH_EXIT.timeout;
-  if (has(CERTIFICATE)) return FETCH_EXIT.certificate;
+  if (certificate) return FETCH_EXIT.certificate;
   if (has(HANDSHAKE)) return FETCH_EXIT.tls;
   if (has(BROKEN)) return FETCH_EXIT.recvError;
   return FETCH_EXIT.failure;
@@ -111,7 +109,10 @@ export function failureMessage(error: unknown, code: number): string {
   const reason = (innermost as { reason?: unknown } | undefined)?.reason;
   if (!ours && code === FETCH_EXIT.tls && typeof reason === 'string') text = `TLS handshake failed: ${reason}`;
   if (code === FETCH_EXIT.certificate) {
-    text += ours ? ' (trust the proxy\'s CA with --proxy-cacert <file>, or skip the check with --proxy-insecure)' : ' (trust the origin\'s CA with --cacert <file>, or skip the check with -k)';
+    // A CA fixes an untrusted certificate only; an expired one is the clock's or the owner's to fix.
+    const dated = certificateProblem(codesOf(chain));
+    if (dated === 'expired' || dated === 'not yet valid') text += ` (the certificate is ${dated === 'expired' ? 'expired' : 'not valid yet'}: check this machine's clock; if it is right, the certificate must be renewed)`;
+    else text += ours ? ' (trust the proxy\'s CA with --proxy-cacert <file>, or skip the check with --proxy-insecure)' : ' (trust the origin\'s CA with --cacert <file>, or skip the check with -k)';
   }
   return text;
 }

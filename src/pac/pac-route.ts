@@ -1,0 +1,48 @@
+import type { Env } from '../config/env.js';
+import type { ProxyConfig, Route } from '../config/proxy-config.js';
+import { debug } from '../debug.js';
+import { PacRouter, type PacDecision } from './pac-router.js';
+import { routesFromPac } from './pac-routes.js';
+
+/** Where the PAC comes from: the `pac` option, else `JAATO_PAC_URL`. */
+export interface PacSetting {
+  url: string;
+  source: 'options.pac' | 'JAATO_PAC_URL';
+}
+
+export function pacSetting(pac: string | undefined, env: Env = process.env): PacSetting | undefined {
+  if (pac !== undefined && pac.trim() !== '') return { url: pac.trim(), source: 'options.pac' };
+  const value = env.JAATO_PAC_URL;
+  if (value !== undefined && value.trim() !== '') return { url: value.trim(), source: 'JAATO_PAC_URL' };
+  return undefined;
+}
+
+/** One router per PAC location in the process, so every client shares its cache and its bad-proxy marks. */
+const routers = new Map<string, PacRouter>();
+
+export function pacRouterFor(url: string): PacRouter {
+  let router = routers.get(url);
+  if (!router) {
+    router = new PacRouter({ url, onMessage: (m) => debug('%s', m) });
+    routers.set(url, router);
+  }
+  return router;
+}
+
+/**
+ * The routes to try for `target`, in order, and the PAC answer behind them (none when a bypass rule
+ * decided). The bypass lists come first, as without a PAC (`JAATO_NO_PROXY` exact, then `NO_PROXY`):
+ * a host they name never reaches the PAC. Then the PAC's answer, each proxy with its own endpoint and
+ * service name, bad ones last.
+ */
+export async function pacRoutes(target: URL, config: ProxyConfig, setting: PacSetting, router = pacRouterFor(setting.url)): Promise<{ routes: Route[]; decision?: PacDecision }> {
+  const bypass = config.bypassRule(target);
+  if (bypass !== undefined) return { routes: [{ type: 'direct', rule: bypass }] };
+  if (!/^(https?|wss?):$/.test(target.protocol)) return { routes: [{ type: 'direct', rule: `${target.protocol} URLs are never proxied` }] };
+  // The PAC is asked about ws:// and wss:// as http:// and https:// (as Chrome does): scripts know only those.
+  const asked = target.protocol === 'ws:' || target.protocol === 'wss:' ? new URL(`${target.protocol === 'ws:' ? 'http:' : 'https:'}//${target.host}/`) : target;
+  const decision = await router.decide(asked);
+  const routes = routesFromPac(router.url, decision, config);
+  debug('%s: PAC routes %s', target.host, routes.map((r) => (r.type === 'direct' ? 'DIRECT' : r.proxy.redacted)).join(', '));
+  return { routes, decision };
+}

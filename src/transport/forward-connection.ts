@@ -1,0 +1,395 @@
+import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import type { ProxyRoute } from '../config/proxy-config.js';
+import { debug } from '../debug.js';
+import { ChunkedEnd } from './chunked-end.js';
+import { forwardFailure, ProxyConnectionError, RequestBodyReplayError } from './errors.js';
+import { basicHeader, needsNegotiateToken, ProxyAuthSession, type ProxyAuthOptions } from './proxy-auth-session.js';
+import { dialProxy, type DialOptions } from './proxy-socket.js';
+import { DEFAULT_BODY_REPLAY_LIMIT } from './replayable-body.js';
+import { ResponseHeadParser, type BodyFraming, type ResponseHead } from './response-head.js';
+
+export interface ForwardConnectionOptions extends ProxyAuthOptions, DialOptions {
+  /** Bytes of a request body kept to send it again after a 407 (default 4 MiB). */
+  bodyReplayLimit?: number;
+}
+
+const END_OF_HEAD = Buffer.from('\r\n\r\n');
+const MAX_REQUEST_HEAD = 64 * 1024;
+const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*(\d+)[ \t]*(?=\r\n)/i;
+const CHUNKED = /\r\ntransfer-encoding:[^\r]*chunked[ \t]*(?=\r\n)/i;
+
+/** One request as it crosses the connection: its head (as the client wrote it), its body so far, its session. */
+interface Outgoing {
+  method: string;
+  /** The head without the final empty line, as the client wrote it (no Proxy-Authorization: ours is added). */
+  head: string;
+  what: string;
+  remaining: number;
+  chunked: ChunkedEnd | undefined;
+  complete: boolean;
+  body: Buffer[];
+  size: number;
+  over: boolean;
+  session: ProxyAuthSession;
+  /** The connection it went on without a token because that connection was authenticated. */
+  onAuthenticated: number | undefined;
+  /** After a 407 that came before the body was complete: the rest is recorded only, and sent with the replay. */
+  held: boolean;
+  whenComplete: (() => void) | undefined;
+}
+
+/** What the connection is reading from the proxy: a head, or the body of an answer framed so. */
+interface Incoming {
+  parser: ResponseHeadParser;
+  raw: Buffer[];
+  framing: BodyFraming | undefined;
+  remaining: number;
+  chunked: ChunkedEnd | undefined;
+  /** The answer is a 407 being answered: its bytes never reach the client. */
+  swallow: ResponseHead | undefined;
+}
+
+/**
+ * The connection a node:http agent hands to a request forwarded to the proxy (absolute form): a Duplex
+ * between node:http and the proxy's socket that applies the proxy-auth session to each request, which
+ * node:http cannot do itself (it renders a request's head synchronously, and a Negotiate token is made
+ * asynchronously). It reads the HTTP/1.1 framing node:http writes, so it knows where each request head
+ * starts, and the framing of the proxy's answers (the strict reader), so it knows which answer is whose:
+ * - each head gets `Proxy-Authorization` when the session wants one (a new connection; every request
+ *   to a proxy that authenticates requests; Basic on every request);
+ * - a 407 is answered on the same connection (a new one when the proxy closes it, or when the 407 came
+ *   before the body was sent) with the request and its recorded body sent again; node:http never sees it;
+ * - a reply token on an answer is verified before any of it reaches node:http.
+ * Everything else passes through unchanged. node:http sends one request at a time on a connection.
+ */
+export class ForwardConnection extends Duplex {
+  readonly #route: ProxyRoute;
+  readonly #options: ForwardConnectionOptions;
+  readonly #limit: number;
+  readonly #abort = new AbortController();
+  #socket: Socket;
+  #generation = 0;
+  #authenticated = false;
+  #verified = false;
+  #headBuffer = Buffer.alloc(0);
+  #out: Outgoing | undefined;
+  #in: Incoming | undefined;
+  #inbound: Promise<void> = Promise.resolve();
+  /** A request has gone out and its final answer has not ended yet. */
+  #awaiting = false;
+  #timeout = 0;
+
+  private constructor(route: ProxyRoute, options: ForwardConnectionOptions, socket: Socket) {
+    super({ allowHalfOpen: false });
+    this.#route = route;
+    this.#options = options;
+    this.#limit = options.bodyReplayLimit ?? DEFAULT_BODY_REPLAY_LIMIT;
+    this.#socket = socket;
+    this.#attach(socket);
+  }
+
+  /** Dials the proxy; the connection is ready for requests once this resolves. */
+  static async open(route: ProxyRoute, options: ForwardConnectionOptions): Promise<ForwardConnection> {
+    return new ForwardConnection(route, options, await dialProxy(route.proxy, options));
+  }
+
+  // --- the socket methods node:http and its Agent call ---
+  setKeepAlive(enable?: boolean, delay?: number): this {
+    this.#socket.setKeepAlive(enable, delay);
+    return this;
+  }
+  setNoDelay(noDelay?: boolean): this {
+    this.#socket.setNoDelay(noDelay);
+    return this;
+  }
+  setTimeout(ms: number, callback?: () => void): this {
+    this.#timeout = ms;
+    this.#socket.setTimeout(ms);
+    if (callback) this.once('timeout', callback);
+    return this;
+  }
+  get timeout(): number {
+    return this.#timeout;
+  }
+  ref(): this {
+    this.#socket.ref();
+    return this;
+  }
+  unref(): this {
+    this.#socket.unref();
+    return this;
+  }
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+  get remoteAddress(): string | undefined {
+    return this.#socket.remoteAddress;
+  }
+  get remotePort(): number | undefined {
+    return this.#socket.remotePort;
+  }
+  get localAddress(): string | undefined {
+    return this.#socket.localAddress;
+  }
+  get localPort(): number | undefined {
+    return this.#socket.localPort;
+  }
+
+  #attach(socket: Socket): void {
+    const generation = ++this.#generation;
+    this.#authenticated = false;
+    this.#verified = false;
+    // Events of a socket this connection has moved away from (after a redial) are ignored; each is
+    // handled in order with the answer bytes before it.
+    const current = (): boolean => generation === this.#generation && !this.destroyed;
+    const queue = (step: () => unknown): void => {
+      this.#inbound = this.#inbound.then(async () => { if (current()) await step(); }).catch((error: unknown) => this.#fail(error));
+    };
+    socket.on('data', (data: Buffer) => queue(() => this.#receive(data)));
+    socket.on('timeout', () => current() && this.emit('timeout'));
+    socket.on('error', (error: Error) => queue(() => this.#fail(error)));
+    socket.on('close', () => queue(() => this.#closed()));
+    if (this.#timeout > 0) socket.setTimeout(this.#timeout);
+  }
+
+  // --- requests, from node:http ---
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#send(chunk).then(() => callback(), (error: unknown) => callback(this.#typed(error)));
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#socket.end();
+    callback();
+  }
+
+  override _read(): void {
+    this.#socket.resume();
+  }
+
+  override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+    this.#abort.abort(error ?? new Error('the connection was destroyed'));
+    this.#socket.destroy();
+    callback(error);
+  }
+
+  async #send(data: Buffer): Promise<void> {
+    while (data.length > 0) {
+      const out = this.#out;
+      if (out === undefined || out.complete) {
+        const buffered = this.#headBuffer.length > 0 ? Buffer.concat([this.#headBuffer, data]) : data;
+        const end = buffered.indexOf(END_OF_HEAD);
+        if (end < 0) {
+          if (buffered.length > MAX_REQUEST_HEAD) throw new Error('a request head over 64 KiB');
+          this.#headBuffer = Buffer.from(buffered);
+          return;
+        }
+        this.#headBuffer = Buffer.alloc(0);
+        data = buffered.subarray(end + 4);
+        await this.#startRequest(buffered.toString('latin1', 0, end));
+        continue;
+      }
+      let n: number;
+      if (out.chunked) {
+        const end = out.chunked.feed(data);
+        n = end < 0 ? data.length : end;
+        out.complete = end >= 0;
+      } else {
+        n = Math.min(out.remaining, data.length);
+        out.remaining -= n;
+        out.complete = out.remaining === 0;
+      }
+      const part = data.subarray(0, n);
+      data = data.subarray(n);
+      this.#record(out, part);
+      if (!out.held) await this.#write(part);
+      if (out.complete) out.whenComplete?.();
+    }
+  }
+
+  async #startRequest(head: string): Promise<void> {
+    const space = head.indexOf(' ');
+    const method = head.slice(0, space);
+    const target = head.slice(space + 1, head.indexOf(' ', space + 1));
+    let what = method;
+    try {
+      what = `${method} ${new URL(target).origin}`; // never the path or query: they can hold secrets
+    } catch {
+      // not absolute form: named by method only
+    }
+    const length = CONTENT_LENGTH.exec(`${head}\r\n`);
+    const chunked = CHUNKED.test(`${head}\r\n`);
+    const out: Outgoing = {
+      method,
+      head: head.replace(/\r\nproxy-authorization:[^\r]*(?=\r\n|$)/gi, ''),
+      what,
+      remaining: length ? Number(length[1]) : 0,
+      chunked: chunked ? new ChunkedEnd() : undefined,
+      complete: !chunked && !(length && Number(length[1]) > 0),
+      body: [],
+      size: 0,
+      over: false,
+      session: new ProxyAuthSession(this.#route, this.#options),
+      onAuthenticated: undefined,
+      held: false,
+      whenComplete: undefined,
+    };
+    this.#out = out;
+    this.#in = newIncoming(method);
+    this.#awaiting = true;
+    let header = basicHeader(this.#route);
+    if (needsNegotiateToken(this.#route, this.#authenticated)) header = await out.session.preAuth(this.#abort.signal);
+    else {
+      out.session.sentWith(header);
+      if (header === undefined && this.#route.auth === 'negotiate') out.onAuthenticated = this.#generation;
+    }
+    await this.#write(Buffer.from(withHeader(out.head, header), 'latin1'));
+  }
+
+  #record(out: Outgoing, part: Buffer): void {
+    if (out.over) return;
+    out.size += part.length;
+    if (out.size > this.#limit) {
+      out.over = true;
+      out.body = [];
+    } else out.body.push(Buffer.from(part));
+  }
+
+  #write(data: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#socket.write(data, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  // --- answers, from the proxy ---
+  async #receive(data: Buffer): Promise<void> {
+    while (data.length > 0 && !this.destroyed) {
+      const inc = this.#in;
+      if (!inc) throw new Error('the proxy sent bytes before any request');
+      if (inc.framing === undefined) {
+        inc.raw.push(data);
+        const result = inc.parser.feed(data);
+        if (!result) return;
+        const raw = Buffer.concat(inc.raw);
+        const headBytes = raw.subarray(0, raw.length - result.rest.length);
+        data = result.rest;
+        await this.#onHead(inc, result.head, headBytes);
+        continue;
+      }
+      let n: number;
+      let done: boolean;
+      if (inc.framing.kind === 'chunked') {
+        const end = (inc.chunked as ChunkedEnd).feed(data);
+        n = end < 0 ? data.length : end;
+        done = end >= 0;
+      } else if (inc.framing.kind === 'length') {
+        n = Math.min(inc.remaining, data.length);
+        inc.remaining -= n;
+        done = inc.remaining === 0;
+      } else {
+        n = data.length;
+        done = false;
+      }
+      const part = data.subarray(0, n);
+      data = data.subarray(n);
+      if (!inc.swallow) this.#deliver(part);
+      if (done) await this.#answerEnded(inc);
+    }
+  }
+
+  async #onHead(inc: Incoming, head: ResponseHead, headBytes: Buffer): Promise<void> {
+    const out = this.#out as Outgoing;
+    inc.framing = head.framing;
+    if (head.framing.kind === 'length') inc.remaining = head.framing.length;
+    if (head.framing.kind === 'chunked') inc.chunked = new ChunkedEnd();
+    if (head.statusCode === 407) {
+      inc.swallow = head;
+    } else {
+      if (out.session.sent === 'negotiate') this.#authenticated = true;
+      if (out.session.mustVerify(head.headers, this.#verified)) {
+        this.#socket.pause();
+        if (await out.session.verify(head.headers, `its ${head.statusCode} answer to ${out.what}`, this.#verified)) this.#verified = true;
+        this.#socket.resume();
+      }
+      this.#deliver(headBytes);
+    }
+    if (head.framing.kind === 'none' || (head.framing.kind === 'length' && head.framing.length === 0)) await this.#answerEnded(inc);
+  }
+
+  async #answerEnded(inc: Incoming): Promise<void> {
+    const challenge = inc.swallow;
+    const out = this.#out as Outgoing;
+    this.#in = newIncoming(out.method);
+    if (!challenge) {
+      this.#awaiting = false;
+      return;
+    }
+    const onAuthenticatedConnection = out.onAuthenticated !== undefined && out.onAuthenticated === this.#generation;
+    out.onAuthenticated = undefined;
+    const header = await out.session.answer407(challenge.headers['proxy-authenticate'], { signal: this.#abort.signal, onAuthenticatedConnection });
+    if (!out.complete) {
+      // The proxy answered before the body was sent: it is behind on this connection, so the rest
+      // goes with the replay, on a new one.
+      out.held = true;
+      await new Promise<void>((resolve) => (out.whenComplete = resolve));
+      await this.#redial();
+    } else if (challenge.framing.kind === 'close' || /(^|,)\s*close\s*(,|$)/i.test((challenge.headers.connection ?? []).join(','))) {
+      await this.#redial();
+    }
+    if (out.over) throw new RequestBodyReplayError(this.#route.proxy, out.what, this.#limit);
+    debug('proxy %s: %s sent again after a 407', this.#route.proxy.redacted, out.what);
+    out.held = false;
+    await this.#write(Buffer.concat([Buffer.from(withHeader(out.head, header), 'latin1'), ...out.body]));
+  }
+
+  async #redial(): Promise<void> {
+    const old = this.#socket;
+    this.#generation++; // the old socket's events are ignored from here on
+    old.destroy();
+    const socket = await dialProxy(this.#route.proxy, this.#options);
+    this.#socket = socket;
+    this.#attach(socket);
+    this.#in = newIncoming((this.#out as Outgoing).method);
+  }
+
+  #deliver(data: Buffer): void {
+    if (data.length > 0 && !this.push(data)) this.#socket.pause();
+  }
+
+  async #closed(): Promise<void> {
+    const inc = this.#in;
+    if (inc?.framing?.kind === 'close') {
+      if (inc.swallow) return this.#answerEnded(inc); // a 407 whose body ran to the close: answer it on a new connection
+      this.push(null);
+      return;
+    }
+    if (this.#awaiting) {
+      this.#fail(new ProxyConnectionError(this.#route.proxy, 'the proxy closed the connection in the middle of the exchange', undefined, this.#out?.what));
+      return;
+    }
+    this.push(null);
+    this.destroy();
+  }
+
+  #typed(error: unknown): Error {
+    const e = error instanceof Error ? error : new Error(String(error));
+    return forwardFailure(this.#route.proxy, this.#out?.what ?? 'a forwarded request', e);
+  }
+
+  #fail(error: unknown): void {
+    if (!this.destroyed) this.destroy(this.#typed(error));
+  }
+}
+
+function newIncoming(method: string): Incoming {
+  return { parser: new ResponseHeadParser(method), raw: [], framing: undefined, remaining: 0, chunked: undefined, swallow: undefined };
+}
+
+/** The head with `Proxy-Authorization: header` after its request line, and the empty line that ends it. */
+function withHeader(head: string, header: string | undefined): string {
+  if (header === undefined) return `${head}\r\n\r\n`;
+  const eol = head.indexOf('\r\n');
+  return eol < 0 ? `${head}\r\nProxy-Authorization: ${header}\r\n\r\n` : `${head.slice(0, eol)}\r\nProxy-Authorization: ${header}${head.slice(eol)}\r\n\r\n`;
+}

@@ -1,0 +1,50 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ProxyAgent, request } from 'undici';
+import { useLab } from '../helpers/lab.js';
+import { startSquidForwarder, type SquidForwarder } from '../../src/lab/squid-forwarder.js';
+
+// The bench's baseline for serve: a second Squid that sends everything to the Kerberos Squid,
+// authenticating as the lab user with tokens it makes itself (cache_peer ... login=NEGOTIATE).
+const ctx = useLab();
+let started: Promise<SquidForwarder> | undefined;
+// Started by the first test, once the lab's own before() has run (root hooks of one file do not wait
+// for each other on every Node line).
+function forwarder(): Promise<SquidForwarder> {
+  const { lab } = ctx;
+  started ??= lab.clientKeytab().then((clientKeytab) =>
+    startSquidForwarder({
+      dir: lab.dir,
+      name: `fwdtest${process.pid}`,
+      peerHost: 'localhost',
+      peerPort: Number(new URL(lab.proxies.negotiate).port),
+      clientKeytab,
+      krb5Conf: lab.env.KRB5_CONFIG!,
+    }),
+  );
+  return started;
+}
+after(async () => (await started)?.stop());
+
+for (const scheme of ['http', 'https'] as const) {
+  test(`the Squid forwarder reaches the ${scheme} origin through the Kerberos Squid as the lab user`, async () => {
+    const { lab } = ctx;
+    const dispatcher = new ProxyAgent({ uri: (await forwarder()).url, requestTls: { ca: lab.ca }, proxyTunnel: scheme === 'https' });
+    const path = `/forwarded-${scheme}`;
+    try {
+      const res = await request(`${lab.origins[scheme].url}${path}`, { dispatcher });
+      await res.body.dump();
+      assert.equal(res.statusCode, 200);
+    } finally {
+      await dispatcher.close();
+    }
+    // Squid logs a tunnel when it closes, after the client side has gone.
+    const port = Number(new URL(lab.proxies.negotiate).port);
+    const ours = (): ReturnType<typeof lab.accessLog> =>
+      lab.accessLog().filter((e) => e.port === port && (scheme === 'http' ? e.url.endsWith(path) : e.method === 'CONNECT' && e.url === lab.origins.https.url.slice(8)));
+    for (let i = 0; i < 100 && ours().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const seen = ours();
+    assert.ok(seen.length > 0, `the Kerberos Squid logged no ${scheme} request from the forwarder`);
+    assert.ok(seen.every((e) => e.user === lab.principal && e.status === 200), JSON.stringify(seen));
+  });
+}
