@@ -12,6 +12,7 @@ import { parseKerberosFlag, type Env } from '../config/env.js';
 import { resolveConfig } from '../config/proxy-config.js';
 import { debug } from '../debug.js';
 import { JaatoProxyError } from '../errors.js';
+import { pacSetting } from '../pac/pac-route.js';
 import { redactUrl } from '../redact.js';
 import type { LocalProxyOptions } from '../server/local-proxy.js';
 import type { SerializedError, WorkerInput, WorkerMessage } from './local-proxy-worker.js';
@@ -26,9 +27,11 @@ const POINTED = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'] as co
  * the local one takes none of that: a child running jaato-proxy itself (NODE_OPTIONS=--import
  * jaato-proxy/register) would otherwise send a Negotiate token for `HTTP@127.0.0.1` to the loopback
  * proxy, and fail. ALL_PROXY may carry the real proxy's password, which stays in this process; the
- * four variables above cover http and https, all the local proxy serves.
+ * four variables above cover http and https, all the local proxy serves. JAATO_PAC_URL: the local
+ * proxy follows the PAC; a jaato-proxy child would otherwise follow it too, past the local proxy,
+ * without the Kerberos settings removed above.
  */
-const REMOVED = ['JAATO_KERBEROS_PROXY', 'JAATO_KERBEROS_SPN', 'ALL_PROXY', 'all_proxy'] as const;
+const REMOVED = ['JAATO_KERBEROS_PROXY', 'JAATO_KERBEROS_SPN', 'ALL_PROXY', 'all_proxy', 'JAATO_PAC_URL'] as const;
 
 /** Names the local proxy's URL, so `jaato-proxy explain` in a child can say what HTTPS_PROXY is. */
 export const LOCAL_PROXY_URL_VARIABLE = 'JAATO_LOCAL_PROXY_URL';
@@ -120,14 +123,15 @@ export interface SafetyNet {
 export async function startSafetyNet(options: ProxyDispatcherOptions & { env: Env }): Promise<SafetyNet | undefined> {
   const config = resolveConfig(routingOptions(options));
   const upstream = { https: config.proxyFor('https:'), http: config.proxyFor('http:') };
-  if (!upstream.https && !upstream.http) {
-    debug('local proxy: not started, no proxy is configured (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY or options)');
+  const pac = pacSetting(options.pac, options.env);
+  if (!upstream.https && !upstream.http && !pac) {
+    debug('local proxy: not started, no proxy is configured (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, JAATO_PAC_URL or options)');
     return undefined;
   }
   // A child of a program under the net inherits JAATO_LOCAL_PROXY and variables naming the parent's
   // local proxy: that one already authenticates upstream, and a second in front of it would only add a hop.
   const parent = parentLocalProxy(options.env);
-  if (parent && [upstream.https, upstream.http].every((p) => !p || p.origin === parent)) {
+  if (!pac && parent && [upstream.https, upstream.http].every((p) => !p || p.origin === parent)) {
     debug('local proxy: not started, the proxy variables already name the local proxy of a parent process (%s)', parent);
     return undefined;
   }
@@ -141,10 +145,9 @@ export async function startSafetyNet(options: ProxyDispatcherOptions & { env: En
   const changes = netChanges(process.env, real);
   apply(process.env, changes, 'after');
   debug(
-    'local proxy %s started on a worker thread for self-routing clients and child processes (upstream: https %s, http %s; bypass lists kept: JAATO_NO_PROXY and NO_PROXY hosts go direct); set %s; removed %s',
+    'local proxy %s started on a worker thread for self-routing clients and child processes (upstream: %s; bypass lists kept: JAATO_NO_PROXY and NO_PROXY hosts go direct); set %s; removed %s',
     redacted,
-    upstream.https?.redacted ?? 'direct',
-    upstream.http?.redacted ?? 'direct',
+    pac ? `PAC ${redactUrl(pac.url)} (${pac.source})` : `https ${upstream.https?.redacted ?? 'direct'}, http ${upstream.http?.redacted ?? 'direct'}`,
     changes.filter((c) => c.after !== undefined).map((c) => c.variable).join(', '),
     changes.filter((c) => c.after === undefined).map((c) => c.variable).join(', ') || 'nothing',
   );

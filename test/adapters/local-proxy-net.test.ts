@@ -58,7 +58,7 @@ async function withEnv(set: Record<string, string>, body: () => Promise<void>): 
   }
 }
 
-const NET_KEYS = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'JAATO_KERBEROS_PROXY', 'JAATO_KERBEROS_SPN', 'JAATO_LOCAL_PROXY_URL', 'JAATO_NO_PROXY', 'NO_PROXY', 'no_proxy'];
+const NET_KEYS = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'JAATO_KERBEROS_PROXY', 'JAATO_KERBEROS_SPN', 'JAATO_LOCAL_PROXY_URL', 'JAATO_NO_PROXY', 'NO_PROXY', 'no_proxy', 'JAATO_PAC_URL'];
 
 /** The Basic Proxy-Authorization a client builds from the userinfo of `proxyUrl`. */
 function basicFrom(proxyUrl: string): string {
@@ -447,5 +447,30 @@ test('an option that cannot reach the local proxy’s thread is a typed error na
       e instanceof InvalidOptionError && e.option === 'localProxy' && /cannot be passed to the local proxy's thread/.test(e.message));
     assert.deepEqual({ ...process.env }, before);
     assert.equal(installed(), undefined);
+  });
+});
+
+test('with only JAATO_PAC_URL the net starts and follows the PAC; children get no JAATO_PAC_URL (they would go round the local proxy)', async () => {
+  const lab = ctx.lab;
+  const squid = new URL(lab.proxies.negotiate).port;
+  lab.origins.http.mount('/net.pac', (req, res) => {
+    req.resume();
+    res.writeHead(200).end(`function FindProxyForURL(url, host) { return 'PROXY localhost:${squid}'; }`);
+  });
+  const pacUrl = `${lab.origins.http.url}/net.pac`;
+  const ca = join(lab.dir, 'ca-pac-net.pem');
+  writeFileSync(ca, lab.ca);
+  await withEnv({ JAATO_PAC_URL: pacUrl, JAATO_KERBEROS_PROXY: 'true' }, async () => {
+    const installation = await install({ localProxy: true, ca: lab.ca });
+    assert.ok(installation.localProxy, 'started for the PAC alone');
+    assert.equal(process.env.JAATO_PAC_URL, undefined);
+    assert.ok(installation.localProxy.changes.some((c) => c.variable === 'JAATO_PAC_URL' && c.action === 'removed'));
+    const from = await quietLogLength(lab);
+    const out = await execFileP('curl', ['-sS', '--cacert', ca, `https://localhost:${lab.origins.https.port}/pac-net`], { env: process.env });
+    assert.equal((JSON.parse(out.stdout) as EchoReply).url, '/pac-net');
+    const mine = await logSince(lab, from, 1);
+    assert.deepEqual(mine.map((e) => [e.method, e.status, e.user]), [['CONNECT', 200, lab.principal]]);
+    await uninstall();
+    assert.equal(process.env.JAATO_PAC_URL, pacUrl);
   });
 });
