@@ -55,7 +55,7 @@ export type { ProxyClientOptions } from './adapters/client-options.js';
 export { getAxiosConfig, type AxiosProxyConfig } from './adapters/axios-config.js';
 export { getGotOptions } from './adapters/got.js';
 export { install, installed, uninstall, type Installation, type InstallOptions } from './adapters/global.js';
-export type { EnvironmentChange } from './adapters/local-proxy-net.js';
+export { LocalProxyThreadError, type EnvironmentChange } from './adapters/local-proxy-net.js';
 export { PacEvaluationError, PacFetchError, type PacFailure } from './pac/errors.js';
 export { explainWithPac } from './pac/pac-explain.js';
 export type { PacExplanation } from './config/explain.js';

@@ -8,10 +8,10 @@ import { createGunzip, createInflate } from 'node:zlib';
 import { createHttpHeaders, RestError, type HttpClient, type HttpHeaders, type PipelineRequest, type PipelineResponse, type RequestBodyType } from '@azure/core-rest-pipeline';
 import type { Dispatcher } from 'undici';
 import { JaatoProxyError, unwrapError } from '../errors.js';
-import { getDefaultDispatcher } from './fetch.js';
+import { ProxyConnectionError, ProxyTimeoutError } from '../transport/errors.js';
 import { ProxyDispatcher, type ProxyDispatcherOptions } from './undici/public-dispatcher.js';
 
-/** The client, with the dispatcher it sends on (to `close()` it, or share it with other clients). */
+/** The client, with the dispatcher it sends on (its own: `close()` it when done with the client). */
 export interface ProxiedHttpClient extends HttpClient {
   readonly dispatcher: ProxyDispatcher;
 }
@@ -23,10 +23,11 @@ export interface ProxiedHttpClient extends HttpClient {
  * The pipeline's own proxy settings are not used: its proxy policy turns `HTTPS_PROXY` into an agent
  * of its own (`request.agent`, no Negotiate), and that agent, `request.proxySettings` and
  * `request.tlsSettings` are ignored here; where requests go is decided by jaato-proxy's rules alone.
- * Without options it shares the process-wide dispatcher that follows the environment.
+ * Without options it follows the environment, on a dispatcher of its own, so closing it closes
+ * nothing another client uses.
  */
-export function createAzureHttpClient(options?: ProxyDispatcherOptions): ProxiedHttpClient {
-  const dispatcher = options ? new ProxyDispatcher(options) : getDefaultDispatcher();
+export function createAzureHttpClient(options: ProxyDispatcherOptions = {}): ProxiedHttpClient {
+  const dispatcher = new ProxyDispatcher(options);
   return { dispatcher, sendRequest: (request) => send(dispatcher, request) };
 }
 
@@ -108,12 +109,18 @@ async function requestBody(request: PipelineRequest): Promise<string | Uint8Arra
   return counted;
 }
 
-/** Response headers as Azure's HttpHeaders; a repeated field keeps its first value, as Azure's own client does. */
+/**
+ * Fields Node's http module keeps once when repeated (and set-cookie, which it gives as a list): Azure's
+ * own client keeps their first value. Node joins every other repeated field with ", ", and so do we.
+ */
+const FIRST_ONLY = new Set(['set-cookie', 'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent']);
+
+/** Response headers as Azure's HttpHeaders, repeated fields as Azure's own Node client sees them. */
 function responseHeaders(raw: Record<string, string | string[] | undefined>): HttpHeaders {
   const headers = createHttpHeaders();
   for (const [name, value] of Object.entries(raw)) {
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) headers.set(name, first);
+    const joined = Array.isArray(value) ? (FIRST_ONLY.has(name.toLowerCase()) ? value[0] : value.join(', ')) : value;
+    if (joined !== undefined) headers.set(name, joined);
   }
   return headers;
 }
@@ -155,16 +162,48 @@ function abortError(message: string): Error {
   return e;
 }
 
+/** undici's names for a connection that failed under a request, as the system codes Azure's retry policies retry. */
+const RETRYABLE: Record<string, string> = {
+  UND_ERR_SOCKET: 'ECONNRESET',
+  UND_ERR_CONNECT_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_HEADERS_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_BODY_TIMEOUT: 'ETIMEDOUT',
+};
+/** The system codes Azure's retry policies retry (isSystemError in @typespec/ts-http-runtime). */
+const SYSTEM = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'ENOTFOUND']);
+
 /**
- * What the pipeline sees: an abort (caller or timeout) as AbortError, jaato-proxy's typed errors as
- * they are (a proxy that refuses our credentials is not fixed by retrying), and the rest (the origin
- * reset the connection...) as a RestError carrying the system code, which Azure's retry policies retry.
+ * What the pipeline sees: an abort (caller or timeout) as AbortError; a connection that failed (the
+ * origin or the proxy reset or refused it, or timed out) as a RestError with the system code Azure's
+ * retry policies retry, the typed error as its `cause`; the rest of jaato-proxy's typed errors as
+ * they are (a proxy that refuses our credentials, a bad configuration: retrying fixes neither).
  */
 function failure(error: unknown, signal: AbortSignal, request: PipelineRequest): unknown {
   if (signal.aborted) return signal.reason;
+  if (error instanceof RestError) return error;
   const ours = unwrapError(error);
-  if (ours instanceof JaatoProxyError || error instanceof RestError) return error instanceof RestError ? error : ours;
-  const cause = error as { message?: string; code?: string };
-  const code = typeof cause.code === 'string' ? cause.code : RestError.REQUEST_SEND_ERROR;
-  return new RestError(cause.message ?? String(error), { code, request });
+  if (ours instanceof ProxyTimeoutError) return restError(ours, 'ETIMEDOUT', request);
+  if (ours instanceof ProxyConnectionError) return restError(ours, systemCode(ours.cause) ?? 'ECONNRESET', request);
+  if (ours instanceof JaatoProxyError) return ours;
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return restError(error, typeof code === 'string' ? (RETRYABLE[code] ?? code) : RestError.REQUEST_SEND_ERROR, request);
+}
+
+/** The system code under a typed error, when it is one Azure retries (ECONNREFUSED from the proxy...). */
+function systemCode(cause: unknown): string | undefined {
+  let e = cause;
+  for (let depth = 0; e instanceof Error && depth < 5; depth++, e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') {
+      const mapped = RETRYABLE[code] ?? code;
+      if (SYSTEM.has(mapped)) return mapped;
+    }
+  }
+  return undefined;
+}
+
+function restError(cause: unknown, code: string, request: PipelineRequest): RestError {
+  const e = new RestError(cause instanceof Error ? cause.message : String(cause), { code, request });
+  Object.defineProperty(e, 'cause', { value: cause, enumerable: false, configurable: true, writable: true });
+  return e;
 }

@@ -21,7 +21,10 @@ export interface Installation {
   dispatcher: ProxyDispatcher;
   /** The agents now behind `http.globalAgent` / `https.globalAgent`. */
   agents: ProxyAgents;
-  /** The in-process local proxy and what it changed in `process.env` (with `localProxy: true` and a proxy configured). */
+  /**
+   * The in-process local proxy (its URL with the credential redacted) and which variables it set or
+   * removed in `process.env` (with `localProxy: true` and a proxy configured).
+   */
   localProxy?: Pick<SafetyNet, 'url' | 'changes'>;
 }
 
@@ -73,9 +76,16 @@ export function install(options: InstallOptions = {}): Installation | Promise<In
 
 async function installWithNet(options: ProxyDispatcherOptions): Promise<Installation> {
   // Remembered now: the variables are about to name the local proxy.
-  const remembered = { ...options, env: options.env ?? { ...process.env } };
+  // Remembered now, and copied even when given: the variables are about to name the local proxy, and
+  // `env: process.env` would otherwise route the installation and the local proxy to it (a loop).
+  const remembered = { ...options, env: { ...(options.env ?? process.env) } };
   const net = await startSafetyNet(remembered);
-  return replaceGlobals(remembered, true, net);
+  try {
+    return replaceGlobals(remembered, true, net);
+  } catch (error) {
+    await net?.stop(); // nothing half installed: the variables back, the local proxy stopped
+    throw error;
+  }
 }
 
 function replaceGlobals(options: ProxyDispatcherOptions, withNet: boolean, net?: SafetyNet): Installation {
@@ -99,7 +109,8 @@ export async function uninstall(): Promise<void> {
   if (!state) return;
   const { saved, current, net } = state;
   state = undefined;
-  await net?.stop();
+  // The globals first: a local proxy slow to stop (a tunnel being closed) must not leave them installed.
+  const stopping = net?.stop();
   const globals = globalThis as unknown as Record<symbol, unknown>;
   // undici defines these non-configurable but writable, so plain assignment puts the old ones back.
   DISPATCHER_SYMBOLS.forEach((s, i) => (globals[s] = saved.dispatchers[i]));
@@ -107,7 +118,7 @@ export async function uninstall(): Promise<void> {
   https.globalAgent = saved.httpsAgent;
   current.agents.http.destroy();
   current.agents.https.destroy();
-  await current.dispatcher.close();
+  await Promise.all([stopping, current.dispatcher.close()]);
 }
 
 /** The installation in place, if any. */

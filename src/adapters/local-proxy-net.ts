@@ -5,11 +5,17 @@
  * core, axios) and every child process (git, curl, pip, npm) then reach the real proxy through it,
  * with a fresh Negotiate token per upstream connection, and need no Kerberos of their own.
  */
+import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import { InvalidOptionError } from '../config/errors.js';
 import { parseKerberosFlag, type Env } from '../config/env.js';
 import { resolveConfig } from '../config/proxy-config.js';
 import { debug } from '../debug.js';
-import { startLocalProxy, type LocalProxy } from '../server/local-proxy.js';
+import { JaatoProxyError } from '../errors.js';
+import { pacSetting } from '../pac/pac-route.js';
+import { redactUrl } from '../redact.js';
+import type { LocalProxyOptions } from '../server/local-proxy.js';
+import type { SerializedError, WorkerInput, WorkerMessage } from './local-proxy-worker.js';
 import { routingOptions } from './client-options.js';
 import type { ProxyDispatcherOptions } from './undici/proxy-dispatcher.js';
 
@@ -17,14 +23,21 @@ import type { ProxyDispatcherOptions } from './undici/proxy-dispatcher.js';
 const POINTED = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'] as const;
 
 /**
- * Removed while the net is up: they describe how to authenticate to the real proxy, and the local one
- * takes no credentials. A child running jaato-proxy itself (NODE_OPTIONS=--import jaato-proxy/register)
- * would otherwise send a Negotiate token for `HTTP@127.0.0.1` to the loopback proxy, and fail.
+ * Removed while the net is up. The Kerberos ones describe how to authenticate to the real proxy, and
+ * the local one takes none of that: a child running jaato-proxy itself (NODE_OPTIONS=--import
+ * jaato-proxy/register) would otherwise send a Negotiate token for `HTTP@127.0.0.1` to the loopback
+ * proxy, and fail. ALL_PROXY may carry the real proxy's password, which stays in this process; the
+ * four variables above cover http and https, all the local proxy serves. JAATO_PAC_URL: the local
+ * proxy follows the PAC; a jaato-proxy child would otherwise follow it too, past the local proxy,
+ * without the Kerberos settings removed above.
  */
-const REMOVED = ['JAATO_KERBEROS_PROXY', 'JAATO_KERBEROS_SPN'] as const;
+const REMOVED = ['JAATO_KERBEROS_PROXY', 'JAATO_KERBEROS_SPN', 'ALL_PROXY', 'all_proxy', 'JAATO_PAC_URL'] as const;
 
 /** Names the local proxy's URL, so `jaato-proxy explain` in a child can say what HTTPS_PROXY is. */
 export const LOCAL_PROXY_URL_VARIABLE = 'JAATO_LOCAL_PROXY_URL';
+
+/** The user name in the local proxy's URL; the password is random per process. */
+const CLIENT_USER = 'jaato';
 
 /** `JAATO_LOCAL_PROXY`: true/1/yes on, false/0/no/unset off; anything else is a configuration error (not a silent off). */
 export function localProxyRequested(env: Env = process.env): boolean {
@@ -34,8 +47,14 @@ export function localProxyRequested(env: Env = process.env): boolean {
   return flag.enabled;
 }
 
-/** What the net changed in the environment: each variable's new value (undefined: removed) and what it was. */
+/** What the net changed in the environment, as it may be shown: values stay private (they carry credentials). */
 export interface EnvironmentChange {
+  variable: string;
+  action: 'set' | 'removed';
+}
+
+/** A change with its values, to apply and undo (never exposed: both sides may carry credentials). */
+interface Change {
   variable: string;
   /** The value before (undefined: it was not set). */
   before: string | undefined;
@@ -44,11 +63,15 @@ export interface EnvironmentChange {
 }
 
 /** The changes that point an environment at the local proxy at `url` (pure: applied by the caller). */
-export function netChanges(env: Env, url: string): EnvironmentChange[] {
-  const changes: EnvironmentChange[] = [];
+export function netChanges(env: Env, url: string): Change[] {
+  const changes: Change[] = [];
   for (const variable of [...POINTED, LOCAL_PROXY_URL_VARIABLE]) changes.push({ variable, before: env[variable], after: url });
   for (const variable of REMOVED) if (env[variable] !== undefined) changes.push({ variable, before: env[variable], after: undefined });
   return changes;
+}
+
+function shown(changes: readonly Change[]): EnvironmentChange[] {
+  return changes.map((c) => ({ variable: c.variable, action: c.after === undefined ? 'removed' : 'set' }));
 }
 
 /** The origin of the local proxy that `JAATO_LOCAL_PROXY_URL` names, if it is set and parses. */
@@ -71,7 +94,7 @@ export function localProxyNote(env: Env, proxy: string | null): string | undefin
   return `the in-process local proxy of a program run with JAATO_LOCAL_PROXY (or install({ localProxy: true })): it authenticates to that program's real proxy, so this process needs no credentials (${LOCAL_PROXY_URL_VARIABLE})`;
 }
 
-function apply(target: NodeJS.ProcessEnv, changes: readonly EnvironmentChange[], side: 'before' | 'after'): void {
+function apply(target: NodeJS.ProcessEnv, changes: readonly Change[], side: 'before' | 'after'): void {
   for (const change of changes) {
     const value = change[side];
     if (value === undefined) delete target[change.variable];
@@ -81,63 +104,127 @@ function apply(target: NodeJS.ProcessEnv, changes: readonly EnvironmentChange[],
 
 /** The running net: the local proxy, and how to put the environment back. */
 export interface SafetyNet {
-  /** The local proxy's URL, e.g. `http://127.0.0.1:40111`. */
+  /** The local proxy's URL with its credential redacted, e.g. `http://****:****@127.0.0.1:40111/` (the real one is in `process.env`). */
   readonly url: string;
-  /** What was changed in `process.env` (values as set; proxy URLs in `before` may carry credentials: show them redacted). */
+  /** Which variables were set or removed in `process.env`. */
   readonly changes: readonly EnvironmentChange[];
   /** Puts every variable back exactly (an unset one unset again) and stops the local proxy. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts the local proxy on a free 127.0.0.1 port, for loopback clients only, and points
- * `process.env` at it. `options.env` must be the remembered environment (the real upstream): the local
- * proxy routes by it, never by the variables it has just rewritten, so it cannot send requests to
- * itself. Its listener and the connections to it do not keep the process alive.
+ * Starts the local proxy on a free 127.0.0.1 port, on a worker thread (so a child started with
+ * `execSync` while the main thread waits is still served), for loopback clients that send the random
+ * per-process credential its URL carries, and points `process.env` at it. `options.env` must be the
+ * remembered environment (the real upstream): the local proxy routes by it, never by the variables it
+ * has just rewritten, so it cannot send requests to itself. The worker does not keep the process alive.
  * Undefined when no proxy is configured: there is nothing to hand on, and nothing is changed.
  */
 export async function startSafetyNet(options: ProxyDispatcherOptions & { env: Env }): Promise<SafetyNet | undefined> {
   const config = resolveConfig(routingOptions(options));
   const upstream = { https: config.proxyFor('https:'), http: config.proxyFor('http:') };
-  if (!upstream.https && !upstream.http) {
-    debug('local proxy: not started, no proxy is configured (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY or options)');
+  const pac = pacSetting(options.pac, options.env);
+  if (!upstream.https && !upstream.http && !pac) {
+    debug('local proxy: not started, no proxy is configured (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, JAATO_PAC_URL or options)');
     return undefined;
   }
   // A child of a program under the net inherits JAATO_LOCAL_PROXY and variables naming the parent's
   // local proxy: that one already authenticates upstream, and a second in front of it would only add a hop.
   const parent = parentLocalProxy(options.env);
-  if (parent && [upstream.https, upstream.http].every((p) => !p || p.origin === parent)) {
+  if (!pac && parent && [upstream.https, upstream.http].every((p) => !p || p.origin === parent)) {
     debug('local proxy: not started, the proxy variables already name the local proxy of a parent process (%s)', parent);
     return undefined;
   }
-  const proxy: LocalProxy = await startLocalProxy({
-    ...options,
-    host: '127.0.0.1',
-    port: 0,
-    allow: [],
-    unref: true,
-    log: (e) => debug('local proxy: %s %s %s %s %d %dB %dms', e.client, e.method, e.host, e.route, e.status, e.bytes, e.ms),
-  });
-  const changes = netChanges(process.env, proxy.url);
+  const credential = `${CLIENT_USER}:${randomBytes(16).toString('hex')}`;
+  const proxy = await startWorker({ ...options, host: '127.0.0.1', port: 0, allow: [], unref: true, clientCredential: credential });
+  const url = new URL(proxy.origin);
+  url.username = CLIENT_USER;
+  url.password = credential.slice(CLIENT_USER.length + 1);
+  const real = url.href.replace(/\/$/, '');
+  const redacted = redactUrl(url);
+  const changes = netChanges(process.env, real);
   apply(process.env, changes, 'after');
   debug(
-    'local proxy %s started in this process for self-routing clients and child processes (upstream: https %s, http %s; bypass lists kept: JAATO_NO_PROXY and NO_PROXY hosts go direct); set %s; removed %s',
-    proxy.url,
-    upstream.https?.redacted ?? 'direct',
-    upstream.http?.redacted ?? 'direct',
+    'local proxy %s started on a worker thread for self-routing clients and child processes (upstream: %s; bypass lists kept: JAATO_NO_PROXY and NO_PROXY hosts go direct); set %s; removed %s',
+    redacted,
+    pac ? `PAC ${redactUrl(pac.url)} (${pac.source})` : `https ${upstream.https?.redacted ?? 'direct'}, http ${upstream.http?.redacted ?? 'direct'}`,
     changes.filter((c) => c.after !== undefined).map((c) => c.variable).join(', '),
     changes.filter((c) => c.after === undefined).map((c) => c.variable).join(', ') || 'nothing',
   );
   let stopped = false;
   return {
-    url: proxy.url,
-    changes,
+    url: redacted,
+    changes: shown(changes),
     async stop() {
       if (stopped) return;
       stopped = true;
       apply(process.env, changes, 'before');
-      debug('local proxy %s stopped; %s restored', proxy.url, changes.map((c) => c.variable).join(', '));
-      await proxy.close();
+      debug('local proxy %s stopped; %s restored', redacted, changes.map((c) => c.variable).join(', '));
+      await proxy.stop();
+    },
+  };
+}
+
+/** The error a worker sent back: InvalidOptionError as such, other typed errors by their code (the class is not carried across). */
+function revived(error: SerializedError): Error {
+  if (error.code === 'ERR_JAATO_INVALID_OPTION' && error.option !== undefined) {
+    return new InvalidOptionError(error.option, error.message.slice(error.option.length + 2));
+  }
+  if (error.code !== undefined) return new JaatoProxyError(error.code, error.message);
+  return new LocalProxyThreadError(error.message);
+}
+
+/** The in-process local proxy's thread failed (it could not start, or it stopped on an error of its own). */
+export class LocalProxyThreadError extends JaatoProxyError {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('ERR_JAATO_LOCAL_PROXY', `the in-process local proxy (install({ localProxy: true }), JAATO_LOCAL_PROXY) failed: ${reason}`, options);
+  }
+}
+
+/** The local proxy on its worker thread: its origin (no credential), and how to stop it. */
+async function startWorker(options: LocalProxyOptions): Promise<{ origin: string; stop(): Promise<void> }> {
+  let worker: Worker;
+  try {
+    // Without the program's `--import jaato-proxy/register` and JAATO_LOCAL_PROXY: the thread must not
+    // start a safety net of its own (one per thread, each waiting for the next).
+    const { JAATO_LOCAL_PROXY: _, ...env } = process.env;
+    worker = new Worker(new URL('./local-proxy-worker.js', import.meta.url), { workerData: { options } satisfies WorkerInput, execArgv: [], env });
+  } catch (error) {
+    // Structured clone refuses functions and native objects (proxyTls.secureContext, an Agent...).
+    if (error instanceof Error && error.name === 'DataCloneError') {
+      throw new InvalidOptionError('localProxy', `an option cannot be passed to the local proxy's thread (${error.message}): give plain values (strings, Buffers, numbers)`);
+    }
+    throw error;
+  }
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const stopped = new Promise<void>((resolve) => worker.on('message', (m: WorkerMessage) => m.type === 'stopped' && resolve()));
+  let listening = false;
+  const origin = await new Promise<string>((resolve, reject) => {
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'listening') {
+        listening = true;
+        // Held until now (a program awaiting the start must not exit first); from here it serves the
+        // program, and stops with it.
+        worker.unref();
+        resolve(m.url);
+      } else if (m.type === 'failed') reject(revived(m.error));
+    });
+    worker.on('error', (error) => {
+      const typed = new LocalProxyThreadError(error.message, { cause: error });
+      if (!listening) return reject(typed);
+      // Nothing awaits the running proxy: say so where a program hears of trouble, and in the debug log.
+      debug('local proxy: %s', typed.message);
+      process.emitWarning(typed);
+    });
+    void exited.then(() => reject(new LocalProxyThreadError('its thread exited before listening')));
+  });
+  return {
+    origin,
+    async stop() {
+      worker.ref(); // until it has closed its connections: a program awaiting uninstall() must not exit first
+      worker.postMessage({ type: 'stop' });
+      await Promise.race([stopped, exited]);
+      await worker.terminate(); // whatever the thread still holds, it has nothing left to serve
     },
   };
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, isIP, type AddressInfo, type BlockList, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -28,6 +28,11 @@ export interface LocalProxyOptions extends ProxyDispatcherOptions {
   allow?: readonly string[];
   /** Called once per finished request or tunnel. */
   log?: (entry: AccessLogEntry) => void;
+  /**
+   * `user:password` every client must send as Basic `Proxy-Authorization` (else 407): the safety net's
+   * random per-process credential, so another local user cannot borrow this user's Kerberos identity.
+   */
+  clientCredential?: string;
   /**
    * The listener, the connections to it and the tunnels do not keep the process alive (the in-process
    * safety net of `install({ localProxy: true })`: it serves the program, and stops with it).
@@ -81,7 +86,10 @@ export class LocalProxy {
   /** Built once: the compiled configuration is cached per this object (and the environment's values). */
   readonly #routing: ReturnType<typeof routingOptions>;
   readonly #allowed: BlockList;
+  /** Client sockets of CONNECTs and upgrades (from arrival, so close() reaches one still waiting for upstream) and their remotes. */
   readonly #tunnels = new Set<Duplex>();
+  /** Set by close(): an upstream that answers afterwards is dropped, not spliced. */
+  #closing = false;
   /** Our Via pseudonym (RFC 9110 §7.6.3): unguessable, so only what this instance forwarded carries it. */
   readonly #mark = `jaato-proxy-${randomBytes(8).toString('hex')}`;
   #self: ListeningAddresses | undefined;
@@ -126,6 +134,25 @@ export class LocalProxy {
 
   get port(): number {
     return (this.#server.address() as AddressInfo).port;
+  }
+
+  /** Whether the request carries the client credential (always, when none is required). */
+  #authorized(req: IncomingMessage): boolean {
+    const wanted = this.#options.clientCredential;
+    if (wanted === undefined) return true;
+    const match = /^basic\s+(\S+)\s*$/i.exec(req.headers['proxy-authorization'] ?? '');
+    const sent = Buffer.from(match ? Buffer.from(match[1] ?? '', 'base64').toString('utf8') : '');
+    const expected = Buffer.from(wanted);
+    return sent.length === expected.length && timingSafeEqual(sent, expected);
+  }
+
+  /**
+   * Tracks a client socket handed over by a 'connect' or 'upgrade' event from its arrival: Node's
+   * closeAllConnections() no longer sees it, and close() must end one still waiting for its upstream.
+   */
+  #track(socket: Duplex): void {
+    this.#tunnels.add(socket);
+    socket.once('close', () => this.#tunnels.delete(socket));
   }
 
   #isAllowed(socket: Socket): boolean {
@@ -190,10 +217,12 @@ export class LocalProxy {
     const done = (host: string, route: AccessLogEntry['route'], status: number, bytes: number): void =>
       this.#log({ client, method, host, route, status, bytes, ms: Math.round(performance.now() - started) });
     const reply = (status: number, text: string, host = '-', route: AccessLogEntry['route'] = 'refused'): void => {
-      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) + 1 }).end(`${text}\n`);
+      const challenge = status === 407 ? { 'proxy-authenticate': CLIENT_CHALLENGE } : {};
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) + 1, ...challenge }).end(`${text}\n`);
       done(host, route, status, Buffer.byteLength(text) + 1);
     };
     if (!this.#isAllowed(req.socket)) return reply(403, `jaato-proxy: client ${client} is not allowed (serve --allow)`);
+    if (!this.#authorized(req)) return reply(407, NOT_AUTHORIZED);
     let target: URL;
     try {
       target = new URL(req.url ?? '');
@@ -258,11 +287,13 @@ export class LocalProxy {
     const log = (route: AccessLogEntry['route'], status: number, bytes: number): void =>
       this.#log({ client, method: 'CONNECT', host: authority, route, status, bytes, ms: Math.round(performance.now() - started) });
     const refuse = (status: string, text: string, route: AccessLogEntry['route']): void => {
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\nconnection: close\r\n\r\n${text}\n`);
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\n${challengeLine(status)}connection: close\r\n\r\n${text}\n`);
       log(route, Number(status.slice(0, 3)), 0);
     };
     socket.on('error', () => socket.destroy());
+    this.#track(socket);
     if (!this.#isAllowed(socket as Socket)) return refuse('403 Forbidden', `jaato-proxy: client ${client} is not allowed (serve --allow)`, 'refused');
+    if (!this.#authorized(req)) return refuse('407 Proxy Authentication Required', NOT_AUTHORIZED, 'refused');
     let target: URL;
     try {
       target = new URL(`https://${authority}/`);
@@ -275,16 +306,21 @@ export class LocalProxy {
     const port = Number(target.port || 443);
     void this.#ownAddress(target.hostname, port).then((own) => {
       if (own) return refuse('508 Loop Detected', `jaato-proxy: CONNECT to this proxy itself (${authority} reaches ${own})`, 'refused');
+      if (this.#closing) return socket.destroy();
       let route: Route | undefined;
       // A configuration error (a malformed variable, a PAC that cannot be loaded) is the 502's text.
       this.#routes(target).then((routes) => this.#open(routes, host, port, req.headers.via, (r) => (route = r))).then(
         (remote) => {
-          if (socket.destroyed) return remote.destroy();
+          if (socket.destroyed || this.#closing) {
+            socket.destroy();
+            return remote.destroy();
+          }
           socket.write(ESTABLISHED);
           if (head.length > 0) remote.write(head);
           this.#splice(socket, remote, (bytes) => log(route?.type ?? 'error', 200, bytes));
         },
         (error: unknown) => {
+          if (this.#closing) return socket.destroy();
           // A loop found further up (another proxy led our CONNECT back to us) is a loop here too.
           const e = unwrapError(error);
           if (e instanceof ProxyTunnelError && e.statusCode === 508) return refuse('508 Loop Detected', `jaato-proxy: ${e.message}`, 'error');
@@ -319,12 +355,15 @@ export class LocalProxy {
   #splice(socket: Duplex, remote: Socket, done: (bytes: number) => void): void {
     if (this.#options.unref) remote.unref();
     this.#tunnels.add(socket).add(remote);
+    let ended = false; // not by the set: #track's own 'close' listener may have taken the socket out first
     // pipe() both ways and nothing else per chunk: the byte count for the log is the client socket's
     // own counter (queued bytes included), read once at the end.
     const before = (socket as Socket).bytesWritten;
     remote.pipe(socket).pipe(remote);
     const close = (): void => {
-      if (!this.#tunnels.delete(socket)) return;
+      if (ended) return;
+      ended = true;
+      this.#tunnels.delete(socket);
       this.#tunnels.delete(remote);
       const bytes = Math.max(0, (socket as Socket).bytesWritten - before);
       socket.destroy();
@@ -348,11 +387,13 @@ export class LocalProxy {
     const log = (host: string, route: AccessLogEntry['route'], status: number, bytes: number): void =>
       this.#log({ client, method, host, route, status, bytes, ms: Math.round(performance.now() - started) });
     const refuse = (status: string, text: string, host: string, route: AccessLogEntry['route']): void => {
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\nconnection: close\r\n\r\n${text}\n`);
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\n${challengeLine(status)}connection: close\r\n\r\n${text}\n`);
       log(host, route, Number(status.slice(0, 3)), 0);
     };
     socket.on('error', () => socket.destroy());
+    this.#track(socket);
     if (!this.#isAllowed(socket as Socket)) return refuse('403 Forbidden', `jaato-proxy: client ${client} is not allowed (serve --allow)`, '-', 'refused');
+    if (!this.#authorized(req)) return refuse('407 Proxy Authentication Required', NOT_AUTHORIZED, '-', 'refused');
     let target: URL;
     try {
       // Clients name a WebSocket target `http://` or `ws://` (the same thing on the wire).
@@ -366,21 +407,26 @@ export class LocalProxy {
     const port = target.port === '' ? 80 : Number(target.port);
     void this.#ownAddress(target.hostname, port).then((own) => {
       if (own) return refuse('508 Loop Detected', `jaato-proxy: the request targets this proxy itself (${target.host} reaches ${own})`, target.host, 'refused');
+      if (this.#closing) return socket.destroy();
       let route: Route | undefined;
       this.#routes(target).then((routes) => this.#open(routes, host, port, req.headers.via, (r) => (route = r))).then(
         (remote) => {
-          if (socket.destroyed) return remote.destroy();
+          if (socket.destroyed || this.#closing) {
+            socket.destroy();
+            return remote.destroy();
+          }
           remote.write(upgradeHead(req, target, appendVia(req.headers.via, this.#via)));
           if (head.length > 0) remote.write(head);
           this.#splice(socket, remote, (bytes) => log(target.host, route?.type ?? 'error', 101, bytes));
         },
-        (error: unknown) => refuse('502 Bad Gateway', `jaato-proxy: ${message(error)}`, target.host, 'error'),
+        (error: unknown) => (this.#closing ? socket.destroy() : refuse('502 Bad Gateway', `jaato-proxy: ${message(error)}`, target.host, 'error')),
       );
     });
   }
 
   /** Stops listening, ends the tunnels in flight and closes upstream connections. */
   async close(): Promise<void> {
+    this.#closing = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const s of this.#tunnels) s.destroy();
     this.#tunnels.clear();
@@ -414,6 +460,14 @@ function upgradeHead(req: IncomingMessage, target: URL, via: string): string {
     out += `${raw[i]}: ${raw[i + 1]}\r\n`;
   }
   return `${out}Via: ${via}\r\n\r\n`;
+}
+
+const CLIENT_CHALLENGE = 'Basic realm="jaato-proxy local proxy"';
+const NOT_AUTHORIZED = 'jaato-proxy: this local proxy needs the credential in the proxy URL it was given (JAATO_LOCAL_PROXY_URL)';
+
+/** The challenge a 407 of ours carries, as a raw header line (empty for any other status). */
+function challengeLine(status: string): string {
+  return status.startsWith('407') ? `proxy-authenticate: ${CLIENT_CHALLENGE}\r\n` : '';
 }
 
 const LOOPED = 'jaato-proxy: loop detected: this request has already passed through this proxy (its Via carries our mark); the upstream proxy leads back here';

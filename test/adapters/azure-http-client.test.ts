@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { Agent } from 'node:http';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { createHttpHeaders, createPipelineRequest, isRestError, type PipelineRequest } from '@azure/core-rest-pipeline';
+import { createHttpHeaders, createPipelineFromOptions, createPipelineRequest, isRestError, type PipelineRequest } from '@azure/core-rest-pipeline';
+import { getFetchInit } from '../../src/index.js';
 import { createAzureHttpClient } from '../../src/adapters/azure.js';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
@@ -139,4 +140,63 @@ test('an abort while the caller reads a streamed body (through the progress coun
     for await (const _ of res.readableStreamBody ?? []) void _;
   }, { name: 'AbortError' });
   await http.dispatcher.destroy();
+});
+
+// A reset before the response's headers is what Azure's retry policies retry (ECONNRESET): three
+// attempts under maxRetries 2, directly and through the Kerberos Squid (there the typed
+// ProxyConnectionError or undici's socket error is the cause, the code is Azure's).
+test('a connection reset before the headers is retried by the pipeline: RestError ECONNRESET, directly and through the proxy', async () => {
+  const lab = ctx.lab;
+  let hits = 0;
+  lab.origins.https.mount('/reset', (req) => {
+    hits++;
+    req.socket.destroy();
+  });
+  for (const [name, http] of [
+    ['direct', createAzureHttpClient({ env: {}, ca: lab.ca })],
+    ['through Squid', client()],
+  ] as const) {
+    hits = 0;
+    const pipeline = createPipelineFromOptions({ retryOptions: { maxRetries: 2, retryDelayInMs: 1, maxRetryDelayInMs: 2 } });
+    const error = await pipeline.sendRequest(http, createPipelineRequest({ url: `${lab.origins.https.url}/reset`, method: 'GET' })).then(() => undefined, (e: unknown) => e);
+    assert.ok(isRestError(error), `${name}: ${String(error)}`);
+    assert.equal(error.code, 'ECONNRESET', name);
+    assert.ok((error as Error).cause instanceof Error, `${name}: the original error is the cause`);
+    assert.equal(hits, 3, `${name}: the first attempt and two retries reached the origin`);
+    await http.dispatcher.close();
+  }
+});
+
+test('a proxy that cannot be reached is a retryable RestError (ECONNREFUSED) with the typed error as cause', async () => {
+  const http = createAzureHttpClient({ proxy: 'http://127.0.0.1:1', env: {} });
+  const error = await http.sendRequest(createPipelineRequest({ url: 'https://example.invalid/', method: 'GET' })).then(() => undefined, (e: unknown) => e);
+  assert.ok(isRestError(error), String(error));
+  assert.equal(error.code, 'ECONNREFUSED');
+  assert.equal(((error as Error).cause as { code?: string }).code, 'ERR_JAATO_PROXY_CONNECT');
+  await http.dispatcher.close();
+});
+
+test('closing a client made without options closes only its own dispatcher, not the process-wide one', async () => {
+  const lab = ctx.lab;
+  const http = createAzureHttpClient();
+  await http.dispatcher.close();
+  const url = `${lab.origins.http.url}/after-close`;
+  const res = await fetch(url, getFetchInit(url));
+  assert.equal(res.status, 200);
+  await res.arrayBuffer();
+});
+
+test('repeated response fields as Azure’s own client sees them: joined with ", ", set-cookie and Node’s single-valued fields first only', async () => {
+  const lab = ctx.lab;
+  lab.origins.https.mount('/repeated', (req, res) => {
+    req.resume();
+    res.setHeader('x-multi', ['a', 'b']);
+    res.setHeader('set-cookie', ['one=1', 'two=2']);
+    res.setHeader('retry-after', ['5', '9']);
+    res.end('ok');
+  });
+  const http = client();
+  const res = await http.sendRequest(createPipelineRequest({ url: `${lab.origins.https.url}/repeated`, method: 'GET' }));
+  assert.deepEqual([res.headers.get('x-multi'), res.headers.get('set-cookie'), res.headers.get('retry-after')], ['a, b', 'one=1', '5']);
+  await http.dispatcher.close();
 });
