@@ -4,11 +4,11 @@ import { resolveConfig, type ProxyConfig, type ProxyRoute } from '../config/prox
 import { redactUrl } from '../redact.js';
 import { JaatoProxyError, unwrapError } from '../errors.js';
 import { KerberosError } from '../auth/errors.js';
-import { ProxyTunnelError } from '../transport/errors.js';
+import { ProxyMutualAuthError, ProxyTunnelError } from '../transport/errors.js';
 import { createFetch } from '../adapters/fetch.js';
 import { transportOptions } from '../adapters/client-options.js';
 import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
-import { authCheck, directRemedy, fetchAuthNote, originRemedy, sentWith, tunnelRefusedRemedy, type AuthSetting } from './advice.js';
+import { authCheck, directRemedy, fetchAuthNote, mutualAuthRemedy, originRemedy, sentWith, tunnelRefusedRemedy, type AuthSetting } from './advice.js';
 import { checkKerberos, KERBEROS_OFF, type KerberosFacts } from './kerberos-checks.js';
 import { checkProxy, type ProxyFacts } from './proxy-checks.js';
 import { countTokens } from './token-count.js';
@@ -27,7 +27,7 @@ export interface Check {
 }
 
 export interface DoctorOptions
-  extends Pick<ProxyDispatcherOptions, 'ca' | 'proxyCa' | 'proxyTls' | 'rejectUnauthorized' | 'proxy' | 'proxySource' | 'noProxy' | 'kerberos' | 'connectTimeout' | 'tokenTimeout'> {
+  extends Pick<ProxyDispatcherOptions, 'ca' | 'proxyCa' | 'proxyTls' | 'rejectUnauthorized' | 'proxy' | 'proxySource' | 'noProxy' | 'kerberos' | 'connectTimeout' | 'tokenTimeout' | 'requireMutualAuth'> {
   env?: Env;
   /** What set `noProxy` to turn every proxy off (the CLI's `-x ""`), for the proxy-variables line. */
   noProxySource?: string;
@@ -132,7 +132,8 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   if (!url || !e || e.route === 'error') return done();
 
   // 10. The URL itself, through the proxy or directly as routed.
-  const fetch = createFetch(clientOptions);
+  // The fetch is the program's own request: mutual authentication required of it as configured.
+  const fetch = createFetch({ ...clientOptions, ...(options.requireMutualAuth && { requireMutualAuth: true }) });
   const tokens = countTokens(main?.spn);
   const started = performance.now();
   try {
@@ -151,6 +152,9 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
     const place = { variable: main.proxy.source, host: main.proxy.hostname, port: main.proxy.port, tls: main.proxy.protocol === 'https:' };
     if (error instanceof ProxyTunnelError && error.statusCode !== undefined) {
       add({ name: 'fetch', status: 'fail', detail: fail(error), remedy: tunnelRefusedRemedy(error.statusCode) });
+    } else if (error instanceof ProxyMutualAuthError) {
+      const path = new URL(url).protocol === 'http:' ? 'forwarded' : 'CONNECT';
+      add({ name: 'fetch', status: 'fail', detail: fail(error), remedy: mutualAuthRemedy(error.reason, path, main.spn) });
     } else if (error instanceof JaatoProxyError) {
       const setting = { ...authSetting(main), spn, principal: kerberos.principal ?? undefined, sent: sentWith(tokens.count, authSetting(main), report.proxies[0]?.offers ?? []) };
       const judged = authCheck({ ok: false, error }, '', setting, place);
