@@ -54,14 +54,14 @@ export async function probeForwardedAuth(
     }
     const facts: ForwardedAuthFacts = { answer, mode: null, replyToken, ...(error && { error }) };
     if (/\bclose\b/i.test(String(first.headers['connection'] ?? '')) || socket.destroyed) {
-      return { ...facts, unseen: 'the proxy closed the connection after one request' };
+      return { ...facts, unseen: `the proxy closed the connection after its ${answer} answer, so no second request could go on it` };
     }
     let second: ResponseHead;
     try {
       second = await head(socket, route, target, undefined, options.timeout);
     } catch (e) {
       if (e instanceof ProxyTimeoutError) throw e;
-      return { ...facts, unseen: 'the proxy closed the connection after one request' };
+      return { ...facts, unseen: `the proxy closed the connection after its ${answer} answer, so no second request could go on it` };
     }
     return { ...facts, mode: second.statusCode === 407 ? 'request' : 'connection' };
   } finally {

@@ -118,8 +118,8 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   const clientOptions: ProxyDispatcherOptions = { env, ...explicitRouting(routing), ...pick(options, 'ca', 'proxyCa', 'proxyTls', 'rejectUnauthorized', 'connectTimeout', 'tokenTimeout') };
   // Without a URL there is no fetch line: a proxy used for http: alone is asked with a forwarded HEAD.
   const transport = { ...transportOptions(options), ...(url === undefined && { standIn: true, forward: (t: URL) => forwardedHead(t, clientOptions) }) };
-  for (const { route, variables, target } of routes) {
-    const probed = await checkProxy(route, target, variables, { spn, principal: kerberos.principal ?? undefined }, transport);
+  for (const { route, variables, target, forwarded } of routes) {
+    const probed = await checkProxy(route, target, variables, { spn, principal: kerberos.principal ?? undefined }, { ...transport, ...(forwarded && { forwardedTarget: forwarded }) });
     for (const c of probed.checks) add(c);
     report.proxies.push(probed.facts);
   }
@@ -221,9 +221,9 @@ function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<
  * it goes direct), else the proxy of each scheme, once per distinct proxy, with every variable that
  * names it.
  */
-function proxiedRoutes(config: ProxyConfig, url: string | undefined): Array<{ route: ProxyRoute; variables: string[]; target: URL }> {
+function proxiedRoutes(config: ProxyConfig, url: string | undefined): Array<{ route: ProxyRoute; variables: string[]; target: URL; forwarded?: URL }> {
   const targets = url === undefined ? [DEFAULT_TARGET, DEFAULT_TARGET.replace('https:', 'http:')] : [url];
-  const out: Array<{ route: ProxyRoute; variables: string[]; target: URL }> = [];
+  const out: Array<{ route: ProxyRoute; variables: string[]; target: URL; forwarded?: URL }> = [];
   for (const t of targets) {
     let route;
     try {
@@ -235,6 +235,8 @@ function proxiedRoutes(config: ProxyConfig, url: string | undefined): Array<{ ro
     const same = out.find((o) => o.route.proxy.redacted === route.proxy.redacted && o.route.proxy.credentials?.password === route.proxy.credentials?.password);
     if (same) {
       if (!same.variables.includes(route.proxy.source)) same.variables.push(route.proxy.source);
+      // It forwards http: requests too: how it authenticates those is seen with this target.
+      same.forwarded = new URL(t);
     } else {
       // Probed as it is used: a proxy of both schemes (the usual case) with a CONNECT, the first target.
       out.push({ route, variables: [route.proxy.source], target: new URL(t) });

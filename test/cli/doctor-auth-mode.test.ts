@@ -101,6 +101,22 @@ test('doctor <http url> through Apache: per request, a reply token that verifies
   assert.deepEqual(facts(strict.report), [['request', null, 'verified']]);
 });
 
+test('doctor without a URL through Apache: the stand-in HEADs to http://example.com/ show the mode, or say honestly why not, exit 0', async () => {
+  const lab = ctx.lab;
+  const { code, report } = await doctor(labEnv(lab, { HTTPS_PROXY: lab.proxies.perRequest, HTTP_PROXY: lab.proxies.perRequest }), []);
+  assert.equal(code, 0, JSON.stringify(report.checks, null, 1));
+  const mode = line(report, 'auth mode');
+  // Apache closes the connection after an error answer (its 502 where example.com is out of reach): then the mode is not seen.
+  if (report.proxies[0]?.authMode === null) {
+    assert.equal(mode.status, 'skip');
+    assert.match(mode.detail, /^not seen: the proxy closed the connection after its 5\d\d [^,]+ answer, so no second request could go on it$/);
+  } else {
+    assert.equal(report.proxies[0]?.authMode, 'request');
+    assert.match(mode.detail, /^per request \(as Apache mod_auth_gssapi\)/);
+  }
+  assert.equal(report.proxies[0]?.forwardedReplyToken, 'verified');
+});
+
 test('doctor <https url> through Apache: no reply token on CONNECT; with --require-mutual-auth ✗ with "https needs it off", exit 1', async () => {
   const lab = ctx.lab;
   const env = labEnv(lab, { HTTPS_PROXY: lab.proxies.perRequest, HTTP_PROXY: lab.proxies.perRequest});
@@ -108,6 +124,8 @@ test('doctor <https url> through Apache: no reply token on CONNECT; with --requi
   assert.equal(plain.code, 0, JSON.stringify(plain.report.checks, null, 1));
   assert.deepEqual(facts(plain.report), [[null, 'none', null]]);
   assert.equal(line(plain.report, 'reply token').status, 'ok');
+  assert.equal(line(plain.report, 'auth mode').status, 'skip');
+  assert.match(line(plain.report, 'auth mode').detail, /^not seen: a CONNECT tunnel is authenticated once; how the proxy treats forwarded requests shows with an http: URL/);
   const strict = await doctor(env, ['--require-mutual-auth', '--cacert', cacert(), `${lab.origins.https.url}/apache`]);
   assert.equal(strict.code, 1);
   assert.deepEqual(failed(strict.report), ['reply token', 'fetch']);
