@@ -84,28 +84,33 @@ export async function checkProxy(
   const checks = [offerCheck(probe, proxy.redacted, setting, tls, options.standIn ? `${target.hostname}:${port}` : undefined)];
   const forward = options.forward;
   if (probe.statusCode !== 407 || unmetOffer(probe.offered, setting)) return { checks, facts };
-  if (tls || forward) await authenticated(route, target, port, tls, known, setting, place, probe.offered, options, checks, facts);
+  const probing: Probing = { route, options, place, checks, facts };
+  if (tls || forward) await authenticated(probing, target, port, { ...setting, ...known }, probe.offered);
   if (route.auth !== 'negotiate' || !probe.offered.includes('negotiate')) return { checks, facts };
   const forwarded = tls ? options.forwardedTarget : target;
-  if (forwarded) await forwardedMode(route, forwarded, options, place, checks, facts);
+  if (forwarded) await forwardedMode(probing, forwarded);
   else checks.push(authModeCheck(null, 'a CONNECT tunnel is authenticated once; how the proxy treats forwarded requests shows with an http: URL (jaato-proxy doctor http://<host>/)'));
   return { checks, facts };
 }
 
+/** One proxy being probed: what each step needs, and where its lines and facts go. */
+interface Probing {
+  route: ProxyRoute;
+  options: ProxyCheckOptions;
+  place: ProxyPlace;
+  checks: Check[];
+  facts: ProxyFacts;
+}
+
 /** The authenticated request (a CONNECT, or the forwarded request of `options.forward`): the `proxy auth` line, and for a CONNECT its reply token. */
 async function authenticated(
-  route: ProxyRoute,
+  { route, options, place, checks, facts }: Probing,
   target: URL,
   port: number,
-  tls: boolean,
-  known: { spn: SpnState | undefined; principal: string | undefined },
-  setting: AuthSetting,
-  place: ProxyPlace,
+  setting: AuthSetting & { spn: SpnState | undefined; principal: string | undefined },
   offered: string[],
-  options: ProxyCheckOptions,
-  checks: Check[],
-  facts: ProxyFacts,
 ): Promise<void> {
+  const tls = target.protocol === 'https:' || target.protocol === 'wss:';
   const what = tls ? `CONNECT ${target.hostname}:${port}` : `HEAD ${target.origin}`;
   const dial = { timeout: options.timeout, ...(options.proxyTls && { proxyTls: options.proxyTls }) };
   let outcome: AuthOutcome;
@@ -136,7 +141,7 @@ async function authenticated(
     tokens.stop();
   }
   const sent = sentWith(tokens.count, setting, offered);
-  const check = authCheck(outcome, what, { ...setting, ...known, sent }, place);
+  const check = authCheck(outcome, what, { ...setting, sent }, place);
   facts.authenticated = check.status === 'ok';
   checks.push(check);
   if (reply && sent === 'negotiate') {
@@ -146,7 +151,7 @@ async function authenticated(
 }
 
 /** Two forwarded requests on one kept-alive connection: the `auth mode` line and the forwarded reply token's. */
-async function forwardedMode(route: ProxyRoute, target: URL, options: ProxyCheckOptions, place: ProxyPlace, checks: Check[], facts: ProxyFacts): Promise<void> {
+async function forwardedMode({ route, options, place, checks, facts }: Probing, target: URL): Promise<void> {
   let seen;
   try {
     seen = await probeForwardedAuth(route, target, {
