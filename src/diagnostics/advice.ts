@@ -1,7 +1,7 @@
 import { KerberosError } from '../auth/errors.js';
 import { JaatoProxyError } from '../errors.js';
 import { decideOn407 } from '../transport/auth-decision.js';
-import { ProxyAuthenticationError, ProxyTimeoutError, ProxyTunnelError } from '../transport/errors.js';
+import { ProxyAuthenticationError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError } from '../transport/errors.js';
 import { withPrincipal } from './credentials.js';
 import { certificateProblem, certificateRemedy, DNS, errorCodes, NOT_TLS, REFUSED } from './error-codes.js';
 import type { Check } from './doctor.js';
@@ -210,6 +210,8 @@ export function authCheck(outcome: AuthOutcome, what: string, s: AuthSetting & {
     return { name, status: 'ok', detail: `${what} with ${sent}: accepted; the proxy then answered ${error.statusCode} for the target (not an authentication failure)` };
   }
   let detail = error instanceof JaatoProxyError ? `${error.message} [${error.code}]` : error instanceof Error ? error.message : String(error);
+  // Authenticated, then the proxy did not prove itself: the remedy is mutual authentication's, not the credentials'.
+  if (error instanceof ProxyMutualAuthError) return { name, status: 'fail', detail, remedy: mutualAuthRemedy(error.reason, what.startsWith('CONNECT') ? 'CONNECT' : 'forwarded', s.spn?.spn) };
   if (error instanceof ProxyAuthenticationError) {
     const kerberos = error.cause instanceof KerberosError ? error.cause : undefined;
     // The Kerberos error is the token line's already: here, only that it left the 407 unanswered.
@@ -226,4 +228,47 @@ export function authCheck(outcome: AuthOutcome, what: string, s: AuthSetting & {
     return { name, status: 'fail', detail, ...(remedy && { remedy }) };
   }
   return { name, status: 'fail', detail, remedy: connectionRemedy(error, proxy) };
+}
+
+/** The two ways a Negotiate reply token reaches doctor: on a CONNECT's answer, or on a forwarded request's. */
+export type ReplyPath = 'CONNECT' | 'forwarded';
+
+/**
+ * The line for how the proxy authenticates forwarded requests, from two on one kept-alive connection.
+ * Information, not a verdict: the transport learns either mode by itself.
+ */
+export function authModeCheck(mode: 'connection' | 'request' | null, unseen: string | undefined): Check {
+  const name = 'auth mode';
+  const handled = 'jaato-proxy handles both: it learns the mode';
+  if (mode === 'connection') return { name, status: 'ok', detail: `per connection (as Squid): a second request on the kept-alive connection passed without a token; ${handled}` };
+  if (mode === 'request') {
+    return { name, status: 'ok', detail: `per request (as Apache mod_auth_gssapi): a second request on the kept-alive connection was challenged again; ${handled} and then sends a fresh token on each request` };
+  }
+  return { name, status: 'skip', detail: `not seen: ${unseen ?? 'no second request was made'}` };
+}
+
+/** The remedy for a proxy that did not prove itself (ProxyMutualAuthError), by its reason and the path. */
+export function mutualAuthRemedy(reason: 'bad-token' | 'no-token', path: ReplyPath, spn: string | undefined): string {
+  if (reason === 'bad-token') {
+    return `the proxy's reply token does not verify against ${spn ?? "the proxy's service"}: either the proxy does not hold the key of that principal (its keytab is stale or for another name: ask its administrators; a wrong JAATO_KERBEROS_SPN can do this too), or something between you and the proxy answers in its place (a man in the middle): do not send anything through it until that is understood`;
+  }
+  return path === 'CONNECT'
+    ? 'this proxy sends no reply token on CONNECT (Squid never sends one; Apache mod_auth_gssapi sends one on forwarded http: answers only), so every https:/wss: request through it fails with requireMutualAuth: turn requireMutualAuth off (drop --require-mutual-auth) for this proxy'
+    : 'this proxy sends no reply token on forwarded requests (Squid never sends one), so requireMutualAuth refuses every request through it: turn requireMutualAuth off (drop --require-mutual-auth) for this proxy';
+}
+
+/**
+ * The line for the proxy's Negotiate reply token on one path: a token that does not verify always
+ * fails; none fails only when mutual authentication is required.
+ */
+export function replyTokenCheck(token: 'verified' | 'bad' | 'none', path: ReplyPath, requireMutualAuth: boolean, spn: string | undefined, error?: unknown): Check {
+  const name = 'reply token';
+  const on = path === 'CONNECT' ? 'on the CONNECT answer' : 'on the forwarded answer';
+  if (token === 'verified') return { name, status: 'ok', detail: `the proxy's Negotiate reply token ${on} verified: the proxy proved itself (mutual authentication)` };
+  if (token === 'bad') {
+    const why = error instanceof JaatoProxyError ? ` [${error.code}]` : '';
+    return { name, status: 'fail', detail: `the proxy's Negotiate reply token ${on} did not verify${why}`, remedy: mutualAuthRemedy('bad-token', path, spn) };
+  }
+  if (requireMutualAuth) return { name, status: 'fail', detail: `no Negotiate reply token ${on}, and requireMutualAuth is set`, remedy: mutualAuthRemedy('no-token', path, spn) };
+  return { name, status: 'ok', detail: `no Negotiate reply token ${on}: the proxy does not prove itself there (fine unless requireMutualAuth is set, which would refuse it)` };
 }

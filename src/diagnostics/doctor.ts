@@ -4,11 +4,11 @@ import { resolveConfig, type ProxyConfig, type ProxyRoute } from '../config/prox
 import { redactUrl } from '../redact.js';
 import { JaatoProxyError, unwrapError } from '../errors.js';
 import { KerberosError } from '../auth/errors.js';
-import { ProxyTunnelError } from '../transport/errors.js';
+import { ProxyMutualAuthError, ProxyTunnelError } from '../transport/errors.js';
 import { createFetch } from '../adapters/fetch.js';
 import { transportOptions } from '../adapters/client-options.js';
 import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
-import { authCheck, directRemedy, fetchAuthNote, originRemedy, sentWith, tunnelRefusedRemedy, type AuthSetting } from './advice.js';
+import { authCheck, directRemedy, fetchAuthNote, mutualAuthRemedy, originRemedy, sentWith, tunnelRefusedRemedy, type AuthSetting } from './advice.js';
 import { checkKerberos, KERBEROS_OFF, type KerberosFacts } from './kerberos-checks.js';
 import { checkProxy, type ProxyFacts } from './proxy-checks.js';
 import { countTokens } from './token-count.js';
@@ -27,7 +27,7 @@ export interface Check {
 }
 
 export interface DoctorOptions
-  extends Pick<ProxyDispatcherOptions, 'ca' | 'proxyCa' | 'proxyTls' | 'rejectUnauthorized' | 'proxy' | 'proxySource' | 'noProxy' | 'kerberos' | 'connectTimeout' | 'tokenTimeout'> {
+  extends Pick<ProxyDispatcherOptions, 'ca' | 'proxyCa' | 'proxyTls' | 'rejectUnauthorized' | 'proxy' | 'proxySource' | 'noProxy' | 'kerberos' | 'connectTimeout' | 'tokenTimeout' | 'requireMutualAuth'> {
   env?: Env;
   /** What set `noProxy` to turn every proxy off (the CLI's `-x ""`), for the proxy-variables line. */
   noProxySource?: string;
@@ -118,8 +118,8 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   const clientOptions: ProxyDispatcherOptions = { env, ...explicitRouting(routing), ...pick(options, 'ca', 'proxyCa', 'proxyTls', 'rejectUnauthorized', 'connectTimeout', 'tokenTimeout') };
   // Without a URL there is no fetch line: a proxy used for http: alone is asked with a forwarded HEAD.
   const transport = { ...transportOptions(options), ...(url === undefined && { standIn: true, forward: (t: URL) => forwardedHead(t, clientOptions) }) };
-  for (const { route, variables, target } of routes) {
-    const probed = await checkProxy(route, target, variables, { spn, principal: kerberos.principal ?? undefined }, transport);
+  for (const { route, variables, target, forwarded } of routes) {
+    const probed = await checkProxy(route, target, variables, { spn, principal: kerberos.principal ?? undefined }, { ...transport, ...(forwarded && { forwardedTarget: forwarded }) });
     for (const c of probed.checks) add(c);
     report.proxies.push(probed.facts);
   }
@@ -132,7 +132,8 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   if (!url || !e || e.route === 'error') return done();
 
   // 10. The URL itself, through the proxy or directly as routed.
-  const fetch = createFetch(clientOptions);
+  // The fetch is the program's own request: mutual authentication required of it as configured.
+  const fetch = createFetch({ ...clientOptions, ...(options.requireMutualAuth && { requireMutualAuth: true }) });
   const tokens = countTokens(main?.spn);
   const started = performance.now();
   try {
@@ -151,6 +152,9 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
     const place = { variable: main.proxy.source, host: main.proxy.hostname, port: main.proxy.port, tls: main.proxy.protocol === 'https:' };
     if (error instanceof ProxyTunnelError && error.statusCode !== undefined) {
       add({ name: 'fetch', status: 'fail', detail: fail(error), remedy: tunnelRefusedRemedy(error.statusCode) });
+    } else if (error instanceof ProxyMutualAuthError) {
+      const path = new URL(url).protocol === 'http:' ? 'forwarded' : 'CONNECT';
+      add({ name: 'fetch', status: 'fail', detail: fail(error), remedy: mutualAuthRemedy(error.reason, path, main.spn) });
     } else if (error instanceof JaatoProxyError) {
       const setting = { ...authSetting(main), spn, principal: kerberos.principal ?? undefined, sent: sentWith(tokens.count, authSetting(main), report.proxies[0]?.offers ?? []) };
       const judged = authCheck({ ok: false, error }, '', setting, place);
@@ -217,9 +221,9 @@ function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<
  * it goes direct), else the proxy of each scheme, once per distinct proxy, with every variable that
  * names it.
  */
-function proxiedRoutes(config: ProxyConfig, url: string | undefined): Array<{ route: ProxyRoute; variables: string[]; target: URL }> {
+function proxiedRoutes(config: ProxyConfig, url: string | undefined): Array<{ route: ProxyRoute; variables: string[]; target: URL; forwarded?: URL }> {
   const targets = url === undefined ? [DEFAULT_TARGET, DEFAULT_TARGET.replace('https:', 'http:')] : [url];
-  const out: Array<{ route: ProxyRoute; variables: string[]; target: URL }> = [];
+  const out: Array<{ route: ProxyRoute; variables: string[]; target: URL; forwarded?: URL }> = [];
   for (const t of targets) {
     let route;
     try {
@@ -231,6 +235,8 @@ function proxiedRoutes(config: ProxyConfig, url: string | undefined): Array<{ ro
     const same = out.find((o) => o.route.proxy.redacted === route.proxy.redacted && o.route.proxy.credentials?.password === route.proxy.credentials?.password);
     if (same) {
       if (!same.variables.includes(route.proxy.source)) same.variables.push(route.proxy.source);
+      // It forwards http: requests too: how it authenticates those is seen with this target.
+      same.forwarded = new URL(t);
     } else {
       // Probed as it is used: a proxy of both schemes (the usual case) with a CONNECT, the first target.
       out.push({ route, variables: [route.proxy.source], target: new URL(t) });

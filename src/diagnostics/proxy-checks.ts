@@ -2,7 +2,9 @@ import type { ConnectionOptions } from 'node:tls';
 import type { ProxyRoute } from '../config/proxy-config.js';
 import { probeProxy } from '../transport/probe.js';
 import { openTunnel } from '../transport/tunnel.js';
-import { authCheck, connectionRemedy, offerCheck, sentWith, unmetOffer, type AuthOutcome, type AuthSetting, type ProxyPlace, type SpnState } from './advice.js';
+import { ProxyMutualAuthError } from '../transport/errors.js';
+import { authCheck, authModeCheck, connectionRemedy, offerCheck, replyTokenCheck, sentWith, unmetOffer, type AuthOutcome, type AuthSetting, type ProxyPlace, type SpnState } from './advice.js';
+import { probeForwardedAuth, type ReplyToken } from './auth-mode.js';
 import type { Check } from './doctor.js';
 import { countTokens } from './token-count.js';
 
@@ -20,6 +22,16 @@ export interface ProxyFacts {
   offers: string[];
   /** It accepted the authenticated request; null when that was not tried (no 407, nothing configured to answer, not reached, or an http: URL, whose fetch line is the proof). */
   authenticated: boolean | null;
+  /**
+   * How it authenticates forwarded requests, from two on one kept-alive connection: `connection` (the
+   * second passed without a token, as Squid) or `request` (challenged again, as Apache mod_auth_gssapi);
+   * null when not seen (an https target goes through CONNECT, one request per tunnel; not Negotiate).
+   */
+  authMode: 'connection' | 'request' | null;
+  /** Its Negotiate reply token on the CONNECT answer: `verified`, `bad` (did not verify), `none`; null when no Negotiate CONNECT got through. */
+  connectReplyToken: ReplyToken | null;
+  /** The same on a forwarded (http:) answer; null when none was seen. */
+  forwardedReplyToken: ReplyToken | null;
 }
 
 export interface ProxyCheckOptions {
@@ -33,6 +45,12 @@ export interface ProxyCheckOptions {
   forward?: (target: URL) => Promise<string>;
   /** The target is doctor's stand-in (no URL was given), not one the user asked for. */
   standIn?: boolean;
+  /** An http: target the proxy also serves (doctor's stand-in), to see how it authenticates forwarded requests when `target` is tunnelled. */
+  forwardedTarget?: URL;
+  /** The setup requires mutual authentication: a path without a reply token fails. */
+  requireMutualAuth?: boolean;
+  /** The Kerberos client principal, when one is chosen. */
+  principal?: string;
 }
 
 /**
@@ -51,7 +69,7 @@ export async function checkProxy(
   const variable = variables.join(', ');
   const setting: AuthSetting = { kerberos: route.auth === 'negotiate', basicCredentials: proxy.credentials !== undefined, variable };
   const place: ProxyPlace = { variable, host: proxy.hostname, port: proxy.port, tls: proxy.protocol === 'https:' };
-  const facts: ProxyFacts = { proxy: proxy.redacted, variables, reachable: false, status: null, offers: [], authenticated: null };
+  const facts: ProxyFacts = { proxy: proxy.redacted, variables, reachable: false, status: null, offers: [], authenticated: null, authMode: null, connectReplyToken: null, forwardedReplyToken: null };
   const dial = { timeout: options.timeout, ...(options.proxyTls && { proxyTls: options.proxyTls }) };
   let probe;
   try {
@@ -65,27 +83,93 @@ export async function checkProxy(
   const port = Number(target.port || (tls ? 443 : 80));
   const checks = [offerCheck(probe, proxy.redacted, setting, tls, options.standIn ? `${target.hostname}:${port}` : undefined)];
   const forward = options.forward;
-  if (probe.statusCode !== 407 || (!tls && !forward) || unmetOffer(probe.offered, setting)) return { checks, facts };
+  if (probe.statusCode !== 407 || unmetOffer(probe.offered, setting)) return { checks, facts };
+  const probing: Probing = { route, options, place, checks, facts };
+  if (tls || forward) await authenticated(probing, target, port, { ...setting, ...known }, probe.offered);
+  if (route.auth !== 'negotiate' || !probe.offered.includes('negotiate')) return { checks, facts };
+  const forwarded = tls ? options.forwardedTarget : target;
+  if (forwarded) await forwardedMode(probing, forwarded);
+  else checks.push(authModeCheck(null, 'a CONNECT tunnel is authenticated once; how the proxy treats forwarded requests shows with an http: URL (jaato-proxy doctor http://<host>/)'));
+  return { checks, facts };
+}
 
+/** One proxy being probed: what each step needs, and where its lines and facts go. */
+interface Probing {
+  route: ProxyRoute;
+  options: ProxyCheckOptions;
+  place: ProxyPlace;
+  checks: Check[];
+  facts: ProxyFacts;
+}
+
+/** The authenticated request (a CONNECT, or the forwarded request of `options.forward`): the `proxy auth` line, and for a CONNECT its reply token. */
+async function authenticated(
+  { route, options, place, checks, facts }: Probing,
+  target: URL,
+  port: number,
+  setting: AuthSetting & { spn: SpnState | undefined; principal: string | undefined },
+  offered: string[],
+): Promise<void> {
+  const tls = target.protocol === 'https:' || target.protocol === 'wss:';
   const what = tls ? `CONNECT ${target.hostname}:${port}` : `HEAD ${target.origin}`;
+  const dial = { timeout: options.timeout, ...(options.proxyTls && { proxyTls: options.proxyTls }) };
   let outcome: AuthOutcome;
+  let reply: { token: ReplyToken; error?: unknown } | undefined;
   const tokens = countTokens(route.spn);
   try {
-    if (forward && !tls) {
-      outcome = { ok: true, answer: await forward(target) };
+    if (options.forward && !tls) {
+      outcome = { ok: true, answer: await options.forward(target) };
     } else {
-      const socket = await openTunnel(route, target.hostname, port, { ...dial, tokenTimeout: options.tokenTimeout });
-      socket.destroy();
-      outcome = { ok: true, answer: 'tunnel open' };
+      // Mutual authentication required of the transport's own tunnel, so that its verdict says which it was:
+      // opened (a token verified), no-token (none came: authenticated all the same), bad-token.
+      const negotiate = route.auth === 'negotiate';
+      const principal = options.principal;
+      try {
+        const socket = await openTunnel(route, target.hostname, port, { ...dial, tokenTimeout: options.tokenTimeout, ...(principal && { principal }), ...(negotiate && { requireMutualAuth: true }) });
+        socket.destroy();
+        if (negotiate) reply = { token: 'verified' };
+      } catch (error) {
+        if (!(error instanceof ProxyMutualAuthError)) throw error;
+        reply = error.reason === 'no-token' ? { token: 'none' } : { token: 'bad', error };
+      }
+      // A reply token that does not verify still means the credentials were taken: its own line fails.
+      outcome = { ok: true, answer: reply?.token === 'bad' ? 'but the proxy did not prove itself (reply token below)' : 'tunnel open' };
     }
   } catch (error) {
     outcome = { ok: false, error };
   } finally {
     tokens.stop();
   }
-  const sent = sentWith(tokens.count, setting, probe.offered);
-  const check = authCheck(outcome, what, { ...setting, ...known, sent }, place);
+  const sent = sentWith(tokens.count, setting, offered);
+  const check = authCheck(outcome, what, { ...setting, sent }, place);
   facts.authenticated = check.status === 'ok';
   checks.push(check);
-  return { checks, facts };
+  if (reply && sent === 'negotiate') {
+    facts.connectReplyToken = reply.token;
+    checks.push(replyTokenCheck(reply.token, 'CONNECT', options.requireMutualAuth === true, route.spn, reply.error));
+  }
+}
+
+/** Two forwarded requests on one kept-alive connection: the `auth mode` line and the forwarded reply token's. */
+async function forwardedMode({ route, options, place, checks, facts }: Probing, target: URL): Promise<void> {
+  let seen;
+  try {
+    seen = await probeForwardedAuth(route, target, {
+      timeout: options.timeout,
+      tokenTimeout: options.tokenTimeout,
+      ...(options.proxyTls && { proxyTls: options.proxyTls }),
+      ...(options.principal && { principal: options.principal }),
+    });
+  } catch (error) {
+    // With doctor's stand-in target the proxy may well fail to reach it: only a warning then.
+    const detail = error instanceof Error ? error.message : String(error);
+    checks.push({ name: 'auth mode', status: options.standIn ? 'warn' : 'fail', detail, remedy: options.standIn ? `give doctor an http: URL the proxy serves (jaato-proxy doctor http://<host you use>/); ${connectionRemedy(error, place)}` : connectionRemedy(error, place) });
+    return;
+  }
+  if (!seen) return; // no token could be made: the token line says why
+  facts.authMode = seen.mode;
+  checks.push(authModeCheck(seen.mode, seen.unseen));
+  if (seen.replyToken === null) return;
+  facts.forwardedReplyToken = seen.replyToken;
+  checks.push(replyTokenCheck(seen.replyToken, 'forwarded', options.requireMutualAuth === true, route.spn, seen.error));
 }

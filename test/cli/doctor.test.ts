@@ -60,13 +60,18 @@ test('doctor --json has one shape: every key present, null where it does not app
   assert.deepEqual(Object.keys(report), ['ok', 'url', 'checks', 'proxies', 'kerberos']);
   assert.equal(report.url, null);
   for (const c of report.checks) assert.deepEqual(Object.keys(c), ['name', 'status', 'detail', 'remedy'], c.name);
-  assert.deepEqual(report.proxies, [{ proxy: `${ctx.lab.proxies.negotiate}/`, variables: ['HTTPS_PROXY', 'HTTP_PROXY'], reachable: true, status: 407, offers: ['negotiate'], authenticated: true }]);
+  // The reply token on CONNECT example.com:443: none (Squid sends none) if the tunnel opens, null if Squid cannot reach the stand-in;
+  // the mode and the forwarded reply token from two forwarded HEADs to http://example.com/ on one connection.
+  const reply = report.proxies[0]?.connectReplyToken;
+  assert.ok(reply === null || reply === 'none', String(reply));
+  assert.deepEqual(report.proxies, [{ proxy: `${ctx.lab.proxies.negotiate}/`, variables: ['HTTPS_PROXY', 'HTTP_PROXY'], reachable: true, status: 407, offers: ['negotiate'], authenticated: true, authMode: 'connection', connectReplyToken: reply, forwardedReplyToken: 'none' }]);
   assert.deepEqual(report.kerberos, { enabled: true, spn: 'HTTP@localhost', spnSource: 'proxy host', principal: 'alice@JAATO.TEST', credentials: 'ticket cache', token: 'made' });
   // Kerberos off: the same keys, null where there is nothing to say.
   const off = await doctor({ ...labEnv(ctx.lab), JAATO_KERBEROS_PROXY: 'false' });
   assert.deepEqual(off.report.kerberos, { enabled: false, spn: null, spnSource: null, principal: null, credentials: null, token: 'not tried' });
-  assert.deepEqual(Object.keys(off.report.proxies[0] ?? {}), ['proxy', 'variables', 'reachable', 'status', 'offers', 'authenticated']);
+  assert.deepEqual(Object.keys(off.report.proxies[0] ?? {}), ['proxy', 'variables', 'reachable', 'status', 'offers', 'authenticated', 'authMode', 'connectReplyToken', 'forwardedReplyToken']);
   assert.equal(off.report.proxies[0]?.authenticated, null);
+  assert.deepEqual([off.report.proxies[0]?.authMode, off.report.proxies[0]?.connectReplyToken, off.report.proxies[0]?.forwardedReplyToken], [null, null, null]);
 });
 
 test('doctor without a URL, working setup with a ticket cache: the proxy asked without and with credentials, exit 0', async () => {
@@ -75,6 +80,8 @@ test('doctor without a URL, working setup with a ticket cache: the proxy asked w
   assert.match(r.stdout, /✓ proxy {12}http:\/\/localhost:\d+\/ \(HTTPS_PROXY, HTTP_PROXY\) answered 407 Proxy Authentication Required in \d+ ms; offers Negotiate\n/);
   assert.match(r.stdout, /✓ proxy auth {7}CONNECT example\.com:443 with a Negotiate token for HTTP@localhost: accepted/);
   assert.match(r.stdout, /✓ ticket {11}alice@JAATO\.TEST, expires /);
+  // The proxy serves http: too (HTTP_PROXY): how it authenticates forwarded requests, seen with two on one connection.
+  assert.match(r.stdout, /✓ auth mode {8}per connection \(as Squid\)/);
   assert.doesNotMatch(r.stdout, /✗/);
 });
 
@@ -358,11 +365,12 @@ test('doctor <url>: the fetch line says "after a 407" from the tokens made, not 
   const pre = await doctor(labEnv(lab), [`${lab.origins.http.url}/pre`]);
   assert.equal(pre.code, 0, JSON.stringify(pre.report.checks, null, 1));
   assert.match(line(pre.report, 'fetch').detail, /^200 OK in \d+ ms \(pre-authenticated with a Negotiate token, no 407\)$/);
-  // A proxy that refuses the first token it is sent and takes the next (real tokens from the lab's KDC).
+  // A proxy that refuses the first token of a GET and takes the next (real tokens from the lab's KDC);
+  // doctor's own HEADs (its auth-mode probe) are not counted.
   let authorized = 0;
   const picky = await scriptedProxy((head, socket) => {
     if (!/^proxy-authorization: Negotiate /im.test(head)) return void socket.write('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n');
-    if (++authorized === 1) return void socket.write('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n');
+    if (head.startsWith('GET ') && ++authorized === 1) return void socket.write('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n');
     socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
   });
   try {

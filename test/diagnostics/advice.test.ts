@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KerberosNoCredentialsError, KerberosUnknownSpnError } from '../../src/auth/errors.js';
 import { parseProxyUrl } from '../../src/config/proxy-url.js';
-import { authCheck, connectionRemedy, directRemedy, fetchAuthNote, offerCheck, originRemedy, schemeName, sentWith, spnRemedy, tokenRemedy, unmetOffer, type AuthSetting, type SpnState } from '../../src/diagnostics/advice.js';
+import { authCheck, authModeCheck, connectionRemedy, directRemedy, fetchAuthNote, offerCheck, originRemedy, replyTokenCheck, schemeName, sentWith, spnRemedy, tokenRemedy, unmetOffer, type AuthSetting, type SpnState } from '../../src/diagnostics/advice.js';
 import { credentialsSource } from '../../src/diagnostics/credentials.js';
-import { ProxyAuthenticationError, ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from '../../src/transport/errors.js';
+import { ProxyAuthenticationError, ProxyConnectionError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError } from '../../src/transport/errors.js';
 
 // doctor's judgements as tables: what the proxy offered or answered, what was configured → the
 // verdict and the remedy. The same judgements are run against the real lab in test/cli/doctor.test.ts.
@@ -127,4 +127,41 @@ test('where the credentials come from, as doctor --json names it', () => {
   assert.equal(credentialsSource({ before: ran, token: 'made', clientKeytab: '/k', platform: 'linux' }), 'client keytab');
   assert.equal(credentialsSource({ before: ran, token: 'failed', clientKeytab: '/k', platform: 'linux' }), undefined);
   assert.equal(credentialsSource({ before: { klist: 'skipped', valid: false }, token: 'made', platform: 'win32' }), 'windows logon');
+});
+
+test('how the proxy authenticates is information: both modes ✓ with "handles both", not seen is a skip saying why', () => {
+  assert.deepEqual([authModeCheck('connection', undefined).status, authModeCheck('request', undefined).status, authModeCheck(null, 'closed').status], ['ok', 'ok', 'skip']);
+  assert.match(authModeCheck('connection', undefined).detail, /^per connection \(as Squid\).*jaato-proxy handles both/);
+  assert.match(authModeCheck('request', undefined).detail, /^per request \(as Apache mod_auth_gssapi\).*jaato-proxy handles both/);
+  assert.equal(authModeCheck(null, 'the proxy closed the connection').detail, 'not seen: the proxy closed the connection');
+});
+
+test('the reply token: a bad one always ✗ (keytab or man in the middle); none ✗ only with requireMutualAuth, with the remedy for its path', () => {
+  const rows: ReadonlyArray<['verified' | 'bad' | 'none', 'CONNECT' | 'forwarded', boolean, string, RegExp | undefined]> = [
+    ['verified', 'forwarded', true, 'ok', undefined],
+    ['verified', 'CONNECT', false, 'ok', undefined],
+    ['none', 'CONNECT', false, 'ok', undefined],
+    ['none', 'forwarded', false, 'ok', undefined],
+    ['bad', 'forwarded', false, 'fail', /does not verify against HTTP@proxy\.corp: either the proxy does not hold the key of that principal.*a man in the middle/],
+    ['bad', 'CONNECT', true, 'fail', /a man in the middle/],
+    ['none', 'CONNECT', true, 'fail', /no reply token on CONNECT \(Squid never sends one; Apache mod_auth_gssapi sends one on forwarded http: answers only\).*https:\/wss:.*turn requireMutualAuth off/],
+    ['none', 'forwarded', true, 'fail', /no reply token on forwarded requests \(Squid never sends one\).*turn requireMutualAuth off/],
+  ];
+  for (const [token, path, required, status, remedy] of rows) {
+    const c = replyTokenCheck(token, path, required, 'HTTP@proxy.corp');
+    assert.equal(c.status, status, `${token} ${path} ${required}`);
+    if (remedy) assert.match(c.remedy ?? '', remedy);
+    else assert.equal(c.remedy, undefined);
+  }
+});
+
+test('an authenticated request the proxy did not prove itself on: the mutual-auth remedy for its path, not the credentials\'', () => {
+  const proxy = parseProxyUrl('http://proxy.corp:3128', 'HTTPS_PROXY');
+  const place = { variable: 'HTTPS_PROXY', host: 'proxy.corp', port: 3128, tls: false };
+  const setting = { ...ON, spn: undefined, principal: undefined, sent: 'negotiate' as const };
+  const none = authCheck({ ok: false, error: new ProxyMutualAuthError(proxy, 'no-token', 'its 200 answer to CONNECT a:443') }, 'CONNECT a:443', setting, place);
+  assert.equal(none.status, 'fail');
+  assert.match(none.remedy ?? '', /no reply token on CONNECT/);
+  const bad = authCheck({ ok: false, error: new ProxyMutualAuthError(proxy, 'bad-token', 'its 200 answer to HEAD http://a', new Error('x')) }, 'HEAD http://a', setting, place);
+  assert.match(bad.remedy ?? '', /a man in the middle/);
 });

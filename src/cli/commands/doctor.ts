@@ -23,10 +23,13 @@ doctor checks the setup a fetch command line uses.
       --proxy-insecure        do not verify an https:// proxy's certificate
       --connect-timeout <s>   limit on connecting to the proxy and on its answers
       --timeout <ms>          the same in milliseconds (default 10000)
+      --require-mutual-auth   the proxy must prove itself with a Negotiate reply token (requireMutualAuth):
+                              a path where it sends none fails, with which proxies send one
       --json                  one object: ok, url, checks, proxies, kerberos (see the README)`;
 
 const OPTIONS = {
   json: { type: 'boolean' },
+  'require-mutual-auth': { type: 'boolean' },
   ...PROXY_OPTIONS,
   ...ROUTE_OPTIONS,
   ...CA_OPTION,
@@ -42,7 +45,17 @@ export function stableReport(report: DoctorReport): unknown {
     ok,
     url,
     checks: checks.map(({ name, status, detail, remedy }) => ({ name, status, detail, remedy: remedy ?? null })),
-    proxies: proxies.map(({ proxy, variables, reachable, status, offers, authenticated }) => ({ proxy, variables, reachable, status, offers, authenticated })),
+    proxies: proxies.map(({ proxy, variables, reachable, status, offers, authenticated, authMode, connectReplyToken, forwardedReplyToken }) => ({
+      proxy,
+      variables,
+      reachable,
+      status,
+      offers,
+      authenticated,
+      authMode,
+      connectReplyToken,
+      forwardedReplyToken,
+    })),
     kerberos: { enabled: kerberos.enabled, spn: kerberos.spn, spnSource: kerberos.spnSource, principal: kerberos.principal, credentials: kerberos.credentials, token: kerberos.token },
   };
 }
@@ -58,6 +71,7 @@ export async function doctorCommand(args: string[]): Promise<number> {
     ...(values['proxy-negotiate'] && { kerberosSource: '--proxy-negotiate' }),
     ...trustFromOptions(values, EXIT.failure),
     ...(timeout !== undefined && { connectTimeout: timeout }),
+    ...(values['require-mutual-auth'] && { requireMutualAuth: true }),
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(stableReport(report), null, 2)}\n`);
