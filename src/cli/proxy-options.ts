@@ -31,6 +31,16 @@ export const ROUTE_OPTIONS = {
 } as const;
 
 /** How `-x` is named in messages, in place of the library's `options.proxy`. */
+/** The help lines of the routing and trust options fetch and doctor share (they mean the same in both). */
+export const ROUTE_AND_TRUST_HELP = `  -x, --proxy <url>           the proxy for every scheme, instead of HTTPS_PROXY/HTTP_PROXY ("" for none)
+  -U, --proxy-user <u:p>      Basic credentials for the proxy (never shown)
+      --proxy-negotiate       Kerberos/SPNEGO to the proxy, as JAATO_KERBEROS_PROXY=true
+      --noproxy <list>        hosts to reach directly, instead of NO_PROXY
+  -k, --insecure              do not verify the origin's certificate
+      --cacert <file>         trust this CA (PEM) for the origin, in addition to the defaults
+      --proxy-cacert <file>   trust this CA (PEM) for an https:// proxy, in addition to the defaults
+      --proxy-insecure        do not verify an https:// proxy's certificate`;
+
 export const PROXY_SOURCE = '-x/--proxy';
 
 /**

@@ -1,6 +1,6 @@
 import { runDoctor, type Check, type DoctorReport } from '../../diagnostics/doctor.js';
 import { parseCommand } from '../args.js';
-import { CA_OPTION, connectTimeoutOf, PROXY_OPTIONS, ROUTE_OPTIONS, routeFromOptions, trustFromOptions } from '../proxy-options.js';
+import { CA_OPTION, connectTimeoutOf, ROUTE_AND_TRUST_HELP, PROXY_OPTIONS, ROUTE_OPTIONS, routeFromOptions, trustFromOptions } from '../proxy-options.js';
 import { dim, FAIL, OK, yellow } from '../style.js';
 import { EXIT } from '../errors.js';
 
@@ -13,14 +13,7 @@ offers, and one with them, to see it accept them; with a URL, the URL fetched th
 ✓/✗ with the remedy. Exit code 1 when a check fails. The options mean what they do in fetch, so
 doctor checks the setup a fetch command line uses.
 
-  -x, --proxy <url>           the proxy for every scheme, instead of HTTPS_PROXY/HTTP_PROXY ("" for none)
-  -U, --proxy-user <u:p>      Basic credentials for the proxy (never shown)
-      --proxy-negotiate       Kerberos/SPNEGO to the proxy, as JAATO_KERBEROS_PROXY=true
-      --noproxy <list>        hosts to reach directly, instead of NO_PROXY
-  -k, --insecure              do not verify the origin's certificate
-      --cacert <file>         trust this CA (PEM) for the origin, in addition to the defaults
-      --proxy-cacert <file>   trust this CA (PEM) for an https:// proxy, in addition to the defaults
-      --proxy-insecure        do not verify an https:// proxy's certificate
+${ROUTE_AND_TRUST_HELP}
       --connect-timeout <s>   limit on connecting to the proxy and on its answers
       --timeout <ms>          the same in milliseconds (default 10000)
       --require-mutual-auth   the proxy must prove itself with a Negotiate reply token (requireMutualAuth):

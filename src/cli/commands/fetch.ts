@@ -14,7 +14,7 @@ import { JaatoProxyError } from '../../errors.js';
 import { redactUrl } from '../../redact.js';
 import { integerOption, optionLabel, parseCommand, secondsOption } from '../args.js';
 import { CommandFailure, EXIT, UsageError } from '../errors.js';
-import { CA_OPTION, connectTimeoutOf, credentialsOf, PROXY_OPTIONS, ROUTE_OPTIONS, routeFromOptions, trustFromOptions } from '../proxy-options.js';
+import { CA_OPTION, connectTimeoutOf, ROUTE_AND_TRUST_HELP, credentialsOf, PROXY_OPTIONS, ROUTE_OPTIONS, routeFromOptions, trustFromOptions } from '../proxy-options.js';
 import { stderrStyle } from '../style.js';
 import { exitCodeFor, failureMessage, FETCH_EXIT } from '../fetch/exit-codes.js';
 import { CREDENTIAL_HEADERS, DataFileError, isRedirect, redirectHop, requestBody, type DataPart, type RequestBody } from '../fetch/request.js';
@@ -49,14 +49,7 @@ options are curl's, with curl's meaning; a URL without a scheme is http://, as i
   -m, --max-time <seconds>    limit on the whole transfer (fractions allowed); exit 28
       --connect-timeout <s>   limit on connecting (proxy, CONNECT, TLS through the tunnel); exit 28
       --timeout <ms>          the same in milliseconds (jaato-proxy's own; default 10000)
-  -x, --proxy <url>           the proxy for every scheme, instead of HTTPS_PROXY/HTTP_PROXY ("" for none)
-  -U, --proxy-user <u:p>      Basic credentials for the proxy (never shown)
-      --proxy-negotiate       Kerberos/SPNEGO to the proxy, as JAATO_KERBEROS_PROXY=true
-      --noproxy <list>        hosts to reach directly, instead of NO_PROXY
-  -k, --insecure              do not verify the origin's certificate
-      --cacert <file>         trust this CA (PEM) for the origin, in addition to the defaults
-      --proxy-cacert <file>   trust this CA (PEM) for an https:// proxy, in addition to the defaults
-      --proxy-insecure        do not verify an https:// proxy's certificate
+${ROUTE_AND_TRUST_HELP}
   -v, --verbose               the route and the proxy exchange on stderr (tokens are never shown)
 
 Exit codes (curl's): 0 ok, 1 other failure (proxy authentication too), 2 usage, 3 bad URL,
