@@ -91,7 +91,7 @@ function parentLocalProxy(env: Env): string | undefined {
 export function localProxyNote(env: Env, proxy: string | null): string | undefined {
   const parent = parentLocalProxy(env);
   if (!parent || !proxy || new URL(proxy).origin !== parent) return undefined;
-  return `the in-process local proxy of a program run with JAATO_LOCAL_PROXY (or install({ localProxy: true })): it authenticates to that program's real proxy, so this process needs no credentials (${LOCAL_PROXY_URL_VARIABLE})`;
+  return `the in-process local proxy of a program run with JAATO_LOCAL_PROXY (or install({ localProxy: true })): it authenticates to that program's real proxy, so this process needs no Kerberos of its own; the per-process credential it asks for is in the proxy URL this process inherited (${LOCAL_PROXY_URL_VARIABLE})`;
 }
 
 function apply(target: NodeJS.ProcessEnv, changes: readonly Change[], side: 'before' | 'after'): void {

@@ -199,6 +199,15 @@ export class LocalProxy {
     }
   }
 
+  /**
+   * The route a forwarded request took, for the log: the configuration's, or with a PAC the PAC's
+   * first entry once the dispatcher is done (a proxy it found dead is marked bad by then, so last).
+   */
+  async #chosen(target: URL, configured: Route | undefined): Promise<Route | undefined> {
+    if (!pacSetting(this.#options.pac, this.#routing?.env)) return configured;
+    return this.#routes(target).then((routes) => routes[0], () => undefined);
+  }
+
   /** The routes to try, in order: the PAC's entries when a PAC is configured, else the one decision. */
   async #routes(target: URL): Promise<Route[]> {
     const pac = pacSetting(this.#options.pac, this.#routing?.env);
@@ -250,7 +259,6 @@ export class LocalProxy {
     if (expect !== undefined && expect !== '100-continue') return reply(417, `jaato-proxy: cannot meet "Expect: ${expect}"`, target.host);
     delete req.headers.expect;
     const resolved = this.#route(target);
-    const route = resolved?.type ?? 'error';
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     const headers = { ...endToEnd(req.headers), host: target.host, via: appendVia(req.headers.via, this.#via) };
     this.#dispatcher
@@ -259,7 +267,8 @@ export class LocalProxy {
         (upstream) => {
           if (upstream.statusCode === 407) {
             upstream.body.destroy();
-            return reply(502, `jaato-proxy: ${unanswered407(resolved, target, upstream.headers['proxy-authenticate'])}`, target.host, 'error');
+            void this.#chosen(target, resolved).then((r) => reply(502, `jaato-proxy: ${unanswered407(r, target, upstream.headers['proxy-authenticate'])}`, target.host, 'error'));
+            return;
           }
           let bytes = 0;
           const back = endToEnd(upstream.headers as Record<string, string | string[] | undefined>);
@@ -268,7 +277,7 @@ export class LocalProxy {
           upstream.body.pipe(res);
           res.on('close', () => {
             if (!res.writableFinished) upstream.body.destroy();
-            done(target.host, route, upstream.statusCode, bytes);
+            void this.#chosen(target, resolved).then((r) => done(target.host, r?.type ?? 'error', upstream.statusCode, bytes));
           });
         },
         (error: unknown) => reply(502, `jaato-proxy: ${message(error)}`, target.host, 'error'),

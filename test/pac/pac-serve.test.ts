@@ -24,7 +24,7 @@ test('serve with only JAATO_PAC_URL: curl gets the PAC\'s choice with Kerberos, 
   const ca = join(lab.dir, 'pac-serve-ca.pem');
   writeFileSync(ca, lab.ca);
   const env = { ...labEnv(lab), HTTPS_PROXY: '', HTTP_PROXY: '', JAATO_PAC_URL: `${lab.origins.http.url}/serve.pac` };
-  const { child, match } = await startCli(['serve', '--port', '0'], env, /listening on (http:\/\/127\.0\.0\.1:\d+) \(upstream: PAC http:\/\/127\.0\.0\.1:\d+\/serve\.pac\)/);
+  const { child, match, output } = await startCli(['serve', '--port', '0'], env, /listening on (http:\/\/127\.0\.0\.1:\d+) \(upstream: PAC http:\/\/127\.0\.0\.1:\d+\/serve\.pac\)/);
   const local = match[1] as string;
   try {
     const from = await quietLogLength(lab);
@@ -35,6 +35,10 @@ test('serve with only JAATO_PAC_URL: curl gets the PAC\'s choice with Kerberos, 
     assert.match(String((JSON.parse(plain.stdout) as EchoReply).headers.via), /squid/);
     const direct = await curl(['-x', local, `${lab.origins.http.url.replace('127.0.0.1', 'localhost')}/pac-serve-direct`]);
     assert.doesNotMatch(String((JSON.parse(direct.stdout) as EchoReply).headers.via), /squid/, 'DIRECT: not through Squid');
+    // serve's own log names the route the PAC chose, not the (empty) proxy variables'.
+    const wanted = [/ GET 127\.0\.0\.1:\d+ proxy 200 /, / GET localhost:\d+ direct 200 /, / CONNECT 127\.0\.0\.1:\d+ proxy 200 /];
+    for (const deadline = Date.now() + 3000; !wanted.every((w) => w.test(output())) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    for (const w of wanted) assert.match(output(), w);
     const log = await logSince(lab, from, 2);
     assert.deepEqual(log.map((e) => [e.method, e.status, e.user]).sort(), [['CONNECT', 200, lab.principal], ['GET', 200, lab.principal]]);
   } finally {
