@@ -1,37 +1,31 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { get } from 'node:https';
-import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createSecureContext, createServer, rootCertificates, type Server } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { createAgents, createFetch, getAgent, InvalidOptionError, ProxyConnectionError, ProxyDispatcher, unwrapError } from '../../src/index.js';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { useLab } from '../helpers/lab.js';
+import { tlsFrontForSquid } from '../helpers/tls-front.js';
 import { ROOT } from '../cli/helpers.js';
 
 // proxyCa: the CA of an https:// proxy, added to Node's trust (as `ca` is for origins), where
 // proxyTls.ca replaces it. The proxy is a TLS front (the lab CA's localhost certificate) for Squid.
 describe('proxyCa', () => {
   const ctx = useLab();
-  let front: Server;
+  let front: { url: string; close(): void };
   let proxy = '';
   // A real root that did not sign the lab's certificates.
   const unrelated = rootCertificates[0] as string;
 
   before(async () => {
     const lab = ctx.lab;
-    front = createServer({ key: readFileSync(join(lab.dir, 'origin.key')), cert: readFileSync(join(lab.dir, 'origin.pem')) }, (tls) => {
-      const squid = connect(Number(new URL(lab.proxies.negotiate).port), '127.0.0.1');
-      tls.pipe(squid).pipe(tls);
-      tls.on('error', () => squid.destroy());
-      squid.on('error', () => tls.destroy());
-    });
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    proxy = `https://localhost:${(front.address() as AddressInfo).port}`;
+    front = await tlsFrontForSquid(lab);
+    proxy = front.url;
   });
-  after(() => void front.close());
+  after(() => front.close());
 
   const base = (): { proxy: string; kerberos: true; env: Record<string, never>; ca: string } => ({ proxy, kerberos: true, env: {}, ca: ctx.lab.ca });
 

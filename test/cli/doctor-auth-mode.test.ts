@@ -8,36 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useLab } from '../helpers/lab.js';
 import { scriptedProxy, type ScriptedProxy } from '../helpers/scripted-proxy.js';
-import { labEnv, runCli } from './helpers.js';
+import { doctorJson as doctor, doctorLine as line, failedLines as failed, labEnv, runCli, type DoctorJson } from './helpers.js';
 
 const ctx = useLab();
-
-interface Check {
-  name: string;
-  status: string;
-  detail: string;
-  remedy: string | null;
-}
-interface Report {
-  ok: boolean;
-  checks: Check[];
-  proxies: Array<Record<string, unknown>>;
-}
-
-async function doctor(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number; report: Report }> {
-  const r = await runCli(['doctor', '--json', ...args], env);
-  try {
-    return { code: r.code, report: JSON.parse(r.stdout) as Report };
-  } catch {
-    throw new Error(`doctor printed no JSON (exit ${r.code}): ${r.stdout}${r.stderr}`);
-  }
-}
-
-function line(report: Report, name: string): Check {
-  const found = report.checks.find((c) => c.name === name);
-  if (!found) throw new Error(`no "${name}" line in ${JSON.stringify(report.checks, null, 1)}`);
-  return found;
-}
 
 /** The lab CA in a file, for --cacert (the https origin's certificate). */
 function cacert(): string {
@@ -46,8 +19,7 @@ function cacert(): string {
   return file;
 }
 
-const facts = (report: Report): unknown[] => report.proxies.map((p) => [p.authMode, p.connectReplyToken, p.forwardedReplyToken]);
-const failed = (report: Report): string[] => report.checks.filter((c) => c.status === 'fail').map((c) => c.name);
+const facts = (report: DoctorJson): unknown[] => report.proxies.map((p) => [p.authMode, p.connectReplyToken, p.forwardedReplyToken]);
 
 const FORGED = Buffer.from('a reply token no KDC made').toString('base64');
 let forger: ScriptedProxy;

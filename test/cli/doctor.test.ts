@@ -9,42 +9,9 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { useLab } from '../helpers/lab.js';
 import { scriptedProxy, type ScriptedProxy } from '../helpers/scripted-proxy.js';
-import { CLI, labEnv, runCli } from './helpers.js';
+import { CLI, doctorJson as doctor, doctorLine as line, failedLines as failed, labEnv, runCli, type DoctorJson } from './helpers.js';
 
 const ctx = useLab();
-
-interface Check {
-  name: string;
-  status: string;
-  detail: string;
-  remedy: string | null;
-}
-interface Report {
-  ok: boolean;
-  url: string | null;
-  checks: Check[];
-  proxies: Array<Record<string, unknown>>;
-  kerberos: Record<string, unknown>;
-}
-
-async function doctor(env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number; report: Report; stderr: string }> {
-  const r = await runCli(['doctor', '--json', ...args], env);
-  let report: Report;
-  try {
-    report = JSON.parse(r.stdout) as Report;
-  } catch {
-    throw new Error(`doctor printed no JSON (exit ${r.code}): ${r.stdout}${r.stderr}`);
-  }
-  return { code: r.code, report, stderr: r.stderr };
-}
-
-function line(report: Report, name: string): Check {
-  const found = report.checks.find((c) => c.name === name);
-  if (!found) throw new Error(`no "${name}" line in ${JSON.stringify(report.checks, null, 1)}`);
-  return found;
-}
-
-const failed = (report: Report): string[] => report.checks.filter((c) => c.status === 'fail').map((c) => c.name);
 
 let ntlm: ScriptedProxy;
 before(async () => {
@@ -212,7 +179,7 @@ test('doctor with the kerberos package missing: the addon line says so, with no 
   const stdout = await new Promise<string>((resolve) => {
     execFile(process.execPath, ['--import', join(dir, 'no-kerberos.mjs'), CLI, 'doctor', '--json'], { env: labEnv(ctx.lab), timeout: 30_000 }, (_error, out) => resolve(out));
   });
-  const report = JSON.parse(stdout) as Report;
+  const report = JSON.parse(stdout) as DoctorJson;
   const addon = line(report, 'kerberos addon');
   assert.equal(addon.status, 'fail');
   assert.match(addon.detail, /^the optional peer dependency "kerberos" is not installed \(install it beside jaato-proxy\) \(loader: Cannot find package 'kerberos'/);

@@ -58,3 +58,44 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp):
 export function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
 }
+
+/** One line of `doctor --json` (every key present: `remedy` is null when there is none). */
+export interface DoctorCheck {
+  name: string;
+  status: string;
+  detail: string;
+  remedy: string | null;
+}
+
+/** `doctor --json`'s documented shape, as far as the tests read it. */
+export interface DoctorJson {
+  ok: boolean;
+  url: string | null;
+  checks: DoctorCheck[];
+  proxies: Array<Record<string, unknown>>;
+  kerberos: Record<string, unknown>;
+}
+
+/** Runs `jaato-proxy doctor --json <args>`; fails loudly when it printed no JSON. */
+export async function doctorJson(env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number; report: DoctorJson; stderr: string }> {
+  const r = await runCli(['doctor', '--json', ...args], env);
+  let report: DoctorJson;
+  try {
+    report = JSON.parse(r.stdout) as DoctorJson;
+  } catch {
+    throw new Error(`doctor printed no JSON (exit ${r.code}): ${r.stdout}${r.stderr}`);
+  }
+  return { code: r.code, report, stderr: r.stderr };
+}
+
+/** The report's line named `name`; fails naming the lines there are when it is missing. */
+export function doctorLine(report: DoctorJson, name: string): DoctorCheck {
+  const found = report.checks.find((c) => c.name === name);
+  if (!found) throw new Error(`no "${name}" line in ${JSON.stringify(report.checks, null, 1)}`);
+  return found;
+}
+
+/** The names of the lines that failed. */
+export function failedLines(report: DoctorJson): string[] {
+  return report.checks.filter((c) => c.status === 'fail').map((c) => c.name);
+}

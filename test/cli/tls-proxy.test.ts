@@ -3,17 +3,16 @@
 // certificate) for the lab's real Squid: the lab's Squid has no TLS port of its own.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { connect, type AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer, type Server } from 'node:tls';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { useLab } from '../helpers/lab.js';
-import { curl, exited, labEnv, runCli, startCli } from './helpers.js';
+import { tlsFrontForSquid } from '../helpers/tls-front.js';
+import { curl, exited, labEnv, runCli, startCli, type DoctorCheck } from './helpers.js';
 
 describe('an https:// proxy with an untrusted certificate', () => {
   const ctx = useLab();
-  let front: Server;
+  let front: { url: string; close(): void };
   let proxy = '';
   let caPath = '';
 
@@ -21,29 +20,17 @@ describe('an https:// proxy with an untrusted certificate', () => {
     const lab = ctx.lab;
     caPath = join(lab.dir, 'tls-proxy-ca.pem');
     writeFileSync(caPath, lab.ca);
-    front = createServer({ key: readFileSync(join(lab.dir, 'origin.key')), cert: readFileSync(join(lab.dir, 'origin.pem')) }, (tls) => {
-      const squid = connect(Number(new URL(lab.proxies.negotiate).port), '127.0.0.1');
-      tls.pipe(squid).pipe(tls);
-      tls.on('error', () => squid.destroy());
-      squid.on('error', () => tls.destroy());
-    });
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    proxy = `https://localhost:${(front.address() as AddressInfo).port}`;
+    front = await tlsFrontForSquid(lab);
+    proxy = front.url;
   });
-  after(() => void front.close());
+  after(() => front.close());
 
-  interface Check {
-    name: string;
-    status: string;
-    detail: string;
-    remedy: string | null;
-  }
 
   test('doctor: an https:// proxy with an untrusted certificate → ✗ proxy naming --proxy-cacert, proxyCa and NODE_EXTRA_CA_CERTS; each of them fixes it', async () => {
     const env = labEnv(ctx.lab, { HTTPS_PROXY: proxy, HTTP_PROXY: proxy });
     const r = await runCli(['doctor', '--json'], env);
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    const checks = (JSON.parse(r.stdout) as { checks: Check[] }).checks;
+    const checks = (JSON.parse(r.stdout) as { checks: DoctorCheck[] }).checks;
     const line = checks.find((c) => c.name === 'proxy');
     assert.equal(line?.status, 'fail');
     assert.match(line?.detail ?? '', /Cannot connect to proxy https:\/\/localhost:\d+\/ \(from HTTPS_PROXY\)/);
