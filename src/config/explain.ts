@@ -3,7 +3,7 @@ import { JaatoProxyError } from '../errors.js';
 import type { Env } from './env.js';
 import { toUrl } from './host.js';
 import { resolveConfig, type AuthScheme, type ProxyConfig, type ProxyOptions, type Route } from './proxy-config.js';
-import { describeIgnoredParts } from './proxy-url.js';
+import { describeIgnoredParts, type ProxyEndpoint } from './proxy-url.js';
 
 /**
  * Why a URL goes the way it goes: what `jaato-proxy explain` prints, and `--json` prints as it is.
@@ -99,16 +99,25 @@ export function configWarnings(config: ProxyConfig): string[] {
 /** A warning per configured proxy whose value had a path, query or fragment (both schemes: one variable may serve both). */
 function ignoredParts(config: ProxyConfig): string[] {
   const found = new Set<string>();
+  for (const proxy of configuredProxies(config)) {
+    const warning = describeIgnoredParts(proxy);
+    if (warning) found.add(warning);
+  }
+  return [...found];
+}
+
+/** The proxies set for https: and for http: URLs (one variable may serve both); a malformed one is among the warnings already. */
+export function configuredProxies(config: ProxyConfig): ProxyEndpoint[] {
+  const found: ProxyEndpoint[] = [];
   for (const scheme of ['https:', 'http:']) {
     try {
       const proxy = config.proxyFor(scheme);
-      const warning = proxy && describeIgnoredParts(proxy);
-      if (warning) found.add(warning);
+      if (proxy) found.push(proxy);
     } catch {
-      // a malformed proxy is already among the warnings
+      // reported by ProxyConfig.warnings
     }
   }
-  return [...found];
+  return found;
 }
 
 export function failed(url: string, error: unknown, warnings: string[], pac: PacExplanation | null = null): Explanation {

@@ -148,7 +148,8 @@ export class ProxyConfig {
   }
 }
 
-function schemeClass(protocol: string): 'http:' | 'https:' | undefined {
+/** The proxy-variable class of a scheme: ws: goes as http:, wss: as https:; other schemes are never proxied. */
+export function schemeClass(protocol: string): 'http:' | 'https:' | undefined {
   if (protocol === 'http:' || protocol === 'ws:') return 'http:';
   if (protocol === 'https:' || protocol === 'wss:') return 'https:';
   return undefined;

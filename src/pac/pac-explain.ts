@@ -1,4 +1,4 @@
-import { configWarnings, explain, explainRoute, failed, type Explanation, type PacExplanation } from '../config/explain.js';
+import { configuredProxies, configWarnings, explain, explainRoute, failed, type Explanation, type PacExplanation } from '../config/explain.js';
 import type { Env } from '../config/env.js';
 import { toUrl } from '../config/host.js';
 import { resolveConfig, type ProxyConfig, type ProxyOptions } from '../config/proxy-config.js';
@@ -37,14 +37,6 @@ export async function explainWithPac(url: string | URL, env: Env = process.env, 
 
 /** The PAC wins over the proxy variables: say so when both are set, so nobody wonders which applies. */
 function precedence(config: ProxyConfig, source: string): string[] {
-  const named = new Set<string>();
-  for (const scheme of ['https:', 'http:']) {
-    try {
-      const proxy = config.proxyFor(scheme);
-      if (proxy) named.add(proxy.source);
-    } catch {
-      // a malformed proxy variable is among the warnings already
-    }
-  }
+  const named = new Set(configuredProxies(config).map((p) => p.source));
   return named.size === 0 ? [] : [`${source} is set, so the PAC chooses the proxy: ${[...named].join(', ')} ${named.size === 1 ? 'is' : 'are'} not used`];
 }

@@ -1,5 +1,5 @@
 import type { Env } from '../config/env.js';
-import type { ProxyConfig, Route } from '../config/proxy-config.js';
+import { schemeClass, type ProxyConfig, type Route } from '../config/proxy-config.js';
 import { debug } from '../debug.js';
 import { PacRouter, type PacDecision } from './pac-router.js';
 import { routesFromPac } from './pac-routes.js';
@@ -38,9 +38,10 @@ export function pacRouterFor(url: string): PacRouter {
 export async function pacRoutes(target: URL, config: ProxyConfig, setting: PacSetting, router = pacRouterFor(setting.url)): Promise<{ routes: Route[]; decision?: PacDecision }> {
   const bypass = config.bypassRule(target);
   if (bypass !== undefined) return { routes: [{ type: 'direct', rule: bypass }] };
-  if (!/^(https?|wss?):$/.test(target.protocol)) return { routes: [{ type: 'direct', rule: `${target.protocol} URLs are never proxied` }] };
+  const scheme = schemeClass(target.protocol);
+  if (scheme === undefined) return { routes: [{ type: 'direct', rule: `${target.protocol} URLs are never proxied` }] };
   // The PAC is asked about ws:// and wss:// as http:// and https:// (as Chrome does): scripts know only those.
-  const asked = target.protocol === 'ws:' || target.protocol === 'wss:' ? new URL(`${target.protocol === 'ws:' ? 'http:' : 'https:'}//${target.host}/`) : target;
+  const asked = scheme === target.protocol ? target : new URL(`${scheme}//${target.host}/`);
   const decision = await router.decide(asked);
   const routes = routesFromPac(router.url, decision, config);
   debug('%s: PAC routes %s', target.host, routes.map((r) => (r.type === 'direct' ? 'DIRECT' : r.proxy.redacted)).join(', '));

@@ -12,6 +12,7 @@ import { ProxyDispatcher, type ProxyDispatcherOptions } from '../adapters/undici
 import { ProxyAuthenticationError, ProxyTunnelError } from '../transport/errors.js';
 import { openTunnel } from '../transport/tunnel.js';
 import { pacRouterFor, pacRoutes, pacSetting } from '../pac/pac-route.js';
+import type { PacRouter } from '../pac/pac-router.js';
 import { proxyUnreachable } from '../pac/unreachable.js';
 import { allowList, parseAllowEntry } from './allow-list.js';
 import { ListeningAddresses } from './self-address.js';
@@ -205,14 +206,18 @@ export class LocalProxy {
    */
   async #chosen(target: URL, configured: Route | undefined): Promise<Route | undefined> {
     if (!pacSetting(this.#options.pac, this.#routing?.env)) return configured;
-    return this.#routes(target).then((routes) => routes[0], () => undefined);
+    return this.#routes(target).then(({ routes }) => routes[0], () => undefined);
   }
 
-  /** The routes to try, in order: the PAC's entries when a PAC is configured, else the one decision. */
-  async #routes(target: URL): Promise<Route[]> {
+  /**
+   * The routes to try, in order: the PAC's entries when a PAC is configured (with its router, which
+   * hears of a proxy found dead), else the one decision.
+   */
+  async #routes(target: URL): Promise<{ routes: Route[]; router?: PacRouter }> {
     const pac = pacSetting(this.#options.pac, this.#routing?.env);
-    if (pac) return (await pacRoutes(target, resolveConfig(this.#routing), pac)).routes;
-    return [resolveConfig(this.#routing).route(target)];
+    if (!pac) return { routes: [resolveConfig(this.#routing).route(target)] };
+    const router = pacRouterFor(pac.url);
+    return { routes: (await pacRoutes(target, resolveConfig(this.#routing), pac, router)).routes, router };
   }
 
   #log(entry: AccessLogEntry): void {
@@ -316,17 +321,13 @@ export class LocalProxy {
     void this.#ownAddress(target.hostname, port).then((own) => {
       if (own) return refuse('508 Loop Detected', `jaato-proxy: CONNECT to this proxy itself (${authority} reaches ${own})`, 'refused');
       if (this.#closing) return socket.destroy();
-      let route: Route | undefined;
       // A configuration error (a malformed variable, a PAC that cannot be loaded) is the 502's text.
-      this.#routes(target).then((routes) => this.#open(routes, host, port, req.headers.via, (r) => (route = r))).then(
-        (remote) => {
-          if (socket.destroyed || this.#closing) {
-            socket.destroy();
-            return remote.destroy();
-          }
+      this.#open(socket, target, host, port, req.headers.via).then(
+        (opened) => {
+          if (!opened) return;
           socket.write(ESTABLISHED);
-          if (head.length > 0) remote.write(head);
-          this.#splice(socket, remote, (bytes) => log(route?.type ?? 'error', 200, bytes));
+          if (head.length > 0) opened.remote.write(head);
+          this.#splice(socket, opened.remote, (bytes) => log(opened.route.type, 200, bytes));
         },
         (error: unknown) => {
           if (this.#closing) return socket.destroy();
@@ -340,23 +341,30 @@ export class LocalProxy {
   }
 
   /**
-   * A raw connection to `host:port`: directly, or through a CONNECT tunnel of the upstream proxy (with
-   * our Via). With a PAC there are several routes: a proxy that cannot be reached gives way to the next.
+   * A raw connection to `host:port` for a client's tunnel or upgrade: directly, or through a CONNECT
+   * tunnel of the upstream proxy (with our Via). With a PAC there are several routes: a proxy that
+   * cannot be reached gives way to the next. Undefined (both ends closed) when the client left or
+   * serve began closing meanwhile.
    */
-  async #open(routes: readonly Route[], host: string, port: number, via: string | string[] | undefined, chosen: (route: Route) => void): Promise<Socket> {
+  async #open(socket: Duplex, target: URL, host: string, port: number, via: string | string[] | undefined): Promise<{ remote: Socket; route: Route } | undefined> {
+    const { routes, router } = await this.#routes(target);
     const transport = transportOptions(this.#options);
     for (let i = 0; ; i++) {
       const route = routes[i] as Route;
-      chosen(route);
+      let remote: Socket;
       try {
-        if (route.type === 'direct') return await connectDirect(host, port);
-        return await openTunnel(route, host, port, { ...transport, connectHeaders: { Via: appendVia(via, this.#via) } });
+        remote = route.type === 'direct' ? await connectDirect(host, port) : await openTunnel(route, host, port, { ...transport, connectHeaders: { Via: appendVia(via, this.#via) } });
       } catch (error) {
-        // Only a PAC gives more than one route, so a next one means a PAC to tell.
-        const pac = pacSetting(this.#options.pac, this.#routing?.env);
-        if (!pac || route.type !== 'proxy' || i === routes.length - 1 || !proxyUnreachable(error)) throw error;
-        pacRouterFor(pac.url).markBad(route.proxy.origin);
+        if (!router || route.type !== 'proxy' || i === routes.length - 1 || !proxyUnreachable(error)) throw error;
+        router.markBad(route.proxy.origin);
+        continue;
       }
+      if (socket.destroyed || this.#closing) {
+        socket.destroy();
+        remote.destroy();
+        return undefined;
+      }
+      return { remote, route };
     }
   }
 
@@ -417,16 +425,12 @@ export class LocalProxy {
     void this.#ownAddress(target.hostname, port).then((own) => {
       if (own) return refuse('508 Loop Detected', `jaato-proxy: the request targets this proxy itself (${target.host} reaches ${own})`, target.host, 'refused');
       if (this.#closing) return socket.destroy();
-      let route: Route | undefined;
-      this.#routes(target).then((routes) => this.#open(routes, host, port, req.headers.via, (r) => (route = r))).then(
-        (remote) => {
-          if (socket.destroyed || this.#closing) {
-            socket.destroy();
-            return remote.destroy();
-          }
-          remote.write(upgradeHead(req, target, appendVia(req.headers.via, this.#via)));
-          if (head.length > 0) remote.write(head);
-          this.#splice(socket, remote, (bytes) => log(target.host, route?.type ?? 'error', 101, bytes));
+      this.#open(socket, target, host, port, req.headers.via).then(
+        (opened) => {
+          if (!opened) return;
+          opened.remote.write(upgradeHead(req, target, appendVia(req.headers.via, this.#via)));
+          if (head.length > 0) opened.remote.write(head);
+          this.#splice(socket, opened.remote, (bytes) => log(target.host, opened.route.type, 101, bytes));
         },
         (error: unknown) => (this.#closing ? socket.destroy() : refuse('502 Bad Gateway', `jaato-proxy: ${message(error)}`, target.host, 'error')),
       );
