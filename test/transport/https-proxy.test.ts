@@ -1,13 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
-import { createServer } from 'node:tls';
-import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createAgents, createFetch, getAgent } from '../../src/index.js';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { logSince, useLab } from '../helpers/lab.js';
+import { tlsFrontForSquid } from '../helpers/tls-front.js';
 import { get } from 'node:https';
 
 const ctx = useLab();
@@ -15,14 +11,8 @@ const ctx = useLab();
 test('an https:// proxy (TLS to the proxy): Negotiate CONNECT inside TLS, then TLS to the origin inside that; and forwarding', async () => {
   const lab = ctx.lab;
   // A TLS front for the lab's Negotiate Squid: to the client, an https:// proxy named localhost.
-  const front = createServer({ key: readFileSync(join(lab.dir, 'origin.key')), cert: readFileSync(join(lab.dir, 'origin.pem')) }, (tls) => {
-    const squid = connect(Number(new URL(lab.proxies.negotiate).port), '127.0.0.1');
-    tls.pipe(squid).pipe(tls);
-    tls.on('error', () => squid.destroy());
-    squid.on('error', () => tls.destroy());
-  });
-  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
-  const proxy = `https://localhost:${(front.address() as AddressInfo).port}`;
+  const front = await tlsFrontForSquid(lab);
+  const proxy = front.url;
   const options = { proxy, kerberos: true, env: {}, ca: lab.ca, proxyTls: { ca: lab.ca } };
   const from = lab.accessLog().length;
   const f = createFetch(options);
