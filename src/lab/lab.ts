@@ -61,7 +61,7 @@ export interface Lab {
   /** Apache's (`proxies.perRequest`) access log so far; `squidStatus` is APACHE_ and its %X (+, -, X). */
   perRequestLog(): AccessLogEntry[];
   /** Stops the KDC (to test an unreachable KDC). */
-  stopKdc(): void;
+  stopKdc(): Promise<void>;
   /** Starts the stopped KDC again, on the same port and database. */
   startKdc(): Promise<void>;
   /** Kills Squid (SIGKILL, as a crash would) and starts it again on the same ports. */
@@ -99,6 +99,12 @@ function killGroup(child: ChildProcess): void {
   } catch {
     // already gone
   }
+}
+
+/** Kills the group and resolves once the process has exited. */
+function killAndWait(child: ChildProcess): Promise<void> {
+  killGroup(child);
+  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 }
 
 /**
@@ -242,14 +248,14 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       },
       accessLog: () => readAccessLog(squid.accessLog),
       perRequestLog: () => readAccessLog(apache.accessLog),
-      stopKdc: () => killGroup(kdc.process),
+      // Resolves once the KDC has exited: a request made right after must find no KDC, not a dying one.
+      stopKdc: () => killAndWait(kdc.process),
       startKdc: async () => {
         kdc.process = await kdc.relaunch();
         track(kdc.process);
       },
       restartSquid: async () => {
-        killGroup(squid.process);
-        await new Promise<void>((resolve) => (squid.process.exitCode !== null || squid.process.signalCode !== null ? resolve() : squid.process.once('exit', () => resolve())));
+        await killAndWait(squid.process);
         removeShm(name);
         squid.process = await squid.relaunch();
         track(squid.process);
