@@ -12,7 +12,7 @@ import { type Agent, request as httpRequest } from 'node:http';
 import { createAgents, createFetch, ProxyDispatcher, ProxyMutualAuthError, unwrapError } from '../../src/index.js';
 import { tokenChannel } from '../../src/auth/spnego.js';
 import { resolveConfig } from '../../src/config/proxy-config.js';
-import { authModeOf } from '../../src/transport/proxy-auth-session.js';
+import { authModeOf, forgetAuthModes } from '../../src/transport/proxy-auth-session.js';
 import { useLab } from '../helpers/lab.js';
 
 const ctx = useLab();
@@ -30,6 +30,9 @@ interface PerRequestProxy {
  * keeps connections alive. `reply` may add headers to its 200 (a forged reply token).
  */
 async function perRequestProxy(extra: Record<string, string> = {}): Promise<PerRequestProxy> {
+  // A new proxy may get an earlier one's port, and the learned mode is kept per proxy address for the
+  // process: start each from the default mode, so the 407 each test counts is its own.
+  forgetAuthModes();
   const seen = new Set<string>();
   const stats = { challenges: 0, connections: 0, ok: 0 };
   const server = createServer({ keepAlive: true }, (req: IncomingMessage, res: ServerResponse) => {
