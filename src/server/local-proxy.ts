@@ -11,9 +11,9 @@ import { routingOptions, transportOptions } from '../adapters/client-options.js'
 import { ProxyDispatcher, type ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
 import { ProxyAuthenticationError, ProxyTunnelError } from '../transport/errors.js';
 import { openTunnel } from '../transport/tunnel.js';
+import { openFirstReachable } from '../pac/first-reachable.js';
 import { pacRouterFor, pacRoutes, pacSetting } from '../pac/pac-route.js';
 import type { PacRouter } from '../pac/pac-router.js';
-import { proxyUnreachable } from '../pac/unreachable.js';
 import { allowList, parseAllowEntry } from './allow-list.js';
 import { ListeningAddresses } from './self-address.js';
 
@@ -349,23 +349,15 @@ export class LocalProxy {
   async #open(socket: Duplex, target: URL, host: string, port: number, via: string | string[] | undefined): Promise<{ remote: Socket; route: Route } | undefined> {
     const { routes, router } = await this.#routes(target);
     const transport = transportOptions(this.#options);
-    for (let i = 0; ; i++) {
-      const route = routes[i] as Route;
-      let remote: Socket;
-      try {
-        remote = route.type === 'direct' ? await connectDirect(host, port) : await openTunnel(route, host, port, { ...transport, connectHeaders: { Via: appendVia(via, this.#via) } });
-      } catch (error) {
-        if (!router || route.type !== 'proxy' || i === routes.length - 1 || !proxyUnreachable(error)) throw error;
-        router.markBad(route.proxy.origin);
-        continue;
-      }
-      if (socket.destroyed || this.#closing) {
-        socket.destroy();
-        remote.destroy();
-        return undefined;
-      }
-      return { remote, route };
+    const { value: remote, route } = await openFirstReachable(routes, router, (r) =>
+      r.type === 'direct' ? connectDirect(host, port) : openTunnel(r, host, port, { ...transport, connectHeaders: { Via: appendVia(via, this.#via) } }),
+    );
+    if (socket.destroyed || this.#closing) {
+      socket.destroy();
+      remote.destroy();
+      return undefined;
     }
+    return { remote, route };
   }
 
   /** Joins the client's connection and the remote one until either closes; `done` gets the bytes sent back. */

@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net';
-import { Duplex } from 'node:stream';
 import type { ProxyRoute } from '../config/proxy-config.js';
 import { debug } from '../debug.js';
 import { ChunkedEnd } from './chunked-end.js';
@@ -7,6 +6,7 @@ import { forwardFailure, ProxyConnectionError, RequestBodyReplayError } from './
 import { basicHeader, needsNegotiateToken, ProxyAuthSession, type ProxyAuthOptions } from './proxy-auth-session.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
 import { DEFAULT_BODY_REPLAY_LIMIT } from './replayable-body.js';
+import { SocketFacade } from './socket-facade.js';
 import { ResponseHeadParser, type BodyFraming, type ResponseHead } from './response-head.js';
 
 export interface ForwardConnectionOptions extends ProxyAuthOptions, DialOptions {
@@ -63,7 +63,7 @@ interface Incoming {
  * - a reply token on an answer is verified before any of it reaches node:http.
  * Everything else passes through unchanged. node:http sends one request at a time on a connection.
  */
-export class ForwardConnection extends Duplex {
+export class ForwardConnection extends SocketFacade {
   readonly #route: ProxyRoute;
   readonly #options: ForwardConnectionOptions;
   readonly #limit: number;
@@ -78,7 +78,6 @@ export class ForwardConnection extends Duplex {
   #inbound: Promise<void> = Promise.resolve();
   /** A request has gone out and its final answer has not ended yet. */
   #awaiting = false;
-  #timeout = 0;
 
   private constructor(route: ProxyRoute, options: ForwardConnectionOptions, socket: Socket) {
     super({ allowHalfOpen: false });
@@ -94,48 +93,8 @@ export class ForwardConnection extends Duplex {
     return new ForwardConnection(route, options, await dialProxy(route.proxy, options));
   }
 
-  // --- the socket methods node:http and its Agent call ---
-  setKeepAlive(enable?: boolean, delay?: number): this {
-    this.#socket.setKeepAlive(enable, delay);
-    return this;
-  }
-  setNoDelay(noDelay?: boolean): this {
-    this.#socket.setNoDelay(noDelay);
-    return this;
-  }
-  setTimeout(ms: number, callback?: () => void): this {
-    this.#timeout = ms;
-    this.#socket.setTimeout(ms);
-    if (callback) this.once('timeout', callback);
-    return this;
-  }
-  get timeout(): number {
-    return this.#timeout;
-  }
-  ref(): this {
-    this.#socket.ref();
-    return this;
-  }
-  unref(): this {
-    this.#socket.unref();
-    return this;
-  }
-  destroySoon(): void {
-    if (this.writable) this.end();
-    if (this.writableFinished) this.destroy();
-    else this.once('finish', () => this.destroy());
-  }
-  get remoteAddress(): string | undefined {
-    return this.#socket.remoteAddress;
-  }
-  get remotePort(): number | undefined {
-    return this.#socket.remotePort;
-  }
-  get localAddress(): string | undefined {
-    return this.#socket.localAddress;
-  }
-  get localPort(): number | undefined {
-    return this.#socket.localPort;
+  protected get inner(): Socket {
+    return this.#socket;
   }
 
   #attach(socket: Socket): void {
@@ -152,7 +111,7 @@ export class ForwardConnection extends Duplex {
     socket.on('timeout', () => current() && this.emit('timeout'));
     socket.on('error', (error: Error) => queue(() => this.#fail(error)));
     socket.on('close', () => queue(() => this.#closed()));
-    if (this.#timeout > 0) socket.setTimeout(this.#timeout);
+    if (this.timeout > 0) socket.setTimeout(this.timeout);
   }
 
   // --- requests, from node:http ---

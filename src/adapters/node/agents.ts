@@ -1,17 +1,20 @@
 import { Agent as HttpAgent, type AgentOptions, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { InvalidTargetUrlError } from '../../config/errors.js';
 import { unbracket } from '../../config/host.js';
-import { resolveConfig, type ProxyOptions, type ProxyRoute, type Route } from '../../config/proxy-config.js';
+import type { ProxyOptions, ProxyRoute, Route } from '../../config/proxy-config.js';
 import { debug } from '../../debug.js';
 import { ForwardConnection } from '../../transport/forward-connection.js';
+import { OriginFormConnection } from '../../transport/origin-form-connection.js';
 import { ProxyTimeoutError } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
-import { failRequest, openPooled, poolName, PREPARED, ROUTE, TUNNEL, type CreateSocket, type PoolOptions, type SocketCallback } from './pool.js';
+import { failRequest, openPooled, PAC, poolName, PREPARED, ROUTE, TUNNEL, type CreateSocket, type PoolOptions, type SocketCallback } from './pool.js';
+import type { PacSetting } from '../../pac/pac-route.js';
+import { connected, decideRoute, openByPac, pacProxyOf, type AgentDecision } from './routing.js';
 
 export type ProxyAgentOptions = ProxyClientOptions &
   Omit<AgentOptions, 'timeout'> & {
@@ -32,10 +35,13 @@ const DEFAULT_HEADERS_TIMEOUT = 300_000;
  * forever (node:http has no response timeout of its own). Counted from the request's last byte, so a
  * long upload is not cut; the error names the request by method and origin only.
  */
-function boundAnswer(req: ClientRequest, route: ProxyRoute, target: URL, ms: number): void {
+function boundAnswer(req: ClientRequest, routeOf: () => ProxyRoute | undefined, target: URL, ms: number): void {
   let timer: NodeJS.Timeout | undefined;
   const clear = (): void => clearTimeout(timer);
   req.once('finish', () => {
+    // With a PAC the proxy is known only now, from the connection; a DIRECT one has no bound here.
+    const route = routeOf();
+    if (!route) return;
     timer = setTimeout(() => req.destroy(new ProxyTimeoutError(route.proxy, `waiting for the answer to ${req.method} ${target.origin} from`, ms, 'response')), ms);
     timer.unref?.();
   });
@@ -70,7 +76,7 @@ function targetUrl(scheme: 'http:' | 'https:', o: ConnectOptions, path = '/'): U
  * Routes a request, or fails it the way Node fails a request (an `'error'` event): the configuration
  * is read on every request, so a malformed variable set at run time must not throw out of `http.get()`.
  */
-function routeOrFail(req: ClientRequest, decide: () => { target: URL; route: Route }): { target: URL; route: Route } | undefined {
+function routeOrFail(req: ClientRequest, decide: () => { target: URL; decision: AgentDecision }): { target: URL; decision: AgentDecision } | undefined {
   try {
     return decide();
   } catch (error) {
@@ -90,20 +96,28 @@ function connectRouted(
   scheme: 'http:' | 'https:',
   options: ConnectOptions,
   callback: SocketCallback,
-  decide: (target: URL) => Route,
+  decide: (target: URL) => AgentDecision,
   open: (route: ProxyRoute, target: URL) => Promise<Duplex>,
+  openPac: (setting: PacSetting, target: URL) => Promise<Duplex>,
 ): Duplex | undefined {
   const prepared = options[PREPARED];
   if (prepared) return prepared;
   let target: URL;
-  let route: Route;
+  let decision: AgentDecision;
   try {
     target = targetUrl(scheme, options);
-    route = options[ROUTE] ?? decide(target);
+    const known = options[ROUTE];
+    const pac = options[PAC];
+    decision = known ? { route: known } : pac ? { pac } : decide(target);
   } catch (error) {
     callback(error as Error);
     return undefined;
   }
+  if (decision.pac) {
+    openPac(decision.pac, target).then((socket) => callback(null, socket), (error: Error) => callback(error));
+    return undefined;
+  }
+  const { route } = decision;
   if (route.type === 'direct') {
     debug('node:%s %s: direct (%s)', scheme.slice(0, -1), target.origin, route.rule);
     return base.createConnection.call(agent, options, callback);
@@ -128,8 +142,8 @@ export class ProxyHttpAgent extends HttpAgent {
     this.#routing = routingOptions(options);
   }
 
-  #route(url: URL): Route {
-    return resolveConfig(this.#routing).route(url);
+  #decide(url: URL): AgentDecision {
+    return decideRoute(url, this.#options.pac, this.#routing);
   }
 
   // Agent#addRequest is public API in practice (agent-base, http-proxy-agent) but not in @types/node.
@@ -138,11 +152,25 @@ export class ProxyHttpAgent extends HttpAgent {
     req.removeHeader('proxy-authorization');
     const routed = routeOrFail(req, () => {
       const target = targetUrl('http:', options, req.path);
-      return { target, route: this.#route(target) };
+      return { target, decision: this.#decide(target) };
     });
     if (!routed) return;
-    const { target, route } = routed;
-    if (route.type === 'proxy' && req.getHeader('upgrade') !== undefined) {
+    const { target, decision } = routed;
+    const upgrade = req.getHeader('upgrade') !== undefined;
+    const answerMs = this.#options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT;
+    if (decision.pac) {
+      // The head is rendered before the PAC answers, so in the form a proxy takes; a connection the
+      // PAC sends DIRECT rewrites it to origin form (OriginFormConnection). An Upgrade stays in origin
+      // form: through a proxy it goes in a tunnel.
+      if (!upgrade) {
+        req.path = target.href;
+        boundAnswer(req, () => pacProxyOf(req.socket), target, answerMs);
+      }
+      httpBase.addRequest.call(this, req, { ...options, [PAC]: decision.pac, ...(upgrade && { [TUNNEL]: true }) });
+      return;
+    }
+    const { route } = decision;
+    if (route.type === 'proxy' && upgrade) {
       // A WebSocket (ws://) goes through a CONNECT tunnel, as browsers do: forwarding proxies rarely
       // pass an Upgrade on. Authenticated on the CONNECT; the request stays in origin form.
       httpBase.addRequest.call(this, req, { ...options, [ROUTE]: route, [TUNNEL]: true });
@@ -151,7 +179,7 @@ export class ProxyHttpAgent extends HttpAgent {
     if (route.type === 'proxy') {
       // Absolute form; the connection (ForwardConnection) adds Proxy-Authorization and answers 407s.
       req.path = target.href;
-      boundAnswer(req, route, target, this.#options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT);
+      boundAnswer(req, () => route, target, answerMs);
     }
     httpBase.addRequest.call(this, req, { ...options, [ROUTE]: route });
   }
@@ -163,22 +191,44 @@ export class ProxyHttpAgent extends HttpAgent {
   // Node's Agent#createSocket (not in @types/node): proxy connections are opened here, counted while they are.
   createSocket(req: ClientRequest, options: ConnectOptions, cb: SocketCallback): void {
     const route = options[ROUTE];
+    const pac = options[PAC];
+    if (pac) return openPooled(this, httpBase.createSocket, req, options, cb, (signal) => this.#openPac(pac, targetUrl('http:', options), options, signal));
     if (route?.type !== 'proxy') return httpBase.createSocket.call(this, req, options, cb);
     const target = targetUrl('http:', options);
-    const open = options[TUNNEL]
-      ? (signal: AbortSignal) =>
-          openTunnel(route, unbracket(target.hostname), Number(target.port) || 80, { ...transportOptions(this.#options), signal }).then((socket) => {
-            // The tunnel's reader paused the socket, and node:http only listens for 'data' (which does
-            // not resume a paused stream). Nothing is lost: over http the origin does not speak first.
-            socket.resume();
-            return socket;
-          })
-      : () => this.#open(route, target);
+    const open = options[TUNNEL] ? (signal: AbortSignal) => this.#openTunnel(route, target, signal) : () => this.#open(route, target);
     openPooled(this, httpBase.createSocket, req, options, cb, open);
   }
 
   override createConnection(options: ConnectOptions, callback: SocketCallback): Duplex | undefined {
-    return connectRouted(this, httpBase, 'http:', options, callback, (t) => this.#route(t), (route, target) => this.#open(route, target));
+    return connectRouted(
+      this, httpBase, 'http:', options, callback,
+      (t) => this.#decide(t),
+      (route, target) => this.#open(route, target),
+      (setting, target) => this.#openPac(setting, target, options),
+    );
+  }
+
+  /** By the PAC's answer: a proxy's connection as without a PAC, or a direct one that takes the proxy's form. */
+  #openPac(setting: PacSetting, target: URL, options: ConnectOptions, signal?: AbortSignal): Promise<Duplex> {
+    const tunnel = options[TUNNEL] === true;
+    return openByPac(target, setting, this.#routing, async (route) => {
+      if (route.type === 'direct') {
+        debug('node:http %s: direct (%s)', target.origin, route.rule);
+        const socket = await connected(httpBase.createConnection.call(this, options, () => undefined) as Socket);
+        return tunnel ? socket : new OriginFormConnection(socket);
+      }
+      return tunnel ? this.#openTunnel(route, target, signal) : this.#open(route, target);
+    });
+  }
+
+  #openTunnel(route: ProxyRoute, target: URL, signal?: AbortSignal): Promise<Duplex> {
+    const options = { ...transportOptions(this.#options), ...(signal && { signal }) };
+    return openTunnel(route, unbracket(target.hostname), Number(target.port) || 80, options).then((socket) => {
+      // The tunnel's reader paused the socket, and node:http only listens for 'data' (which does
+      // not resume a paused stream). Nothing is lost: over http the origin does not speak first.
+      socket.resume();
+      return socket;
+    });
   }
 
   #open(route: ProxyRoute, target: URL): Promise<Duplex> {
@@ -216,18 +266,19 @@ export class ProxyHttpsAgent extends HttpsAgent {
     this.#routing = routingOptions(options);
   }
 
-  #route(url: URL): Route {
-    return resolveConfig(this.#routing).route(url);
+  #decide(url: URL): AgentDecision {
+    return decideRoute(url, this.#options.pac, this.#routing);
   }
 
   addRequest(req: ClientRequest, options: ConnectOptions): void {
     req.removeHeader('proxy-authorization'); // it would travel inside the tunnel, to the origin
     const routed = routeOrFail(req, () => {
       const target = targetUrl('https:', options);
-      return { target, route: this.#route(target) };
+      return { target, decision: this.#decide(target) };
     });
     if (!routed) return;
-    httpsBase.addRequest.call(this, req, { ...options, [ROUTE]: routed.route });
+    const { decision } = routed;
+    httpsBase.addRequest.call(this, req, decision.pac ? { ...options, [PAC]: decision.pac } : { ...options, [ROUTE]: decision.route });
   }
 
   override getName(options?: ConnectOptions): string {
@@ -236,12 +287,28 @@ export class ProxyHttpsAgent extends HttpsAgent {
 
   createSocket(req: ClientRequest, options: ConnectOptions, cb: SocketCallback): void {
     const route = options[ROUTE];
+    const pac = options[PAC];
+    if (pac) return openPooled(this, httpsBase.createSocket, req, options, cb, (signal) => this.#openPac(pac, targetUrl('https:', options), options, signal));
     if (route?.type !== 'proxy') return httpsBase.createSocket.call(this, req, options, cb);
     openPooled(this, httpsBase.createSocket, req, options, cb, (signal) => this.#open(route, targetUrl('https:', options), options, signal));
   }
 
   override createConnection(options: ConnectOptions, callback: SocketCallback): Duplex | undefined {
-    return connectRouted(this, httpsBase, 'https:', options, callback, (t) => this.#route(t), (route, target) => this.#open(route, target, options));
+    return connectRouted(
+      this, httpsBase, 'https:', options, callback,
+      (t) => this.#decide(t),
+      (route, target) => this.#open(route, target, options),
+      (setting, target) => this.#openPac(setting, target, options),
+    );
+  }
+
+  /** By the PAC's answer: a tunnel as without a PAC, or TLS straight to the origin. */
+  #openPac(setting: PacSetting, target: URL, options: ConnectOptions, signal?: AbortSignal): Promise<Duplex> {
+    return openByPac(target, setting, this.#routing, async (route) => {
+      if (route.type === 'proxy') return this.#open(route, target, options, signal);
+      debug('node:https %s: direct (%s)', target.origin, route.rule);
+      return connected(httpsBase.createConnection.call(this, options, () => undefined) as Socket);
+    });
   }
 
   // tls.connect runs inside the promise, so a TLS option it throws on rejects it instead of escaping.

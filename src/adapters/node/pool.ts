@@ -3,6 +3,8 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Route } from '../../config/proxy-config.js';
 import { debug } from '../../debug.js';
+import type { PacSetting } from '../../pac/pac-route.js';
+import { redactUrl } from '../../redact.js';
 import { routeKey } from '../route-key.js';
 
 /**
@@ -26,9 +28,16 @@ export const PREPARED = Symbol('jaato-proxy.prepared');
 /** Set by the http agent for a request through a CONNECT tunnel (an Upgrade) rather than forwarded. */
 export const TUNNEL = Symbol('jaato-proxy.tunnel');
 
+/**
+ * Set by `addRequest` instead of `ROUTE` when a PAC chooses the route: that takes asking the PAC, so
+ * the route is known only once the connection is being opened.
+ */
+export const PAC = Symbol('jaato-proxy.pac');
+
 /** The options our agents see from Node, with the fields they add. */
 export interface PoolOptions {
   [ROUTE]?: Route;
+  [PAC]?: PacSetting;
   [PREPARED]?: Duplex;
   [TUNNEL]?: boolean;
 }
@@ -50,10 +59,17 @@ interface AgentInternals {
 
 export type CreateSocket = (this: unknown, req: ClientRequest, options: object, cb: SocketCallback) => void;
 
-/** Node's pool name with the route appended: a pooled socket only ever carries requests of its own route. */
+/**
+ * Node's pool name with the route appended: a pooled socket only ever carries requests of its own
+ * route. With a PAC, the PAC's location stands for the route: its answers are per host, and the host is
+ * in Node's part of the name.
+ */
 export function poolName(base: string, options: PoolOptions | undefined): string {
   const route = options?.[ROUTE];
-  return route === undefined ? base : `${base}|${routeKey(route)}${options?.[TUNNEL] ? '|tunnel' : ''}`;
+  const pac = options?.[PAC];
+  const tunnel = options?.[TUNNEL] ? '|tunnel' : '';
+  if (route !== undefined) return `${base}|${routeKey(route)}${tunnel}`;
+  return pac === undefined ? base : `${base}|pac ${redactUrl(pac.url)}${tunnel}`;
 }
 
 /**
