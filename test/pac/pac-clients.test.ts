@@ -6,6 +6,7 @@ import { install, uninstall } from '../../src/index.js';
 import type { Lab } from '../../src/lab/lab.js';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { freePort } from '../../src/lab/processes.js';
+import { PacEvaluationError } from '../../src/pac/errors.js';
 import { CLIENT_FAMILIES, type ClientFamily, type ClientResponse } from '../conformance/clients.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 
@@ -110,6 +111,26 @@ test('PAC with the node agents: a host the exact bypass names never reaches the 
     const bypassed = echo(await client.request(`${lab.origins.http.url}/exact`));
     assert.equal(bypassed.headers.via, undefined);
     assert.equal(bypassed.url, '/exact');
+  } finally {
+    await client.close();
+  }
+});
+
+test('PAC with the node agents: a PAC that throws fails the request with a typed error, never a silent DIRECT', async () => {
+  const lab = ctx.lab;
+  const pac = servePac(lab, "function FindProxyForURL() { throw new Error('nope'); }");
+  const family = CLIENT_FAMILIES.find((f) => f.name.startsWith('node:')) as ClientFamily;
+  const client = family.create({ env: { JAATO_PAC_URL: pac }, ca: lab.ca });
+  try {
+    for (const url of [`${lab.origins.http.url}/throws`, `${lab.origins.https.url}/throws`]) {
+      await assert.rejects(client.request(url), (e: unknown) => {
+        assert.ok(e instanceof PacEvaluationError, String(e));
+        assert.match(e.message, /threw in FindProxyForURL: Error: nope/);
+        return true;
+      });
+    }
+    const reached = [...lab.origins.http.seen, ...lab.origins.https.seen].filter((r) => r.url.endsWith('/throws'));
+    assert.deepEqual(reached, [], 'nothing reached the origins');
   } finally {
     await client.close();
   }
