@@ -128,12 +128,14 @@ test('doctor with a PAC whose first proxy is dead: a warning that requests fail 
 test('doctor with a PAC that cannot be fetched: exit 1, the PAC URL named, fetched directly, no DIRECT claimed', async () => {
   const lab = ctx.lab;
   const missing = `${lab.origins.http.url}/pac/doctor-missing-${process.pid}.pac`;
+  lab.origins.http.mount(new URL(missing).pathname, (req, res) => (req.resume(), res.writeHead(404).end()));
   const { code, report, pac } = await doctor(labEnv(lab), ['--pac', missing, `${lab.origins.http.url}/x`]);
   assert.equal(code, 1);
   const fetched = line(report, 'pac fetch');
   assert.equal(fetched.status, 'fail');
   assert.ok(fetched.detail.includes(missing), fetched.detail);
-  assert.match(fetched.detail, /\[ERR_JAATO_PAC_FETCH\]/);
+  assert.match(fetched.detail, /the server answered 404 \[ERR_JAATO_PAC_FETCH\]/);
+  assert.match(fetched.remedy ?? '', /the PAC server answered 404: check the URL's path/);
   assert.match(fetched.remedy ?? '', /JAATO_PAC_URL \(or --pac\)/);
   assert.match(fetched.remedy ?? '', /fetched directly, never through a proxy/);
   assert.equal(line(report, 'route').status, 'fail');
