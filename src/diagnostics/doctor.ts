@@ -92,9 +92,11 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   const set = PROXY_VARIABLES['https:'].filter((n) => env[n]);
   const pac = pacSetting(options.pac, env);
   const pacSource = pac && (pac.source === 'options.pac' ? (options.pacSource ?? 'options.pac') : pac.source);
-  if (pac && pacSource && !(options.proxy === undefined && options.noProxy !== undefined && options.noProxySource)) {
+  // -x "": every connection direct, before any PAC is asked.
+  const noneAtAll = options.proxy === undefined && options.noProxy !== undefined && options.noProxySource;
+  if (pacSource && !noneAtAll) {
     add(pacPrecedence(pacSource, options.proxy !== undefined ? [options.proxySource ?? 'options.proxy'] : set));
-  } else if (options.proxy === undefined && options.noProxy !== undefined && options.noProxySource) {
+  } else if (noneAtAll) {
     add({ name: 'proxy variables', status: 'ok', detail: `${options.noProxySource}: no proxy, every connection goes direct${set.length > 0 ? ` (${set.join(', ')} set aside)` : ''}` });
   } else if (options.proxy !== undefined) add({ name: 'proxy variables', status: 'ok', detail: `${options.proxySource ?? 'options.proxy'}=${redactUrl(options.proxy)}, instead of the variables` });
   else add({ name: 'proxy variables', status: set.length > 0 ? 'ok' : 'warn', detail: set.length > 0 ? set.map((n) => `${n}=${redactUrl(env[n] as string)}`).join(', ') : 'none set: every connection goes direct', ...(set.length === 0 && { remedy: 'export HTTPS_PROXY=http://proxy.corp:8080' }) });
@@ -123,7 +125,8 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
     report.pac = plan.facts;
     rule = plan.rule;
     routes = plan.probes.map((p) => ({ route: p.route, variables: [p.label], target: new URL(url ?? DEFAULT_TARGET), pac: p }));
-    if (!plan.facts.fetched || plan.checks.some((c) => c.name.startsWith('pac ') && c.status === 'fail')) return done();
+    // A PAC that gives no answer leaves nothing to check a proxy or the URL with.
+    if (plan.checks.some((c) => c.name.startsWith('pac ') && c.status === 'fail')) return done();
   } else {
     const e = url === undefined ? undefined : explain(url, env, routing);
     if (e) {
