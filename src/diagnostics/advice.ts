@@ -272,3 +272,23 @@ export function replyTokenCheck(token: 'verified' | 'bad' | 'none', path: ReplyP
   if (requireMutualAuth) return { name, status: 'fail', detail: `no Negotiate reply token ${on}, and requireMutualAuth is set`, remedy: mutualAuthRemedy('no-token', path, spn) };
   return { name, status: 'ok', detail: `no Negotiate reply token ${on}: the proxy does not prove itself there (fine unless requireMutualAuth is set, which would refuse it)` };
 }
+
+/** How the remedies name the PAC's setting: the option that set it, and the variable that also can. */
+const PAC_SETTING = 'JAATO_PAC_URL (or --pac)';
+
+/**
+ * The remedy for a PAC that could not be loaded. It is fetched directly, never through a proxy, so a
+ * PAC server reachable only through the proxy is a mistake of its own.
+ */
+export function pacFetchRemedy(kind: 'http' | 'file', detail: string): string {
+  if (kind === 'file') return `check the path in ${PAC_SETTING}: the file must exist and be readable`;
+  const answered = /the server answered (\d+)/.exec(detail);
+  const fix = answered ? `the PAC server answered ${answered[1]}: check the URL's path in ${PAC_SETTING}` : `check the URL in ${PAC_SETTING}, and that this machine reaches its server`;
+  return `${fix}; the PAC is fetched directly, never through a proxy (HTTPS_PROXY is not used for it); until it loads, every request that needs it fails (never a silent DIRECT)`;
+}
+
+/** The remedy for a PAC that does not compile, or gives no usable answer. */
+export function pacScriptRemedy(stage: 'compile' | 'answer'): string {
+  const what = stage === 'compile' ? 'it compiles' : 'FindProxyForURL returns a list such as "PROXY host:port; DIRECT"';
+  return `fix the PAC file until ${what}, or point ${PAC_SETTING} at a working one; meanwhile every request that asks it fails with ERR_JAATO_PAC_EVALUATION (never a silent DIRECT)`;
+}

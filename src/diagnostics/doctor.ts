@@ -9,11 +9,14 @@ import { createFetch } from '../adapters/fetch.js';
 import { transportOptions } from '../adapters/client-options.js';
 import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
 import { authCheck, directRemedy, fetchAuthNote, mutualAuthRemedy, originRemedy, sentWith, tunnelRefusedRemedy, type AuthSetting } from './advice.js';
-import { checkKerberos, KERBEROS_OFF, type KerberosFacts } from './kerberos-checks.js';
+import { checkKerberos, KERBEROS_OFF, spnStateOf, type KerberosFacts } from './kerberos-checks.js';
+import { judgeProbe, planPac, type PacFacts, type PacPlan, type PacProbe } from './pac-checks.js';
 import { checkProxy, type ProxyFacts } from './proxy-checks.js';
+import { pacSetting } from '../pac/pac-route.js';
 import { countTokens } from './token-count.js';
 
 export type { KerberosFacts } from './kerberos-checks.js';
+export type { PacFacts } from './pac-checks.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -35,6 +38,10 @@ export interface DoctorOptions
   kerberosSource?: string;
   /** Whose Kerberos conventions apply (service-name form, klist, remedies); default `process.platform`. */
   platform?: NodeJS.Platform;
+  /** A PAC file (http(s)://, file:// or a path) instead of `JAATO_PAC_URL`, as the library's `pac` option. */
+  pac?: string;
+  /** What set `pac` (the CLI's `--pac`), for the PAC lines; default `options.pac`. */
+  pacSource?: string;
 }
 
 /** `doctor --json`: the same keys every time, null where one does not apply. */
@@ -46,6 +53,8 @@ export interface DoctorReport {
   /** Each proxy probed: the URL's, or without a URL every configured one. */
   proxies: ProxyFacts[];
   kerberos: KerberosFacts;
+  /** The PAC, its answer and the entry chosen; null without a PAC. */
+  pac: PacFacts | null;
 }
 
 function fail(e: unknown): string {
@@ -66,7 +75,7 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   const checks: Check[] = [];
   const add = (c: Check): Check => (checks.push(c), c);
   const kerberos: KerberosFacts = { ...KERBEROS_OFF };
-  const report: DoctorReport = { ok: false, url: url === undefined ? null : redactUrl(url), checks, proxies: [], kerberos };
+  const report: DoctorReport = { ok: false, url: url === undefined ? null : redactUrl(url), checks, proxies: [], kerberos, pac: null };
   const done = (): DoctorReport => {
     // Kerberos on and broken is no failure where no proxy asks for it and every proxy took what was sent.
     if (kerberos.enabled && unneeded(report.proxies, checks)) {
@@ -79,9 +88,15 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   };
   const routing = { env, ...(options.platform && { platform }), ...(options.proxy !== undefined && { proxy: options.proxy }), ...(options.proxySource && { proxySource: options.proxySource }), ...(options.noProxy !== undefined && { noProxy: options.noProxy }), ...(options.kerberos !== undefined && { kerberos: options.kerberos }) };
 
-  // 1. Proxy variables (or the option that replaces them).
+  // 1. Proxy variables (or the option that replaces them, or the PAC that wins over both).
   const set = PROXY_VARIABLES['https:'].filter((n) => env[n]);
-  if (options.proxy === undefined && options.noProxy !== undefined && options.noProxySource) {
+  const pac = pacSetting(options.pac, env);
+  const pacSource = pac && (pac.source === 'options.pac' ? (options.pacSource ?? 'options.pac') : pac.source);
+  // -x "": every connection direct, before any PAC is asked.
+  const noneAtAll = options.proxy === undefined && options.noProxy !== undefined && options.noProxySource;
+  if (pacSource && !noneAtAll) {
+    add(pacPrecedence(pacSource, options.proxy !== undefined ? [options.proxySource ?? 'options.proxy'] : set));
+  } else if (noneAtAll) {
     add({ name: 'proxy variables', status: 'ok', detail: `${options.noProxySource}: no proxy, every connection goes direct${set.length > 0 ? ` (${set.join(', ')} set aside)` : ''}` });
   } else if (options.proxy !== undefined) add({ name: 'proxy variables', status: 'ok', detail: `${options.proxySource ?? 'options.proxy'}=${redactUrl(options.proxy)}, instead of the variables` });
   else add({ name: 'proxy variables', status: set.length > 0 ? 'ok' : 'warn', detail: set.length > 0 ? set.map((n) => `${n}=${redactUrl(env[n] as string)}`).join(', ') : 'none set: every connection goes direct', ...(set.length === 0 && { remedy: 'export HTTPS_PROXY=http://proxy.corp:8080' }) });
@@ -97,15 +112,32 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   const lists = `JAATO_NO_PROXY: ${config.exact.size} exact host(s); ${config.noProxy.variable}: ${config.noProxy.matchesAll ? 'everything (*)' : config.noProxy.isEmpty ? 'empty' : 'set'}`;
   add({ name: 'bypass lists', status: config.warnings.length > 0 ? 'warn' : 'ok', detail: config.warnings.length > 0 ? `${lists}; ${config.warnings.join('; ')}` : lists, ...(config.warnings.length > 0 && { remedy: 'fix or remove the entries named above' }) });
 
-  // 3. The route (for the URL), else the proxies configured for each scheme.
-  const e = url === undefined ? undefined : explain(url, env, routing);
-  if (e) {
-    if (e.route === 'error') return add({ name: 'route', status: 'fail', detail: e.rule }) && done();
-    add({ name: 'route', status: 'ok', detail: e.route === 'direct' ? `direct, because ${e.rule}` : `proxy ${e.proxy} (${e.rule}), auth ${e.auth}` });
+  // 3. The route (for the URL), else the proxies configured for each scheme; with a PAC, what it answers.
+  const clientOptions: ProxyDispatcherOptions = { env, ...explicitRouting(routing), ...pick(options, 'ca', 'proxyCa', 'proxyTls', 'rejectUnauthorized', 'connectTimeout', 'tokenTimeout'), ...(pac && { pac: pac.url }) };
+  const transport = { ...transportOptions(options), ...(url === undefined && { standIn: true, forward: (t: URL) => forwardedHead(t, clientOptions) }) };
+  let routes: Probe[];
+  let plan: PacPlan | undefined;
+  // The rule that routed the URL, for the fetch line's remedy; undefined when it has no route.
+  let rule: string | undefined;
+  if (pac && pacSource) {
+    plan = await planPac(pac, pacSource, new URL(url ?? DEFAULT_TARGET), url === undefined, config, { timeout: transport.timeout, ...(transport.proxyTls && { proxyTls: transport.proxyTls }) });
+    for (const c of plan.checks) add(c);
+    report.pac = plan.facts;
+    rule = plan.rule;
+    routes = plan.probes.map((p) => ({ route: p.route, variables: [p.label], target: new URL(url ?? DEFAULT_TARGET), pac: p }));
+    // A PAC that gives no answer leaves nothing to check a proxy or the URL with.
+    if (plan.checks.some((c) => c.name.startsWith('pac ') && c.status === 'fail')) return done();
+  } else {
+    const e = url === undefined ? undefined : explain(url, env, routing);
+    if (e) {
+      if (e.route === 'error') return add({ name: 'route', status: 'fail', detail: e.rule }) && done();
+      add({ name: 'route', status: 'ok', detail: e.route === 'direct' ? `direct, because ${e.rule}` : `proxy ${e.proxy} (${e.rule}), auth ${e.auth}` });
+      rule = e.rule;
+    }
+    routes = proxiedRoutes(config, url);
   }
-  const routes = proxiedRoutes(config, url);
-  // The proxy whose service Kerberos is checked against: the URL's, else the https one.
-  const main = routes[0]?.route;
+  // The proxy whose service Kerberos is checked against: the URL's (the PAC's chosen one), else the https one.
+  const main = plan ? plan.kerberosRoute : routes[0]?.route;
 
   // 4-8. Kerberos, for that proxy.
   const switchName = options.kerberos !== undefined ? (options.kerberosSource ?? 'options.kerberos') : undefined;
@@ -114,13 +146,13 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   Object.assign(kerberos, k.facts);
   const spn = k.spn;
 
-  // 9. Each proxy: what it demands without credentials, then whether it takes ours.
-  const clientOptions: ProxyDispatcherOptions = { env, ...explicitRouting(routing), ...pick(options, 'ca', 'proxyCa', 'proxyTls', 'rejectUnauthorized', 'connectTimeout', 'tokenTimeout') };
-  // Without a URL there is no fetch line: a proxy used for http: alone is asked with a forwarded HEAD.
-  const transport = { ...transportOptions(options), ...(url === undefined && { standIn: true, forward: (t: URL) => forwardedHead(t, clientOptions) }) };
-  for (const { route, variables, target, forwarded } of routes) {
-    const probed = await checkProxy(route, target, variables, { spn, principal: kerberos.principal ?? undefined }, { ...transport, ...(forwarded && { forwardedTarget: forwarded }) });
-    for (const c of probed.checks) add(c);
+  // 9. Each proxy: what it demands without credentials, then whether it takes ours (without a URL there
+  // is no fetch line: a proxy used for http: alone is asked with a forwarded HEAD). A PAC's proxies each
+  // with their own service name, judged by their place in the answer.
+  for (const { route, variables, target, forwarded, pac: entry } of routes) {
+    const own = entry && route !== main ? spnStateOf(config, route, platform) : spn;
+    const probed = await checkProxy(route, target, variables, { spn: own, principal: kerberos.principal ?? undefined }, { ...transport, ...(forwarded && { forwardedTarget: forwarded }) });
+    for (const c of plan && entry ? judgeProbe(plan, entry, probed.checks) : probed.checks) add(c);
     report.proxies.push(probed.facts);
   }
   // Kerberos off was said before the proxies answered: where none of them wants it, there is nothing to do.
@@ -129,9 +161,9 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
     off.detail += ', and no proxy asks for it';
     delete off.remedy;
   }
-  if (!url || !e || e.route === 'error') return done();
+  if (!url || rule === undefined) return done();
 
-  // 10. The URL itself, through the proxy or directly as routed.
+  // 10. The URL itself, through the proxy or directly as routed (with a PAC, as a request asks it, failover included).
   // The fetch is the program's own request: mutual authentication required of it as configured.
   const fetch = createFetch({ ...clientOptions, ...(options.requireMutualAuth && { requireMutualAuth: true }) });
   const tokens = countTokens(main?.spn);
@@ -144,7 +176,7 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   } catch (err) {
     const error = unwrapError(err);
     if (!main) {
-      const remedy = originRemedy(error) ?? directRemedy(error, e.rule);
+      const remedy = originRemedy(error) ?? directRemedy(error, rule);
       add({ name: 'fetch', status: 'fail', detail: fail(error), remedy });
       return done();
     }
@@ -216,14 +248,30 @@ function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<
   return out;
 }
 
+/** One proxy to probe: its route, what names it, the target to probe it with; a PAC's, with its place in the answer. */
+interface Probe {
+  route: ProxyRoute;
+  variables: string[];
+  target: URL;
+  forwarded?: URL;
+  pac?: PacProbe;
+}
+
+/** The PAC wins over the proxy variables and -x (as explain says): the proxy-variables line says which applies. */
+function pacPrecedence(pacSource: string, named: readonly string[]): Check {
+  const chooses = `${pacSource} is set, so the PAC chooses the proxy`;
+  if (named.length === 0) return { name: 'proxy variables', status: 'ok', detail: `none set; ${chooses}` };
+  return { name: 'proxy variables', status: 'ok', detail: `${chooses}: ${named.join(', ')} ${named.length === 1 ? 'is' : 'are'} not used` };
+}
+
 /**
  * The proxies to probe and the target to probe each with: the URL's route when given one (none when
  * it goes direct), else the proxy of each scheme, once per distinct proxy, with every variable that
  * names it.
  */
-function proxiedRoutes(config: ProxyConfig, url: string | undefined): Array<{ route: ProxyRoute; variables: string[]; target: URL; forwarded?: URL }> {
+function proxiedRoutes(config: ProxyConfig, url: string | undefined): Probe[] {
   const targets = url === undefined ? [DEFAULT_TARGET, DEFAULT_TARGET.replace('https:', 'http:')] : [url];
-  const out: Array<{ route: ProxyRoute; variables: string[]; target: URL; forwarded?: URL }> = [];
+  const out: Probe[] = [];
   for (const t of targets) {
     let route;
     try {

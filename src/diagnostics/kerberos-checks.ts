@@ -49,10 +49,8 @@ export async function checkKerberos(
   }
   const checks: Check[] = [{ name: 'kerberos', status: 'ok', detail: `${options.switchName ?? 'JAATO_KERBEROS_PROXY'} is on` }];
   facts.enabled = true;
-  let spn: SpnState | undefined;
+  const spn = proxy && spnStateOf(config, proxy, platform);
   if (proxy?.spn) {
-    const host = proxy.proxy.hostname;
-    spn = { spn: proxy.spn, source: config.spnSource, hostDefault: defaultSpn(host, platform), ipLiteral: isIP(host) !== 0 };
     facts.spn = proxy.spn;
     facts.spnSource = config.spnSource ?? 'proxy host';
   }
@@ -87,6 +85,13 @@ export async function checkKerberos(
   checks.push(spn ? { name: 'spn', status: 'ok', detail: `${spn.spn} (${spn.source ?? 'from the proxy host'})` } : { name: 'spn', status: 'skip', detail: 'no proxy, no service principal' });
   if (token) checks.push(token);
   return { checks, facts, spn };
+}
+
+/** What the remedies need to know of a proxy's service name: where it came from, and what the host alone gives. */
+export function spnStateOf(config: ProxyConfig, proxy: ProxyRoute, platform: NodeJS.Platform): SpnState | undefined {
+  if (!proxy.spn) return undefined;
+  const host = proxy.proxy.hostname;
+  return { spn: proxy.spn, source: config.spnSource, hostDefault: defaultSpn(host, platform), ipLiteral: isIP(host) !== 0 };
 }
 
 async function addonCheck(spn: string, platform: NodeJS.Platform): Promise<Check> {

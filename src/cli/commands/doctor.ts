@@ -4,25 +4,29 @@ import { CA_OPTION, connectTimeoutOf, ROUTE_AND_TRUST_HELP, PROXY_OPTIONS, ROUTE
 import { dim, FAIL, OK, yellow } from '../style.js';
 import { EXIT } from '../errors.js';
 
-export const DOCTOR_HELP = `Usage: jaato-proxy doctor [url] [--json] [fetch's proxy and trust options]
+export const DOCTOR_HELP = `Usage: jaato-proxy doctor [url] [--pac <location>] [--json] [fetch's proxy and trust options]
 
 Checks, in order: the proxy variables, the bypass lists, the route for the URL, Kerberos (switch,
 addon, who holds which credentials and where they come from, the SPN, a real token), then each proxy
 (the URL's, or without a URL every configured one): a request without credentials, to see what it
 offers, and one with them, to see it accept them; with a URL, the URL fetched through it. Each line
+With a PAC (JAATO_PAC_URL or --pac): the PAC loaded and compiled, its answer for the URL (without
+one, for https://example.com/) and the entry a request ends on, then each proxy it names.
 ✓/✗ with the remedy. Exit code 1 when a check fails. The options mean what they do in fetch, so
 doctor checks the setup a fetch command line uses.
 
 ${ROUTE_AND_TRUST_HELP}
+      --pac <location>        a PAC file (http(s)://, file:// or a path) instead of JAATO_PAC_URL
       --connect-timeout <s>   limit on connecting to the proxy and on its answers
       --timeout <ms>          the same in milliseconds (default 10000)
       --require-mutual-auth   the proxy must prove itself with a Negotiate reply token (requireMutualAuth):
                               a path where it sends none fails, with which proxies send one
-      --json                  one object: ok, url, checks, proxies, kerberos (see the README)`;
+      --json                  one object: ok, url, checks, proxies, kerberos, pac (see the README)`;
 
 const OPTIONS = {
   json: { type: 'boolean' },
   'require-mutual-auth': { type: 'boolean' },
+  pac: { type: 'string' },
   ...PROXY_OPTIONS,
   ...ROUTE_OPTIONS,
   ...CA_OPTION,
@@ -33,7 +37,7 @@ const MARK: Record<Check['status'], () => string> = { ok: OK, fail: FAIL, warn: 
 
 /** The report with every key present: a check without a remedy has `remedy: null`. */
 export function stableReport(report: DoctorReport): unknown {
-  const { ok, url, checks, proxies, kerberos } = report;
+  const { ok, url, checks, proxies, kerberos, pac } = report;
   return {
     ok,
     url,
@@ -50,6 +54,7 @@ export function stableReport(report: DoctorReport): unknown {
       forwardedReplyToken,
     })),
     kerberos: { enabled: kerberos.enabled, spn: kerberos.spn, spnSource: kerberos.spnSource, principal: kerberos.principal, credentials: kerberos.credentials, token: kerberos.token },
+    pac: pac && { url: pac.url, source: pac.source, fetched: pac.fetched, bytes: pac.bytes, asked: pac.asked, answer: pac.answer, entries: pac.entries, skipped: pac.skipped, chosen: pac.chosen },
   };
 }
 
@@ -65,6 +70,7 @@ export async function doctorCommand(args: string[]): Promise<number> {
     ...trustFromOptions(values, EXIT.failure),
     ...(timeout !== undefined && { connectTimeout: timeout }),
     ...(values['require-mutual-auth'] && { requireMutualAuth: true }),
+    ...(values.pac !== undefined && { pac: values.pac, pacSource: '--pac' }),
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(stableReport(report), null, 2)}\n`);
