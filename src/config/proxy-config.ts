@@ -110,6 +110,18 @@ export class ProxyConfig {
     return s.endpoint;
   }
 
+  /**
+   * A configured proxy (the proxy variables or options) at `origin` that carries Basic credentials: a
+   * PAC names proxies without credentials, so one it names is given those of the same proxy set here.
+   * A malformed setting is skipped: it fails the requests that would use it, not the PAC's.
+   */
+  credentialedProxy(origin: string): ProxyEndpoint | undefined {
+    for (const s of Object.values(this.#proxies)) {
+      if (s && 'endpoint' in s && s.endpoint.credentials && s.endpoint.origin === origin) return s.endpoint;
+    }
+    return undefined;
+  }
+
   /** The service name used for a proxy: the override, or the proxy's host, in the platform's form. */
   spnFor(proxy: ProxyEndpoint): string {
     return this.#spn?.value ?? defaultSpn(proxy.hostname, this.platform);

@@ -7,7 +7,7 @@ import type { Lab } from '../../src/lab/lab.js';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { freePort } from '../../src/lab/processes.js';
 import { PacEvaluationError } from '../../src/pac/errors.js';
-import { CLIENT_FAMILIES, type ClientFamily, type ClientResponse } from '../conformance/clients.js';
+import { CLIENT_FAMILIES, rootCause, type ClientFamily, type ClientResponse } from '../conformance/clients.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 
 // With only JAATO_PAC_URL (and the Kerberos switch) set, every client family follows the PAC: a dead
@@ -133,5 +133,36 @@ test('PAC with the node agents: a PAC that throws fails the request with a typed
     assert.deepEqual(reached, [], 'nothing reached the origins');
   } finally {
     await client.close();
+  }
+});
+
+test('PAC to the Basic port: the credentials of the same proxy configured in HTTP(S)_PROXY go to it, and only to it', async () => {
+  const lab = ctx.lab;
+  const basic = new URL(lab.proxies.basic);
+  const pac = servePac(lab, `function FindProxyForURL(url, host) { return 'PROXY localhost:${basic.port}'; }`);
+  const withCredentials = `http://${lab.basic.username}:${lab.basic.password}@localhost:${basic.port}`;
+  // Another proxy's credentials must never be lent to the PAC's proxy.
+  const elsewhere = `http://${lab.basic.username}:${lab.basic.password}@127.0.0.1:${basic.port}`;
+  for (const family of CLIENT_FAMILIES.filter((f) => f.name === 'fetch' || f.name.startsWith('node:'))) {
+    const from = await quietLogLength(lab);
+    const client = family.create({ env: { JAATO_PAC_URL: pac, HTTP_PROXY: withCredentials, HTTPS_PROXY: withCredentials }, ca: lab.ca });
+    try {
+      assert.match(String(echo(await client.request(`${lab.origins.http.url}/pac-basic`)).headers.via), /squid/, family.name);
+      assert.equal(echo(await client.request(`${lab.origins.https.url}/pac-basic`)).tls, true, family.name);
+    } finally {
+      await client.close();
+    }
+    const log = await logSince(lab, from, 2);
+    assert.deepEqual(log.map((e) => [e.method, e.status, e.user]).sort(), [['CONNECT', 200, lab.basic.username], ['GET', 200, lab.basic.username]], family.name);
+    const refused = family.create({ env: { JAATO_PAC_URL: pac, HTTPS_PROXY: elsewhere }, ca: lab.ca });
+    try {
+      const res = await refused.request(`${lab.origins.https.url}/pac-basic-refused`).then(
+        (r) => r.status,
+        (e: unknown) => (rootCause(e) as { code?: string }).code,
+      );
+      assert.equal(res, 'ERR_JAATO_PROXY_AUTH', `${family.name}: no credentials of another proxy`);
+    } finally {
+      await refused.close();
+    }
   }
 });
