@@ -1,0 +1,31 @@
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const CHILD = fileURLToPath(new URL('./serve-child.mjs', import.meta.url));
+
+/** Starts `serve` (bench/serve-child.mjs) in its own process; `execArgv` e.g. ['--cpu-prof', ...]. */
+export async function startServeProcess(upstream, execArgv = []) {
+  const child = fork(CHILD, [upstream], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [first] = await Promise.race([once(child, 'message'), once(child, 'exit').then(([code]) => { throw new Error(`serve child exited (${code})`); })]);
+  return {
+    url: first.url,
+    /** The child's CPU time so far, microseconds (user + system). */
+    async cpu() {
+      child.send('cpu');
+      const [{ cpu }] = await once(child, 'message');
+      return cpu.user + cpu.system;
+    },
+    async stop() {
+      child.send('stop');
+      await once(child, 'exit');
+    },
+  };
+}
+
+/** A process's CPU time so far from /proc (user + system, microseconds; Linux' 100 Hz ticks). */
+export function procCpu(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
