@@ -11,6 +11,7 @@ export async function startServeProcess(upstream, execArgv = []) {
   const [first] = await Promise.race([once(child, 'message'), once(child, 'exit').then(([code]) => { throw new Error(`serve child exited (${code})`); })]);
   return {
     url: first.url,
+    pid: child.pid,
     /** The child's CPU time so far, microseconds (user + system). */
     async cpu() {
       child.send('cpu');

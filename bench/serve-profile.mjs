@@ -23,6 +23,7 @@ const forwarder = await startSquidForwarder({
 });
 const serve = await startServeProcess(lab.proxies.negotiate, profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []);
 const url = `${lab.origins.https.url}/bench`;
+console.log(`serve pid ${serve.pid}, forwarder pid ${forwarder.process.pid}`);
 
 async function run(name, uri, relayCpu) {
   const d = new ProxyAgent({ uri, requestTls: { ca: lab.ca } });

@@ -20,9 +20,12 @@ import { resolveRouting } from './routing.js';
 /** undici's own default for headersTimeout and bodyTimeout (ms), which the pools keep unless told. */
 const DEFAULT_RESPONSE_TIMEOUT = 300_000;
 
-/** The same section as debug()'s: asked before building a debug line's arguments on every request. */
-const log = debuglog('jaato-proxy');
-const debugging = (): boolean => log.enabled || debugChannel.hasSubscribers;
+/**
+ * Whether a debug line would go anywhere: NODE_DEBUG (debug()'s section, fixed at startup, so asked
+ * once) or a channel subscriber (asked each time). Checked before building a line's arguments.
+ */
+let logging: boolean | undefined;
+const debugging = (): boolean => (logging ??= debuglog('jaato-proxy').enabled) || debugChannel.hasSubscribers;
 
 /** What a request's route depends on, from its `origin` (see `#target`). */
 interface OriginTarget {
