@@ -12,11 +12,11 @@ export async function startServeProcess(upstream, execArgv = []) {
   return {
     url: first.url,
     pid: child.pid,
-    /** The child's CPU time so far, microseconds (user + system). */
+    /** The child's CPU time so far, microseconds: `{ user, system }`. */
     async cpu() {
       child.send('cpu');
       const [{ cpu }] = await once(child, 'message');
-      return cpu.user + cpu.system;
+      return cpu;
     },
     async stop() {
       child.send('stop');
@@ -25,8 +25,8 @@ export async function startServeProcess(upstream, execArgv = []) {
   };
 }
 
-/** A process's CPU time so far from /proc (user + system, microseconds; Linux' 100 Hz ticks). */
+/** A process's CPU time so far from /proc, microseconds (Linux' 100 Hz ticks): `{ user, system }`. */
 export function procCpu(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  return { user: Number(fields[11]) * 10_000, system: Number(fields[12]) * 10_000 };
 }

@@ -41,10 +41,12 @@ async function run(name, uri, relayCpu) {
     while (next++ < requests) await one();
   }));
   const ms = performance.now() - started;
-  const relay = (await relayCpu()) - relay0;
+  const relay1 = await relayCpu();
+  const user = relay1.user - relay0.user;
+  const system = relay1.system - relay0.system;
   const own = process.cpuUsage(own0);
   await d.close();
-  console.log(`${name}: ${((requests / ms) * 1000).toFixed(0)} req/s; relay CPU ${(relay / requests).toFixed(1)} us/req; client+origin process CPU ${((own.user + own.system) / requests).toFixed(1)} us/req`);
+  console.log(`${name}: ${((requests / ms) * 1000).toFixed(0)} req/s; relay CPU ${((user + system) / requests).toFixed(1)} us/req (user ${(user / requests).toFixed(1)}, system ${(system / requests).toFixed(1)}); client+origin process CPU ${((own.user + own.system) / requests).toFixed(1)} us/req`);
 }
 
 try {
