@@ -19,8 +19,7 @@ test('withoutHeader: headers without the name are passed as they are; with it, o
 });
 
 /** The debug line of one dispatch (the route it took), and the error its handler got. */
-async function dispatchOnce(path: string, legacy: boolean): Promise<{ line: string; error: Error }> {
-  const dispatcher = new ProxyDispatcher({ proxy: 'http://127.0.0.1:1', noProxy: 'bypassed.invalid', env: {}, connectTimeout: 2000 });
+async function dispatchOnce(dispatcher: ProxyDispatcher, path: string, legacy: boolean): Promise<{ line: string; error: Error }> {
   const lines: string[] = [];
   const onLine = (m: unknown): void => void lines.push((m as { message: string }).message);
   subscribe('jaato-proxy:debug', onLine);
@@ -34,19 +33,22 @@ async function dispatchOnce(path: string, legacy: boolean): Promise<{ line: stri
     return { line: lines.find((l) => l.startsWith('GET ')) ?? '', error };
   } finally {
     unsubscribe('jaato-proxy:debug', onLine);
-    await dispatcher.destroy();
   }
 }
 
-test('dispatch routes by new URL(path, origin): a path that replaces the host (//, /\\, tabs first) is routed by that host, a plain one by the origin', async () => {
+test('dispatch routes by new URL(path, origin): a path that replaces the host (//, /\\, tabs first) is routed by that host, a plain one by the origin, in either order', async () => {
   for (const legacy of [true, false]) {
-    const plain = await dispatchOnce('/x?y=1', legacy);
-    assert.match(plain.line, /^GET https:\/\/origin\.invalid: tunnel via /, plain.line);
-    assert.ok(plain.error instanceof Error);
-    for (const path of ['//bypassed.invalid/x', '/\\bypassed.invalid/x', '/\t/bypassed.invalid/x']) {
-      const replaced = await dispatchOnce(path, legacy);
-      assert.match(replaced.line, /^GET https:\/\/bypassed\.invalid: direct /, `${JSON.stringify(path)}: ${replaced.line}`);
-      assert.ok(replaced.error instanceof Error);
+    const dispatcher = new ProxyDispatcher({ proxy: 'http://127.0.0.1:1', noProxy: 'bypassed.invalid', env: {}, connectTimeout: 2000 });
+    try {
+      // Plain first (the origin's target is remembered), then paths that must not use it, then plain again.
+      for (const path of ['/x?y=1', '//bypassed.invalid/x', '/\\bypassed.invalid/x', '/\t/bypassed.invalid/x', '/\n\\bypassed.invalid/x', '/y']) {
+        const { line, error } = await dispatchOnce(dispatcher, path, legacy);
+        const expected = path.includes('bypassed') ? /^GET https:\/\/bypassed\.invalid: direct / : /^GET https:\/\/origin\.invalid: tunnel via /;
+        assert.match(line, expected, `${JSON.stringify(path)} (${legacy ? 'legacy' : 'new'} handler API): ${line}`);
+        assert.ok(error instanceof Error);
+      }
+    } finally {
+      await dispatcher.destroy();
     }
   }
 });
