@@ -2,7 +2,7 @@
 // in one process, which a profile cannot tell apart):
 //
 //   node --cpu-prof --cpu-prof-dir=prof bench/profile.mjs negotiate|basic|baseline [requests=20000]
-//   node bench/profile.mjs --summary prof/<file>.cpuprofile [requests]  # self time by origin and function, per request if given
+//   node bench/profile.mjs --summary prof/<file>.cpuprofile [requests]  # self time by origin, layer and function, per request if given
 import { readFileSync } from 'node:fs';
 import { ProxyAgent } from 'undici';
 
@@ -63,9 +63,30 @@ function summarize(profile, requests) {
     const key = `${f.functionName || '(anonymous)'} ${where(f.url)}:${f.lineNumber + 1}`;
     fns.set(key, (fns.get(key) ?? 0) + t);
   }
+  // The rows of the README's profile table.
+  const layers = new Map();
+  const layer = (f) => {
+    const { url, functionName: fn } = f;
+    if (fn === '(idle)') return 'idle';
+    if (url.startsWith('node:internal/deps/undici')) return "Node's bundled fetch";
+    if (/\/node_modules\/undici\/lib\/handler\/(un)?wrap-handler/.test(url) || (url.includes('/node_modules/undici/') && fn === 'parseHeaders')) return 'npm undici: converting the handler API and back';
+    if (url.includes('/node_modules/undici/')) return 'npm undici: the rest';
+    if (/\/dist\/(adapters|transport|pac)\//.test(url)) return 'jaato-proxy dispatch (adapters, transport, pac)';
+    if (/\/dist\/(config\/|debug)/.test(url)) return 'jaato-proxy route decision (config)';
+    if (url.includes('/dist/lab/')) return 'lab origin (this process)';
+    if (/^write(v|Buffer|Latin1String|Utf8String)$/.test(fn)) return 'socket writes (native: TLS and the syscall)';
+    if (fn === '(garbage collector)') return 'garbage collector';
+    return 'everything else';
+  };
+  for (const [id, t] of self) {
+    const l = layer(byId.get(id).callFrame);
+    layers.set(l, (layers.get(l) ?? 0) + t);
+  }
   const pct = (t) => (requests > 0 ? `${(t / requests).toFixed(1)} us/req`.padStart(13) : `${((t / total) * 100).toFixed(1)}%`.padStart(6));
   console.log(`total ${(total / 1000).toFixed(0)} ms sampled\n\nself time by origin:`);
   for (const [g, t] of [...groups].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${pct(t)}  ${g}`);
+  console.log('\nby layer:');
+  for (const [l, t] of [...layers].sort((a, b) => b[1] - a[1])) console.log(`${pct(t)}  ${l}`);
   console.log('\ntop functions (self):');
   for (const [k, t] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${pct(t)}  ${k}`);
 }

@@ -23,6 +23,31 @@ export function toFlat(headers: Headers): string[] {
 }
 
 /**
+ * `headers` with every `name` removed: the same object when it holds no such header and undici would
+ * read it as `toFlat` does (a flat list of strings, or a plain object of string values), so the common
+ * request is not copied; otherwise a flat copy without it.
+ */
+export function withoutHeader(headers: Headers, name: string): Headers | string[] {
+  if (headers == null) return headers;
+  const lower = name.toLowerCase();
+  if (Array.isArray(headers)) {
+    if (headers.length % 2 !== 0) return replaceHeader(headers, name);
+    for (let i = 0; i < headers.length; i += 2) {
+      const n: unknown = headers[i];
+      if (typeof n !== 'string' || typeof headers[i + 1] !== 'string' || n.toLowerCase() === lower) return replaceHeader(headers, name);
+    }
+    return headers;
+  }
+  if (typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function') return replaceHeader(headers, name);
+  const record = headers as Record<string, unknown>;
+  for (const n in record) {
+    if (!Object.hasOwn(record, n)) return replaceHeader(headers, name);
+    if (typeof record[n] !== 'string' || n.toLowerCase() === lower) return replaceHeader(headers, name);
+  }
+  return headers;
+}
+
+/**
  * The headers with every `name` removed and, if `value` is given, one `name: value` added. Used to keep
  * `Proxy-Authorization` under this library's control: whatever a caller set is dropped, so the header
  * only ever carries our credential, and only to the proxy.

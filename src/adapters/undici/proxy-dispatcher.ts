@@ -1,10 +1,11 @@
+import { debuglog } from 'node:util';
 import { Agent, buildConnector, Client, Dispatcher, Pool } from 'undici';
 import { unbracket } from '../../config/host.js';
-import { resolveConfig, type ProxyOptions, type ProxyRoute, type Route } from '../../config/proxy-config.js';
-import { pacRouterFor, pacRoutes, pacSetting, type PacSetting } from '../../pac/pac-route.js';
+import type { ProxyConfig, ProxyOptions, ProxyRoute, Route } from '../../config/proxy-config.js';
+import { pacRouterFor, pacRoutes, type PacSetting } from '../../pac/pac-route.js';
 import { proxyUnreachable } from '../../pac/unreachable.js';
 import { failoverHandler } from './pac-failover.js';
-import { debug } from '../../debug.js';
+import { debug, debugChannel } from '../../debug.js';
 import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
 import { dialProxy } from '../../transport/proxy-socket.js';
 import { DEFAULT_BODY_REPLAY_LIMIT } from '../../transport/replayable-body.js';
@@ -12,11 +13,28 @@ import { ProxyTimeoutError } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { routeKey } from '../route-key.js';
 import { forwardAuthInterceptor } from './forward-auth.js';
-import { tunnelErrorsInterceptor } from './tunnel-errors.js';
-import { replaceHeader } from './headers.js';
+import { tunnelErrorsHandler } from './tunnel-errors.js';
+import { replaceHeader, withoutHeader } from './headers.js';
+import { resolveRouting } from './routing.js';
 
 /** undici's own default for headersTimeout and bodyTimeout (ms), which the pools keep unless told. */
 const DEFAULT_RESPONSE_TIMEOUT = 300_000;
+
+/**
+ * Whether a debug line would go anywhere: NODE_DEBUG (debug()'s section, fixed at startup, so asked
+ * once) or a channel subscriber (asked each time). Checked before building a line's arguments.
+ */
+let logging: boolean | undefined;
+const debugging = (): boolean => (logging ??= debuglog('jaato-proxy').enabled) || debugChannel.hasSubscribers;
+
+/** What a request's route depends on, from its `origin` (see `#target`). */
+interface OriginTarget {
+  /** `scheme://authority/`: one string per origin, so the route lookups find it by identity. */
+  key: string;
+  protocol: string;
+}
+
+const ORIGINS_LIMIT = 256;
 
 export interface ProxyDispatcherOptions extends ProxyClientOptions {
   /**
@@ -47,6 +65,10 @@ export class ProxyDispatcher extends Dispatcher {
   readonly #configOptions: ProxyOptions | undefined;
   readonly #direct: Agent;
   readonly #viaProxy = new Map<string, Dispatcher>();
+  /** Per route object (a configuration's routes are immutable and reused): the pool, without building its key. */
+  readonly #tunnelsByRoute = new WeakMap<ProxyRoute, Dispatcher>();
+  readonly #forwardsByRoute = new WeakMap<ProxyRoute, Dispatcher>();
+  readonly #origins = new Map<string, OriginTarget>();
   #closed = false;
 
   constructor(options: ProxyDispatcherOptions = {}) {
@@ -67,17 +89,17 @@ export class ProxyDispatcher extends Dispatcher {
   }
 
   override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    let target: URL;
+    let target: URL | OriginTarget;
     let route: Route;
     try {
       if (this.#closed) throw new Error('ProxyDispatcher is closed');
-      target = new URL(opts.path, opts.origin);
-      const pac = pacSetting(this.#options.pac, this.#configOptions?.env);
+      target = this.#target(opts);
+      const { config, pac } = resolveRouting(this, this.#configOptions, this.#options.pac);
       if (pac) {
-        this.#dispatchByPac(opts, handler, target, pac);
+        this.#dispatchByPac(opts, handler, target instanceof URL ? target : new URL(opts.path, opts.origin), config, pac);
         return true;
       }
-      route = resolveConfig(this.#configOptions).route(target);
+      route = config.route(target instanceof URL ? target : target.key);
     } catch (error) {
       failLater(handler, error as Error);
       return true;
@@ -85,8 +107,28 @@ export class ProxyDispatcher extends Dispatcher {
     return this.#dispatchRoute(opts, handler, target, route);
   }
 
+  /**
+   * The request's target, `new URL(opts.path, opts.origin)`; for the usual request (an origin string,
+   * a path that the parser can only append) only what the route depends on, parsed once per origin.
+   * A path starting `//` or `/\` (tabs and newlines are dropped first) would replace the host, so it
+   * takes the full parse, as does anything else.
+   */
+  #target(opts: Dispatcher.DispatchOptions): URL | OriginTarget {
+    const { origin, path } = opts;
+    if (typeof origin !== 'string' || !appendsPath(path)) return new URL(path, origin);
+    const known = this.#origins.get(origin);
+    if (known) return known;
+    const url = new URL(path, origin);
+    // Only special schemes: a relative path on another base can fail, or keep the base's path.
+    if (url.protocol !== 'http:' && url.protocol !== 'https:' && url.protocol !== 'ws:' && url.protocol !== 'wss:') return url;
+    if (this.#origins.size >= ORIGINS_LIMIT) this.#origins.clear();
+    const target = { key: `${url.protocol}//${url.host}/`, protocol: url.protocol };
+    this.#origins.set(origin, target);
+    return target;
+  }
+
   /** With a PAC: its entries in order; a proxy that cannot be reached is marked bad and the next one tried. */
-  #dispatchByPac(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, target: URL, pac: PacSetting): void {
+  #dispatchByPac(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, target: URL, config: ProxyConfig, pac: PacSetting): void {
     const router = pacRouterFor(pac.url);
     const attempt = (routes: readonly Route[]): void => {
       const [route, ...rest] = routes;
@@ -101,31 +143,45 @@ export class ProxyDispatcher extends Dispatcher {
       });
       this.#dispatchRoute(opts, next, target, route);
     };
-    pacRoutes(target, resolveConfig(this.#configOptions), pac, router).then(
+    pacRoutes(target, config, pac, router).then(
       ({ routes }) => attempt(routes),
       (error: Error) => failLater(handler, error),
     );
   }
 
-  #dispatchRoute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, target: URL, route: Route): boolean {
+  #dispatchRoute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, target: URL | OriginTarget, route: Route): boolean {
     // Whatever the caller set, Proxy-Authorization is ours: never pass a caller's on to anyone.
-    const headers = replaceHeader(opts.headers, 'proxy-authorization');
+    const headers = withoutHeader(opts.headers, 'proxy-authorization');
+    const clean = headers === opts.headers ? opts : { ...opts, headers };
     if (route.type === 'direct') {
-      debug('%s %s: direct (%s)', opts.method, target.origin, route.rule);
-      return this.#direct.dispatch({ ...opts, headers }, handler);
+      if (debugging()) debug('%s %s: direct (%s)', opts.method, fullTarget(opts, target).origin, route.rule);
+      return this.#direct.dispatch(clean, handler);
     }
     // A WebSocket (undici's WebSocket sends an http: Upgrade request for ws://) goes through a tunnel, as
     // browsers do: a forwarding proxy would have to pass the Upgrade on, and many do not.
     const tunnelled = target.protocol === 'https:' || target.protocol === 'wss:' || opts.upgrade != null;
-    debug('%s %s: %s via %s (%s, auth %s)', opts.method, target.origin, tunnelled ? 'tunnel' : 'forward', route.proxy.redacted, route.rule, route.auth);
+    if (debugging()) {
+      debug('%s %s: %s via %s (%s, auth %s)', opts.method, fullTarget(opts, target).origin, tunnelled ? 'tunnel' : 'forward', route.proxy.redacted, route.rule, route.auth);
+    }
     const via = this.#dispatcherFor(route, tunnelled);
-    if (tunnelled) return via.dispatch({ ...opts, headers }, handler);
+    if (tunnelled) return via.dispatch(clean, tunnelErrorsHandler(route, clean, handler));
     // Absolute form to the proxy; Host names the origin.
-    const forwarded = replaceHeader(headers, 'host', target.host);
-    return via.dispatch({ ...opts, origin: route.proxy.origin, path: target.href, headers: forwarded }, handler);
+    const url = fullTarget(opts, target);
+    const forwarded = replaceHeader(headers, 'host', url.host);
+    return via.dispatch({ ...opts, origin: route.proxy.origin, path: url.href, headers: forwarded }, handler);
   }
 
   #dispatcherFor(route: ProxyRoute, tunnelled: boolean): Dispatcher {
+    const byRoute = tunnelled ? this.#tunnelsByRoute : this.#forwardsByRoute;
+    const known = byRoute.get(route);
+    if (known) return known;
+    const via = this.#newDispatcherFor(route, tunnelled);
+    byRoute.set(route, via);
+    return via;
+  }
+
+  /** The pool for a route's key, shared by every route (of any configuration) with the same key. */
+  #newDispatcherFor(route: ProxyRoute, tunnelled: boolean): Dispatcher {
     const { proxy } = route;
     // The credential enters the key only as an opaque per-process id (see route-key.ts).
     const key = `${tunnelled ? 'tunnel' : 'forward'} ${routeKey(route)}`;
@@ -154,7 +210,7 @@ export class ProxyDispatcher extends Dispatcher {
             (error: Error) => callback(error, null),
           );
         },
-      }).compose(tunnelErrorsInterceptor(route));
+      });
     } else {
       // The pool's connections only dial; authentication is per request, in each Client's interceptor.
       const forward = {
@@ -201,6 +257,25 @@ export class ProxyDispatcher extends Dispatcher {
     if (!callback) return done;
     void done.then(callback, callback);
   }
+}
+
+/** The whole target URL, parsed when needed (forwarding, debug lines) if the route did not need it. */
+function fullTarget(opts: Dispatcher.DispatchOptions, target: URL | OriginTarget): URL {
+  return target instanceof URL ? target : new URL(opts.path, opts.origin);
+}
+
+/**
+ * Whether `new URL(path, base)` can only set the path (and query) of a special-scheme base: a path
+ * starting `/` whose next character (the parser drops tabs and newlines first) is not `/` or `\`.
+ */
+function appendsPath(path: string): boolean {
+  if (path.charCodeAt(0) !== 47 /* / */) return false;
+  for (let i = 1; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 9 || c === 10 || c === 13) continue;
+    return c !== 47 && c !== 92 /* \ */;
+  }
+  return true;
 }
 
 /** Delivers a routing error (bad URL, malformed proxy setting) the way a connection error is delivered. */

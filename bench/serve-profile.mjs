@@ -1,0 +1,59 @@
+// Row 2's tunnels alone, for serve's CPU: `serve` in its own process (optionally under --cpu-prof),
+// then the Squid forwarder, each relaying the same https GETs from an undici client (concurrency 8),
+// with each relay's CPU time per request (serve: process.cpuUsage; Squid: /proc/<pid>/stat).
+//
+//   node bench/serve-profile.mjs [requests=20000] [profile-dir]
+//   node bench/profile.mjs --summary <profile-dir>/<file>.cpuprofile <requests>
+import { ProxyAgent, request } from 'undici';
+import { startServeProcess, procCpu } from './serve-process.mjs';
+
+const [n = '20000', profDir] = process.argv.slice(2);
+const requests = Number(n);
+const { startLab } = await import('../dist/lab/lab.js');
+const { startSquidForwarder } = await import('../dist/lab/squid-forwarder.js');
+const lab = await startLab();
+Object.assign(process.env, lab.env);
+const forwarder = await startSquidForwarder({
+  dir: lab.dir,
+  name: `fwd${lab.dir.replace(/[^A-Za-z0-9]/g, '').slice(-10)}`,
+  peerHost: 'localhost',
+  peerPort: Number(new URL(lab.proxies.negotiate).port),
+  clientKeytab: await lab.clientKeytab(),
+  krb5Conf: lab.env.KRB5_CONFIG,
+});
+const serve = await startServeProcess(lab.proxies.negotiate, profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []);
+const url = `${lab.origins.https.url}/bench`;
+console.log(`serve pid ${serve.pid}, forwarder pid ${forwarder.process.pid}`);
+
+async function run(name, uri, relayCpu) {
+  const d = new ProxyAgent({ uri, requestTls: { ca: lab.ca } });
+  const one = async () => {
+    const res = await request(url, { dispatcher: d });
+    await res.body.dump();
+    if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+  };
+  for (let i = 0; i < 200; i++) await one(); // warm-up, tunnels open
+  const relay0 = await relayCpu();
+  const own0 = process.cpuUsage();
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next++ < requests) await one();
+  }));
+  const ms = performance.now() - started;
+  const relay1 = await relayCpu();
+  const user = relay1.user - relay0.user;
+  const system = relay1.system - relay0.system;
+  const own = process.cpuUsage(own0);
+  await d.close();
+  console.log(`${name}: ${((requests / ms) * 1000).toFixed(0)} req/s; relay CPU ${((user + system) / requests).toFixed(1)} us/req (user ${(user / requests).toFixed(1)}, system ${(system / requests).toFixed(1)}); client+origin process CPU ${((own.user + own.system) / requests).toFixed(1)} us/req`);
+}
+
+try {
+  await run('serve (own process)', serve.url, () => serve.cpu());
+  await run('Squid forwarder', forwarder.url, async () => procCpu(forwarder.process.pid));
+} finally {
+  await serve.stop();
+  await forwarder.stop();
+  await lab.stop();
+}
