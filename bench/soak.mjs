@@ -93,8 +93,9 @@ try {
 
 function get(f, kind, i) {
   return f(`${lab.origins[kind].url}/soak/${i}`).then(async (res) => {
-    await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`status ${res.status}`);
+    const body = await res.arrayBuffer();
+    // What failed and why (serve's 502 says it in its body), so a rare failure is diagnosable from the table.
+    if (res.status !== 200) throw new Error(`status ${res.status} (${kind}): ${Buffer.from(body).toString('utf8', 0, 200).trim()}`);
   });
 }
 
