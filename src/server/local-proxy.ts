@@ -12,7 +12,8 @@ import { ProxyDispatcher, type ProxyDispatcherOptions } from '../adapters/undici
 import { ProxyAuthenticationError, ProxyTunnelError } from '../transport/errors.js';
 import { openTunnel } from '../transport/tunnel.js';
 import { openFirstReachable } from '../pac/first-reachable.js';
-import { pacRouterFor, pacRoutes, pacSetting } from '../pac/pac-route.js';
+import { pacRouterFor, pacRoutes } from '../pac/pac-route.js';
+import { resolveRouting, type Routing } from '../adapters/routing.js';
 import type { PacRouter } from '../pac/pac-router.js';
 import { allowList, parseAllowEntry } from './allow-list.js';
 import { ListeningAddresses } from './self-address.js';
@@ -194,7 +195,7 @@ export class LocalProxy {
 
   #route(target: URL): Route | undefined {
     try {
-      return resolveConfig(this.#routing).route(target);
+      return this.#routingNow().config.route(target);
     } catch {
       return undefined; // the dispatcher reports the configuration error to the client
     }
@@ -205,7 +206,7 @@ export class LocalProxy {
    * first entry once the dispatcher is done (a proxy it found dead is marked bad by then, so last).
    */
   async #chosen(target: URL, configured: Route | undefined): Promise<Route | undefined> {
-    if (!pacSetting(this.#options.pac, this.#routing?.env)) return configured;
+    if (!this.#routingNow().pac) return configured;
     return this.#routes(target).then(({ routes }) => routes[0], () => undefined);
   }
 
@@ -214,10 +215,15 @@ export class LocalProxy {
    * hears of a proxy found dead), else the one decision.
    */
   async #routes(target: URL): Promise<{ routes: Route[]; router?: PacRouter }> {
-    const pac = pacSetting(this.#options.pac, this.#routing?.env);
-    if (!pac) return { routes: [resolveConfig(this.#routing).route(target)] };
+    const { config, pac } = this.#routingNow();
+    if (!pac) return { routes: [config.route(target)] };
     const router = pacRouterFor(pac.url);
-    return { routes: (await pacRoutes(target, resolveConfig(this.#routing), pac, router)).routes, router };
+    return { routes: (await pacRoutes(target, config, pac, router)).routes, router };
+  }
+
+  /** The configuration and PAC setting as the environment is now (compiled again only when it changed). */
+  #routingNow(): Routing {
+    return resolveRouting(this, this.#routing, this.#options.pac);
   }
 
   #log(entry: AccessLogEntry): void {

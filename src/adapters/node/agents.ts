@@ -14,6 +14,7 @@ import { openTunnel } from '../../transport/tunnel.js';
 import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
 import { failRequest, openPooled, PAC, poolName, PREPARED, ROUTE, TUNNEL, type CreateSocket, type PoolOptions, type SocketCallback } from './pool.js';
 import type { PacSetting } from '../../pac/pac-route.js';
+import { resolveRouting, type Routing } from '../routing.js';
 import { connected, decideRoute, openByPac, pacProxyOf, type AgentDecision } from './routing.js';
 
 export type ProxyAgentOptions = ProxyClientOptions &
@@ -142,8 +143,13 @@ export class ProxyHttpAgent extends HttpAgent {
     this.#routing = routingOptions(options);
   }
 
+  /** The configuration and PAC setting as the environment is now (compiled again only when it changed). */
+  #routingNow(): Routing {
+    return resolveRouting(this, this.#routing, this.#options.pac);
+  }
+
   #decide(url: URL): AgentDecision {
-    return decideRoute(url, this.#options.pac, this.#routing);
+    return decideRoute(url, this.#routingNow());
   }
 
   // Agent#addRequest is public API in practice (agent-base, http-proxy-agent) but not in @types/node.
@@ -211,7 +217,7 @@ export class ProxyHttpAgent extends HttpAgent {
   /** By the PAC's answer: a proxy's connection as without a PAC, or a direct one that takes the proxy's form. */
   #openPac(setting: PacSetting, target: URL, options: ConnectOptions, signal?: AbortSignal): Promise<Duplex> {
     const tunnel = options[TUNNEL] === true;
-    return openByPac(target, setting, this.#routing, async (route) => {
+    return openByPac(target, setting, this.#routingNow().config, async (route) => {
       if (route.type === 'direct') {
         debug('node:http %s: direct (%s)', target.origin, route.rule);
         const socket = await connected(httpBase.createConnection.call(this, options, () => undefined) as Socket);
@@ -266,8 +272,13 @@ export class ProxyHttpsAgent extends HttpsAgent {
     this.#routing = routingOptions(options);
   }
 
+  /** The configuration and PAC setting as the environment is now (compiled again only when it changed). */
+  #routingNow(): Routing {
+    return resolveRouting(this, this.#routing, this.#options.pac);
+  }
+
   #decide(url: URL): AgentDecision {
-    return decideRoute(url, this.#options.pac, this.#routing);
+    return decideRoute(url, this.#routingNow());
   }
 
   addRequest(req: ClientRequest, options: ConnectOptions): void {
@@ -304,7 +315,7 @@ export class ProxyHttpsAgent extends HttpsAgent {
 
   /** By the PAC's answer: a tunnel as without a PAC, or TLS straight to the origin. */
   #openPac(setting: PacSetting, target: URL, options: ConnectOptions, signal?: AbortSignal): Promise<Duplex> {
-    return openByPac(target, setting, this.#routing, async (route) => {
+    return openByPac(target, setting, this.#routingNow().config, async (route) => {
       if (route.type === 'proxy') return this.#open(route, target, options, signal);
       debug('node:https %s: direct (%s)', target.origin, route.rule);
       return connected(httpsBase.createConnection.call(this, options, () => undefined) as Socket);

@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { resolveConfig, schemeClass, type ProxyOptions, type ProxyRoute, type Route } from '../../config/proxy-config.js';
+import { schemeClass, type ProxyConfig, type ProxyRoute, type Route } from '../../config/proxy-config.js';
 import { openFirstReachable } from '../../pac/first-reachable.js';
-import { pacRouterFor, pacRoutes, pacSetting, type PacSetting } from '../../pac/pac-route.js';
+import { pacRouterFor, pacRoutes, type PacSetting } from '../../pac/pac-route.js';
+import type { Routing } from '../routing.js';
 
 /**
  * How a node agent routes a request: a route known now (a bypass rule, or the proxy variables), or a
@@ -11,9 +12,7 @@ import { pacRouterFor, pacRoutes, pacSetting, type PacSetting } from '../../pac/
  */
 export type AgentDecision = { route: Route; pac?: undefined } | { pac: PacSetting; route?: undefined };
 
-export function decideRoute(target: URL, pac: string | undefined, routing: ProxyOptions | undefined): AgentDecision {
-  const config = resolveConfig(routing);
-  const setting = pacSetting(pac, routing?.env);
+export function decideRoute(target: URL, { config, pac: setting }: Routing): AgentDecision {
   if (setting === undefined) return { route: config.route(target) };
   const rule = config.bypassRule(target);
   if (rule !== undefined) return { route: { type: 'direct', rule } };
@@ -34,9 +33,9 @@ export function pacProxyOf(socket: Duplex | null | undefined): ProxyRoute | unde
  * A connection for `target` by the PAC's answer: its entries in order, a proxy that cannot be reached
  * marked bad and passed over (see openFirstReachable). `open` makes the connection for one route.
  */
-export async function openByPac(target: URL, setting: PacSetting, routing: ProxyOptions | undefined, open: (route: Route) => Promise<Duplex>): Promise<Duplex> {
+export async function openByPac(target: URL, setting: PacSetting, config: ProxyConfig, open: (route: Route) => Promise<Duplex>): Promise<Duplex> {
   const router = pacRouterFor(setting.url);
-  const { routes } = await pacRoutes(target, resolveConfig(routing), setting, router);
+  const { routes } = await pacRoutes(target, config, setting, router);
   const { value, route } = await openFirstReachable(routes, router, open);
   chosen.set(value, route);
   return value;

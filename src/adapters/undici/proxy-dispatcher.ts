@@ -15,7 +15,7 @@ import { routeKey } from '../route-key.js';
 import { forwardAuthInterceptor } from './forward-auth.js';
 import { tunnelErrorsHandler } from './tunnel-errors.js';
 import { replaceHeader, withoutHeader } from './headers.js';
-import { resolveRouting } from './routing.js';
+import { resolveRouting } from '../routing.js';
 
 /** undici's own default for headersTimeout and bodyTimeout (ms), which the pools keep unless told. */
 const DEFAULT_RESPONSE_TIMEOUT = 300_000;

@@ -1,14 +1,14 @@
-import { EnvCache } from '../../config/env-cache.js';
-import { ProxyConfig, type ProxyOptions } from '../../config/proxy-config.js';
-import { pacSetting, type PacSetting } from '../../pac/pac-route.js';
+import { EnvCache } from '../config/env-cache.js';
+import { ProxyConfig, type ProxyOptions } from '../config/proxy-config.js';
+import { pacSetting, type PacSetting } from '../pac/pac-route.js';
 
-/** What a dispatcher routes by: the compiled configuration and the PAC setting, from one set of reads. */
+/** What a client (a dispatcher, a node agent, serve) routes by: the compiled configuration and the PAC setting, from one set of reads. */
 export interface Routing {
   config: ProxyConfig;
   pac: PacSetting | undefined;
 }
 
-/** Per dispatcher: compiled again only when a variable either part read (JAATO_PAC_URL too) has changed. */
+/** Per client: compiled again only when a variable either part read (JAATO_PAC_URL too) has changed. */
 const routings = new EnvCache<object, Routing>({ shared: false });
 
 /**
