@@ -119,15 +119,6 @@ export class ForwardConnection extends SocketFacade {
     this.#send(chunk).then(() => callback(), (error: unknown) => callback(this.#typed(error)));
   }
 
-  override _final(callback: (error?: Error | null) => void): void {
-    this.#socket.end();
-    callback();
-  }
-
-  override _read(): void {
-    this.#socket.resume();
-  }
-
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
     this.#abort.abort(error ?? new Error('the connection was destroyed'));
     this.#socket.destroy();

@@ -65,15 +65,6 @@ export class OriginFormConnection extends SocketFacade {
     this.#socket.write(data, (error) => callback(error ?? null));
   }
 
-  override _final(callback: (error?: Error | null) => void): void {
-    this.#socket.end();
-    callback();
-  }
-
-  override _read(): void {
-    this.#socket.resume();
-  }
-
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
     this.#socket.destroy();
     callback(error);

@@ -4,8 +4,8 @@ import { Duplex, type DuplexOptions } from 'node:stream';
 /**
  * A Duplex that node:http takes for its socket while the bytes go through code of ours to a real
  * socket underneath: the socket methods node:http and its Agent call (keep-alive, no-delay, timeouts,
- * ref/unref, addresses) are passed to that socket. Which socket that is may change (a connection that
- * dials again after a 407), so subclasses say it through `inner`.
+ * ref/unref, addresses), and ending and reading, are passed to that socket. Which socket that is may
+ * change (a connection that dials again after a 407), so subclasses say it through `inner`.
  */
 export abstract class SocketFacade extends Duplex {
   #timeout = 0;
@@ -16,6 +16,16 @@ export abstract class SocketFacade extends Duplex {
 
   /** The socket the bytes go through now. */
   protected abstract get inner(): Socket;
+
+  // Ending our side ends the socket's; reading resumes it (a subclass pauses it when push() says so).
+  override _final(callback: (error?: Error | null) => void): void {
+    this.inner.end();
+    callback();
+  }
+
+  override _read(): void {
+    this.inner.resume();
+  }
 
   setKeepAlive(enable?: boolean, delay?: number): this {
     this.inner.setKeepAlive(enable, delay);
