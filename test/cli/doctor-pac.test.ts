@@ -7,21 +7,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from '../../src/lab/lab.js';
 import { freePort } from '../../src/lab/processes.js';
-import { useLab } from '../helpers/lab.js';
+import { servePac, useLab } from '../helpers/lab.js';
 import { doctorJson, doctorLine as line, failedLines as failed, labEnv, runCli, type DoctorJson } from './helpers.js';
 
 const ctx = useLab();
-
-/** Serves `text` as a PAC file from the lab's http origin; returns its URL. */
-let served = 0;
-function servePac(lab: Lab, text: string): string {
-  const path = `/pac/doctor-${process.pid}-${++served}.pac`;
-  lab.origins.http.mount(path, (req, res) => {
-    req.resume();
-    res.writeHead(200, { 'content-type': 'application/x-ns-proxy-autoconfig' }).end(text);
-  });
-  return `${lab.origins.http.url}${path}`;
-}
 
 const squidPort = (lab: Lab): number => Number(new URL(lab.proxies.negotiate).port);
 

@@ -68,3 +68,15 @@ export async function quietLogLength(lab: Lab, read: LogReader = squidLog): Prom
   }
   return last;
 }
+
+let pacsServed = 0;
+
+/** Serves `text` as a PAC file from the lab's http origin, at a path of its own; returns its URL. */
+export function servePac(lab: Lab, text: string): string {
+  const path = `/pac/${process.pid}-${++pacsServed}.pac`;
+  lab.origins.http.mount(path, (req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/x-ns-proxy-autoconfig' }).end(text);
+  });
+  return `${lab.origins.http.url}${path}`;
+}

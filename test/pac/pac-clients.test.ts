@@ -3,26 +3,15 @@ import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import http from 'node:http';
 import { install, uninstall } from '../../src/index.js';
-import type { Lab } from '../../src/lab/lab.js';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { freePort } from '../../src/lab/processes.js';
 import { PacEvaluationError } from '../../src/pac/errors.js';
 import { CLIENT_FAMILIES, rootCause, type ClientFamily, type ClientResponse } from '../conformance/clients.js';
-import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
+import { logSince, quietLogLength, servePac, useLab } from '../helpers/lab.js';
 
 // With only JAATO_PAC_URL (and the Kerberos switch) set, every client family follows the PAC: a dead
 // proxy first in its list, then the Negotiate Squid for 127.0.0.1; localhost DIRECT.
 const ctx = useLab();
-
-let served = 0;
-function servePac(lab: Lab, text: string): string {
-  const path = `/pac/clients-${process.pid}-${++served}.pac`;
-  lab.origins.http.mount(path, (req, res) => {
-    req.resume();
-    res.writeHead(200, { 'content-type': 'application/x-ns-proxy-autoconfig' }).end(text);
-  });
-  return `${lab.origins.http.url}${path}`;
-}
 
 function echo(res: ClientResponse): EchoReply {
   assert.equal(res.status, 200, res.body.toString());

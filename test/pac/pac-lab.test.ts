@@ -2,25 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createFetch, install, uninstall } from '../../src/index.js';
-import type { Lab } from '../../src/lab/lab.js';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { freePort } from '../../src/lab/processes.js';
 import { PacEvaluationError } from '../../src/pac/errors.js';
-import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
+import { logSince, quietLogLength, servePac, useLab } from '../helpers/lab.js';
 
 const ctx = useLab();
-
-/** Serves `text` as a PAC file from the lab's http origin; returns its URL. */
-let served = 0;
-function servePac(lab: Lab, text: string): string {
-  const path = `/pac/${process.pid}-${++served}.pac`;
-  lab.origins.http.mount(path, (req, res) => {
-    req.resume();
-    res.writeHead(200, { 'content-type': 'application/x-ns-proxy-autoconfig' }).end(text);
-  });
-  return `${lab.origins.http.url}${path}`;
-}
-
 
 function proxyPort(url: string): number {
   return Number(new URL(url).port);
