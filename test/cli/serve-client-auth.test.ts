@@ -12,7 +12,7 @@ import type { EchoReply } from '../../src/lab/origin.js';
 import { createAgents } from '../../src/adapters/node/agents.js';
 import { createFetch } from '../../src/adapters/fetch.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
-import { curl, exited, labEnv, startCli, type Result } from './helpers.js';
+import { curl, doctorJson, doctorLine, exited, labEnv, startCli, type Result } from './helpers.js';
 
 const ctx = useLab();
 const READY = /export HTTPS_PROXY=(http:\/\/jaato:[0-9a-f]{32}@127\.0\.0\.1:(\d+))\n/;
@@ -107,6 +107,20 @@ test('serve by default: another local account gets 407 and reaches nothing upstr
   assert.equal(upstream.length, 4, JSON.stringify(upstream));
   assert.ok(upstream.every((e) => e.status === 200 && e.user === lab.principal), JSON.stringify(upstream));
 
+  // doctor says which mode is in force, and whether the URL's credential is this run's.
+  const doctorEnv = (proxy: string): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, ...lab.env, HTTPS_PROXY: proxy, HTTP_PROXY: proxy });
+  const good = doctorLine((await doctorJson(doctorEnv(url), [`${lab.origins.http.url}/doctor`])).report, 'serve client auth');
+  assert.equal(good.status, 'ok', good.detail);
+  assert.match(good.detail, /requires its per-run client credential \(other local accounts get 407\); the one in HTTPS_PROXY is accepted/);
+  const none = doctorLine((await doctorJson(doctorEnv(bare), [`${lab.origins.http.url}/doctor`])).report, 'serve client auth');
+  assert.equal(none.status, 'fail', none.detail);
+  assert.match(String(none.remedy), /export lines serve printed/);
+  const stale = new URL(url);
+  stale.password = 'f'.repeat(32);
+  const old = doctorLine((await doctorJson(doctorEnv(stale.href), [`${lab.origins.http.url}/doctor`])).report, 'serve client auth');
+  assert.equal(old.status, 'fail', old.detail);
+  assert.match(old.detail, /refuses the credential in HTTPS_PROXY: serve makes a new one each run/);
+
   // SIGTERM: the settings file goes with the run.
   child.kill('SIGTERM');
   assert.equal(await exited(child), 0);
@@ -127,6 +141,9 @@ test('serve --allow-any-local-user: says so, and serves another account without 
   assert.equal(other.stdout, '200');
   const upstream = await logSince(lab, from, 1);
   assert.equal(upstream[0]?.user, lab.principal, 'in this mode the other account is the owner upstream: why it is not the default');
+  const line = doctorLine((await doctorJson({ PATH: process.env.PATH, ...lab.env, HTTPS_PROXY: local, HTTP_PROXY: local }, [`${lab.origins.http.url}/doctor`])).report, 'serve client auth');
+  assert.equal(line.status, 'warn', line.detail);
+  assert.match(line.detail, /asks no client credential \(--allow-any-local-user\): every account on this machine can use your proxy identity/);
   child.kill('SIGTERM');
   assert.equal(await exited(child), 0);
 });
