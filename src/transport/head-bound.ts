@@ -2,6 +2,8 @@ import type { Socket } from 'node:net';
 import { HEAD_LIMITS, ResponseHeadError } from './response-head.js';
 
 const LF = 0x0a;
+/** Sockets already listened to. */
+const WATCHED = new WeakSet<Socket>();
 const CR = 0x0d;
 
 /**
@@ -25,23 +27,29 @@ export class HeadBound {
   #status = '';
   #inStatusLine = true;
 
-  /** Watches what this socket receives (undici reads it; this only looks). */
+  /** The connection's socket (undici reads it; this only looks, from the first request on). */
   watch(socket: Socket): void {
     this.#socket = socket;
     this.#awaiting = false;
-    socket.on('data', (chunk: Buffer) => {
-      if (!this.#awaiting || socket !== this.#socket) return;
-      try {
-        this.#feed(chunk);
-      } catch (error) {
-        this.#awaiting = false;
-        socket.destroy(error as Error);
-      }
-    });
   }
 
   /** A request is about to be written: what arrives next is its answer's head. */
   expect(): void {
+    const socket = this.#socket;
+    if (socket && !WATCHED.has(socket)) {
+      // Listened to only now, with undici's 'readable' listener in place: a 'data' listener added
+      // before it would switch the socket to flowing mode, and a chunk read then would bypass undici.
+      WATCHED.add(socket);
+      socket.on('data', (chunk: Buffer) => {
+        if (!this.#awaiting || socket !== this.#socket) return;
+        try {
+          this.#feed(chunk);
+        } catch (error) {
+          this.#awaiting = false;
+          socket.destroy(error as Error);
+        }
+      });
+    }
     this.#awaiting = true;
     this.#line = 0;
     this.#total = 0;
