@@ -8,12 +8,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { createAgents } from '../../src/adapters/node/agents.js';
 import { createFetch } from '../../src/adapters/fetch.js';
 import { JaatoProxyError, unwrapError } from '../../src/errors.js';
 import { HEAD_LIMITS } from '../../src/transport/response-head.js';
+import { startLocalProxy } from '../../src/server/local-proxy.js';
 import { useLab } from '../helpers/lab.js';
 import { scriptedProxy, type Reply } from '../helpers/scripted-proxy.js';
 
@@ -216,6 +217,30 @@ test('bytes after a CONNECT 200 reach only TLS: a forged HTTP answer there is ne
       assert.ok(r.ms < PROMPT, `${client}: ${r.ms} ms`);
     }
   } finally {
+    await proxy.close();
+  }
+});
+
+test('serve in front of a hostile upstream: an endless status line is a prompt 502 naming the bound, for a forwarded request and a CONNECT', async () => {
+  const proxy = await scriptedProxy((_head, socket) => endless(socket, 'HTTP/1.1 200 ', 'A'));
+  const serve = await startLocalProxy({ port: 0, proxy: proxy.url, env: {} });
+  try {
+    for (const head of ['GET http://origin.test/x HTTP/1.1\r\nHost: origin.test\r\nConnection: close\r\n\r\n', 'CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n']) {
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const s = connect(serve.port, '127.0.0.1', () => s.write(head));
+        let got = '';
+        s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+        s.on('close', () => resolve(got));
+        s.on('error', reject);
+        s.setTimeout(60_000, () => s.destroy());
+      });
+      assert.match(answer, /^HTTP\/1\.1 502 Bad Gateway\r\n/, answer.slice(0, 300));
+      assert.match(answer, new RegExp(`a line longer than ${HEAD_LIMITS.line} bytes`));
+      assert.ok(Date.now() - started < PROMPT, `${Date.now() - started} ms`);
+    }
+  } finally {
+    await serve.close();
     await proxy.close();
   }
 });
