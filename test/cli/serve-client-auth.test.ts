@@ -148,14 +148,17 @@ test('serve --allow-any-local-user: says so, and serves another account without 
   assert.equal(await exited(child), 0);
 });
 
-test('serve: a client of the owner with a wrong credential gets 407 too', async () => {
+test('serve: a wrong credential gets 407; a client --allow admits needs the credential too', async () => {
   const lab = ctx.lab;
-  const { child, match } = await startCli(['serve', '--port', '0'], labEnv(lab, { XDG_RUNTIME_DIR: lab.dir }), READY);
+  const { child, match } = await startCli(['serve', '--port', '0', '--allow', '127.0.0.2'], labEnv(lab, { XDG_RUNTIME_DIR: lab.dir }), READY);
   stop.push(() => child.kill('SIGKILL'));
   const url = new URL(match[1] as string);
-  url.password = `${url.password.slice(0, -1)}${url.password.endsWith('0') ? '1' : '0'}`;
-  const r = await curl(['-o', '/dev/null', '-w', '%{http_code}', '-x', url.href, `${lab.origins.http.url}/wrong`]);
-  assert.equal(r.stdout, '407');
+  const wrong = new URL(url);
+  wrong.password = `${url.password.slice(0, -1)}${url.password.endsWith('0') ? '1' : '0'}`;
+  const code = async (proxy: string, extra: string[] = []): Promise<string> => (await curl([...extra, '-o', '/dev/null', '-w', '%{http_code}', '-x', proxy, `${lab.origins.http.url}/allowed`])).stdout;
+  assert.equal(await code(wrong.href), '407');
+  assert.equal(await code(`http://127.0.0.1:${match[2]}`, ['--interface', '127.0.0.2']), '407', 'an --allow client without the credential');
+  assert.equal(await code(url.href, ['--interface', '127.0.0.2']), '200', 'an --allow client with it');
   child.kill('SIGTERM');
   await exited(child);
 });
