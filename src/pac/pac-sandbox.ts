@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { QuickJS } from 'quickjs-wasi';
+import { bridgeScript, type HostFunction } from './pac-bridge.js';
 import { EXTRA_PAC_FUNCTIONS } from './pac-functions.js';
 import { PacEvaluationError, type PacFailure } from './errors.js';
+import { rewritePac, type RewriteError } from './pac-rewrite.js';
 
 /** Bounds on one PAC: a call that loops or allocates without end is stopped and becomes a typed error. */
 export interface PacLimits {
@@ -17,7 +19,6 @@ export interface PacLimits {
 export const DEFAULT_PAC_LIMITS: PacLimits = { callTimeoutMs: 1000, loadTimeoutMs: 5000, memoryBytes: 32 * 1024 * 1024 };
 
 type FindProxy = (url: string, host: string) => Promise<unknown>;
-type SandboxFunction = (...args: unknown[]) => unknown;
 
 // Node's WebAssembly global; @types/node leaves its types to the DOM lib, which this project does not load.
 type WasmModule = object;
@@ -36,11 +37,11 @@ interface Instance {
   find: FindProxy;
   /** Read by the interrupt handler: the running call's deadline, Infinity between calls. */
   clock: { deadline: number };
-  /** Closed once a call overran while waiting: host answers are then withheld, parking the script. */
+  /** Closed once a call overran: host answers are then withheld, parking the script. */
   gate: { open: boolean };
+  /** Ends the running call with this error (an overrun noticed in a host answer or while the script resumed). */
+  fail: { call: (error: unknown) => void };
 }
-
-const NEVER = new Promise<never>(() => undefined);
 
 /**
  * A PAC file compiled inside QuickJS (WebAssembly): the script sees the standard PAC functions and
@@ -49,6 +50,7 @@ const NEVER = new Promise<never>(() => undefined);
  */
 export class CompiledPac {
   readonly #pacUrl: string;
+  /** The script as rewritten for the bridge (calls to async PAC functions awaited), kept for a replacement instance. */
   readonly #text: string;
   readonly #limits: PacLimits;
   readonly #onAlert: (message: string) => void;
@@ -67,7 +69,18 @@ export class CompiledPac {
   }
 
   static async compile(pacUrl: string, text: string, limits: PacLimits = DEFAULT_PAC_LIMITS, onAlert: (message: string) => void = () => undefined): Promise<CompiledPac> {
-    return new CompiledPac(pacUrl, text, limits, onAlert, await instantiate(pacUrl, text, limits, onAlert));
+    const started = Date.now();
+    let rewritten: string;
+    try {
+      rewritten = await rewritePac(text, await asyncNames(), limits.loadTimeoutMs);
+    } catch (error) {
+      const { failure, message } = error as RewriteError;
+      const detail = { compile: `does not compile: ${message}`, timeout: `ran past its ${limits.loadTimeoutMs} ms limit while loading (${message})`, memory: `ran out of memory while loading (${message})` }[failure];
+      throw new PacEvaluationError(pacUrl, failure, detail, { cause: error });
+    }
+    // The rewrite and the top level share the load bound.
+    const left = Math.max(0, limits.loadTimeoutMs - (Date.now() - started));
+    return new CompiledPac(pacUrl, rewritten, limits, onAlert, await instantiate(pacUrl, rewritten, limits, onAlert, left));
   }
 
   /** `FindProxyForURL(url, host)`'s raw result; a typed error when the script fails or overruns. */
@@ -90,54 +103,85 @@ export class CompiledPac {
 
   async #replaceInstance(): Promise<void> {
     const old = this.#instance;
-    this.#instance = await instantiate(this.#pacUrl, this.#text, this.#limits, this.#onAlert);
+    this.#instance = await instantiate(this.#pacUrl, this.#text, this.#limits, this.#onAlert, this.#limits.loadTimeoutMs);
     this.#parked = false;
     // Safe: the old script waits on answers that never come, so nothing calls into this instance again.
     old.vm.dispose();
   }
 
   #start(url: string, host: string): { answer: Promise<unknown>; done: Promise<void> } {
-    const { clock, gate, find } = this.#instance;
+    const { clock, gate, fail, find } = this.#instance;
     const ms = this.#limits.callTimeoutMs;
     clock.deadline = Date.now() + ms;
-    const work = find(url, host);
     let timer: NodeJS.Timeout | undefined;
-    // The interrupt stops a script that computes; the timer, one that waits (on DNS) between steps:
-    // that one is parked for good by withholding host answers, and this instance is replaced.
+    // Three ways a call ends early, whichever comes first: the interrupt stops a script that computes
+    // (its promise rejects); a host answer arriving past the deadline, or an interrupt while the
+    // script resumes from a host answer, fails it through `fail`; the timer, one that waits (on DNS).
+    // In the last two the script is parked for good (host answers withheld) and this instance replaced.
     const overrun = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      const end = (error: unknown): void => {
         gate.open = false;
         this.#parked = true;
-        reject(new PacEvaluationError(this.#pacUrl, 'timeout', describe('timeout', this.#limits, undefined, 'in FindProxyForURL')));
-      }, ms);
+        reject(this.#error(error));
+      };
+      fail.call = end;
+      timer = setTimeout(() => end(new Error('interrupted: no answer')), ms);
     });
+    const work = find(url, host);
     const answer = Promise.race([work, overrun]).catch((error: unknown) => {
-      if (error instanceof PacEvaluationError) throw error;
-      const failure = failureOf(error, 'threw');
-      throw new PacEvaluationError(this.#pacUrl, failure, describe(failure, this.#limits, error, 'in FindProxyForURL'), { cause: error });
+      throw this.#error(error);
     });
     const settled = work.then(() => undefined, () => undefined);
     const done = Promise.race([settled, overrun.catch(() => undefined)]).finally(() => {
       clearTimeout(timer);
       clock.deadline = Number.POSITIVE_INFINITY;
+      fail.call = ignore;
     });
     return { answer, done };
   }
+
+  #error(error: unknown): PacEvaluationError {
+    if (error instanceof PacEvaluationError) return error;
+    const failure = failureOf(error, 'threw');
+    return new PacEvaluationError(this.#pacUrl, failure, describe(failure, this.#limits, error, 'in FindProxyForURL'), { cause: error });
+  }
 }
 
-async function instantiate(pacUrl: string, text: string, limits: PacLimits, onAlert: (message: string) => void): Promise<Instance> {
+function ignore(): void {}
+
+/** The PAC functions that answer asynchronously (DNS): the rewrite awaits calls to these. */
+async function asyncNames(): Promise<string[]> {
+  const resolver = await import('pac-resolver');
+  const all: Record<string, HostFunction> = { ...(resolver.sandbox as unknown as Record<string, HostFunction>), ...(EXTRA_PAC_FUNCTIONS as Record<string, HostFunction>) };
+  return Object.keys(all).filter((name) => all[name]?.constructor.name === 'AsyncFunction');
+}
+
+/** A QuickJS instance running `text`, already rewritten by `rewritePac`; its top level bounded by `loadMs`. */
+async function instantiate(pacUrl: string, text: string, limits: PacLimits, onAlert: (message: string) => void, loadMs: number): Promise<Instance> {
   const [{ QuickJS }, resolver, module] = await Promise.all([import('quickjs-wasi'), import('pac-resolver'), quickjsModule()]);
   const clock = { deadline: Number.POSITIVE_INFINITY };
   const gate = { open: true };
+  const fail = { call: ignore as (error: unknown) => void };
   const vm = await QuickJS.create({ wasm: module as never, memoryLimit: limits.memoryBytes, interruptHandler: () => Date.now() > clock.deadline });
-  const sandbox: Record<string, SandboxFunction> = { ...(resolver.sandbox as unknown as Record<string, SandboxFunction>), ...(EXTRA_PAC_FUNCTIONS as Record<string, SandboxFunction>) };
-  for (const [name, fn] of Object.entries(sandbox)) if (fn.constructor.name === 'AsyncFunction') sandbox[name] = gated(fn, gate);
-  sandbox.alert = (message?: unknown): void => onAlert(String(message ?? ''));
+  const functions: Record<string, HostFunction> = {
+    ...(resolver.sandbox as unknown as Record<string, HostFunction>),
+    ...(EXTRA_PAC_FUNCTIONS as Record<string, HostFunction>),
+    alert: (message?: unknown): void => onAlert(String(message ?? '')),
+  };
+  const guard = {
+    open: (): boolean => {
+      if (!gate.open) return false;
+      if (Date.now() <= clock.deadline) return true;
+      fail.call(new Error('interrupted: a host answer came after the deadline'));
+      return false;
+    },
+    fail: (error: unknown): void => fail.call(error),
+  };
   // The script's top level runs while it loads, under its own bound.
-  clock.deadline = Date.now() + limits.loadTimeoutMs;
+  clock.deadline = Date.now() + loadMs;
   try {
-    const find = resolver.createPacResolver(vm, text, { filename: 'proxy.pac', sandbox: sandbox as never }) as FindProxy;
-    return { vm, find, clock, gate };
+    const find = bridgeScript(vm, text, functions, guard);
+    return { vm, find, clock, gate, fail };
   } catch (error) {
     vm.dispose();
     const failure = failureOf(error, 'compile');
@@ -146,15 +190,6 @@ async function instantiate(pacUrl: string, text: string, limits: PacLimits, onAl
   } finally {
     clock.deadline = Number.POSITIVE_INFINITY;
   }
-}
-
-/** An async PAC function whose answer is withheld once the gate closes (pac-resolver awaits only async functions). */
-function gated(fn: SandboxFunction, gate: { open: boolean }): SandboxFunction {
-  return async (...args: unknown[]) => {
-    if (!gate.open) return NEVER;
-    const value = await fn(...args);
-    return gate.open ? value : NEVER;
-  };
 }
 
 function describe(failure: PacFailure, limits: PacLimits, error: unknown, where: string): string {

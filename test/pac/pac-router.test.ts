@@ -66,8 +66,8 @@ test('PAC router: refreshed after refreshMs; a changed PAC clears the cache; a f
     now += 2_000;
     assert.equal((await router.decide(target)).raw, 'PROXY old:1', 'stale: served while the refresh runs in the background');
     await waitFor(() => srv.fetches() === 2);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal((await router.decide(target)).raw, 'PROXY new:1');
+    // The new text is compiled in the background (a worker rewrites it): the old answer until it is in.
+    await waitFor(async () => (await router.decide(target)).raw === 'PROXY new:1');
     // The server breaks: the last good PAC goes on serving, the failure is reported, retried after retryMs.
     srv.set(500, 'down');
     now += 61_000;
@@ -163,8 +163,8 @@ test('PAC sources: a file path, a file:// URL, a redirect; refused: another sche
   }
 });
 
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (const deadline = Date.now() + 3000; !condition(); ) {
+async function waitFor(condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (const deadline = Date.now() + 3000; !(await condition()); ) {
     if (Date.now() > deadline) assert.fail('condition not met within 3 s');
     await new Promise((r) => setTimeout(r, 10));
   }
