@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { QuickJS } from 'quickjs-wasi';
 import { bridgeScript, type HostFunction } from './pac-bridge.js';
-import { EXTRA_PAC_FUNCTIONS } from './pac-functions.js';
+import { pacFunctions } from './pac-functions.js';
 import { PacEvaluationError, type PacFailure } from './errors.js';
 import { rewritePac, type RewriteError } from './pac-rewrite.js';
 
@@ -152,7 +152,7 @@ function ignore(): void {}
 /** The PAC functions that answer asynchronously (DNS): the rewrite awaits calls to these. */
 async function asyncNames(): Promise<string[]> {
   const resolver = await import('pac-resolver');
-  const all: Record<string, HostFunction> = { ...(resolver.sandbox as unknown as Record<string, HostFunction>), ...(EXTRA_PAC_FUNCTIONS as Record<string, HostFunction>) };
+  const all = pacFunctions(resolver.sandbox as never, () => false);
   return Object.keys(all).filter((name) => all[name]?.constructor.name === 'AsyncFunction');
 }
 
@@ -164,9 +164,8 @@ async function instantiate(pacUrl: string, text: string, limits: PacLimits, onAl
   const fail = { call: ignore as (error: unknown) => void };
   const vm = await QuickJS.create({ wasm: module as never, memoryLimit: limits.memoryBytes, interruptHandler: () => Date.now() > clock.deadline });
   const functions: Record<string, HostFunction> = {
-    ...(resolver.sandbox as unknown as Record<string, HostFunction>),
-    ...(EXTRA_PAC_FUNCTIONS as Record<string, HostFunction>),
-    alert: (message?: unknown): void => onAlert(String(message ?? '')),
+    ...pacFunctions(resolver.sandbox as never, () => Date.now() > clock.deadline),
+    alert: (message?: unknown): void => onAlert(clip(String(message ?? ''), ALERT_MAX)),
   };
   const guard = {
     open: (): boolean => {
@@ -198,9 +197,15 @@ function describe(failure: PacFailure, limits: PacLimits, error: unknown, where:
   return `threw ${where}: ${messageOf(error)}`;
 }
 
+/** An `alert()` text longer than this is cut: it goes to a debug line. */
+const ALERT_MAX = 1000;
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 function messageOf(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  return clip(error instanceof Error ? `${error.name}: ${error.message}` : String(error), 200);
 }
 
 function failureOf(error: unknown, otherwise: PacFailure): PacFailure {
