@@ -30,12 +30,12 @@ export function rewritePac(text: string, names: readonly string[], timeoutMs: nu
       env: {},
     });
     let settled = false;
+    // Settled once the worker has stopped: a thread still tearing down would slow the PAC's first call.
     const end = (settle: () => void): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      void worker.terminate();
-      settle();
+      worker.terminate().then(settle, settle);
     };
     const timer = setTimeout(() => end(() => reject(new RewriteError('timeout', `its rewrite ran past ${timeoutMs} ms`))), timeoutMs);
     worker.once('message', (m: { code?: string; error?: string }) =>

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { QuickJS } from 'quickjs-wasi';
+import { printable } from '../debug.js';
 import { bridgeScript, type HostFunction } from './pac-bridge.js';
 import { pacFunctions } from './pac-functions.js';
 import { PacEvaluationError, type PacFailure } from './errors.js';
@@ -70,6 +71,8 @@ export class CompiledPac {
 
   static async compile(pacUrl: string, text: string, limits: PacLimits = DEFAULT_PAC_LIMITS, onAlert: (message: string) => void = () => undefined): Promise<CompiledPac> {
     const started = Date.now();
+    // QuickJS compiles (and V8 tiers it up) while the worker rewrites.
+    void quickjsModule().catch(() => undefined);
     let rewritten: string;
     try {
       rewritten = await rewritePac(text, await asyncNames(), limits.loadTimeoutMs);
@@ -204,8 +207,9 @@ function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
+/** What the script threw, as it can appear in an error message: short, one line, no escape sequence. */
 function messageOf(error: unknown): string {
-  return clip(error instanceof Error ? `${error.name}: ${error.message}` : String(error), 200);
+  return printable(clip(error instanceof Error ? `${error.name}: ${error.message}` : String(error), 200));
 }
 
 function failureOf(error: unknown, otherwise: PacFailure): PacFailure {
