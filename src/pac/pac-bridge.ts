@@ -54,8 +54,12 @@ export function bridgeScript(vm: QuickJS, code: string, functions: Record<string
         throw error;
       }
       result = outcome.value;
+      if (result.isNull) return null;
       const kind = vm.typeof(result);
-      return kind === 'object' && !result.isNull ? OBJECT : kind === 'function' ? OBJECT : vm.dump(result);
+      if (kind === 'symbol') return Symbol('from the PAC');
+      return PRIMITIVES.has(kind) ? vm.dump(result) : OBJECT;
+    } catch (error) {
+      throw plain(error);
     } finally {
       for (const a of args) a.dispose();
       promise?.dispose();
@@ -73,6 +77,19 @@ function primitive(vm: QuickJS, handle: JSValueHandle, name: string): unknown {
   if (handle.isNull) return null;
   if (!PRIMITIVES.has(vm.typeof(handle))) throw new TypeError(`${name}() takes strings and numbers, not an object`);
   return vm.dump(handle);
+}
+
+/**
+ * A QuickJS exception as a plain Error (name and message, read when it was thrown, under the time
+ * limit): the live guest value it holds is released, so nothing that prints or inspects the error
+ * later can run the script's getters outside its bounds.
+ */
+function plain(error: unknown): unknown {
+  if (!(error instanceof Error) || !('handle' in error)) return error;
+  const copy = new Error(error.message);
+  copy.name = error.name;
+  (error as { dispose?: () => void }).dispose?.();
+  return copy;
 }
 
 /** What the script threw, as a host Error: an Error's fields, a primitive's text, never a copied object. */

@@ -76,6 +76,7 @@ export class PacRouter {
    * reason) while the PAC loads or runs; the work goes on for the next caller, within its own bounds.
    */
   async decide(target: URL, signal?: AbortSignal): Promise<PacDecision> {
+    if (signal?.aborted) throw signal.reason;
     if (signal) return untilAborted(this.decide(target), signal);
     const loaded = await this.#current();
     const key = `${target.protocol}//${target.host}`;
@@ -152,7 +153,6 @@ export class PacRouter {
 }
 
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
   let onAbort: () => void = () => undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(signal.reason);
@@ -168,7 +168,7 @@ function proxyKey(proxy: string): string {
 }
 
 function describeValue(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${printable(String(value).slice(0, 40))}`;
 }
