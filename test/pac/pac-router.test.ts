@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -136,8 +136,10 @@ test('PAC router: a proxy marked bad is tried last until its mark expires', asyn
   }
 });
 
-test('PAC sources: a file path, a file:// URL, a redirect; refused: another scheme, too large, too slow', async () => {
+test('PAC sources: a file path, a file:// URL, a redirect; refused: another scheme, too large, too slow', async (t) => {
+  // Removed at the end (issue 25: these were left in the temporary directory after every run).
   const dir = mkdtempSync(join(tmpdir(), 'jaato-pac-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'proxy.pac');
   writeFileSync(file, pac('PROXY from-file:1'));
   for (const url of [file, pathToFileURL(file).href]) {
