@@ -172,7 +172,9 @@ async function instantiate(pacUrl: string, text: string, limits: PacLimits, onAl
   };
   const guard = {
     open: (): boolean => {
-      if (!gate.open) return false;
+      // Between calls no answer is delivered: a chain the script left running (`Promise.resolve().then(f)`)
+      // would otherwise resume with no deadline at all, and a loop there would hold the process for good.
+      if (!gate.open || clock.deadline === Number.POSITIVE_INFINITY) return false;
       if (Date.now() <= clock.deadline) return true;
       fail.call(new Error('interrupted: a host answer came after the deadline'));
       return false;

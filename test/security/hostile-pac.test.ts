@@ -75,6 +75,18 @@ test('hostile PAC: a DNS answer in time still reaches the script (the deadline c
   assert.equal(out[0]?.answer, 'PROXY 127.0.0.1:1');
 });
 
+test('hostile PAC: a chain the script leaves running after it answered never resumes outside a call\'s time limit', async () => {
+  // later() awaits a lookup and then loops; FindProxyForURL answers without waiting for it. Its lookup
+  // answered between calls, with no deadline in force: the loop held the process for good.
+  const text = "function later() { var a = dnsResolve('localhost'); for (;;) {} }\nfunction FindProxyForURL(url, host) { Promise.resolve().then(later); return 'DIRECT'; }";
+  const out = calls(await runHostile({ text, calls: 3 }));
+  assert.equal(out.length, 3);
+  for (const line of out) {
+    assert.ok(line.answer === 'DIRECT' || line.failure === 'timeout', JSON.stringify(line));
+    assert.ok((line.maxDelayMs ?? 0) < LOOP_BOUND_MS, `event loop held ${line.maxDelayMs} ms`);
+  }
+});
+
 test('hostile PAC: shExpMatch patterns that backtracked for minutes in pac-resolver answer at once, correctly', async () => {
   const a38 = `${'a'.repeat(38)}!`;
   const a3000 = 'a'.repeat(3000);
