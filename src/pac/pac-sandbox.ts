@@ -56,7 +56,7 @@ export class CompiledPac {
   readonly #limits: PacLimits;
   readonly #onAlert: (message: string) => void;
   #instance: Instance;
-  /** Set when a call overran while its script waited: the next call gets a fresh instance. */
+  /** Set when a call overran (time or memory): the next call gets a fresh instance. */
   #parked = false;
   #queue: Promise<unknown> = Promise.resolve();
   #disposed = false;
@@ -120,7 +120,7 @@ export class CompiledPac {
     // Three ways a call ends early, whichever comes first: the interrupt stops a script that computes
     // (its promise rejects); a host answer arriving past the deadline, or an interrupt while the
     // script resumes from a host answer, fails it through `fail`; the timer, one that waits (on DNS).
-    // In the last two the script is parked for good (host answers withheld) and this instance replaced.
+    // In each the script is parked for good (host answers withheld) and this instance replaced.
     const overrun = new Promise<never>((_, reject) => {
       const end = (error: unknown): void => {
         gate.open = false;
@@ -134,7 +134,17 @@ export class CompiledPac {
     const answer = Promise.race([work, overrun]).catch((error: unknown) => {
       throw this.#error(error);
     });
-    const settled = work.then(() => undefined, () => undefined);
+    // After an interrupt or out-of-memory the instance's job queue and heap are in no known state (an
+    // interrupted job's chain never settles, another may loop on): the next call gets a fresh instance.
+    const settled = work.then(
+      () => undefined,
+      (error: unknown) => {
+        if (failureOf(error, 'threw') !== 'threw') {
+          gate.open = false;
+          this.#parked = true;
+        }
+      },
+    );
     const done = Promise.race([settled, overrun.catch(() => undefined)]).finally(() => {
       clearTimeout(timer);
       clock.deadline = Number.POSITIVE_INFINITY;
