@@ -102,13 +102,13 @@ export function isPlainHostName(host: string): boolean {
 }
 
 /**
- * The host is `hostdom`, or is unqualified and `hostdom`'s first label (Netscape's definition, as
- * Firefox and Chrome write it; pac-resolver split both on dots and compared label by label).
+ * The host is `hostdom`, or a start of it that ends at a dot (`www` for `www.corp.example`), as
+ * Firefox and Chrome write it; pac-resolver split both on dots, an array per label of a hostile string.
  */
 export function localHostOrDomainIs(host: string, hostdom: string): boolean {
   const h = String(host);
   const d = String(hostdom);
-  return h === d || (!h.includes('.') && d.startsWith(`${h}.`));
+  return h === d || d.startsWith(`${h}.`);
 }
 
 /** pac-resolver's DNS functions, asking DNS only for what can be a name (its `isInNet` parses short masks only). */
