@@ -11,7 +11,7 @@ import { rewritePac, type RewriteError } from './pac-rewrite.js';
 export interface PacLimits {
   /** Wall time for one `FindProxyForURL` call, DNS lookups included. */
   callTimeoutMs: number;
-  /** Wall time for parsing the script and running its top level. */
+  /** Wall time for loading: the rewrite (in a worker thread), parsing the script and running its top level. */
   loadTimeoutMs: number;
   /** QuickJS heap for this PAC. */
   memoryBytes: number;
@@ -47,7 +47,8 @@ interface Instance {
 /**
  * A PAC file compiled inside QuickJS (WebAssembly): the script sees the standard PAC functions and
  * nothing of Node (no `require`, `process`, timers or file system); `node:vm`, which is not a security
- * boundary, is never used. Calls run one at a time, each under `limits`.
+ * boundary, is never used. Calls run one at a time, each under `limits`, and the script runs only
+ * inside a call, before its deadline (pac-bridge.ts delivers host answers through that check).
  */
 export class CompiledPac {
   readonly #pacUrl: string;
