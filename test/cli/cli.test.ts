@@ -106,7 +106,7 @@ test('doctor: every check passes against the lab; without a ticket it fails with
   const lab = ctx.lab;
   const good = await runCli(['doctor', `${lab.origins.https.url}/x`, '--cacert', caFile()], labEnv(lab));
   assert.equal(good.code, 0, good.stdout + good.stderr);
-  for (const name of ['proxy variables', 'route', 'kerberos addon', 'ticket', 'spn', 'token', 'proxy', 'fetch']) {
+  for (const name of ['proxy variables', 'route', 'kerberos library', 'ticket', 'spn', 'token', 'proxy', 'fetch']) {
     assert.match(good.stdout, new RegExp(`✓ ${name}`), name);
   }
   assert.match(good.stdout, /alice@JAATO\.TEST, expires /);

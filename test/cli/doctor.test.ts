@@ -169,25 +169,18 @@ test('doctor <https url>: the origin\'s untrusted certificate fails the fetch li
   assert.equal(line(report, 'fetch').remedy, "the origin's certificate is not trusted: give its CA with --cacert <file> (the library's ca option), or NODE_EXTRA_CA_CERTS=<file> for every Node program");
 });
 
-test('doctor with the kerberos package missing: the addon line says so, with no placeholder service and no GSSAPI label', async () => {
-  // A resolve hook makes `kerberos` absent for this one process, as on a machine without it.
-  const dir = ctx.lab.dir;
-  writeFileSync(join(dir, 'no-kerberos-hooks.mjs'), `export async function resolve(specifier, context, next) {
-  if (specifier === 'kerberos') throw Object.assign(new Error("Cannot find package 'kerberos' imported from " + context.parentURL), { code: 'ERR_MODULE_NOT_FOUND' });
-  return next(specifier, context);
-}\n`);
-  writeFileSync(join(dir, 'no-kerberos.mjs'), "import { register } from 'node:module';\nregister('./no-kerberos-hooks.mjs', import.meta.url);\n");
+test('doctor with no Kerberos library to load: the library line says what was tried and the package, with no placeholder service and no GSSAPI label', async () => {
   const stdout = await new Promise<string>((resolve) => {
-    execFile(process.execPath, ['--import', join(dir, 'no-kerberos.mjs'), CLI, 'doctor', '--json'], { env: labEnv(ctx.lab), timeout: 30_000 }, (_error, out) => resolve(out));
+    execFile(process.execPath, [CLI, 'doctor', '--json'], { env: { ...labEnv(ctx.lab), JAATO_GSSAPI_LIBRARY: '/nonexistent/libgssapi.so' }, timeout: 30_000 }, (_error, out) => resolve(out));
   });
   const report = JSON.parse(stdout) as DoctorJson;
-  const addon = line(report, 'kerberos addon');
-  assert.equal(addon.status, 'fail');
-  assert.match(addon.detail, /^the optional peer dependency "kerberos" is not installed \(install it beside jaato-proxy\) \(loader: Cannot find package 'kerberos'/);
-  assert.match(addon.remedy ?? '', /^Install it with `npm install kerberos`/);
+  const library = line(report, 'kerberos library');
+  assert.equal(library.status, 'fail');
+  assert.match(library.detail, /^no Kerberos library loaded: JAATO_GSSAPI_LIBRARY=\/nonexistent\/libgssapi\.so; tried \/nonexistent\/libgssapi\.so \(/);
+  assert.match(library.remedy ?? '', /libgssapi-krb5-2.*krb5-libs/);
   assert.doesNotMatch(JSON.stringify(report), /HTTP@doctor|GSSAPI:/);
   assert.equal(report.kerberos.token, 'not tried');
-  assert.match(line(report, 'proxy auth').detail, /\(ERR_JAATO_KERBEROS_ADDON_MISSING, see above\)/);
+  assert.match(line(report, 'proxy auth').detail, /\(ERR_JAATO_KERBEROS_LIBRARY_MISSING, see above\)/);
   assert.equal(report.ok, false);
 });
 

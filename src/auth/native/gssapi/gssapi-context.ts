@@ -79,7 +79,9 @@ export class GssapiContext implements SecurityContext {
       // to classify a failure, never for a token.
       if (!input && !isKrb5Code(first.minor) && !h.disposed) {
         const direct = await this.#krb5Failure();
-        if (direct && (isKrb5Code(direct.minor) || direct.kind !== 'other')) throw direct;
+        // The same failure seen closer, not another one (the environment may have changed between the calls).
+        const same = direct && ((direct.major & 0x00ff0000) === (first.major & 0x00ff0000) || (first.major & 0x00ff0000) === GSS_S.BAD_MECH);
+        if (direct && same && (isKrb5Code(direct.minor) || direct.kind !== 'other')) throw direct;
       }
       throw first;
     }
