@@ -8,7 +8,7 @@ import { generateSpnegoToken } from '../auth/spnego.js';
 import { tokenRemedy, type SpnState } from './advice.js';
 import { credentialsCheck, credentialsSource, type CredentialsEvidence, type CredentialsSource } from './credentials.js';
 import type { Check } from './doctor.js';
-import { readTicketCache } from './ticket-cache.js';
+import { readCacheFile, readCredential, type CredentialState } from './ticket-cache.js';
 
 /** What doctor found about Kerberos: the `kerberos` object of `doctor --json`. */
 export interface KerberosFacts {
@@ -18,7 +18,7 @@ export interface KerberosFacts {
   spn: string | null;
   /** `JAATO_KERBEROS_SPN` when it set the name, `proxy host` otherwise; null with `spn`. */
   spnSource: string | null;
-  /** The client principal seen (klist, or the cache GSSAPI filled from a client keytab); null when none was seen. */
+  /** The client principal the Kerberos library reports (or the cache file names, for an expired ticket); null when none was seen. */
   principal: string | null;
   /** Where the credentials come from; null when that is not known (no token, no listing). */
   credentials: CredentialsSource | null;
@@ -56,8 +56,10 @@ export async function checkKerberos(
   checks.push(library);
 
   const processEnv = env as NodeJS.ProcessEnv;
-  const before = await readTicketCache(processEnv, platform);
-  const seen = before.listing?.principal;
+  // The cache file first: asking the library may fill it from a client keytab.
+  const cache = await readCacheFile(processEnv, platform);
+  const before: CredentialState = { ...(await readCredential(processEnv)), cache };
+  const seen = before.credential.state === 'valid' ? before.credential.principal : cache?.contents?.principal;
   let token: Check | undefined;
   if (proxy && spn && library.status === 'ok') {
     try {
@@ -73,12 +75,11 @@ export async function checkKerberos(
     token: token === undefined ? 'not tried' : token.status === 'ok' ? 'made' : 'failed',
     clientKeytab: env.KRB5_CLIENT_KTNAME,
     platform,
+    now: Math.floor(Date.now() / 1000),
   };
-  // GSSAPI stores what it got from a client keytab in the cache: read again to say who it is.
-  if (evidence.token === 'made' && before.klist === 'ran' && !before.valid) evidence.after = await readTicketCache(processEnv, platform);
   checks.push(credentialsCheck(evidence));
   facts.token = evidence.token;
-  facts.principal = (evidence.after?.listing?.principal ?? seen) || null;
+  facts.principal = seen ?? null;
   facts.credentials = credentialsSource(evidence) ?? null;
   checks.push(spn ? { name: 'spn', status: 'ok', detail: `${spn.spn} (${spn.source ?? 'from the proxy host'})` } : { name: 'spn', status: 'skip', detail: 'no proxy, no service principal' });
   if (token) checks.push(token);
