@@ -47,7 +47,13 @@ export class KerberosLibraryMissingError extends KerberosError {
 }
 
 export class KerberosNoCredentialsError extends KerberosError {
-  constructor(spn: string, gss: string, cause?: unknown, platform: NodeJS.Platform = process.platform) {
+  /** `openCache`: a FILE: cache others can read, which Heimdal treats as no cache at all. */
+  constructor(spn: string, gss: string, cause?: unknown, platform: NodeJS.Platform = process.platform, openCache?: string) {
+    if (openCache) {
+      const remedy = `\`chmod 600 ${openCache}\` (kinit writes it so)`;
+      super('ERR_JAATO_KERBEROS_NO_CREDENTIALS', spn, `Heimdal refuses the ticket cache ${openCache}: other users can read it. ${remedy}`, gss, cause, { remedy, api: 'GSSAPI' });
+      return;
+    }
     super('ERR_JAATO_KERBEROS_NO_CREDENTIALS', spn, ...about('noCredentials', 'there is no Kerberos ticket', platform, gss, cause));
   }
 }
@@ -158,13 +164,15 @@ const BY_KIND: Partial<Record<NativeFailureKind, Simple>> = {
  * Maps a failure of the security library to the typed error that says what to do about it, with the
  * remedy for `platform` (the one the library runs on, `process.platform` by default). The kind comes
  * from status codes (see native/gssapi/status.ts); the library's text is kept for diagnosis only.
- * `used`: for an unknown service, the name the library actually asked for (see KerberosUnknownSpnError).
+ * `used`: for an unknown service, the name the library actually asked for (see KerberosUnknownSpnError);
+ * `openCache`: for no credentials, a FILE: cache Heimdal refused because others can read it.
  */
-export function classifyGssError(spn: string, error: unknown, platform: NodeJS.Platform = process.platform, used?: string): KerberosError {
+export function classifyGssError(spn: string, error: unknown, platform: NodeJS.Platform = process.platform, used?: string, openCache?: string): KerberosError {
   const text = error instanceof Error ? error.message : String(error);
   if (error instanceof NativeSecurityFailure) {
     if (error.kind === 'library-missing') return new KerberosLibraryMissingError(spn, text, error, platform);
     if (error.kind === 'unknown-service') return new KerberosUnknownSpnError(spn, text, error, platform, used);
+    if (error.kind === 'no-credentials') return new KerberosNoCredentialsError(spn, text, error, platform, openCache);
     const Class = BY_KIND[error.kind];
     if (Class) return new Class(spn, text, error, platform);
   }

@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import { statSync } from 'node:fs';
 import type { Env } from '../config/env.js';
 import { InvalidOptionError } from '../config/errors.js';
 import { JaatoProxyError } from '../errors.js';
@@ -134,9 +135,10 @@ export class NegotiateContext {
       );
     } catch (error) {
       const named = error instanceof NativeSecurityFailure && error.kind === 'unknown-service' ? await usedName(context) : undefined;
+      const open = error instanceof NativeSecurityFailure && error.kind === 'no-credentials' && provider.info.family === 'heimdal' ? openCacheFile() : undefined;
       context.dispose(); // a call still running releases its handles when it returns
       if (options.signal?.aborted && error === options.signal.reason) throw error;
-      throw error instanceof KerberosError ? error : classifyGssError(spn, error, platform, named);
+      throw error instanceof KerberosError ? error : classifyGssError(spn, error, platform, named, open);
     }
     if (!token || token.length === 0) {
       context.dispose();
@@ -165,6 +167,20 @@ export class NegotiateContext {
   /** Releases the native context now rather than when it is collected; safe to call twice. */
   dispose(): void {
     this.#context.dispose();
+  }
+}
+
+/**
+ * The FILE: cache in KRB5CCNAME when group or others can read it: Heimdal refuses such a cache and
+ * then reports no credentials at all (ffi-probe, Heimdal 7.8); MIT reads it.
+ */
+function openCacheFile(): string | undefined {
+  const name = process.env.KRB5CCNAME?.trim();
+  const path = name?.startsWith('FILE:') ? name.slice(5) : name?.startsWith('/') ? name : process.getuid ? `/tmp/krb5cc_${process.getuid()}` : undefined;
+  try {
+    return path && (statSync(path).mode & 0o077) !== 0 ? path : undefined;
+  } catch {
+    return undefined;
   }
 }
 

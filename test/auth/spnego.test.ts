@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, describe } from 'node:test';
@@ -131,6 +131,16 @@ for (const library of ['mit', 'heimdal'] as const) describe(library, () => {
     const out = tokenInChild({ KRB5CCNAME: `FILE:${ccache}`, KRB5_CONFIG: conf, JAATO_GSSAPI_LIBRARY: library });
     assert.equal(out.name, KerberosKdcUnreachableError.name, JSON.stringify(out));
     assert.match(out.message ?? '', /no KDC could be reached/);
+  });
+
+  test(`${library}: a ticket cache others can read: ${library === 'heimdal' ? 'Heimdal refuses it, and the error says why and how to fix it' : 'MIT reads it'}`, async () => {
+    const ccache = join(ctx.lab.dir, `open-${library}-ccache`);
+    await ctx.lab.kinit({ ccache });
+    chmodSync(ccache, 0o644);
+    const out = tokenInChild({ KRB5CCNAME: `FILE:${ccache}`, JAATO_GSSAPI_LIBRARY: library });
+    if (library === 'mit') return assert.deepEqual(out, {});
+    assert.equal(out.name, KerberosNoCredentialsError.name, JSON.stringify(out));
+    assert.match(out.message ?? '', new RegExp(`Heimdal refuses the ticket cache ${ccache.replaceAll('.', '\\.')}: other users can read it\\. \`chmod 600 `));
   });
 
   test(`${library}: clock skew: typed error with the NTP remedy (the cache's KDC time offset makes this client 10 minutes ahead)`, async () => {
