@@ -8,11 +8,15 @@ import { before, describe } from 'node:test';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import {
   generateSpnegoToken,
+  KerberosAccountDisabledError,
+  KerberosAccountExpiredError,
   KerberosClockSkewError,
+  KerberosEnctypeError,
   KerberosKdcUnreachableError,
   KerberosLibraryMissingError,
   loadSecurityProvider,
   KerberosNoCredentialsError,
+  KerberosPasswordExpiredError,
   KerberosTicketExpiredError,
   KerberosUnknownSpnError,
   spnFor,
@@ -141,6 +145,42 @@ for (const library of ['mit', 'heimdal'] as const) describe(library, () => {
     if (library === 'mit') return assert.deepEqual(out, {});
     assert.equal(out.name, KerberosNoCredentialsError.name, JSON.stringify(out));
     assert.match(out.message ?? '', new RegExp(`Heimdal refuses the ticket cache ${ccache.replaceAll('.', '\\.')}: other users can read it\\. \`chmod 600 `));
+  });
+
+  // The KDC's answers about the account come from its AS exchange, which GSSAPI makes itself with a
+  // client keytab (KRB5_CLIENT_KTNAME and an empty cache): a principal of each test's own, changed with
+  // kadmin.local, stands for a disabled, expired or password-expired AD account.
+  for (const [change, Expected] of [
+    ['-allow_tix', KerberosAccountDisabledError],
+    ['-expire "1 second ago"', KerberosAccountExpiredError],
+    ['-pwexpire "1 second ago"', KerberosPasswordExpiredError],
+  ] as const) {
+    test(`${library}: modprinc ${change}: ${library === 'mit' ? Expected.name : 'no credentials (Heimdal hides the KDC code behind GSS_S_BAD_MECH)'}`, () => {
+      const lab = ctx.lab;
+      const user = `acct-${library}-${change.split(' ')[0]!.replace(/\W/g, '')}`;
+      const env = { ...process.env, ...lab.env };
+      const kadmin = (query: string): void => {
+        const r = spawnSync('kadmin.local', ['-r', lab.realm, '-q', query], { env, encoding: 'utf8' });
+        assert.equal(r.status, 0, `kadmin.local ${query}: ${r.stderr}`);
+      };
+      const keytab = join(lab.dir, `${user}.keytab`);
+      kadmin(`addprinc -pw ${user}-pw ${user}`);
+      kadmin(`ktadd -norandkey -k ${keytab} ${user}`);
+      kadmin(`modprinc ${change} ${user}`);
+      const out = tokenInChild({ KRB5CCNAME: `FILE:${join(lab.dir, `${user}-ccache`)}`, KRB5_CLIENT_KTNAME: keytab, JAATO_GSSAPI_LIBRARY: library });
+      assert.equal(out.name, library === 'mit' ? Expected.name : KerberosNoCredentialsError.name, JSON.stringify(out));
+    });
+  }
+
+  test(`${library}: krb5.conf allows no encryption type the service has: ${library === 'mit' ? 'KerberosEnctypeError' : 'Heimdal ignores default_tgs_enctypes here'}`, async () => {
+    const conf = join(ctx.lab.dir, `etype-${library}.conf`);
+    writeFileSync(conf, readFileSync(ctx.lab.env.KRB5_CONFIG as string, 'utf8').replace('[libdefaults]', '[libdefaults]\n  default_tgs_enctypes = camellia256-cts-cmac'));
+    const ccache = join(ctx.lab.dir, `etype-${library}-ccache`);
+    await ctx.lab.kinit({ ccache });
+    const out = tokenInChild({ KRB5_CONFIG: conf, KRB5CCNAME: `FILE:${ccache}`, JAATO_GSSAPI_LIBRARY: library });
+    if (library === 'heimdal') return assert.deepEqual(out, {});
+    assert.equal(out.name, KerberosEnctypeError.name, JSON.stringify(out));
+    assert.match(out.message ?? '', /permitted_enctypes/);
   });
 
   test(`${library}: clock skew: typed error with the NTP remedy (the cache's KDC time offset makes this client 10 minutes ahead)`, async () => {

@@ -47,11 +47,13 @@ export const KRB5 = {
   CC_END: KRB5_BASE + 142,
   NO_TKT_SUPPLIED: KRB5_BASE + 143,
   KDCREP_SKEW: KRB5_BASE + 148,
+  PROG_ETYPE_NOSUPP: KRB5_BASE + 150,
   REALM_UNKNOWN: KRB5_BASE + 154,
   KDC_UNREACH: KRB5_BASE + 156,
   FCC_PERM: KRB5_BASE + 194,
   FCC_NOFILE: KRB5_BASE + 195,
   CC_FORMAT: KRB5_BASE + 199,
+  CC_NOT_KTYPE: KRB5_BASE + 200,
   REALM_CANT_RESOLVE: KRB5_BASE + 220,
 } as const;
 
@@ -70,6 +72,8 @@ const BY_MINOR: ReadonlyMap<number, NativeFailureKind> = new Map<number, NativeF
   [KRB5.KDC_ERR_KEY_EXP, 'password-expired'],
   [KRB5.KDC_ERR_S_PRINCIPAL_UNKNOWN, 'unknown-service'],
   [KRB5.KDC_ERR_ETYPE_NOSUPP, 'no-common-enctype'],
+  [KRB5.CC_NOT_KTYPE, 'no-common-enctype'], // "No credentials found with supported encryption types": krb5.conf allows none the cache holds
+  [KRB5.PROG_ETYPE_NOSUPP, 'no-common-enctype'],
   [KRB5.KRB_AP_ERR_TKT_EXPIRED, 'credentials-expired'],
   [KRB5.KRB_AP_ERR_TKT_NYV, 'clock-skew'], // a ticket from the future: the clocks differ
   [KRB5.KRB_AP_ERR_SKEW, 'clock-skew'],
