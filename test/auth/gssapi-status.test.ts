@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import koffi from 'koffi';
 import { gssLayout } from '../../src/auth/native/gssapi/layout.js';
 import { GSS_S, gssFailureKind, KRB5, tidyStatusText } from '../../src/auth/native/gssapi/status.js';
-import { libraryCandidates } from '../../src/auth/native/load.js';
+import { libraryCandidates, loadSecurityProvider } from '../../src/auth/native/load.js';
+import { NativeSecurityFailure } from '../../src/auth/native/provider.js';
 import type { NativeFailureKind, SecurityLibraryInfo } from '../../src/auth/native/provider.js';
 
 type Family = SecurityLibraryInfo['family'];
@@ -87,4 +88,15 @@ test('which library each platform loads, and JAATO_GSSAPI_LIBRARY', () => {
   assert.deepEqual(names('linux', ' MIT '), ['mit:libgssapi_krb5.so.2']);
   assert.deepEqual(names('linux', '/opt/krb5/lib/libgssapi_krb5.so'), ['mit:/opt/krb5/lib/libgssapi_krb5.so']);
   assert.deepEqual(names('darwin', ''), ['apple:/System/Library/Frameworks/GSS.framework/GSS']);
+});
+
+test('a library that does not load: a library-missing failure naming JAATO_GSSAPI_LIBRARY and what was tried; Windows asks the SSPI binding', async () => {
+  await assert.rejects(loadSecurityProvider({ env: { JAATO_GSSAPI_LIBRARY: '/nonexistent/libgss.so' } }), (e: unknown) => {
+    assert.ok(e instanceof NativeSecurityFailure);
+    assert.equal(e.kind, 'library-missing');
+    assert.match(e.message, /^JAATO_GSSAPI_LIBRARY=\/nonexistent\/libgss\.so; tried \/nonexistent\/libgss\.so \(.+\)$/);
+    return true;
+  });
+  // On this Linux machine secur32.dll cannot load, whichever SSPI binding is built.
+  await assert.rejects(loadSecurityProvider({ platform: 'win32', env: {} }), (e: unknown) => e instanceof NativeSecurityFailure && e.kind === 'library-missing' && /secur32/.test(e.message));
 });
