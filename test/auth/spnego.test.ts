@@ -8,6 +8,7 @@ import { before, describe } from 'node:test';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import {
   generateSpnegoToken,
+  NegotiateContext,
   KerberosAccountDisabledError,
   KerberosAccountExpiredError,
   KerberosClockSkewError,
@@ -221,6 +222,13 @@ for (const library of ['mit', 'heimdal'] as const) describe(library, () => {
     assert.match(out.message ?? '', /the KDC does not know HTTP\/localhost@OTHER\.TEST, the name the Kerberos library asked for instead of HTTP@127\.0\.0\.1/);
     assert.match(out.message ?? '', /`rdns = false` and `dns_canonicalize_hostname = false`/);
     assert.doesNotMatch(out.message ?? '', /set JAATO_KERBEROS_SPN/);
+  });
+
+  test(`${library}: the principal option: a token with that principal's credentials; one the cache lacks is no credentials`, async () => {
+    const alice = await NegotiateContext.start('HTTP@localhost', { principal: `alice@${ctx.lab.realm}` });
+    assert.ok(Buffer.from(alice.token, 'base64').length > 500);
+    alice.dispose();
+    await assert.rejects(NegotiateContext.start('HTTP@localhost', { principal: `nobody@${ctx.lab.realm}` }), (e: unknown) => e instanceof KerberosNoCredentialsError);
   });
 
   test(`${library}: the library in use says which it is`, async () => {

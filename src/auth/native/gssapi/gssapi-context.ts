@@ -58,7 +58,14 @@ export class GssapiContext implements SecurityContext {
     const h = this.#h;
     if (h.disposed) throw new Error('GssapiContext: step() after dispose()');
     if (!h.target) h.target = this.#importTarget();
-    if (this.#options.principal && !h.cred) h.cred = await this.#acquire(this.#options.principal);
+    if (this.#options.principal && !h.cred) {
+      const cred = await this.#acquire(this.#options.principal);
+      if (h.disposed) {
+        fns.releaseCred([0], [cred]);
+        throw new Error('GssapiContext: disposed while its credentials were acquired');
+      }
+      h.cred = cred;
+    }
     const minor = [0];
     const context = [h.context];
     const output: { length?: number; value?: unknown } = {};
