@@ -14,7 +14,8 @@ export function onPool(fn: Fn, ...args: unknown[]): Promise<number> {
 /** Copies a library-owned `gss_buffer_desc` out and releases it. */
 export function takeBuffer(fns: GssFunctions, buffer: { length?: number | bigint; value?: unknown }): Buffer {
   const length = Number(buffer.length ?? 0);
-  const copy = length > 0 && buffer.value ? Buffer.from(new Uint8Array(fns.koffi.view(buffer.value, length)).slice()) : Buffer.alloc(0);
+  // One copy (Buffer.from of a typed array copies): the library's memory is released just below.
+  const copy = length > 0 && buffer.value ? Buffer.from(new Uint8Array(fns.koffi.view(buffer.value, length))) : Buffer.alloc(0);
   if (buffer.value) fns.releaseBuffer([0], buffer);
   return copy;
 }
