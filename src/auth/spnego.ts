@@ -164,6 +164,14 @@ export class NegotiateContext {
     }
   }
 
+  /**
+   * The service principal the library actually asked the KDC for (`HTTP/host@REALM`), after its own
+   * DNS canonicalization (MIT's rdns), when it can say; undefined once disposed (verify disposes).
+   */
+  targetName(): Promise<string | undefined> {
+    return usedName(this.#context);
+  }
+
   /** Releases the native context now rather than when it is collected; safe to call twice. */
   dispose(): void {
     this.#context.dispose();

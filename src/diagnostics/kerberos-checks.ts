@@ -4,7 +4,7 @@ import type { ProxyConfig, ProxyRoute } from '../config/proxy-config.js';
 import { kerberosPlatform } from '../config/platform.js';
 import { defaultSpn } from '../config/spn.js';
 import { loadSecurityProvider } from '../auth/native/load.js';
-import { generateSpnegoToken } from '../auth/spnego.js';
+import { NegotiateContext } from '../auth/spnego.js';
 import { tokenRemedy, type SpnState } from './advice.js';
 import { credentialsCheck, credentialsSource, type CredentialsEvidence, type CredentialsSource } from './credentials.js';
 import type { Check } from './doctor.js';
@@ -30,9 +30,9 @@ export const KERBEROS_OFF: Readonly<KerberosFacts> = { enabled: false, spn: null
 
 /**
  * doctor's Kerberos lines for the proxy it checks (`proxy`: the URL's, else the https one): the
- * switch, the addon, the credentials and where they come from, the service name, and a real token
- * for it, which is the proof of the credentials whatever holds them (a ticket cache, a client keytab,
- * the Windows logon); klist, where there is one, only adds who and until when.
+ * switch, the security library in use, the credentials (as that library reports them) and where they
+ * come from, the service name, and a real token for it, which is the proof of the credentials whatever
+ * holds them (a ticket cache, a client keytab, the Windows logon).
  */
 export async function checkKerberos(
   config: ProxyConfig,
@@ -63,8 +63,12 @@ export async function checkKerberos(
   let token: Check | undefined;
   if (proxy && spn && library.status === 'ok') {
     try {
-      const made = await generateSpnegoToken(proxy.proxy.hostname, { spn: spn.spn, platform, ...(options.tokenTimeout !== undefined && { timeout: options.tokenTimeout }) });
-      token = { name: 'token', status: 'ok', detail: `a ${Buffer.from(made, 'base64').length}-byte SPNEGO token for ${spn.spn} (not shown)` };
+      const made = await NegotiateContext.start(spn.spn, { platform, ...(options.tokenTimeout !== undefined && { timeout: options.tokenTimeout }) });
+      // The principal the library asked the KDC for: DNS canonicalization (MIT's rdns) may have changed the name.
+      const principal = await made.targetName();
+      made.dispose();
+      const asked = principal ? `; the library asked the KDC for ${principal}` : '';
+      token = { name: 'token', status: 'ok', detail: `a ${Buffer.from(made.token, 'base64').length}-byte SPNEGO token for ${spn.spn} (not shown)${asked}` };
     } catch (err) {
       const remedy = tokenRemedy(err, spn, seen);
       token = { name: 'token', status: 'fail', detail: err instanceof Error ? err.message : String(err), ...(remedy && { remedy }) };

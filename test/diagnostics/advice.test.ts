@@ -63,6 +63,10 @@ test('a refused or unknown service name: "set JAATO_KERBEROS_SPN" only when it i
   assert.equal(tokenRemedy(new KerberosUnknownSpnError('HTTP@wrong', 'Server not found in Kerberos database', undefined, 'linux'), set, undefined), spnRemedy(set, 'unknown'));
   assert.equal(tokenRemedy(new KerberosNoCredentialsError('HTTP@p', 'No credentials were supplied', undefined, 'linux'), set, 'alice@JAATO.TEST'), 'Run `kinit alice@JAATO.TEST` (check with `klist`)');
   assert.equal(tokenRemedy(new Error('not ours'), set, undefined), undefined);
+  // A name the library rewrote through DNS (MIT's rdns): krb5.conf, never the service name setting.
+  const renamed = tokenRemedy(new KerberosUnknownSpnError('HTTP@proxy.corp', 'Server not found in Kerberos database', undefined, 'linux', 'HTTP/node7.corp@CORP'), set, undefined);
+  assert.match(renamed ?? '', /`rdns = false` and `dns_canonicalize_hostname = false`/);
+  assert.doesNotMatch(renamed ?? '', /JAATO_KERBEROS_SPN is set|set JAATO_KERBEROS_SPN/);
 });
 
 test('a proxy that cannot be reached: the remedy for what went wrong underneath', () => {
