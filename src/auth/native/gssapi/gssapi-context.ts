@@ -109,7 +109,9 @@ export class GssapiContext implements SecurityContext {
     const fns = this.#fns;
     const h = this.#h;
     if (h.disposed || h.busy) return undefined;
-    if (h.context && this.#complete) {
+    // RFC 2744 allows gss_inquire_context on a partially established context; a library that refuses
+    // it (SPNEGO before its last leg) falls through to canonicalizing the name.
+    if (h.context) {
       const name = [null as unknown];
       if (!gssError(fns.inquireContext([0], h.context, null, name, null, null, null, null, null) as number) && name[0]) {
         try {
