@@ -88,6 +88,8 @@ test('which library each platform loads, and JAATO_GSSAPI_LIBRARY', () => {
   assert.deepEqual(names('linux', ' MIT '), ['mit:libgssapi_krb5.so.2']);
   assert.deepEqual(names('linux', '/opt/krb5/lib/libgssapi_krb5.so'), ['mit:/opt/krb5/lib/libgssapi_krb5.so']);
   assert.deepEqual(names('darwin', ''), ['apple:/System/Library/Frameworks/GSS.framework/GSS']);
+  assert.deepEqual(names('win32', 'C:\\Program Files\\MIT\\Kerberos\\bin\\gssapi64.dll'), ['mit:C:\\Program Files\\MIT\\Kerberos\\bin\\gssapi64.dll'], "MIT Kerberos for Windows' GSSAPI");
+  assert.deepEqual(names('win32', 'secur32.dll'), ['sspi:secur32.dll']);
 });
 
 test('a library that does not load: a library-missing failure naming JAATO_GSSAPI_LIBRARY and what was tried; Windows asks the SSPI binding', async () => {

@@ -25,8 +25,9 @@ export function libraryCandidates(platform: NodeJS.Platform, setting: string | u
   if (named) {
     const keyword = KEYWORDS[named.toLowerCase()];
     if (keyword) return [keyword];
-    // A path's family is read from the symbols it exports once loaded; this one is the guess for SSPI's sake.
-    return [{ library: named, family: platform === 'win32' ? 'sspi' : 'mit' }];
+    // SSPI by its DLL's name; anything else is a GSSAPI library (on Windows, MIT Kerberos for Windows'
+    // gssapi64.dll), whose family is read from the symbols it exports once loaded.
+    return [{ library: named, family: /(^|[\\/])(secur32|sspicli)(\.dll)?$/i.test(named) ? 'sspi' : 'mit' }];
   }
   if (platform === 'win32') return [SSPI];
   if (platform === 'darwin') return [APPLE];
