@@ -74,7 +74,7 @@ export class GssapiContext implements SecurityContext {
     h.busy = true;
     let major: number;
     try {
-      major = await onPool(fns.initSecContext, minor, h.cred, context, h.target, fns.oids.spnego, flags, 0, null, token, [null], output, [0], [0]);
+      major = await onPool(fns.initSecContext, minor, h.cred, context, h.target, fns.oids.spnego, flags, 0, null, token, null, output, null, null);
     } finally {
       h.busy = false;
       h.context = context[0] ?? null;
