@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Lab } from '../../src/lab/lab.js';
+import { logSince, useLab } from '../helpers/lab.js';
+import { APP, checkWineHarness, installBuiltLibrary, ROOT, runWindowsNode, stopWineServer, windowsPath, type WindowsRun } from './windows-node.js';
+
+/**
+ * Windows' SSPI through the built library's koffi binding, run by Node for Windows under Wine against
+ * the real lab: Wine's SSP calls the host's MIT krb5 with the lab's KRB5_CONFIG and ccache. Wine's
+ * Negotiate sends the bare krb5 token where Windows sends SPNEGO; both proxy families accept either.
+ * Two Windows processes run side by side: one with alice's ticket, one with an empty ccache.
+ */
+
+interface Scenario {
+  name: string;
+  kind: 'request' | 'token' | 'inquire';
+  spn?: string;
+  proxy?: string;
+  method?: 'GET' | 'CONNECT';
+  target?: string;
+}
+interface Outcome {
+  tokenLength?: number;
+  tokenFirstByte?: number;
+  firstComplete?: boolean;
+  status?: number;
+  replyTokenLength?: number;
+  complete?: boolean;
+  targetName?: string;
+  principal?: string;
+  lifetimeSeconds?: number;
+  error?: { name: string; kind: string; call: string; major: number; message: string };
+}
+interface Results {
+  node: string;
+  platform: string;
+  info: { family: string; library: string; api: string };
+  scenarios: Record<string, Outcome>;
+}
+
+// In a describe: Node 20 runs a file's top-level before hooks side by side, not in order.
+describe('Windows SSPI under Wine', () => {
+  before(checkWineHarness);
+  const labHolder = useLab();
+  const lab = (): Lab => labHolder.lab;
+  const dir = mkdtempSync(join(tmpdir(), 'jaato-wine-'));
+  let withTicket: Results;
+  let noTicket: Results;
+  let squidFrom = 0;
+  let apacheFrom = 0;
+
+  async function runClient(label: string, scenarios: Scenario[], env: Record<string, string> = {}): Promise<Results> {
+    const config = join(dir, `${label}.config.json`);
+    const result = join(dir, `${label}.result.json`);
+    const library = join(APP, 'node_modules', 'jaato-proxy', 'dist', 'auth', 'native', 'sspi', 'index.js');
+    writeFileSync(config, JSON.stringify({ library: windowsPath(library), scenarios }));
+    const run: WindowsRun = await runWindowsNode(join(APP, 'sspi-client.mjs'), [windowsPath(config), windowsPath(result)], { env, outBase: join(dir, label), timeoutMs: 45_000 });
+    assert.equal(run.code, 0, `node.exe (${label}) exited ${run.code ?? run.signal}:\n${run.stdout}\n${run.stderr}`);
+    return JSON.parse(readFileSync(result, 'utf8')) as Results;
+  }
+
+  before(async () => {
+    installBuiltLibrary();
+    copyFileSync(join(ROOT, 'test', 'wine', 'sspi-client.mjs'), join(APP, 'sspi-client.mjs'));
+    const origin = lab().origins.http.url;
+    const https = new URL(lab().origins.https.url);
+    squidFrom = lab().accessLog().length;
+    apacheFrom = lab().perRequestLog().length;
+    // An empty ccache, 0600 as kinit writes one: "no ticket", not "unreadable".
+    const empty = join(dir, 'empty.ccache');
+    writeFileSync(empty, '', { mode: 0o600 });
+    [withTicket, noTicket] = await Promise.all([
+      runClient('ticket', [
+        { name: 'inquire', kind: 'inquire' },
+        { name: 'squid-get', kind: 'request', spn: 'HTTP/localhost', proxy: lab().proxies.negotiate, method: 'GET', target: `${origin}/wine-sspi-squid` },
+        { name: 'squid-connect', kind: 'request', spn: 'HTTP/localhost', proxy: lab().proxies.negotiate, method: 'CONNECT', target: `localhost:${https.port}` },
+        { name: 'apache-get', kind: 'request', spn: 'HTTP/localhost', proxy: lab().proxies.perRequest, method: 'GET', target: `${origin}/wine-sspi-apache` },
+        { name: 'unknown-spn', kind: 'token', spn: 'HTTP/no-such-service.jaato.test' },
+      ]),
+      runClient('no-ticket', [
+        { name: 'inquire', kind: 'inquire' },
+        { name: 'token', kind: 'token', spn: 'HTTP/localhost' },
+      ], { KRB5CCNAME: `FILE:${empty}` }),
+    ]);
+  });
+
+  after(() => {
+    stopWineServer();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('Node for Windows under Wine loads SSPI through koffi from the built library', () => {
+    assert.equal(withTicket.platform, 'win32');
+    assert.deepEqual({ family: withTicket.info.family, library: withTicket.info.library, api: withTicket.info.api }, { family: 'sspi', library: 'secur32.dll', api: 'SSPI' });
+  });
+
+  test('a Negotiate token from SSPI gets a request through Squid (per connection), GET and CONNECT, as alice', async () => {
+    const get = withTicket.scenarios['squid-get']!;
+    const connect = withTicket.scenarios['squid-connect']!;
+    assert.equal(get.error, undefined, JSON.stringify(get.error));
+    assert.equal(connect.error, undefined, JSON.stringify(connect.error));
+    assert.ok(get.tokenLength! > 100, `token of ${get.tokenLength} bytes`);
+    // A GSS-API InitialContextToken (RFC 2743 3.1): Wine's bare krb5 one, Windows' SPNEGO one.
+    assert.equal(get.tokenFirstByte, 0x60);
+    assert.equal(get.status, 200);
+    assert.equal(connect.status, 200);
+    const entries = await logSince(lab(), squidFrom, 2);
+    const mine = entries.filter((e) => e.url.includes('/wine-sspi-squid') || e.method === 'CONNECT');
+    assert.ok(mine.length >= 2, `Squid logged ${JSON.stringify(entries)}`);
+    for (const e of mine) assert.equal(e.user, lab().principal, `Squid logged ${JSON.stringify(e)}`);
+  });
+
+  test('Apache mod_auth_gssapi (per request) accepts the token and its reply token completes the context (mutual)', async () => {
+    const get = withTicket.scenarios['apache-get']!;
+    assert.equal(get.error, undefined, JSON.stringify(get.error));
+    assert.equal(get.status, 200);
+    assert.ok(get.replyTokenLength! > 0, 'Apache sent a reply token');
+    assert.equal(get.complete, true, 'the second leg verified the reply token');
+    assert.equal(get.targetName, 'HTTP/localhost');
+    const entries = await logSince(lab(), apacheFrom, 1, (l) => l.perRequestLog());
+    const mine = entries.filter((e) => e.url.includes('/wine-sspi-apache'));
+    assert.equal(mine.length, 1, `Apache logged ${JSON.stringify(entries)}`);
+    assert.equal(mine[0]!.user, lab().principal);
+  });
+
+  test('the Kerberos credential is inquired through SSPI: its lifetime (Wine cannot name the principal)', () => {
+    const inquire = withTicket.scenarios['inquire']!;
+    assert.equal(inquire.error, undefined, JSON.stringify(inquire.error));
+    assert.ok(inquire.lifetimeSeconds! > 3600, `lifetime ${inquire.lifetimeSeconds}`);
+  });
+
+  test('no ticket: a NativeSecurityFailure of kind no-credentials, SEC_E_NO_CREDENTIALS', () => {
+    for (const name of ['inquire', 'token']) {
+      const e = noTicket.scenarios[name]!.error;
+      assert.ok(e, `${name}: no error`);
+      assert.equal(e.name, 'NativeSecurityFailure');
+      assert.equal(e.kind, 'no-credentials', JSON.stringify(e));
+      assert.equal(e.major, 0x8009030e);
+      assert.match(e.message, /SEC_E_NO_CREDENTIALS \(0x8009030E\)/);
+    }
+  });
+
+  test('a service name the KDC does not know: a typed failure from InitializeSecurityContextW, its status named', () => {
+    // Windows answers SEC_E_TARGET_UNKNOWN (kind unknown-service; the classifier's table has it) from
+    // the Kerberos package, and Negotiate falls back to NTLM. Wine maps only GSSAPI's major status, and
+    // a KDC error (here KDC_ERR_S_PRINCIPAL_UNKNOWN) is GSS_S_FAILURE: SEC_E_INTERNAL_ERROR, kind other.
+    const e = withTicket.scenarios['unknown-spn']!.error;
+    assert.ok(e, 'no error');
+    assert.equal(e.name, 'NativeSecurityFailure');
+    assert.equal(e.call, 'InitializeSecurityContextW');
+    assert.equal(e.major, 0x80090304, JSON.stringify(e));
+    assert.equal(e.kind, 'other');
+    assert.match(e.message, /^InitializeSecurityContextW failed with SEC_E_INTERNAL_ERROR \(0x80090304\)$/);
+  });
+});
