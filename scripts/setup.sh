@@ -38,3 +38,6 @@ fi
 export npm_config_build_from_source=true
 echo "setup: npm ci"
 npm ci --no-audit --no-fund --loglevel=error
+
+# The Windows half of the tests (SSPI under Wine): its own script, cached in .cache/wine.
+bash scripts/setup-wine.sh

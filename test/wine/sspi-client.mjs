@@ -68,6 +68,12 @@ for (const s of config.scenarios) {
     // 0x60 starts a GSS-API InitialContextToken (SPNEGO on Windows, the bare krb5 mech under Wine).
     out.tokenFirstByte = first.token?.[0];
     if (s.kind === 'token') continue;
+    if (s.kind === 'bad-reply') {
+      // An AP-REP that is not one: what a proxy without the service key could send back.
+      await context.step(Buffer.from('6f0a3008a003020105a10302010f', 'hex'));
+      out.complete = true;
+      continue;
+    }
     const answer = await send(s.proxy, s.method, s.target, first.token);
     out.status = answer.status;
     const reply = replyToken(answer.headers);

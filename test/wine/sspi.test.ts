@@ -16,7 +16,7 @@ import { APP, checkWineHarness, installBuiltLibrary, ROOT, runWindowsNode, stopW
 
 interface Scenario {
   name: string;
-  kind: 'request' | 'token' | 'inquire';
+  kind: 'request' | 'token' | 'inquire' | 'bad-reply';
   spn?: string;
   proxy?: string;
   method?: 'GET' | 'CONNECT';
@@ -79,6 +79,7 @@ describe('Windows SSPI under Wine', () => {
         { name: 'squid-connect', kind: 'request', spn: 'HTTP/localhost', proxy: lab().proxies.negotiate, method: 'CONNECT', target: `localhost:${https.port}` },
         { name: 'apache-get', kind: 'request', spn: 'HTTP/localhost', proxy: lab().proxies.perRequest, method: 'GET', target: `${origin}/wine-sspi-apache` },
         { name: 'unknown-spn', kind: 'token', spn: 'HTTP/no-such-service.jaato.test' },
+        { name: 'bad-reply', kind: 'bad-reply', spn: 'HTTP/localhost' },
       ]),
       runClient('no-ticket', [
         { name: 'inquire', kind: 'inquire' },
@@ -124,6 +125,14 @@ describe('Windows SSPI under Wine', () => {
     const mine = entries.filter((e) => e.url.includes('/wine-sspi-apache'));
     assert.equal(mine.length, 1, `Apache logged ${JSON.stringify(entries)}`);
     assert.equal(mine[0]!.user, lab().principal);
+  });
+
+  test('a reply token that does not verify fails the second leg: kind mutual-auth-failed', () => {
+    const e = withTicket.scenarios['bad-reply']!.error;
+    assert.ok(e, 'the bogus reply token was accepted');
+    assert.equal(e.name, 'NativeSecurityFailure');
+    assert.equal(e.call, 'InitializeSecurityContextW');
+    assert.equal(e.kind, 'mutual-auth-failed', JSON.stringify(e));
   });
 
   test('the Kerberos credential is inquired through SSPI: its lifetime (Wine cannot name the principal)', () => {
