@@ -50,6 +50,8 @@ function describe(error) {
 }
 
 const provider = loadSspiProvider();
+// koffi's ESM entry, as the library's loader imports it: beside the CommonJS one in the same process.
+const esmProvider = config.scenarios.some((s) => s.koffi === 'esm') ? loadSspiProvider((await import('koffi')).default) : undefined;
 const results = { node: process.version, platform: process.platform, arch: process.arch, info: provider.info, scenarios: {} };
 
 for (const s of config.scenarios) {
@@ -61,7 +63,7 @@ for (const s of config.scenarios) {
       Object.assign(out, await provider.inquireCredential());
       continue;
     }
-    context = provider.initContext({ spn: s.spn, mutual: true, ...(s.mechanism && { mechanism: s.mechanism }) });
+    context = (s.koffi === 'esm' ? esmProvider : provider).initContext({ spn: s.spn, mutual: true, ...(s.mechanism && { mechanism: s.mechanism }) });
     const first = await context.step(undefined);
     out.tokenLength = first.token?.length ?? 0;
     out.firstComplete = first.complete;

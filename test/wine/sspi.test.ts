@@ -21,6 +21,7 @@ interface Scenario {
   proxy?: string;
   method?: 'GET' | 'CONNECT';
   target?: string;
+  koffi?: 'esm';
 }
 interface Outcome {
   tokenLength?: number;
@@ -80,6 +81,7 @@ describe('Windows SSPI under Wine', () => {
         { name: 'apache-get', kind: 'request', spn: 'HTTP/localhost', proxy: lab().proxies.perRequest, method: 'GET', target: `${origin}/wine-sspi-apache` },
         { name: 'unknown-spn', kind: 'token', spn: 'HTTP/no-such-service.jaato.test' },
         { name: 'bad-reply', kind: 'bad-reply', spn: 'HTTP/localhost' },
+        { name: 'esm-koffi', kind: 'token', spn: 'HTTP/localhost', koffi: 'esm' },
       ]),
       runClient('no-ticket', [
         { name: 'inquire', kind: 'inquire' },
@@ -96,6 +98,12 @@ describe('Windows SSPI under Wine', () => {
   test('Node for Windows under Wine loads SSPI through koffi from the built library', () => {
     assert.equal(withTicket.platform, 'win32');
     assert.deepEqual({ family: withTicket.info.family, library: withTicket.info.library, api: withTicket.info.api }, { family: 'sspi', library: 'secur32.dll', api: 'SSPI' });
+  });
+
+  test('a provider over koffi\'s ESM entry (the loader\'s) makes a token in the same process as one over its CommonJS entry', () => {
+    const esm = withTicket.scenarios['esm-koffi']!;
+    assert.equal(esm.error, undefined, JSON.stringify(esm.error));
+    assert.ok(esm.tokenLength! > 100, `token of ${esm.tokenLength} bytes`);
   });
 
   test('a Negotiate token from SSPI gets a request through Squid (per connection), GET and CONNECT, as alice', async () => {

@@ -35,15 +35,18 @@ export interface SspiTypes {
 
 const typeCache = new WeakMap<KoffiModule, SspiTypes>();
 
-/** koffi names types globally: declared once per koffi module, whoever asks first. */
+/**
+ * Declared once per koffi module, and anonymous: koffi's type names are global to its native part, which
+ * its ESM and CommonJS entries share, so a named type declared through both would clash.
+ */
 export function sspiTypes(koffi: KoffiModule): SspiTypes {
   let types = typeCache.get(koffi);
   if (!types) {
     types = {
-      SecHandle: koffi.struct('JaatoSecHandle', { dwLower: 'uintptr_t', dwUpper: 'uintptr_t' }),
-      SecBuffer: koffi.struct('JaatoSecBuffer', { cbBuffer: 'uint32_t', BufferType: 'uint32_t', pvBuffer: 'void *' }),
-      SecBufferDesc: koffi.struct('JaatoSecBufferDesc', { ulVersion: 'uint32_t', cBuffers: 'uint32_t', pBuffers: 'void *' }),
-      SecPkgInfoW: koffi.struct('JaatoSecPkgInfoW', {
+      SecHandle: koffi.struct({ dwLower: 'uintptr_t', dwUpper: 'uintptr_t' }),
+      SecBuffer: koffi.struct({ cbBuffer: 'uint32_t', BufferType: 'uint32_t', pvBuffer: 'void *' }),
+      SecBufferDesc: koffi.struct({ ulVersion: 'uint32_t', cBuffers: 'uint32_t', pBuffers: 'void *' }),
+      SecPkgInfoW: koffi.struct({
         fCapabilities: 'uint32_t',
         wVersion: 'uint16_t',
         wRPCID: 'uint16_t',

@@ -8,13 +8,14 @@ export { classifySspiStatus, sspiStatusName } from './status.js';
 export { SspiProvider } from './sspi-provider.js';
 
 /**
- * Windows' SSPI (secur32.dll) through koffi. Throws a `NativeSecurityFailure` of kind
- * `library-missing` when koffi (or its win32 binary) or secur32.dll cannot be loaded.
+ * Windows' SSPI (secur32.dll) through koffi: the one the caller already loaded, else koffi's CommonJS
+ * entry. Throws a `NativeSecurityFailure` of kind `library-missing` when koffi (or its win32 binary)
+ * or secur32.dll cannot be loaded.
  */
-export function loadSspiProvider(): SecurityProvider {
+export function loadSspiProvider(loaded?: typeof Koffi): SecurityProvider {
   let koffi: typeof Koffi;
   try {
-    koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
+    koffi = loaded ?? (createRequire(import.meta.url)('koffi') as typeof Koffi);
   } catch (error) {
     throw new NativeSecurityFailure(
       'library-missing',
