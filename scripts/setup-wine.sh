@@ -23,7 +23,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup-wine: installing Debian packages: ${missing[*]}"
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
+  # setup.sh may have updated the lists a minute ago, for the lab's packages.
+  find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -60 2>/dev/null | grep -q . || $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
@@ -68,4 +69,4 @@ if [ ! -f "$APP/.deps" ] || [ "$(cat "$APP/.deps")" != "$deps" ]; then
   (cd "$APP" && npm install --os=win32 --cpu=x64 --ignore-scripts --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null)
   printf '%s' "$deps" >"$APP/.deps"
 fi
-echo "setup-wine: ready in $WINE_DIR ($("$(command -v wine)" --version), node.exe v$NODE_WIN_VERSION)"
+echo "setup-wine: ready in ${SECONDS}s, $WINE_DIR ($("$(command -v wine)" --version), node.exe v$NODE_WIN_VERSION)"
