@@ -5,6 +5,7 @@
 // config: { library, scenarios: [{ name, kind, ... }] }. Stdout and stderr must be files, not pipes:
 // Node for Windows under Wine dies with EBADF on a pipe.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 
@@ -61,6 +62,40 @@ for (const s of config.scenarios) {
   try {
     if (s.kind === 'inquire') {
       Object.assign(out, await provider.inquireCredential());
+      continue;
+    }
+    if (s.kind === 'responsive') {
+      // The KDC never answers: the step must wait on libuv's pool while this thread keeps running.
+      context = provider.initContext({ spn: s.spn, mutual: true });
+      let settled = false;
+      const outcome = context.step(undefined).then(
+        () => (settled = true),
+        (error) => {
+          settled = true;
+          out.error = describe(error);
+        },
+      );
+      let last = performance.now();
+      let maxGap = 0;
+      let ticks = 0;
+      await new Promise((resolve) => {
+        const timer = setInterval(() => {
+          const now = performance.now();
+          maxGap = Math.max(maxGap, now - last);
+          last = now;
+          if (++ticks >= 40) {
+            clearInterval(timer);
+            resolve();
+          }
+        }, 25);
+      });
+      out.ticks = ticks;
+      out.maxGapMs = Math.round(maxGap);
+      out.readFile = (await readFile(configPath)).length > 0;
+      out.pending = !settled;
+      // The test then lets the KDC's connections drop: the step must end, with a typed failure.
+      writeFileSync(`${resultPath}.measured`, '');
+      await outcome;
       continue;
     }
     context = (s.koffi === 'esm' ? esmProvider : provider).initContext({ spn: s.spn, mutual: true, ...(s.mechanism && { mechanism: s.mechanism }) });

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { writeKrb5Conf } from '../../src/lab/kdc.js';
 import type { Lab } from '../../src/lab/lab.js';
 import { logSince, useLab } from '../helpers/lab.js';
 import { APP, checkWineHarness, installBuiltLibrary, ROOT, runWindowsNode, stopWineServer, windowsPath, type WindowsRun } from './windows-node.js';
@@ -16,7 +18,7 @@ import { APP, checkWineHarness, installBuiltLibrary, ROOT, runWindowsNode, stopW
 
 interface Scenario {
   name: string;
-  kind: 'request' | 'token' | 'inquire' | 'bad-reply';
+  kind: 'request' | 'token' | 'inquire' | 'bad-reply' | 'responsive';
   spn?: string;
   proxy?: string;
   method?: 'GET' | 'CONNECT';
@@ -33,6 +35,10 @@ interface Outcome {
   targetName?: string;
   principal?: string;
   lifetimeSeconds?: number;
+  ticks?: number;
+  maxGapMs?: number;
+  readFile?: boolean;
+  pending?: boolean;
   error?: { name: string; kind: string; call: string; major: number; message: string };
 }
 interface Results {
@@ -50,8 +56,25 @@ describe('Windows SSPI under Wine', () => {
   const dir = mkdtempSync(join(tmpdir(), 'jaato-wine-'));
   let withTicket: Results;
   let noTicket: Results;
+  let silentKdc: Results;
+  // A KDC that takes connections and never answers (the lab's krb5.conf speaks TCP only).
+  const held = new Set<Socket>();
+  const blackHole: Server = createServer((socket) => {
+    held.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => held.delete(socket));
+    socket.resume();
+  });
   let squidFrom = 0;
   let apacheFrom = 0;
+
+  /** Once the Windows side has measured its event loop, the silent KDC drops its connections and closes. */
+  async function releaseSilentKdc(marker: string): Promise<void> {
+    const deadline = Date.now() + 40_000;
+    while (!existsSync(marker) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    blackHole.close();
+    for (const socket of held) socket.destroy();
+  }
 
   async function runClient(label: string, scenarios: Scenario[], env: Record<string, string> = {}): Promise<Results> {
     const config = join(dir, `${label}.config.json`);
@@ -73,7 +96,13 @@ describe('Windows SSPI under Wine', () => {
     // An empty ccache, 0600 as kinit writes one: "no ticket", not "unreadable".
     const empty = join(dir, 'empty.ccache');
     writeFileSync(empty, '', { mode: 0o600 });
-    [withTicket, noTicket] = await Promise.all([
+    // alice's TGT only (as kinit left it, before any service ticket), against the silent KDC.
+    const tgtOnly = join(dir, 'tgt-only.ccache');
+    copyFileSync(lab().env['KRB5CCNAME']!.replace(/^FILE:/, ''), tgtOnly);
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    const silentConf = join(dir, 'silent-kdc.krb5.conf');
+    writeKrb5Conf(silentConf, lab().realm, (blackHole.address() as { port: number }).port);
+    [withTicket, noTicket, silentKdc] = await Promise.all([
       runClient('ticket', [
         { name: 'inquire', kind: 'inquire' },
         { name: 'squid-get', kind: 'request', spn: 'HTTP/localhost', proxy: lab().proxies.negotiate, method: 'GET', target: `${origin}/wine-sspi-squid` },
@@ -87,6 +116,8 @@ describe('Windows SSPI under Wine', () => {
         { name: 'inquire', kind: 'inquire' },
         { name: 'token', kind: 'token', spn: 'HTTP/localhost' },
       ], { KRB5CCNAME: `FILE:${empty}` }),
+      runClient('silent-kdc', [{ name: 'responsive', kind: 'responsive', spn: 'HTTP/localhost' }], { KRB5CCNAME: `FILE:${tgtOnly}`, KRB5_CONFIG: silentConf }),
+      releaseSilentKdc(join(dir, 'silent-kdc.result.json.measured')),
     ]);
   });
 
@@ -141,6 +172,20 @@ describe('Windows SSPI under Wine', () => {
     assert.equal(e.name, 'NativeSecurityFailure');
     assert.equal(e.call, 'InitializeSecurityContextW');
     assert.equal(e.kind, 'mutual-auth-failed', JSON.stringify(e));
+  });
+
+  test('while the KDC does not answer, the step waits on libuv\'s pool: timers and fs keep running on the main thread', () => {
+    const r = silentKdc.scenarios['responsive']!;
+    assert.equal(r.pending, true, 'the step ended although the KDC never answered');
+    assert.equal(r.ticks, 40);
+    assert.equal(r.readFile, true);
+    // A call on the main thread would stall the 25 ms timer for the whole wait (the test's 1 s and more).
+    assert.ok(r.maxGapMs! < 500, `the longest gap between 25 ms ticks was ${r.maxGapMs} ms`);
+    // Then the KDC's connections dropped: a typed failure, not a hang. (Windows would answer
+    // SEC_E_NO_AUTHENTICATING_AUTHORITY, kind kdc-unreachable; Wine reports MIT's KRB5_KDC_UNREACH, a
+    // GSS_S_FAILURE, as SEC_E_INTERNAL_ERROR.)
+    assert.equal(r.error?.name, 'NativeSecurityFailure', JSON.stringify(r.error));
+    assert.equal(r.error.call, 'InitializeSecurityContextW');
   });
 
   test('the Kerberos credential is inquired through SSPI: its lifetime (Wine cannot name the principal)', () => {
