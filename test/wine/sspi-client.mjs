@@ -61,7 +61,7 @@ for (const s of config.scenarios) {
   let context;
   try {
     if (s.kind === 'inquire') {
-      Object.assign(out, await provider.inquireCredential());
+      Object.assign(out, await provider.inquireCredential(s.principal));
       continue;
     }
     if (s.kind === 'responsive') {
@@ -98,7 +98,7 @@ for (const s of config.scenarios) {
       await outcome;
       continue;
     }
-    context = (s.koffi === 'esm' ? esmProvider : provider).initContext({ spn: s.spn, mutual: true, ...(s.mechanism && { mechanism: s.mechanism }) });
+    context = (s.koffi === 'esm' ? esmProvider : provider).initContext({ spn: s.spn, mutual: true, ...(s.mechanism && { mechanism: s.mechanism }), ...(s.principal && { principal: s.principal }) });
     const first = await context.step(undefined);
     out.tokenLength = first.token?.length ?? 0;
     out.firstComplete = first.complete;

@@ -24,6 +24,7 @@ interface Scenario {
   method?: 'GET' | 'CONNECT';
   target?: string;
   koffi?: 'esm';
+  principal?: string;
 }
 interface Outcome {
   tokenLength?: number;
@@ -111,6 +112,8 @@ describe('Windows SSPI under Wine', () => {
         { name: 'unknown-spn', kind: 'token', spn: 'HTTP/no-such-service.jaato.test' },
         { name: 'bad-reply', kind: 'bad-reply', spn: 'HTTP/localhost' },
         { name: 'esm-koffi', kind: 'token', spn: 'HTTP/localhost', koffi: 'esm' },
+        { name: 'principal-alice', kind: 'token', spn: 'HTTP/localhost', principal: 'alice@JAATO.TEST' },
+        { name: 'principal-other', kind: 'token', spn: 'HTTP/localhost', principal: 'carol@JAATO.TEST' },
       ]),
       runClient('no-ticket', [
         { name: 'inquire', kind: 'inquire' },
@@ -203,6 +206,15 @@ describe('Windows SSPI under Wine', () => {
       assert.equal(e.major, 0x8009030e);
       assert.match(e.message, /SEC_E_NO_CREDENTIALS \(0x8009030E\)/);
     }
+  });
+
+  test('a principal option names the credentials: alice\'s make a token, one without a ticket is no-credentials', () => {
+    const alice = withTicket.scenarios['principal-alice']!;
+    assert.equal(alice.error, undefined, JSON.stringify(alice.error));
+    assert.ok(alice.tokenLength! > 100);
+    const other = withTicket.scenarios['principal-other']!.error;
+    assert.equal(other?.kind, 'no-credentials', JSON.stringify(other));
+    assert.equal(other.major, 0x8009030e);
   });
 
   test('a service name the KDC does not know: a typed failure from InitializeSecurityContextW, its status named', () => {

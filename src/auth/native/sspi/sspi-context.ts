@@ -1,11 +1,9 @@
 import type { ContextStep, InitContextOptions, SecurityContext } from '../provider.js';
 import {
   callAsync,
-  ISC_REQ_CONFIDENTIALITY,
   ISC_REQ_CONNECTION,
-  ISC_REQ_INTEGRITY,
   ISC_REQ_MUTUAL_AUTH,
-  ISC_RET_MUTUAL_AUTH,
+  ISC_REQ_SEQUENCE_DETECT,
   SECBUFFER_TOKEN,
   SECBUFFER_VERSION,
   SECPKG_ATTR_CLIENT_SPECIFIED_TARGET,
@@ -145,10 +143,9 @@ export class SspiContext implements SecurityContext {
     }
     const written = (koffi.decode(this.#outBuffer, types.SecBuffer) as { cbBuffer: number }).cbBuffer;
     const token = written > 0 ? Buffer.from(new Uint8Array(koffi.view(this.#outToken, written))) : undefined;
+    // With mutual authentication asked, Kerberos completes only once the reply token has verified;
+    // NTLM (Negotiate's fallback) completes without it, as GSSAPI does when the flag is not granted.
     const complete = status === SEC_E_OK || status === SEC_I_COMPLETE_NEEDED;
-    if (complete && this.#options.mutual && ((attributes[0] ?? 0) & ISC_RET_MUTUAL_AUTH) === 0) {
-      throw this.#fail('InitializeSecurityContextW', 0x80090363, 'reply-token');
-    }
     if (!complete && status !== SEC_I_CONTINUE_NEEDED && status !== SEC_I_COMPLETE_AND_CONTINUE) {
       throw this.#fail('InitializeSecurityContextW', status, phase);
     }
@@ -156,9 +153,9 @@ export class SspiContext implements SecurityContext {
     return { token, complete };
   }
 
-  /** What Windows' own HTTP stacks ask for, with mutual authentication when the caller wants it. */
+  /** The GSSAPI side's flags (mutual when asked, sequence), on a connection-oriented context; never delegation. */
   #requirements(): number {
-    return ISC_REQ_CONNECTION | ISC_REQ_CONFIDENTIALITY | ISC_REQ_INTEGRITY | (this.#options.mutual ? ISC_REQ_MUTUAL_AUTH : 0);
+    return ISC_REQ_CONNECTION | ISC_REQ_SEQUENCE_DETECT | (this.#options.mutual ? ISC_REQ_MUTUAL_AUTH : 0);
   }
 
   #outputBuffers(): Native {
