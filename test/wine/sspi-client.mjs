@@ -47,7 +47,9 @@ function replyToken(headers) {
 }
 
 function describe(error) {
-  return { name: error?.name, kind: error?.kind, call: error?.call, major: error?.major, message: String(error?.message ?? error) };
+  const d = { name: error?.name, code: error?.code, kind: error?.kind, call: error?.call, major: error?.major, message: String(error?.message ?? error) };
+  if (error?.cause) d.cause = describe(error.cause);
+  return d;
 }
 
 const provider = loadSspiProvider();
@@ -60,6 +62,16 @@ for (const s of config.scenarios) {
   results.scenarios[s.name] = out;
   let context;
   try {
+    if (s.kind === 'fetch') {
+      // The whole library as a Windows user gets it: createFetch, Negotiate through the proxy, the
+      // token from SSPI through the library's own loader.
+      const { createFetch } = await import(pathToFileURL(config.index).href);
+      const fetch = createFetch({ proxy: s.proxy, kerberos: true, ...(s.ca && { ca: s.ca }), ...(s.requireMutualAuth && { requireMutualAuth: true }) });
+      const response = await fetch(s.target);
+      out.status = response.status;
+      out.body = await response.text();
+      continue;
+    }
     if (s.kind === 'inquire') {
       Object.assign(out, await provider.inquireCredential(s.principal));
       continue;
