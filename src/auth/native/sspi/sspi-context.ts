@@ -64,6 +64,8 @@ export class SspiContext implements SecurityContext {
     try {
       if (this.#maxToken === 0) this.#maxToken = this.#maxTokenOf(this.#packageName);
       if (!this.#credential) this.#credential = await this.#acquire();
+      // Nobody waits any more (a timeout disposed of it): no service ticket for no one.
+      if (this.#disposed) throw new Error('SspiContext: disposed during the step');
       return await this.#initialize(input);
     } finally {
       this.#busy = false;
