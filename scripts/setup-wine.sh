@@ -46,15 +46,23 @@ if [ ! -x "$NODE_EXE" ]; then
   rm -rf "$tmp"
 fi
 
-# The prefix: created once (wineboot), then set to Windows 10. The stamp is written last, so a run
-# interrupted half-way starts the prefix again.
-if [ ! -f "$WINEPREFIX/.jaato-win10" ]; then
+# The prefix: created once (wineboot), then set to Windows 10. The stamp, written last, holds Wine's
+# version: a run interrupted half-way starts the prefix again, and a new Wine updates it here rather
+# than on the first test's node.exe (wineboot -u takes seconds).
+WINE_VERSION="$(wine --version)"
+STAMP="$WINEPREFIX/.jaato-win10"
+if [ ! -f "$STAMP" ]; then
   echo "setup-wine: creating the Wine prefix $WINEPREFIX (Windows 10)"
   rm -rf "$WINEPREFIX"
   wine wineboot -i >/dev/null 2>&1
   wine winecfg /v win10 >/dev/null 2>&1
   wineserver -w
-  touch "$WINEPREFIX/.jaato-win10"
+  printf '%s\n' "$WINE_VERSION" >"$STAMP"
+elif [ "$(cat "$STAMP")" != "$WINE_VERSION" ]; then
+  echo "setup-wine: updating the Wine prefix for $WINE_VERSION"
+  wine wineboot -u >/dev/null 2>&1
+  wineserver -w
+  printf '%s\n' "$WINE_VERSION" >"$STAMP"
 fi
 
 # The runtime dependencies as npm installs them on Windows: the same package.json `dependencies`, with
@@ -69,4 +77,4 @@ if [ ! -f "$APP/.deps" ] || [ "$(cat "$APP/.deps")" != "$deps" ]; then
   (cd "$APP" && npm install --os=win32 --cpu=x64 --ignore-scripts --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null)
   printf '%s' "$deps" >"$APP/.deps"
 fi
-echo "setup-wine: ready in ${SECONDS}s, $WINE_DIR ($("$(command -v wine)" --version), node.exe v$NODE_WIN_VERSION)"
+echo "setup-wine: ready in ${SECONDS}s, $WINE_DIR ($WINE_VERSION, node.exe v$NODE_WIN_VERSION)"
