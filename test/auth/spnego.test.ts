@@ -1,14 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, describe } from 'node:test';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import {
   generateSpnegoToken,
   KerberosKdcUnreachableError,
+  KerberosLibraryMissingError,
+  loadSecurityProvider,
   KerberosNoCredentialsError,
   KerberosTicketExpiredError,
   KerberosUnknownSpnError,
@@ -18,114 +19,136 @@ import { useLab } from '../helpers/lab.js';
 
 const ctx = useLab();
 
-test('a real SPNEGO token for HTTP@localhost from a kinit ticket', async () => {
-  const token = await generateSpnegoToken('localhost');
-  const der = Buffer.from(token, 'base64');
-  // An SPNEGO initial token is an [APPLICATION 0] GSS token carrying the SPNEGO OID 1.3.6.1.5.5.2.
-  assert.equal(der[0], 0x60);
-  assert.ok(der.includes(Buffer.from([0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02])), 'SPNEGO OID present');
-  assert.ok(der.length > 500);
-});
+/**
+ * A token made in a process of its own with `env`: Heimdal reads krb5.conf and the default ccache name
+ * once per thread (its GSS krb5 context is thread-specific), so variables changed in this process would
+ * not reach the pool threads that already made a token. Resolves with the error's name and message.
+ */
+function tokenInChild(env: NodeJS.ProcessEnv): { name?: string; message?: string } {
+  const script =
+    "import('./src/auth/index.js').then(m => m.generateSpnegoToken('localhost')).then(" +
+    "() => console.log('{}'), e => console.log(JSON.stringify({ name: e.name, message: e.message })))";
+  const built = fileURLToPath(new URL('../../', import.meta.url));
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: built, encoding: 'utf8', env: { ...process.env, ...env } })) as { name?: string; message?: string };
+}
 
-test('every call makes a different token (single-use authenticators)', async () => {
-  const seen = new Set<string>();
-  let published = 0;
-  const onToken = (): void => void published++;
-  subscribe('jaato-proxy:spnego-token', onToken);
-  try {
-    for (let i = 0; i < 5; i++) seen.add(await generateSpnegoToken('localhost'));
-  } finally {
-    unsubscribe('jaato-proxy:spnego-token', onToken);
-  }
-  assert.equal(seen.size, 5);
-  assert.equal(published, 5);
-});
+/**
+ * Every lab case runs with MIT's library and with Heimdal's (Debian libgssapi3-heimdal, installed beside
+ * MIT by scripts/setup.sh), chosen through JAATO_GSSAPI_LIBRARY as a user would.
+ */
+for (const library of ['mit', 'heimdal'] as const) describe(library, () => {
+  before(async () => {
+    process.env.JAATO_GSSAPI_LIBRARY = library;
+    const provider = await loadSecurityProvider().catch((e: unknown) => assert.fail(`${library}: ${String(e)} (Debian: ${library === 'mit' ? 'libgssapi-krb5-2' : 'libgssapi3-heimdal'})`));
+    assert.equal(provider.info.family, library);
+  });
+  test(`${library}: a real SPNEGO token for HTTP@localhost from a kinit ticket`, async () => {
+    const token = await generateSpnegoToken('localhost');
+    const der = Buffer.from(token, 'base64');
+    // An SPNEGO initial token is an [APPLICATION 0] GSS token carrying the SPNEGO OID 1.3.6.1.5.5.2.
+    assert.equal(der[0], 0x60);
+    assert.ok(der.includes(Buffer.from([0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02])), 'SPNEGO OID present');
+    assert.ok(der.length > 500);
+  });
 
-test('SPN override: option and JAATO_KERBEROS_SPN, both forms', async () => {
-  assert.equal(spnFor('proxy.corp'), 'HTTP@proxy.corp');
-  assert.equal(spnFor('proxy.corp', { spn: 'HTTP/alias.corp' }), 'HTTP@alias.corp');
-  assert.equal(spnFor('proxy.corp', { env: { JAATO_KERBEROS_SPN: 'HTTP@alias2' } }), 'HTTP@alias2');
-  assert.ok((await generateSpnegoToken('127.0.0.1', { spn: ctx.lab.spnAlias })).length > 500);
-});
+  test(`${library}: every call makes a different token (single-use authenticators)`, async () => {
+    const seen = new Set<string>();
+    let published = 0;
+    const onToken = (): void => void published++;
+    subscribe('jaato-proxy:spnego-token', onToken);
+    try {
+      for (let i = 0; i < 5; i++) seen.add(await generateSpnegoToken('localhost'));
+    } finally {
+      unsubscribe('jaato-proxy:spnego-token', onToken);
+    }
+    assert.equal(seen.size, 5);
+    assert.equal(published, 5);
+  });
 
-test('unknown service principal: typed error with the remedy', async () => {
-  await assert.rejects(generateSpnegoToken('no-such-proxy.jaato.test'), (e: unknown) => {
-    assert.ok(e instanceof KerberosUnknownSpnError);
-    assert.equal(e.code, 'ERR_JAATO_KERBEROS_UNKNOWN_SPN');
-    assert.match(e.message, /JAATO_KERBEROS_SPN/);
-    assert.match(e.message, /HTTP@no-such-proxy\.jaato\.test/);
-    return true;
+  test(`${library}: SPN override: option and JAATO_KERBEROS_SPN, both forms`, async () => {
+    assert.equal(spnFor('proxy.corp'), 'HTTP@proxy.corp');
+    assert.equal(spnFor('proxy.corp', { spn: 'HTTP/alias.corp' }), 'HTTP@alias.corp');
+    assert.equal(spnFor('proxy.corp', { env: { JAATO_KERBEROS_SPN: 'HTTP@alias2' } }), 'HTTP@alias2');
+    assert.ok((await generateSpnegoToken('127.0.0.1', { spn: ctx.lab.spnAlias })).length > 500);
+  });
+
+  test(`${library}: unknown service principal: typed error with the remedy`, async () => {
+    await assert.rejects(generateSpnegoToken('no-such-proxy.jaato.test'), (e: unknown) => {
+      assert.ok(e instanceof KerberosUnknownSpnError);
+      assert.equal(e.code, 'ERR_JAATO_KERBEROS_UNKNOWN_SPN');
+      assert.match(e.message, /JAATO_KERBEROS_SPN/);
+      assert.match(e.message, /HTTP@no-such-proxy\.jaato\.test/);
+      return true;
+    });
+  });
+
+  test(`${library}: no credentials: typed error telling to run kinit`, async () => {
+    const ccache = process.env.KRB5CCNAME;
+    process.env.KRB5CCNAME = `FILE:${join(ctx.lab.dir, 'empty-ccache')}`;
+    try {
+      await assert.rejects(generateSpnegoToken('localhost'), (e: unknown) => {
+        assert.ok(e instanceof KerberosNoCredentialsError);
+        assert.match(e.message, /kinit/);
+        return true;
+      });
+    } finally {
+      process.env.KRB5CCNAME = ccache;
+    }
+  });
+
+  test(`${library}: expired ticket: typed error telling to renew`, async () => {
+    const ccache = `FILE:${join(ctx.lab.dir, 'short-ccache')}`;
+    await ctx.lab.kinit({ lifetime: '2s', ccache: ccache.slice(5) });
+    const saved = process.env.KRB5CCNAME;
+    process.env.KRB5CCNAME = ccache;
+    // Until the cache's ticket has expired (`klist -s` fails) and stayed so for a second: klist, the
+    // library and the KDC compare whole seconds, so the first failing klist can precede theirs. Polled.
+    const deadline = Date.now() + 15_000;
+    let expiredAt: number | undefined;
+    while (expiredAt === undefined || Date.now() - expiredAt < 1000) {
+      if (spawnSync('klist', ['-s'], { env: process.env }).status !== 0) expiredAt ??= Date.now();
+      assert.ok(Date.now() < deadline, 'the 2 s ticket never expired');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    process.env.KRB5CCNAME = saved;
+    const out = tokenInChild({ KRB5CCNAME: ccache, JAATO_GSSAPI_LIBRARY: library });
+    // Heimdal skips an expired ticket when it searches the cache and reports KRB5_CC_NOTFOUND: to it
+    // the cache holds no usable ticket, and the remedy (kinit) is the same.
+    const expected = library === 'heimdal' ? KerberosNoCredentialsError.name : KerberosTicketExpiredError.name;
+    assert.equal(out.name, expected, JSON.stringify(out));
+    assert.match(out.message ?? '', /kinit/);
+  });
+
+  test(`${library}: KDC unreachable: typed error (fresh ticket cache, KDC port closed)`, async () => {
+    const ccache = join(ctx.lab.dir, 'kdc-down-ccache');
+    await ctx.lab.kinit({ ccache });
+    // A krb5.conf whose KDC is a closed port: the TGT is there, the service ticket cannot be had.
+    const conf = join(ctx.lab.dir, 'krb5-dead-kdc.conf');
+    const { writeKrb5Conf } = await import('../../src/lab/kdc.js');
+    writeKrb5Conf(conf, ctx.lab.realm, 1);
+    const out = tokenInChild({ KRB5CCNAME: `FILE:${ccache}`, KRB5_CONFIG: conf, JAATO_GSSAPI_LIBRARY: library });
+    assert.equal(out.name, KerberosKdcUnreachableError.name, JSON.stringify(out));
+    assert.match(out.message ?? '', /no KDC could be reached/);
+  });
+
+  test(`${library}: the library in use says which it is`, async () => {
+    process.env.JAATO_GSSAPI_LIBRARY = library;
+    const provider = await loadSecurityProvider();
+    assert.equal(provider.info.family, library);
+    const cred = await provider.inquireCredential();
+    assert.equal(cred.principal, `alice@${ctx.lab.realm}`);
+    assert.ok(cred.lifetimeSeconds !== undefined && cred.lifetimeSeconds > 60, String(cred.lifetimeSeconds));
   });
 });
 
-test('no credentials: typed error telling to run kinit', async () => {
-  const ccache = process.env.KRB5CCNAME;
-  process.env.KRB5CCNAME = `FILE:${join(ctx.lab.dir, 'empty-ccache')}`;
-  try {
-    await assert.rejects(generateSpnegoToken('localhost'), (e: unknown) => {
-      assert.ok(e instanceof KerberosNoCredentialsError);
-      assert.match(e.message, /kinit/);
-      return true;
-    });
-  } finally {
-    process.env.KRB5CCNAME = ccache;
-  }
-});
-
-test('expired ticket: typed error telling to renew', async () => {
-  const ccache = `FILE:${join(ctx.lab.dir, 'short-ccache')}`;
-  await ctx.lab.kinit({ lifetime: '2s', ccache: ccache.slice(5) });
-  await new Promise((r) => setTimeout(r, 3000));
-  const saved = process.env.KRB5CCNAME;
-  process.env.KRB5CCNAME = ccache;
-  try {
-    await assert.rejects(generateSpnegoToken('localhost'), (e: unknown) => {
-      assert.ok(e instanceof KerberosTicketExpiredError);
-      assert.match(e.message, /kinit/);
-      return true;
-    });
-  } finally {
-    process.env.KRB5CCNAME = saved;
-  }
-});
-
-test('KDC unreachable: typed error (fresh ticket cache, KDC port closed)', async () => {
-  const ccache = join(ctx.lab.dir, 'kdc-down-ccache');
-  await ctx.lab.kinit({ ccache });
-  // A krb5.conf whose KDC is a closed port: the TGT is there, the service ticket cannot be had.
-  const conf = join(ctx.lab.dir, 'krb5-dead-kdc.conf');
-  const { writeKrb5Conf } = await import('../../src/lab/kdc.js');
-  writeKrb5Conf(conf, ctx.lab.realm, 1);
-  const saved = { c: process.env.KRB5CCNAME, k: process.env.KRB5_CONFIG };
-  process.env.KRB5CCNAME = `FILE:${ccache}`;
-  process.env.KRB5_CONFIG = conf;
-  try {
-    await assert.rejects(generateSpnegoToken('localhost'), (e: unknown) => {
-      assert.ok(e instanceof KerberosKdcUnreachableError, String(e));
-      assert.match(e.message, /KDC/);
-      return true;
-    });
-  } finally {
-    process.env.KRB5CCNAME = saved.c;
-    process.env.KRB5_CONFIG = saved.k;
-  }
-});
-
-test('addon not installed: typed error with how to install it (real: code run where no kerberos package exists)', () => {
-  const built = fileURLToPath(new URL('../../src/', import.meta.url));
-  const dir = mkdtempSync(join(tmpdir(), 'jaato-no-addon-'));
-  try {
-    cpSync(built, join(dir, 'src'), { recursive: true });
-    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
-    const script =
-      "import('./src/auth/index.js').then(m => m.generateSpnegoToken('localhost')).then(" +
-      "() => console.log('{}'), e => console.log(JSON.stringify({ code: e.code, name: e.name, message: e.message })))";
-    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8' })) as Record<string, string>;
-    assert.equal(out.code, 'ERR_JAATO_KERBEROS_ADDON_MISSING');
-    assert.equal(out.name, 'KerberosAddonMissingError');
-    assert.match(out.message ?? '', /npm install kerberos/);
-    assert.match(out.message ?? '', /libkrb5-dev/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test('no library to load: typed error naming JAATO_GSSAPI_LIBRARY, what was tried, and the package (real: a library that is not there)', () => {
+  const script =
+    "import('./src/auth/index.js').then(m => m.generateSpnegoToken('localhost')).then(" +
+    "() => console.log('{}'), e => console.log(JSON.stringify({ code: e.code, name: e.name, message: e.message })))";
+  const built = fileURLToPath(new URL('../../', import.meta.url));
+  const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: built, encoding: 'utf8', env: { ...process.env, JAATO_GSSAPI_LIBRARY: '/nonexistent/libgssapi_krb5.so.2' } })) as Record<string, string>;
+  assert.equal(out.code, 'ERR_JAATO_KERBEROS_LIBRARY_MISSING');
+  assert.equal(out.name, KerberosLibraryMissingError.name);
+  assert.match(out.message ?? '', /JAATO_GSSAPI_LIBRARY=\/nonexistent\/libgssapi_krb5\.so\.2; tried \/nonexistent\/libgssapi_krb5\.so\.2 \(/);
+  assert.match(out.message ?? '', /libgssapi-krb5-2.*krb5-libs/);
 });

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { KerberosNoCredentialsError, KerberosUnknownSpnError } from '../../src/auth/errors.js';
 import { parseProxyUrl } from '../../src/config/proxy-url.js';
 import { authCheck, authModeCheck, connectionRemedy, directRemedy, fetchAuthNote, offerCheck, originRemedy, replyTokenCheck, schemeName, sentWith, spnRemedy, tokenRemedy, unmetOffer, type AuthSetting, type SpnState } from '../../src/diagnostics/advice.js';
-import { credentialsSource } from '../../src/diagnostics/credentials.js';
 import { ProxyAuthenticationError, ProxyConnectionError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError } from '../../src/transport/errors.js';
 
 // doctor's judgements as tables: what the proxy offered or answered, what was configured → the
@@ -119,14 +118,6 @@ test('the authenticated request: any answer but a 407 is accepted credentials; a
   assert.deepEqual([refused.status, refused.remedy], ['fail', spnRemedy(spn, 'refused')]);
   const basic = authCheck({ ok: false, error: new ProxyAuthenticationError(proxy, ['basic'], 'refused') }, 'CONNECT x:443', { ...BASIC, spn: undefined, principal: undefined, sent: 'basic' }, place);
   assert.equal(basic.remedy, 'the proxy refused the Basic credentials in HTTPS_PROXY: check the user and password');
-});
-
-test('where the credentials come from, as doctor --json names it', () => {
-  const ran = { klist: 'ran' as const, valid: false };
-  assert.equal(credentialsSource({ before: { ...ran, valid: true }, token: 'made', platform: 'linux' }), 'ticket cache');
-  assert.equal(credentialsSource({ before: ran, token: 'made', clientKeytab: '/k', platform: 'linux' }), 'client keytab');
-  assert.equal(credentialsSource({ before: ran, token: 'failed', clientKeytab: '/k', platform: 'linux' }), undefined);
-  assert.equal(credentialsSource({ before: { klist: 'skipped', valid: false }, token: 'made', platform: 'win32' }), 'windows logon');
 });
 
 test('how the proxy authenticates is information: both modes ✓ with "handles both", not seen is a skip saying why', () => {

@@ -106,11 +106,13 @@ describe('lab: Apache httpd + mod_auth_gssapi, the per-request Negotiate proxy',
   });
 });
 
-/** One SPNEGO token for HTTP@localhost, made with the kerberos addon directly (not the code under test). */
+/** One SPNEGO token for HTTP@localhost, made with the security library directly (not NegotiateContext). */
 async function mintToken(): Promise<{ token: string }> {
-  type Addon = { initializeClient(spn: string, o: { mechOID: number }): Promise<{ step(challenge: string): Promise<string> }>; GSS_MECH_OID_SPNEGO: number };
-  const mod = (await import('kerberos')) as unknown as Partial<Addon> & { default: Addon };
-  const addon = typeof mod.initializeClient === 'function' ? (mod as Addon) : mod.default;
-  const client = await addon.initializeClient('HTTP@localhost', { mechOID: addon.GSS_MECH_OID_SPNEGO });
-  return { token: await client.step('') };
+  const { loadSecurityProvider } = await import('../../src/auth/native/load.js');
+  const context = (await loadSecurityProvider()).initContext({ spn: 'HTTP@localhost', mutual: false });
+  try {
+    return { token: ((await context.step(undefined)).token as Buffer).toString('base64') };
+  } finally {
+    context.dispose();
+  }
 }
