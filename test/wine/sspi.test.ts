@@ -18,13 +18,15 @@ import { APP, checkWineHarness, installBuiltLibrary, ROOT, runWindowsNode, stopW
 
 interface Scenario {
   name: string;
-  kind: 'request' | 'token' | 'inquire' | 'bad-reply' | 'responsive';
+  kind: 'request' | 'token' | 'inquire' | 'bad-reply' | 'responsive' | 'fetch';
   spn?: string;
   proxy?: string;
   method?: 'GET' | 'CONNECT';
   target?: string;
   koffi?: 'esm';
   principal?: string;
+  ca?: string;
+  requireMutualAuth?: boolean;
 }
 interface Outcome {
   tokenLength?: number;
@@ -40,7 +42,8 @@ interface Outcome {
   maxGapMs?: number;
   readFile?: boolean;
   pending?: boolean;
-  error?: { name: string; kind: string; call: string; major: number; message: string };
+  body?: string;
+  error?: { name: string; code?: string; kind: string; call: string; major: number; message: string };
 }
 interface Results {
   node: string;
@@ -81,7 +84,8 @@ describe('Windows SSPI under Wine', () => {
     const config = join(dir, `${label}.config.json`);
     const result = join(dir, `${label}.result.json`);
     const library = join(APP, 'node_modules', 'jaato-proxy', 'dist', 'auth', 'native', 'sspi', 'index.js');
-    writeFileSync(config, JSON.stringify({ library: windowsPath(library), scenarios }));
+    const index = join(APP, 'node_modules', 'jaato-proxy', 'dist', 'index.js');
+    writeFileSync(config, JSON.stringify({ library: windowsPath(library), index: windowsPath(index), scenarios }));
     const run: WindowsRun = await runWindowsNode(join(APP, 'sspi-client.mjs'), [windowsPath(config), windowsPath(result)], { env, outBase: join(dir, label), timeoutMs: 45_000 });
     assert.equal(run.code, 0, `node.exe (${label}) exited ${run.code ?? run.signal}:\n${run.stdout}\n${run.stderr}`);
     return JSON.parse(readFileSync(result, 'utf8')) as Results;
@@ -113,6 +117,8 @@ describe('Windows SSPI under Wine', () => {
         { name: 'bad-reply', kind: 'bad-reply', spn: 'HTTP/localhost' },
         { name: 'esm-koffi', kind: 'token', spn: 'HTTP/localhost', koffi: 'esm' },
         { name: 'principal-alice', kind: 'token', spn: 'HTTP/localhost', principal: 'alice@JAATO.TEST' },
+        { name: 'fetch-squid-https', kind: 'fetch', proxy: lab().proxies.negotiate, target: `${lab().origins.https.url}/wine-fetch-squid`, ca: lab().ca },
+        { name: 'fetch-apache-http', kind: 'fetch', proxy: lab().proxies.perRequest, target: `${origin}/wine-fetch-apache`, requireMutualAuth: true },
         { name: 'principal-other', kind: 'token', spn: 'HTTP/localhost', principal: 'carol@JAATO.TEST' },
       ]),
       runClient('no-ticket', [
@@ -132,6 +138,23 @@ describe('Windows SSPI under Wine', () => {
   test('Node for Windows under Wine loads SSPI through koffi from the built library', () => {
     assert.equal(withTicket.platform, 'win32');
     assert.deepEqual({ family: withTicket.info.family, library: withTicket.info.library, api: withTicket.info.api }, { family: 'sspi', library: 'secur32.dll', api: 'SSPI' });
+  });
+
+  test('the whole library on Windows: createFetch through Squid (CONNECT) and Apache (mutual), the token from SSPI by the library\'s loader', async () => {
+    for (const name of ['fetch-squid-https', 'fetch-apache-http']) {
+      const r = withTicket.scenarios[name]!;
+      assert.equal(r.error, undefined, `${name}: ${JSON.stringify(r.error)}`);
+      assert.equal(r.status, 200, name);
+    }
+    assert.match(withTicket.scenarios['fetch-squid-https']!.body!, /wine-fetch-squid/);
+    assert.match(withTicket.scenarios['fetch-apache-http']!.body!, /wine-fetch-apache/);
+    const apache = (await logSince(lab(), apacheFrom, 2, (l) => l.perRequestLog())).filter((e) => e.url.includes('/wine-fetch-apache'));
+    assert.equal(apache.length, 1, 'Apache logged the library\'s request');
+    assert.equal(apache[0]!.user, lab().principal);
+    const squid = await logSince(lab(), squidFrom, 3);
+    const tunnels = squid.filter((e) => e.method === 'CONNECT');
+    assert.ok(tunnels.length >= 2, `Squid logged ${JSON.stringify(squid)}`);
+    for (const e of tunnels) assert.equal(e.user, lab().principal);
   });
 
   test('a provider over koffi\'s ESM entry (the loader\'s) makes a token in the same process as one over its CommonJS entry', () => {
