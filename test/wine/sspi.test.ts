@@ -61,6 +61,7 @@ describe('Windows SSPI under Wine', () => {
   let withTicket: Results;
   let noTicket: Results;
   let silentKdc: Results;
+  let doctor: WindowsRun;
   // A KDC that takes connections and never answers (the lab's krb5.conf speaks TCP only).
   const held = new Set<Socket>();
   const blackHole: Server = createServer((socket) => {
@@ -127,7 +128,16 @@ describe('Windows SSPI under Wine', () => {
       ], { KRB5CCNAME: `FILE:${empty}` }),
       runClient('silent-kdc', [{ name: 'responsive', kind: 'responsive', spn: 'HTTP/localhost' }], { KRB5CCNAME: `FILE:${tgtOnly}`, KRB5_CONFIG: silentConf }),
       releaseSilentKdc(join(dir, 'silent-kdc.result.json.measured')),
-    ]);
+      // The CLI as a Windows user runs it: doctor through Squid, the library it names, a fetch.
+      runWindowsNode(join(APP, 'node_modules', 'jaato-proxy', 'dist', 'cli', 'main.js'), ['doctor', `${origin}/wine-doctor`], {
+        env: { HTTP_PROXY: lab().proxies.negotiate, HTTPS_PROXY: lab().proxies.negotiate, JAATO_KERBEROS_PROXY: 'true' },
+        outBase: join(dir, 'doctor'),
+        timeoutMs: 45_000,
+      }),
+    ]).then(([a, b, c, , d]) => {
+      doctor = d;
+      return [a, b, c] as const;
+    });
   });
 
   after(() => {
@@ -155,6 +165,13 @@ describe('Windows SSPI under Wine', () => {
     const tunnels = squid.filter((e) => e.method === 'CONNECT');
     assert.ok(tunnels.length >= 2, `Squid logged ${JSON.stringify(squid)}`);
     for (const e of tunnels) assert.equal(e.user, lab().principal);
+  });
+
+  test('doctor on Windows: the SSPI library, a token for HTTP/localhost, a fetch through Squid', () => {
+    assert.equal(doctor.code, 0, `doctor exited ${doctor.code ?? doctor.signal}:\n${doctor.stdout}\n${doctor.stderr}`);
+    assert.match(doctor.stdout, /✓ kerberos library .*secur32\.dll/);
+    assert.match(doctor.stdout, /✓ token .*HTTP\/localhost/);
+    assert.match(doctor.stdout, /✓ fetch +200 OK/);
   });
 
   test('a provider over koffi\'s ESM entry (the loader\'s) makes a token in the same process as one over its CommonJS entry', () => {
