@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, describe } from 'node:test';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import {
   generateSpnegoToken,
+  KerberosClockSkewError,
   KerberosKdcUnreachableError,
   KerberosLibraryMissingError,
   loadSecurityProvider,
@@ -24,9 +26,9 @@ const ctx = useLab();
  * once per thread (its GSS krb5 context is thread-specific), so variables changed in this process would
  * not reach the pool threads that already made a token. Resolves with the error's name and message.
  */
-function tokenInChild(env: NodeJS.ProcessEnv): { name?: string; message?: string } {
+function tokenInChild(env: NodeJS.ProcessEnv, host = 'localhost'): { name?: string; message?: string } {
   const script =
-    "import('./src/auth/index.js').then(m => m.generateSpnegoToken('localhost')).then(" +
+    `import('./src/auth/index.js').then(m => m.generateSpnegoToken(${JSON.stringify(host)})).then(` +
     "() => console.log('{}'), e => console.log(JSON.stringify({ name: e.name, message: e.message })))";
   const built = fileURLToPath(new URL('../../', import.meta.url));
   return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: built, encoding: 'utf8', env: { ...process.env, ...env } })) as { name?: string; message?: string };
@@ -129,6 +131,46 @@ for (const library of ['mit', 'heimdal'] as const) describe(library, () => {
     const out = tokenInChild({ KRB5CCNAME: `FILE:${ccache}`, KRB5_CONFIG: conf, JAATO_GSSAPI_LIBRARY: library });
     assert.equal(out.name, KerberosKdcUnreachableError.name, JSON.stringify(out));
     assert.match(out.message ?? '', /no KDC could be reached/);
+  });
+
+  test(`${library}: clock skew: typed error with the NTP remedy (the cache's KDC time offset makes this client 10 minutes ahead)`, async () => {
+    // MIT's kdc_timesync keeps the client's offset to the KDC's clock in the FILE: cache header (tag 1,
+    // DeltaTime), and both libraries add it to their own clock: the same as a skewed clock for the KDC,
+    // with no faketime (which the pool threads would not see anyway).
+    const ccache = join(ctx.lab.dir, `skew-${library}-ccache`);
+    await ctx.lab.kinit({ ccache });
+    const bytes = readFileSync(ccache);
+    const tag = Buffer.alloc(12);
+    tag.writeUInt16BE(1, 0); // DeltaTime
+    tag.writeUInt16BE(8, 2);
+    tag.writeInt32BE(600, 4); // seconds
+    const rest = bytes.subarray(4 + bytes.readUInt16BE(2));
+    writeFileSync(ccache, Buffer.concat([Buffer.from([5, 4, 0, tag.length]), tag, rest]), { mode: 0o600 });
+    const out = tokenInChild({ KRB5CCNAME: `FILE:${ccache}`, JAATO_GSSAPI_LIBRARY: library });
+    assert.equal(out.name, KerberosClockSkewError.name, JSON.stringify(out));
+    assert.match(out.message ?? '', /clock.*NTP/);
+  });
+
+  test(`${library}: the name the library actually asked for, when DNS rewrote it: both names and the krb5.conf remedy`, async (t) => {
+    // rdns = true: 127.0.0.1 becomes its PTR name, localhost (/etc/hosts), and [domain_realm] sends
+    // localhost to a realm the KDC does not serve, so the rewritten name is refused.
+    const conf = join(ctx.lab.dir, `rdns-${library}.conf`);
+    const text = readFileSync(ctx.lab.env.KRB5_CONFIG as string, 'utf8')
+      .replace('rdns = false', 'rdns = true')
+      .replace('dns_canonicalize_hostname = false', 'dns_canonicalize_hostname = true')
+      .replace(/^(\s*)localhost = \S+/m, '$1localhost = OTHER.TEST');
+    writeFileSync(conf, text);
+    const out = tokenInChild({ KRB5_CONFIG: conf, JAATO_GSSAPI_LIBRARY: library }, '127.0.0.1');
+    assert.equal(out.name, KerberosUnknownSpnError.name, JSON.stringify(out));
+    if (library === 'heimdal' && !/instead of/.test(out.message ?? '')) {
+      // Heimdal does not rewrite through the PTR record (it has no rdns setting): the usual remedy.
+      assert.match(out.message ?? '', /JAATO_KERBEROS_SPN/);
+      t.diagnostic('Heimdal: no reverse-DNS rewriting; the plain unknown-SPN error');
+      return;
+    }
+    assert.match(out.message ?? '', /the KDC does not know HTTP\/localhost@OTHER\.TEST, the name the Kerberos library asked for instead of HTTP@127\.0\.0\.1/);
+    assert.match(out.message ?? '', /`rdns = false` and `dns_canonicalize_hostname = false`/);
+    assert.doesNotMatch(out.message ?? '', /set JAATO_KERBEROS_SPN/);
   });
 
   test(`${library}: the library in use says which it is`, async () => {

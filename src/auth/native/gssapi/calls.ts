@@ -44,7 +44,8 @@ export function statusText(fns: GssFunctions, major: number, minor: number): str
       const m = fns.displayStatus([0], value, type, null, context, buffer) as number;
       if (m >>> 16 !== 0) break;
       const text = tidyStatusText(takeBuffer(fns, buffer).toString('utf8'));
-      if (text && !/^unknown mech-code/i.test(text)) out.push(text);
+      // MIT's text for minor 0 is "Success"; Heimdal's for an unknown code a placeholder.
+      if (text && !/^unknown mech-code|^Success$/i.test(text)) out.push(text);
       if (context[0] === 0) break;
     }
     return out;

@@ -25,6 +25,9 @@ function release(fns: GssFunctions, h: Handles): void {
   h.context = h.target = h.cred = null;
 }
 
+/** MIT's mechglue numbers for krb5 codes seen through SPNEGO (100001 and up) → the codes themselves. */
+const renumbered = new Map<number, number>();
+
 // A context nobody disposed (its connection just went away) still gives its handles back.
 const finalizer = new FinalizationRegistry<{ fns: GssFunctions; handles: Handles }>(({ fns, handles }) => {
   handles.disposed = true;
@@ -77,11 +80,17 @@ export class GssapiContext implements SecurityContext {
       // pair gets a number of its own, 100001 and up), Heimdal answers GSS_S_BAD_MECH with minor 0
       // whatever went wrong. The same call with the krb5 mechanism itself reports the code: made only
       // to classify a failure, never for a token.
+      // MIT's numbers stay fixed for the process's life, so each is asked about once.
+      const known = this.#info.family === 'mit' ? renumbered.get(first.minor) : undefined;
+      if (known !== undefined) throw failure(fns, this.#info, 'gss_init_sec_context', first.major, known);
       if (!input && !isKrb5Code(first.minor) && !h.disposed) {
         const direct = await this.#krb5Failure();
         // The same failure seen closer, not another one (the environment may have changed between the calls).
         const same = direct && ((direct.major & 0x00ff0000) === (first.major & 0x00ff0000) || (first.major & 0x00ff0000) === GSS_S.BAD_MECH);
-        if (direct && same && (isKrb5Code(direct.minor) || direct.kind !== 'other')) throw direct;
+        if (direct && same && (isKrb5Code(direct.minor) || direct.kind !== 'other')) {
+          if (this.#info.family === 'mit' && first.minor !== 0 && isKrb5Code(direct.minor)) renumbered.set(first.minor, direct.minor);
+          throw direct;
+        }
       }
       throw first;
     }

@@ -44,12 +44,17 @@ function pin(koffi: Koffi, library: string): void {
   }
 }
 
-/** Heimdal says its version in a string its libraries export; MIT's GSSAPI library says none. */
-function versionOf(koffi: Koffi, lib: LibraryHandle, family: SecurityLibraryInfo['family']): string | undefined {
+/**
+ * Heimdal says its version in `heimdal_version` (a `const char *` in libkrb5.so.26, which its GSSAPI
+ * library links); MIT's libraries export no version at all. A data symbol that is not an OID: reading
+ * it is the documented way (Heimdal's `krb5_version.h`).
+ */
+function versionOf(koffi: Koffi, family: SecurityLibraryInfo['family']): string | undefined {
   if (family !== 'heimdal') return undefined;
   try {
-    const text = koffi.decode(lib.symbol('heimdal_version'), 'char', -1) as unknown;
-    return typeof text === 'string' && text ? text : undefined;
+    const krb5 = koffi.load('libkrb5.so.26');
+    const text = koffi.decode(krb5.symbol('heimdal_version'), 'const char *') as unknown;
+    return typeof text === 'string' && text ? text.replace(/^Heimdal\s*/, '') : undefined;
   } catch {
     return undefined;
   }
@@ -71,7 +76,7 @@ export class GssapiProvider implements SecurityProvider {
     pin(koffi, library);
     family ??= familyOf(lib, library);
     const fns = declareGssFunctions(koffi, lib, platform);
-    return new GssapiProvider(fns, { family, library, version: versionOf(koffi, lib, family), api: 'GSSAPI' });
+    return new GssapiProvider(fns, { family, library, version: versionOf(koffi, family), api: 'GSSAPI' });
   }
 
   initContext(options: InitContextOptions): SecurityContext {
