@@ -222,8 +222,9 @@ describe('Windows SSPI under Wine', () => {
     assert.equal(r.pending, true, 'the step ended although the KDC never answered');
     assert.equal(r.ticks, 40);
     assert.equal(r.readFile, true);
-    // A call on the main thread would stall the 25 ms timer for the whole wait (the test's 1 s and more).
-    assert.ok(r.maxGapMs! < 500, `the longest gap between 25 ms ticks was ${r.maxGapMs} ms`);
+    // A call on the main thread would stall the 25 ms timer for the whole wait (1 s and more); a loaded
+    // machine may delay a tick, hence the wide bound.
+    assert.ok(r.maxGapMs! < 750, `the longest gap between 25 ms ticks was ${r.maxGapMs} ms`);
     // Then the KDC's connections dropped: a typed failure, not a hang. (Windows would answer
     // SEC_E_NO_AUTHENTICATING_AUTHORITY, kind kdc-unreachable; Wine reports MIT's KRB5_KDC_UNREACH, a
     // GSS_S_FAILURE, as SEC_E_INTERNAL_ERROR.)
