@@ -37,3 +37,6 @@ fi
 # No dependency needs its install script (koffi's binary is its @koromix/koffi-<platform> package).
 echo "setup: npm ci"
 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
+# The Windows half of the tests (SSPI under Wine): its own script, cached in .cache/wine.
+bash scripts/setup-wine.sh

@@ -1,9 +1,33 @@
+import { createRequire } from 'node:module';
+import type * as Koffi from 'koffi';
 import { NativeSecurityFailure, type SecurityProvider } from '../provider.js';
+import { bindSspi } from './api.js';
+import { SspiProvider } from './sspi-provider.js';
+
+export { classifySspiStatus, sspiStatusName } from './status.js';
+export { SspiProvider } from './sspi-provider.js';
 
 /**
- * Placeholder until the SSPI binding lands (branch `wine`, which replaces this file): Windows has no
- * Negotiate token here yet, and says so as a library-missing failure.
+ * Windows' SSPI (secur32.dll) through koffi: the one the caller already loaded, else koffi's CommonJS
+ * entry. Throws a `NativeSecurityFailure` of kind `library-missing` when koffi (or its win32 binary)
+ * or secur32.dll cannot be loaded.
  */
-export function loadSspiProvider(): SecurityProvider {
-  throw new NativeSecurityFailure('library-missing', 'secur32.dll', 0, 0, 'the SSPI binding (secur32.dll) is not part of this build yet');
+export function loadSspiProvider(loaded?: typeof Koffi): SecurityProvider {
+  let koffi: typeof Koffi;
+  try {
+    koffi = loaded ?? (createRequire(import.meta.url)('koffi') as typeof Koffi);
+  } catch (error) {
+    throw new NativeSecurityFailure(
+      'library-missing',
+      'require',
+      0,
+      0,
+      `koffi could not be loaded (${(error as Error).message}): SSPI is called through it; install the package with its optional dependencies`,
+    );
+  }
+  try {
+    return new SspiProvider(bindSspi(koffi));
+  } catch (error) {
+    throw new NativeSecurityFailure('library-missing', 'LoadLibrary', 0, 0, `secur32.dll could not be loaded: ${(error as Error).message}`);
+  }
 }
