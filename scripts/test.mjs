@@ -25,13 +25,23 @@ function testFiles(dir) {
   return out.sort();
 }
 
-function runSuite(node, label) {
+/**
+ * The reporters: the one Node would pick (TAP when the output is not a terminal, before Node 23; spec
+ * otherwise), whose closing totals CI reads, and scripts/failing-files.mjs, which names the file of
+ * every failing test (Node's own reporters do not).
+ */
+function reporters(major) {
+  const usual = major < 23 && !process.stdout.isTTY ? 'tap' : 'spec';
+  return [`--test-reporter=${usual}`, '--test-reporter-destination=stdout', `--test-reporter=${join(ROOT, 'scripts', 'failing-files.mjs')}`, '--test-reporter-destination=stderr'];
+}
+
+function runSuite(node, label, major) {
   if (!existsSync(BUILD)) {
     console.error(`test: ${BUILD} is missing: run \`npm test\` (its pretest compiles the suite)`);
     process.exit(1);
   }
   console.log(`test: the suite on ${label}`);
-  const r = spawnSync(node, ['--test', '--test-concurrency=2', '--test-timeout=150000', ...testFiles(BUILD)], { cwd: ROOT, stdio: 'inherit' });
+  const r = spawnSync(node, ['--test', '--test-concurrency=2', '--test-timeout=150000', ...reporters(major), ...testFiles(BUILD)], { cwd: ROOT, stdio: 'inherit' });
   return r.status ?? 1;
 }
 
@@ -58,10 +68,10 @@ if (process.argv.includes('--matrix')) {
   for (const major of SUPPORTED.filter((m) => m !== current)) {
     const node = nodeBinary(major);
     const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
-    results.push([version, runSuite(node, `Node ${version}`)]);
+    results.push([version, runSuite(node, `Node ${version}`, major)]);
   }
   for (const [version, code] of results) console.log(`test: Node ${version}: ${code === 0 ? 'passed' : `FAILED (exit ${code})`}`);
   process.exit(results.every(([, code]) => code === 0) ? 0 : 1);
 } else {
-  process.exit(runSuite(process.execPath, `Node ${process.version} (this machine's)`));
+  process.exit(runSuite(process.execPath, `Node ${process.version} (this machine's)`, Number(process.versions.node.split('.')[0])));
 }
