@@ -101,10 +101,15 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-/** Kills the group and resolves once the process has exited. */
+/**
+ * Kills the group and resolves once the process has exited. The service was unref'd at start: it is
+ * ref'd while this waits, or Node could exit first when nothing else is pending (a test's last hook).
+ */
 function killAndWait(child: ChildProcess): Promise<void> {
   killGroup(child);
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  child.ref();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /**
@@ -173,11 +178,8 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   };
   const origins: Origin[] = [];
   const stopAll = async (): Promise<void> => {
-    for (const child of children) {
-      killGroup(child);
-      running.delete(child);
-    }
-    await Promise.all(origins.map((o) => o.close()));
+    // Every service gone before its files: a Squid still running could write its segments again.
+    await Promise.all([...children.map((child) => killAndWait(child).then(() => running.delete(child))), ...origins.map((o) => o.close())]);
     removeShm(name);
     rmSync(dir, { recursive: true, force: true });
   };
