@@ -1,9 +1,11 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { freePort, run, startService, waitForPort } from './processes.js';
+import { freePort, rawGet, run, startService, waitForPort } from './processes.js';
 
 export const APACHE = '/usr/sbin/apache2';
+/** mod_status's page (not a proxied URL, not logged): how many requests Apache is serving now. */
+const STATUS_PATH = '/jaato-lab-status';
 const MODULES = '/usr/lib/apache2/modules';
 
 export interface ApacheOptions {
@@ -40,7 +42,7 @@ export async function startApache(o: ApacheOptions): Promise<Apache> {
   const accessLog = join(root, 'access.log');
   const errorLog = join(root, 'error.log');
   const conf = join(root, 'httpd.conf');
-  const modules = ['mpm_event', 'authn_core', 'authz_core', 'authz_user', 'auth_gssapi', 'proxy', 'proxy_http', 'proxy_connect'];
+  const modules = ['mpm_event', 'authn_core', 'authz_core', 'authz_host', 'authz_user', 'auth_gssapi', 'proxy', 'proxy_http', 'proxy_connect', 'status', 'setenvif'];
   // The log line matches Squid's `logformat jaato` field for field (see readAccessLog), with Apache's
   // connection status (%X: + kept alive, - closed, X aborted) where Squid puts its result code.
   writeFileSync(
@@ -57,7 +59,12 @@ Mutex file:${root} default
 ErrorLog ${errorLog}
 LogLevel warn
 LogFormat "%{sec}t.%{msec_frac}t %{local}p %m %U%q %>s %u APACHE_%X %{remote}p" jaato
-CustomLog ${accessLog} jaato
+SetEnvIf Request_URI "^${STATUS_PATH}$" jaato_lab_status
+CustomLog ${accessLog} jaato env=!jaato_lab_status
+<Location "${STATUS_PATH}">
+  SetHandler server-status
+  Require ip 127.0.0.1
+</Location>
 StartServers 1
 ServerLimit 2
 ThreadsPerChild 32
@@ -87,3 +94,14 @@ AllowCONNECT 443 ${o.connectPorts.join(' ')}
   return { process: child, port, accessLog, errorLog };
 }
 
+
+/**
+ * Requests Apache is serving now (tunnels open included; with the event MPM an idle kept-alive
+ * connection holds no worker), from mod_status; the status request itself is not counted.
+ */
+export async function apacheActiveRequests(port: number): Promise<number> {
+  const page = await rawGet(port, `${STATUS_PATH}?auto`);
+  const busy = /^BusyWorkers: (\d+)$/m.exec(page);
+  if (!busy) throw new Error(`Apache's status page: ${page.slice(0, 200)}`);
+  return Math.max(0, Number(busy[1]) - 1);
+}

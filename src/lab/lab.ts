@@ -2,13 +2,13 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { startApache } from './apache.js';
+import { apacheActiveRequests, startApache } from './apache.js';
 import { createCertificates } from './certs.js';
 import { startKdc } from './kdc.js';
 import { startHttpOrigin, startHttpsOrigin, type Origin } from './origin.js';
 import { checkLabPrerequisites } from './prerequisites.js';
 import { isAlive, run } from './processes.js';
-import { readAccessLog, startSquid, type AccessLogEntry } from './squid.js';
+import { readAccessLog, squidActiveRequests, startSquid, type AccessLogEntry } from './squid.js';
 
 const REALM = 'JAATO.TEST';
 const USER = 'alice';
@@ -60,6 +60,11 @@ export interface Lab {
   accessLog(): AccessLogEntry[];
   /** Apache's (`proxies.perRequest`) access log so far; `squidStatus` is APACHE_ and its %X (+, -, X). */
   perRequestLog(): AccessLogEntry[];
+  /**
+   * Requests Squid and Apache are serving now, open tunnels included (idle kept-alive connections are
+   * not requests). Both write a request's log line when it ends, so at 0 their logs are complete.
+   */
+  activeRequests(): Promise<{ squid: number; apache: number }>;
   /** Stops the KDC (to test an unreachable KDC). */
   stopKdc(): Promise<void>;
   /** Starts the stopped KDC again, on the same port and database. */
@@ -250,6 +255,10 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       },
       accessLog: () => readAccessLog(squid.accessLog),
       perRequestLog: () => readAccessLog(apache.accessLog),
+      activeRequests: async () => {
+        const [squidNow, apacheNow] = await Promise.all([squidActiveRequests(squid.ports.negotiate), apacheActiveRequests(apache.port)]);
+        return { squid: squidNow, apache: apacheNow };
+      },
       // Resolves once the KDC has exited: a request made right after must find no KDC, not a dying one.
       stopKdc: () => killAndWait(kdc.process),
       startKdc: async () => {

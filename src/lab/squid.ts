@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { freePort, run, startService, waitForPort } from './processes.js';
+import { freePort, rawGet, run, startService, waitForPort } from './processes.js';
 
 export interface SquidOptions {
   dir: string;
@@ -56,7 +56,7 @@ http_port 127.0.0.1:${both} name=both
 pid_filename ${p('squid.pid')}
 cache_log ${cacheLog}
 logformat jaato %ts.%03tu %>lp %rm %ru %>Hs %un %Ss %>p
-access_log stdio:${accessLog} jaato
+access_log stdio:${accessLog} jaato !manager
 buffered_logs off
 cache deny all
 cache_mem 8 MB
@@ -82,6 +82,7 @@ acl sent_negotiate req_header Proxy-Authorization -i ^negotiate
 acl CONNECT method CONNECT
 acl tunnel_ports port 443 ${o.connectPorts.join(' ')}
 acl authenticated proxy_auth REQUIRED
+http_access allow localhost manager
 http_access deny CONNECT !tunnel_ports
 http_access deny port_negotiate sent_basic
 http_access deny port_basic sent_negotiate
@@ -104,6 +105,17 @@ deny_info 407:ERR_CACHE_ACCESS_DENIED sent_negotiate
     return child;
   };
   return { process: await launch(), relaunch: launch, ports: { negotiate, basic, both }, accessLog, cacheLog };
+}
+
+/**
+ * Requests Squid is serving now (tunnels open included, idle kept-alive connections not), from its
+ * cache manager's active_requests page; the page's own request is not counted. The manager answers
+ * loopback clients without authentication and is not written to the access log.
+ */
+export async function squidActiveRequests(port: number): Promise<number> {
+  const page = await rawGet(port, '/squid-internal-mgr/active_requests');
+  if (!/^HTTP\/1\.[01] 200 /.test(page)) throw new Error(`Squid's active_requests page: ${page.slice(0, 200)}`);
+  return Math.max(0, (page.match(/^Connection: /gm) ?? []).length - 1);
 }
 
 export interface AccessLogEntry {

@@ -15,24 +15,21 @@ function curl(lab: Lab, args: readonly string[]): Promise<string> {
 const apacheLog = (lab: Lab): ReturnType<Lab['perRequestLog']> => lab.perRequestLog();
 const apacheLogSince = (lab: Lab, from: number, min: number): ReturnType<typeof logSince> => logSince(lab, from, min, apacheLog);
 
-/** Sends raw bytes to the proxy and returns everything it answered before closing or going quiet. */
+/**
+ * Sends a raw request that says `Connection: close` and returns everything the proxy answered before it
+ * closed the connection: the end of the answer is the close, not a pause in the bytes.
+ */
 function rawExchange(proxy: string, text: string): Promise<string> {
+  assert.match(text, /\r\nConnection: close\r\n/i, 'the exchange ends when the proxy closes');
   const { hostname, port } = new URL(proxy);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: hostname === 'localhost' ? '127.0.0.1' : hostname, port: Number(port) });
     let got = '';
-    let timer: NodeJS.Timeout | undefined;
-    const done = (): void => {
-      clearTimeout(timer);
+    socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    socket.on('end', () => {
       socket.destroy();
       resolve(got);
-    };
-    socket.on('data', (d: Buffer) => {
-      got += d.toString('latin1');
-      clearTimeout(timer);
-      timer = setTimeout(done, 300);
     });
-    socket.on('end', done);
     socket.on('error', reject);
     socket.write(text);
   });
