@@ -33,7 +33,9 @@ test('Squid killed and restarted under load: every failure is typed, and the sam
       }
     };
     const loops = Array.from({ length: 6 }, (_, i) => loop(i));
-    await sleep(400);
+    // The restart must hit requests in flight: wait until every loop has had answers (the load runs
+    // on kept-alive tunnels), however slow the machine, rather than a fixed time.
+    for (const deadline = Date.now() + 30_000; outcomes.length < 12 && Date.now() < deadline; ) await sleep(25);
     await lab.restartSquid();
     restarted = true;
     await Promise.all(loops);
