@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { freePort, rawGet, run, startService, waitForPort } from './processes.js';
@@ -18,6 +18,8 @@ export interface ApacheOptions {
 
 export interface Apache {
   process: ChildProcess;
+  /** Starts httpd again with the same configuration and port (after it was killed). */
+  relaunch(): Promise<ChildProcess>;
   port: number;
   accessLog: string;
   errorLog: string;
@@ -89,9 +91,14 @@ AllowCONNECT 443 ${o.connectPorts.join(' ')}
   );
   const env = { ...process.env, KRB5_CONFIG: o.krb5Conf, KRB5_KTNAME: o.keytab, KRB5RCACHEDIR: rcache };
   await run(APACHE, ['-t', '-f', conf], { env });
-  const child = startService(APACHE, ['-DFOREGROUND', '-f', conf], join(root, 'httpd.out'), { env });
-  await waitForPort(port, 'Apache httpd', 10_000, [errorLog, join(root, 'httpd.out')], child);
-  return { process: child, port, accessLog, errorLog };
+  const launch = async (): Promise<ChildProcess> => {
+    // A killed httpd leaves its pid file; a new one would refuse to start over it.
+    rmSync(join(root, 'httpd.pid'), { force: true });
+    const child = startService(APACHE, ['-DFOREGROUND', '-f', conf], join(root, 'httpd.out'), { env });
+    await waitForPort(port, 'Apache httpd', 10_000, [errorLog, join(root, 'httpd.out')], child);
+    return child;
+  };
+  return { process: await launch(), relaunch: launch, port, accessLog, errorLog };
 }
 
 

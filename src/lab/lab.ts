@@ -7,7 +7,7 @@ import { createCertificates } from './certs.js';
 import { startKdc } from './kdc.js';
 import { startHttpOrigin, startHttpsOrigin, type Origin } from './origin.js';
 import { checkLabPrerequisites } from './prerequisites.js';
-import { isAlive, run } from './processes.js';
+import { isAlive, run, waitForPortFree } from './processes.js';
 import { readAccessLog, squidActiveRequests, startSquid, type AccessLogEntry } from './squid.js';
 
 const REALM = 'JAATO.TEST';
@@ -71,6 +71,8 @@ export interface Lab {
   startKdc(): Promise<void>;
   /** Kills Squid (SIGKILL, as a crash would) and starts it again on the same ports. */
   restartSquid(): Promise<void>;
+  /** Kills Apache (`proxies.perRequest`; SIGKILL to its process group, as a crash would) and starts it again on the same port. */
+  restartApache(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -267,9 +269,16 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       },
       restartSquid: async () => {
         await killAndWait(squid.process);
+        await Promise.all(Object.values(squid.ports).map((port) => waitForPortFree(port, 'Squid')));
         removeShm(name);
         squid.process = await squid.relaunch();
         track(squid.process);
+      },
+      restartApache: async () => {
+        await killAndWait(apache.process);
+        await waitForPortFree(apache.port, 'Apache httpd');
+        apache.process = await apache.relaunch();
+        track(apache.process);
       },
       stop: stopAll,
     };

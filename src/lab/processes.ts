@@ -103,6 +103,18 @@ function listenerInode(port: number): string | undefined {
   return undefined;
 }
 
+/**
+ * Resolves once nothing listens on `port` any more: a killed service's group can outlive its leader
+ * by a moment, and a new service could not bind the port while one of them still holds it.
+ */
+export async function waitForPortFree(port: number, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (listenerInode(port) !== undefined) {
+    if (Date.now() > deadline) throw new LabSetupError(`${what}: port ${port} still has a listener ${timeoutMs} ms after the service was killed`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 function ownedBy(port: number, pid: number): boolean {
   const inode = listenerInode(port);
   return inode !== undefined && holdsSocket(pid, inode);
