@@ -1,12 +1,12 @@
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { apacheActiveRequests, startApache } from './apache.js';
 import { createCertificates } from './certs.js';
 import { startKdc } from './kdc.js';
 import { startHttpOrigin, startHttpsOrigin, type Origin } from './origin.js';
-import { checkLabPrerequisites } from './prerequisites.js';
+import { checkLabPrerequisites, LabSetupError } from './prerequisites.js';
 import { isAlive, run, waitForPortFree } from './processes.js';
 import { readAccessLog, squidActiveRequests, startSquid, type AccessLogEntry } from './squid.js';
 
@@ -168,8 +168,26 @@ function removeShm(name: string): void {
   for (const f of readdirSync('/dev/shm')) if (f.startsWith(`${name}-`)) rmSync(join('/dev/shm', f), { force: true });
 }
 
+/**
+ * Squid and Apache drop to the users `proxy` and `www-data`, who must reach the lab's directory: every
+ * directory above it must let others through (o+x). A private TMPDIR (mode 0700) would otherwise end
+ * in Squid's "Cannot open ... for writing" and a keytab it cannot stat.
+ */
+function checkLabParent(base: string): void {
+  for (let dir = resolve(base); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      throw new LabSetupError(
+        `The lab's directory goes in ${base} (os.tmpdir(): TMPDIR or /tmp), but ${dir} does not let other users through (mode ${(statSync(dir).mode & 0o777).toString(8)}), ` +
+          `and Squid and Apache run as the users proxy and www-data: chmod o+x ${dir}, or point TMPDIR at a directory they can reach`,
+      );
+    }
+    if (dir === dirname(dir)) return;
+  }
+}
+
 export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   checkLabPrerequisites();
+  checkLabParent(tmpdir());
   sweepStaleLabs();
   installExitHook();
   const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
