@@ -276,7 +276,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       accessLog: () => readAccessLog(squid.accessLog),
       perRequestLog: () => readAccessLog(apache.accessLog),
       activeRequests: async () => {
-        const [squidNow, apacheNow] = await Promise.all([squidActiveRequests(squid.ports.negotiate), apacheActiveRequests(apache.port)]);
+        const [squidNow, apacheNow] = await Promise.all([squidActiveRequests(squid.managerPort), apacheActiveRequests(apache.port)]);
         return { squid: squidNow, apache: apacheNow };
       },
       // Resolves once the KDC has exited: a request made right after must find no KDC, not a dying one.
@@ -287,7 +287,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       },
       restartSquid: async () => {
         await killAndWait(squid.process);
-        await Promise.all(Object.values(squid.ports).map((port) => waitForPortFree(port, 'Squid')));
+        await Promise.all([...Object.values(squid.ports), squid.managerPort].map((port) => waitForPortFree(port, 'Squid')));
         removeShm(name);
         squid.process = await squid.relaunch();
         track(squid.process);

@@ -193,8 +193,12 @@ export function rawGet(port: number, target: string, timeoutMs = 5000): Promise<
     const chunks: Buffer[] = [];
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer from 127.0.0.1:${port} within ${timeoutMs} ms`)));
     socket.on('data', (d: Buffer) => chunks.push(d));
-    socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.on('end', () => {
+      socket.destroy();
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
     socket.on('error', reject);
-    socket.end(`GET ${target} HTTP/1.0\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    // Not end(): Squid reads a client's half-close as an abort. HTTP/1.0: the server closes when done.
+    socket.write(`GET ${target} HTTP/1.0\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
   });
 }
