@@ -1,6 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { get } from 'node:http';
+import WebSocket from 'ws';
+import { createAgents } from '../../src/index.js';
 import { run } from '../../src/lab/processes.js';
 import type { Lab } from '../../src/lab/lab.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
@@ -110,4 +113,43 @@ async function mintToken(): Promise<{ token: string }> {
   const addon = typeof mod.initializeClient === 'function' ? (mod as Addon) : mod.default;
   const client = await addon.initializeClient('HTTP@localhost', { mechOID: addon.GSS_MECH_OID_SPNEGO });
   return { token: await client.step('') };
+}
+
+// Tests read the proxies' logs once nothing is in progress (helpers/lab.ts): activeRequests must count
+// an open tunnel, not an idle kept-alive connection, and its own status pages must stay out of the logs.
+test('lab.activeRequests: an open tunnel counts on its proxy, an idle kept-alive connection does not; the status pages are not logged', async () => {
+  const lab = ctx.lab;
+  assert.deepEqual(await lab.activeRequests(), { squid: 0, apache: 0 });
+  const lines = [lab.accessLog().length, lab.perRequestLog().length];
+  for (const [family, proxy] of [['squid', lab.proxies.negotiate], ['apache', lab.proxies.perRequest]] as const) {
+    const agents = createAgents({ proxy, kerberos: true, env: {} });
+    try {
+      const status = await new Promise<number | undefined>((resolve, reject) =>
+        get(`${lab.origins.http.url}/kept-alive`, { agent: agents.http }, (res) => res.resume().on('end', () => resolve(res.statusCode))).on('error', reject),
+      );
+      assert.equal(status, 200);
+      // The answer is in; the proxy may take a moment to finish the request. The connection stays open.
+      assert.ok(await becomesIdle(lab), `${family}: an idle kept-alive connection is no request`);
+      const ws = new WebSocket(`${lab.origins.http.url.replace('http:', 'ws:')}/ws/active`, { agent: agents.http });
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      const open = await lab.activeRequests();
+      assert.deepEqual(open, { squid: family === 'squid' ? 1 : 0, apache: family === 'apache' ? 1 : 0 }, `${family}: the open tunnel`);
+      ws.close();
+      await new Promise((resolve) => ws.once('close', resolve));
+    } finally {
+      agents.http.destroy();
+    }
+  }
+  assert.ok(await becomesIdle(lab), 'no request once the tunnels have closed');
+  const logged = [...lab.accessLog().slice(lines[0]), ...lab.perRequestLog().slice(lines[1])];
+  assert.ok(logged.every((e) => !/squid-internal-mgr|jaato-lab-status/.test(e.url)), JSON.stringify(logged));
+});
+
+/** Polls lab.activeRequests() until both proxies serve nothing, for up to 10 s. */
+async function becomesIdle(lab: Lab): Promise<boolean> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 25))) {
+    const now = await lab.activeRequests();
+    if (now.squid === 0 && now.apache === 0) return true;
+  }
+  return false;
 }
