@@ -34,7 +34,7 @@ function testFiles(dir) {
 }
 
 /** The conformance table again, with Heimdal's libgssapi.so.3 (scripts/setup.sh installs it beside MIT's). */
-function runHeimdal(node) {
+function runHeimdal(node, major) {
   const file = join(BUILD, 'conformance', 'conformance.test.js');
   console.log('test: the conformance table with Heimdal (JAATO_GSSAPI_LIBRARY=heimdal)');
   const env = { ...process.env, JAATO_GSSAPI_LIBRARY: 'heimdal' };
@@ -44,18 +44,28 @@ function runHeimdal(node) {
     console.error("test: Heimdal's libgssapi.so.3 did not load: install the Debian package libgssapi3-heimdal (scripts/setup.sh does)");
     return 1;
   }
-  const r = spawnSync(node, ['--test', '--test-timeout=150000', file], { cwd: ROOT, stdio: 'inherit', env });
+  const r = spawnSync(node, ['--test', '--test-timeout=150000', ...reporters(major), file], { cwd: ROOT, stdio: 'inherit', env });
   return r.status ?? 1;
 }
 
-function runSuite(node, label) {
+/**
+ * The reporters: the one Node would pick (TAP when the output is not a terminal, before Node 23; spec
+ * otherwise), whose closing totals CI reads, and scripts/failing-files.mjs, which names the file of
+ * every failing test (Node's own reporters do not).
+ */
+function reporters(major) {
+  const usual = major < 23 && !process.stdout.isTTY ? 'tap' : 'spec';
+  return [`--test-reporter=${usual}`, '--test-reporter-destination=stdout', `--test-reporter=${join(ROOT, 'scripts', 'failing-files.mjs')}`, '--test-reporter-destination=stderr'];
+}
+
+function runSuite(node, label, major) {
   if (!existsSync(BUILD)) {
     console.error(`test: ${BUILD} is missing: run \`npm test\` (its pretest compiles the suite)`);
     process.exit(1);
   }
   console.log(`test: the suite on ${label}`);
   const files = testFiles(BUILD).filter((f) => !(MATRIX && f.startsWith(WINE_TESTS)));
-  const r = spawnSync(node, ['--test', '--test-concurrency=2', '--test-timeout=150000', ...files], { cwd: ROOT, stdio: 'inherit' });
+  const r = spawnSync(node, ['--test', '--test-concurrency=2', '--test-timeout=150000', ...reporters(major), ...files], { cwd: ROOT, stdio: 'inherit' });
   return r.status ?? 1;
 }
 
@@ -82,13 +92,14 @@ if (MATRIX) {
   for (const major of SUPPORTED.filter((m) => m !== current)) {
     const node = nodeBinary(major);
     const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
-    results.push([version, runSuite(node, `Node ${version}`)]);
+    results.push([version, runSuite(node, `Node ${version}`, major)]);
   }
   for (const [version, code] of results) console.log(`test: Node ${version}: ${code === 0 ? 'passed' : `FAILED (exit ${code})`}`);
   process.exit(results.every(([, code]) => code === 0) ? 0 : 1);
 } else {
-  const suite = runSuite(process.execPath, `Node ${process.version} (this machine's)`);
-  const heimdal = runHeimdal(process.execPath);
+  const major = Number(process.versions.node.split('.')[0]);
+  const suite = runSuite(process.execPath, `Node ${process.version} (this machine's)`, major);
+  const heimdal = runHeimdal(process.execPath, major);
   console.log(`test: the suite (MIT): ${suite === 0 ? 'passed' : `FAILED (exit ${suite})`}; the conformance table with Heimdal: ${heimdal === 0 ? 'passed' : `FAILED (exit ${heimdal})`}`);
   process.exit(suite === 0 && heimdal === 0 ? 0 : 1);
 }
