@@ -90,6 +90,8 @@ export class ForwardConnection extends SocketFacade {
   #inbound: Promise<void> = Promise.resolve();
   /** A request has gone out and its final answer has not ended yet. */
   #awaiting = false;
+  /** A CONNECT of the client's own was answered 2xx: from here bytes pass through both ways, unread. */
+  #tunnel = false;
 
   private constructor(route: ProxyRoute, options: ForwardConnectionOptions, socket: Socket) {
     super({ allowHalfOpen: false });
@@ -138,6 +140,7 @@ export class ForwardConnection extends SocketFacade {
   }
 
   async #send(data: Buffer): Promise<void> {
+    if (this.#tunnel) return this.#write(data);
     while (data.length > 0) {
       const out = this.#out;
       if (out === undefined || out.complete) {
@@ -237,6 +240,7 @@ export class ForwardConnection extends SocketFacade {
 
   // --- answers, from the proxy ---
   async #receive(data: Buffer): Promise<void> {
+    if (this.#tunnel) return this.#deliver(data);
     while (data.length > 0 && !this.destroyed) {
       const inc = this.#in;
       if (!inc) throw new Error('the proxy sent bytes before any request');
@@ -303,6 +307,13 @@ export class ForwardConnection extends SocketFacade {
         this.#socket.resume();
       }
       this.#deliver(headBytes);
+      if (head.framing.kind === 'tunnel') {
+        // The client's own CONNECT (grpc-js tunnels itself) went through with our Proxy-Authorization:
+        // the rest is its tunnel, passed through unread (the bytes after the head in this read too).
+        this.#tunnel = true;
+        this.#awaiting = false;
+        return;
+      }
     }
     if (head.framing.kind === 'none' || (head.framing.kind === 'length' && head.framing.length === 0)) await this.#answerEnded(inc);
   }

@@ -1,6 +1,8 @@
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import grpc from '@grpc/grpc-js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +19,25 @@ import { mountStandIns } from '../sdk/stand-ins.js';
  * lab's origin, and every line Squid logs for it must name the lab's user with a 200: a request that
  * went direct, or met a 407, fails here. Runs on whichever Node runs the suite (the matrix: 20 to 26).
  */
-const ctx = useLab();
+// A gRPC server of the test's own (h2c on loopback), started before the lab so Squid may CONNECT to it.
+const grpcServer = new grpc.Server();
+let grpcPort: number;
+const ECHO = {
+  Echo: {
+    path: '/jaato.Echo/Echo',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (b: Buffer): Buffer => b,
+    requestDeserialize: (b: Buffer): Buffer => b,
+    responseSerialize: (b: Buffer): Buffer => b,
+    responseDeserialize: (b: Buffer): Buffer => b,
+  },
+};
+// Bound at load (top-level await): the lab reads its CONNECT ports in its own before hook.
+grpcServer.addService(ECHO, { Echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.concat([Buffer.from('echo: '), call.request])) });
+grpcPort = await new Promise<number>((resolve, reject) => grpcServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))));
+after(() => grpcServer.forceShutdown());
+const ctx = useLab({ connectPorts: () => [grpcPort] });
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // .test-build/test/clients → project root
 const APPS = join(ROOT, '.test-build', 'client-apps'); // inside the project, so the programs resolve its node_modules
@@ -35,7 +55,15 @@ interface Client {
   expected: unknown;
   /** Squid log lines it makes, at least. */
   lines: number;
+  /** More environment (grpc-js reads only the lower-case proxy variables). */
+  env?: Record<string, string>;
+  /** Checked in the test process after the program ran (what the origin received). */
+  check?: (lab: Lab) => void;
 }
+
+/** What the S3 stand-in received: one PUT's Expect header and body. */
+const uploads: Array<{ expect: string | undefined; bytes: number; sha: string; encoding: string | undefined }> = [];
+const S3_BODY = Buffer.alloc(3 * 1024 * 1024, 9);
 
 const BIG = 3 * 1024 * 1024;
 
@@ -165,6 +193,37 @@ console.log(JSON.stringify([await echo(ws(process.argv[2]) + '/ws/c-plain'), awa
     lines: 2,
   },
   {
+    name: 'AWS SDK v3 S3 PutObject of 3 MiB: Expect: 100-continue on an agent of its own, the body lands whole',
+    ext: 'mjs',
+    source: `
+import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
+const s3 = new S3Client({ region: 'us-east-1', endpoint: process.argv[3], forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: 'AKIDJAATO', secretAccessKey: 'not-a-secret' } });
+const out = await s3.send(new PutObjectCommand({ Bucket: 'c-bucket', Key: 'big.bin', Body: Buffer.alloc(${3 * 1024 * 1024}, 9) }));
+console.log(JSON.stringify(out.$metadata.httpStatusCode));`,
+    expected: 200,
+    lines: 1,
+    check: () => {
+      assert.equal(uploads.length, 1, 'one PUT reached the origin');
+      assert.deepEqual(uploads[0], { expect: '100-continue', bytes: S3_BODY.length, sha: createHash('sha256').update(S3_BODY).digest('hex'), encoding: undefined });
+    },
+  },
+  {
+    name: 'grpc-js: its own CONNECT (from https_proxy) is authenticated on the way',
+    ext: 'mjs',
+    source: `
+import grpc from '@grpc/grpc-js';
+const Client = grpc.makeGenericClientConstructor({ Echo: { path: '/jaato.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: (b) => b, requestDeserialize: (b) => b, responseSerialize: (b) => b, responseDeserialize: (b) => b } }, 'Echo');
+const client = new Client(process.argv[4], grpc.credentials.createInsecure());
+client.Echo(Buffer.from('hi'), (error, answer) => {
+  if (error) { console.error(error.message); process.exit(1); }
+  console.log(JSON.stringify(String(answer)));
+  client.close();
+});`,
+    expected: 'echo: hi',
+    lines: 1,
+    env: { https_proxy: 'PROXY' },
+  },
+  {
     name: 'OpenAI, Anthropic, Google GenAI, Octokit and MCP SDKs',
     ext: 'mjs',
     source: `
@@ -195,6 +254,18 @@ let standIns = false;
 async function runClient(lab: Lab, client: Client): Promise<{ printed: unknown; stderr: string }> {
   if (!standIns) {
     mountStandIns(lab.origins.https);
+    lab.origins.https.mount('/c-bucket', (req, res) => {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      req.on('data', (c: Buffer) => {
+        bytes += c.length;
+        hash.update(c);
+      });
+      req.on('end', () => {
+        uploads.push({ expect: req.headers.expect, bytes, sha: hash.digest('hex'), encoding: req.headers['content-encoding'] });
+        res.writeHead(200, { etag: '"stand-in"', 'content-length': 0 }).end();
+      });
+    });
     standIns = true;
   }
   mkdirSync(APPS, { recursive: true });
@@ -210,13 +281,14 @@ async function runClient(lab: Lab, client: Client): Promise<{ printed: unknown; 
     NO_PROXY: '',
     JAATO_KERBEROS_PROXY: 'true',
     NODE_EXTRA_CA_CERTS: ca,
+    ...Object.fromEntries(Object.entries(client.env ?? {}).map(([k, v]) => [k, v === 'PROXY' ? lab.proxies.negotiate : v])),
   };
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'jaato-proxy/register', file, lab.origins.http.url, lab.origins.https.url], { cwd: ROOT, env, timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'jaato-proxy/register', file, lab.origins.http.url, lab.origins.https.url, `127.0.0.1:${grpcPort}`], { cwd: ROOT, env, timeout: 60_000 });
     return { printed: JSON.parse(stdout.trim().split('\n').pop() ?? 'null'), stderr };
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
-    assert.fail(`${client.name}: the program failed: ${e.message}\nstdout: ${e.stdout ?? ''}\nstderr: ${e.stderr ?? ''}`);
+    assert.fail(`${client.name}: the program failed: ${e.message}\nstdout: ${e.stdout ?? ''}\nstderr: ${e.stderr ?? ''}\nSquid: ${JSON.stringify(lab.accessLog().slice(-3))}`);
   }
 }
 
@@ -234,6 +306,7 @@ describe('node --import jaato-proxy/register: each client, unmodified, through t
       } else {
         assert.deepEqual(printed, client.expected);
       }
+      client.check?.(lab);
       const log = await logSince(lab, from, client.lines);
       assert.ok(log.length >= client.lines, `${client.name}: ${log.length} Squid lines, expected ${client.lines} or more`);
       for (const e of log) assert.deepEqual([e.method, e.status, e.user], [e.method, 200, lab.principal], `${client.name}: ${JSON.stringify(e)}`);

@@ -1,6 +1,9 @@
 import { Agent as HttpAgent, type AgentOptions, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { unbracket } from '../../config/host.js';
 import type { ProxyOptions, ProxyRoute, Route } from '../../config/proxy-config.js';
 import { debug } from '../../debug.js';
 import { pacRouterFor, pacRoutes } from '../../pac/pac-route.js';
@@ -138,6 +141,14 @@ function keyOf(routes: readonly Route[], prefix = ''): string {
   return `${prefix}${routes.map(routeKey).join(', ')}`;
 }
 
+/** Whether `addressed` (a name or an address) is `name` or one of its addresses. */
+async function sameHost(addressed: string, name: string): Promise<boolean> {
+  if (addressed.toLowerCase() === name.toLowerCase()) return true;
+  if (isIP(addressed) === 0) return false;
+  const addresses = await lookup(name, { all: true });
+  return addresses.some((a) => a.address === addressed);
+}
+
 /** The proxy a request's connection went through (a PAC chose it once the connection opened), if any. */
 function proxyOf(req: ClientRequest): ProxyRoute | undefined {
   const socket = req.socket;
@@ -178,6 +189,7 @@ export class ProxyHttpAgent extends HttpAgent {
 
   // Agent#addRequest is public API in practice (agent-base, proxy-agent) but not in @types/node.
   addRequest(req: ClientRequest, options: ConnectOptions): void {
+    if (req.method === 'CONNECT') return this.#connect(req, options);
     let target: URL;
     let decision: AgentDecision;
     try {
@@ -211,6 +223,34 @@ export class ProxyHttpAgent extends HttpAgent {
     }
     if (mode === 'forward') boundAnswer(req, () => route, target, answerMs);
     this.#routeAgent([route], undefined, mode).addRequest(req, options);
+  }
+
+  /**
+   * A CONNECT is addressed to a proxy by a client that tunnels itself (grpc-js reads HTTPS_PROXY and
+   * sends its own CONNECT with http.request): it goes where it is addressed, never through another
+   * proxy. When that is the proxy the configuration names for the tunnel's authority, it goes on that
+   * route's forwarding connection, which adds Proxy-Authorization (Negotiate) and answers 407s, then
+   * passes the tunnel through; the client never meets the 407 it cannot answer.
+   */
+  #connect(req: ClientRequest, options: ConnectOptions): void {
+    let route: ProxyRoute | undefined;
+    let addressed: URL | undefined;
+    try {
+      addressed = originOf('http:', options);
+      const chosen = this.#routingNow().config.route(new URL(`https://${req.path}`));
+      if (chosen.type === 'proxy' && chosen.proxy.protocol === 'http:' && Number(chosen.proxy.port) === (Number(addressed.port) || 80)) route = chosen;
+    } catch {
+      // not an authority we can route by: sent as addressed
+    }
+    const direct = (): void => (this.#direct as unknown as NodeAgent).addRequest(req, options);
+    if (route === undefined || addressed === undefined) return direct();
+    const proxy = route;
+    // The client may have resolved the proxy's name itself (grpc-js does): same port, and its address one of the name's.
+    sameHost(unbracket(addressed.hostname), proxy.proxy.hostname).then((same) => {
+      if (!same) return direct();
+      debug('node:http CONNECT %s of the client\'s own: authenticated to %s', req.path, proxy.proxy.redacted);
+      this.#routeAgent([proxy], undefined, 'forward').addRequest(req, options);
+    }, direct);
   }
 
   #routeAgent(routes: readonly Route[], router: PacRouter | undefined, mode: HttpMode): NodeAgent {

@@ -92,6 +92,8 @@ export class RequestFunctions {
       const options = { ...this.#options, ...own } as ProxyAgentOptions;
       companion = (agent as object).constructor === https.Agent ? new ProxyHttpsAgent(options) : new ProxyHttpAgent(options);
       this.#companions.set(agent as object, companion);
+      // The AWS SDK makes an agent per upload with Expect: drop the references to collected ones.
+      if (this.#made.size >= 64) for (const ref of this.#made) if (ref.deref() === undefined) this.#made.delete(ref);
       this.#made.add(new WeakRef(companion));
       debug('global install: a request on an agent of its own (%s) goes through a proxy agent made from its options', secure ? 'https.Agent' : 'http.Agent');
     }
