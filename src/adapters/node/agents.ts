@@ -16,6 +16,8 @@ import { resolveRouting, type Routing } from '../routing.js';
 import { HttpRouteAgent, type HttpMode } from './http-route-agent.js';
 import { HttpsRouteAgent } from './https-route-agent.js';
 import { PendingConnection } from './pending-connection.js';
+import { refuse } from './refusing-agent.js';
+import { RouteAgents } from './route-agents.js';
 import { originOf, type ConnectOptions } from './route-target.js';
 import { decideRoute, type AgentDecision } from './routing.js';
 
@@ -73,68 +75,6 @@ function nodeAgentOptions<T extends ProxyAgentOptions>(options: T): AgentOptions
   return agent;
 }
 
-
-/** Route agents kept per router: past this many, an idle one (no socket in use) is dropped and destroyed. */
-const MAX_ROUTE_AGENTS = 32;
-
-/**
- * The route agents of one router, by route key: one agent, one pool, per route (direct, a proxy with
- * its credential, a PAC's list of routes, tunnel or forwarded), so a socket of one route never carries
- * a request of another (proxy-agent's LRU of agents, over agent-base).
- */
-class RouteAgents<A extends HttpAgent> {
-  readonly #agents = new Map<string, A>();
-
-  get(key: string, create: () => A): A {
-    let agent = this.#agents.get(key);
-    if (agent) {
-      this.#agents.delete(key); // most recently used last
-      this.#agents.set(key, agent);
-      return agent;
-    }
-    agent = create();
-    this.#agents.set(key, agent);
-    if (this.#agents.size > MAX_ROUTE_AGENTS) {
-      for (const [k, old] of this.#agents) {
-        if (Object.keys(old.sockets).length > 0 || Object.keys(old.requests).length > 0) continue;
-        this.#agents.delete(k);
-        old.destroy();
-        break;
-      }
-    }
-    return agent;
-  }
-
-  destroy(): void {
-    for (const agent of this.#agents.values()) agent.destroy();
-    this.#agents.clear();
-  }
-}
-
-/**
- * A request that cannot be routed (a malformed variable set at run time, a PAC that failed) fails the
- * way Node fails one whose connection could not be made: Node's own Agent is handed the error by
- * `createConnection`, and the request gets `'error'` then `'close'` on a later tick, so nothing is
- * thrown out of `http.request()` and a listener attached after it returns hears it.
- */
-class RefusingAgent extends HttpAgent {
-  readonly #error: Error;
-
-  constructor(error: Error) {
-    super({ keepAlive: false });
-    this.#error = error;
-  }
-
-  override createConnection(): Duplex {
-    const error = this.#error;
-    return new PendingConnection(() => Promise.reject(error));
-  }
-}
-
-function refuse(req: ClientRequest, options: object, error: unknown): void {
-  const agent = new RefusingAgent(error instanceof Error ? error : new Error(String(error))) as unknown as NodeAgent;
-  agent.addRequest(req, options);
-}
 
 /** The key of a list of routes: a pool per list (one route without a PAC). */
 function keyOf(routes: readonly Route[], prefix = ''): string {

@@ -2,6 +2,7 @@ import { Agent as HttpAgent, type AgentOptions } from 'node:http';
 import { createConnection as netConnect, type NetConnectOpts } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ProxyRoute, Route } from '../../config/proxy-config.js';
+import { unbracket } from '../../config/host.js';
 import { debug } from '../../debug.js';
 import type { PacRouter } from '../../pac/pac-router.js';
 import { openFirstReachable } from '../../pac/first-reachable.js';
@@ -57,7 +58,7 @@ export class HttpRouteAgent extends HttpAgent {
   }
 
   async #tunnel(route: ProxyRoute, origin: URL, signal: AbortSignal): Promise<Duplex> {
-    const socket = await openTunnel(route, origin.hostname.replace(/^\[|\]$/g, ''), Number(origin.port) || 80, { ...transportOptions(this.#client), signal });
+    const socket = await openTunnel(route, unbracket(origin.hostname), Number(origin.port) || 80, { ...transportOptions(this.#client), signal });
     // The tunnel's reader paused the socket; over http the origin does not speak first, so nothing is lost.
     socket.resume();
     return socket;
