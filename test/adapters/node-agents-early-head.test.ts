@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import { createServer, type AddressInfo } from 'node:net';
 import type { Lab } from '../../src/lab/lab.js';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { createAgents, type ProxyAgents } from '../../src/index.js';
@@ -155,3 +156,68 @@ for (const proxy of PROXIES) {
     });
   }
 }
+
+describe('a 407 to an Expect: 100-continue request before its body (a scripted proxy; the tokens are real)', () => {
+  test('the head goes again on a new connection at once, the 100 of the replay reaches node:http, the body follows whole', async () => {
+    const lab = ctx.lab;
+    const body = randomBytes(256 * 1024);
+    const heads: string[] = [];
+    let connections = 0;
+    // First connection: a 407 to the head, as a per-request proxy does, then closed. Second: 100, the body, 200.
+    const proxy = createServer((socket) => {
+      const n = ++connections;
+      let buffered = Buffer.alloc(0);
+      let head: string | undefined;
+      socket.on('error', () => undefined);
+      socket.on('data', (d: Buffer) => {
+        buffered = Buffer.concat([buffered, d]);
+        if (head === undefined) {
+          const end = buffered.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          head = buffered.toString('latin1', 0, end);
+          heads.push(head);
+          buffered = buffered.subarray(end + 4);
+          if (n === 1) {
+            socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+            return;
+          }
+          socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+        }
+        if (n > 1 && buffered.length >= body.length) {
+          const text = JSON.stringify({ bytes: buffered.length, sha: sha(buffered) });
+          socket.end(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${text.length}\r\nConnection: close\r\n\r\n${text}`);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const agents = createAgents({ proxy: `http://localhost:${(proxy.address() as AddressInfo).port}`, kerberos: true, noProxy: '', exactNoProxy: '', env: {} });
+    try {
+      const answer = await new Promise<{ status: number; continued: boolean; body: { bytes: number; sha: string } }>((resolve, reject) => {
+        let continued = false;
+        const req = http.request('http://origin.test/upload', { method: 'PUT', agent: agents.http, headers: { expect: '100-continue', 'content-length': body.length } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, continued, body: JSON.parse(text) as { bytes: number; sha: string } }));
+        });
+        req.on('continue', () => {
+          continued = true;
+          req.end(body);
+        });
+        req.on('error', reject);
+      });
+      assert.deepEqual(answer, { status: 200, continued: true, body: { bytes: body.length, sha: sha(body) } });
+      assert.equal(connections, 2, 'the replay went on a new connection');
+      assert.equal(heads.length, 2);
+      for (const head of heads) {
+        assert.match(head, /^PUT http:\/\/origin\.test\/upload HTTP\/1\.1\r\n/, 'absolute form, put on the wire');
+        assert.match(head, /\r\nProxy-Authorization: Negotiate \S+/i, 'a token on each');
+      }
+      assert.notEqual(/Negotiate (\S+)/.exec(heads[0] ?? '')?.[1], /Negotiate (\S+)/.exec(heads[1] ?? '')?.[1], 'a fresh token for the replay');
+      void lab;
+    } finally {
+      agents.http.destroy();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
+});
