@@ -177,6 +177,17 @@ console.log(JSON.stringify([show(a), show(b).url]));`,
     lines: 2,
   },
   {
+    name: 'superagent',
+    ext: 'mjs',
+    source: `${PRINT}
+import superagent from 'superagent';
+const a = (await superagent.get(process.argv[3] + '/c-superagent')).body;
+const b = (await superagent.post(process.argv[2] + '/c-superagent-http').send({ x: 1 })).body;
+console.log(JSON.stringify([show(a), show(b).url]));`,
+    expected: [{ url: '/c-superagent', bytes: 0, tls: true }, '/c-superagent-http'],
+    lines: 2,
+  },
+  {
     name: 'ws: ws:// and wss://, no agent given',
     ext: 'mjs',
     source: `
