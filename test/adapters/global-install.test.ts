@@ -126,3 +126,42 @@ test('axios through the Negotiate proxy: under --import with and without install
     assert.deepEqual(log.map((e) => [e.method, e.status, e.user]).sort(), [['CONNECT', 200, lab.principal], ['GET', 200, lab.principal]], `${mode}: through Squid as the user`);
   }
 });
+
+test('install(): requests on agents of Node own classes (given, agent: false, or set as globalAgent after the install) go through the proxy; a subclass is kept', async () => {
+  const lab = ctx.lab;
+  const url = `${lab.origins.https.url}/own-agent`;
+  const get = (options: https.RequestOptions): Promise<{ status: number; socket: unknown }> =>
+    new Promise((resolve, reject) => {
+      https
+        .get(url, { ca: lab.ca, ...options }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, socket: res.socket }));
+        })
+        .on('error', reject);
+    });
+  install({ proxy: lab.proxies.negotiate, kerberos: true, ca: lab.ca, env: {} });
+  const before = https.globalAgent;
+  const mine = new https.Agent({ ca: lab.ca, keepAlive: true });
+  class Kept extends https.Agent {}
+  const kept = new Kept({ ca: lab.ca });
+  try {
+    const from = await quietLogLength(lab);
+    assert.equal((await get({ agent: mine })).status, 200);
+    assert.equal((await get({ agent: false })).status, 200);
+    https.globalAgent = new https.Agent({ ca: lab.ca });
+    assert.equal((await get({})).status, 200);
+    https.globalAgent = before;
+    assert.equal((await get({ agent: kept })).status, 200);
+    assert.equal(count(mine.sockets) + count(mine.freeSockets), 0, "the caller's own agent opened no connection: a proxy agent made from its options did");
+    await uninstall(); // closes the tunnels, so Squid logs them
+    const log = await logSince(lab, from, 3);
+    assert.deepEqual(log.map((e) => [e.method, e.status, e.user]), Array(3).fill(['CONNECT', 200, lab.principal]), 'three through Squid as the user; the subclass went direct');
+  } finally {
+    https.globalAgent = before;
+    mine.destroy();
+    kept.destroy();
+    await uninstall();
+  }
+});
+
+const count = (lists: NodeJS.ReadOnlyDict<readonly unknown[]>): number => Object.values(lists).reduce((n, l) => n + (l?.length ?? 0), 0);

@@ -5,6 +5,11 @@ import { debug } from '../../debug.js';
 import { ProxyHttpAgent, ProxyHttpsAgent, type ProxyAgentOptions, type ProxyAgents } from './agents.js';
 
 type RequestFunction = typeof http.request;
+
+/** An agent of Node's own classes, exactly (not a subclass: a proxy agent or a pool a client brings). */
+function plain(agent: unknown): agent is HttpAgent {
+  return typeof agent === 'object' && agent !== null && (agent.constructor === http.Agent || agent.constructor === https.Agent);
+}
 type Args = Parameters<RequestFunction>;
 
 /** The four public functions replaced, as they were. */
@@ -80,18 +85,24 @@ export class RequestFunctions {
   #agentFor(options: RequestOptions | undefined, secure: boolean): HttpAgent | undefined {
     const agent = options?.agent as unknown;
     const ours = secure ? this.#agents.https : this.#agents.http;
-    if (agent === undefined) return typeof options?.createConnection === 'function' ? ours : undefined;
+    if (agent === undefined) {
+      if (typeof options?.createConnection === 'function') return ours;
+      // A program that set a plain agent of its own as http(s).globalAgent after the install: that one.
+      const global = secure ? https.globalAgent : http.globalAgent;
+      return global === ours || !plain(global) ? undefined : this.#companion(global, secure);
+    }
     if (agent === false) return ours;
-    if (agent instanceof ProxyHttpAgent || agent instanceof ProxyHttpsAgent) return undefined;
-    const plain = (agent as object).constructor === http.Agent || (agent as object).constructor === https.Agent;
-    if (!plain) return undefined;
-    let companion = this.#companions.get(agent as object);
+    return plain(agent) ? this.#companion(agent as object, secure) : undefined;
+  }
+
+  #companion(agent: object, secure: boolean): HttpAgent {
+    let companion = this.#companions.get(agent);
     if (!companion) {
       // Node keeps the options an Agent was built with on `agent.options` (read, never written).
       const { proxyEnv: _proxyEnv, ...own } = ((agent as { options?: Record<string, unknown> }).options ?? {}) as Record<string, unknown>;
       const options = { ...this.#options, ...own } as ProxyAgentOptions;
-      companion = (agent as object).constructor === https.Agent ? new ProxyHttpsAgent(options) : new ProxyHttpAgent(options);
-      this.#companions.set(agent as object, companion);
+      companion = agent.constructor === https.Agent ? new ProxyHttpsAgent(options) : new ProxyHttpAgent(options);
+      this.#companions.set(agent, companion);
       // The AWS SDK makes an agent per upload with Expect: drop the references to collected ones.
       if (this.#made.size >= 64) for (const ref of this.#made) if (ref.deref() === undefined) this.#made.delete(ref);
       this.#made.add(new WeakRef(companion));
