@@ -146,6 +146,17 @@ export class PendingConnection extends Duplex {
   get localPort(): number | undefined {
     return this.#inner?.localPort;
   }
+  // Read by progress reporting (got's upload/download progress): the connection's own counters.
+  get bytesWritten(): number {
+    return (this.#inner as { bytesWritten?: number } | undefined)?.bytesWritten ?? 0;
+  }
+  get bytesRead(): number {
+    return (this.#inner as { bytesRead?: number } | undefined)?.bytesRead ?? 0;
+  }
+  address(): object {
+    const inner = this.#inner as { address?: () => object } | undefined;
+    return inner?.address ? inner.address() : {};
+  }
   // The TLS surface callers read off `res.socket` (certificate pinning, ALPN): the origin's, through a tunnel.
   get encrypted(): boolean | undefined {
     return (this.#inner as Partial<TLSSocket> | undefined)?.encrypted;
