@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { createRequire } from 'node:module';
 import { getGlobalDispatcher } from 'undici';
 import { install, installed, uninstall } from '../../src/index.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
@@ -165,3 +166,19 @@ test('install(): requests on agents of Node own classes (given, agent: false, or
 });
 
 const count = (lists: NodeJS.ReadOnlyDict<readonly unknown[]>): number => Object.values(lists).reduce((n, l) => n + (l?.length ?? 0), 0);
+
+test("register's axios step: both copies the program loads get proxy: false; uninstall() puts the field back as it was (absent)", async () => {
+  const { adoptProgramAxios } = await import('../../src/adapters/global.js');
+  const esm = (await import('axios')).default as unknown as { defaults: Record<string, unknown> };
+  const cjs = createRequire(import.meta.url)('axios') as { defaults: Record<string, unknown> };
+  assert.notEqual(esm, cjs, 'two copies, two sets of defaults');
+  for (const copy of [esm, cjs]) assert.equal(Object.hasOwn(copy.defaults, 'proxy'), false);
+  install({ env: {} });
+  try {
+    assert.equal(await adoptProgramAxios(), 2);
+    for (const copy of [esm, cjs]) assert.equal(copy.defaults.proxy, false);
+  } finally {
+    await uninstall();
+  }
+  for (const copy of [esm, cjs]) assert.equal(Object.hasOwn(copy.defaults, 'proxy'), false, 'absent again');
+});
