@@ -266,8 +266,12 @@ describe('Windows SSPI under Wine', () => {
     assert.ok(e, 'no error');
     assert.equal(e.name, 'NativeSecurityFailure');
     assert.equal(e.call, 'InitializeSecurityContextW');
-    assert.equal(e.major, 0x80090304, JSON.stringify(e));
-    assert.equal(e.kind, 'other');
-    assert.match(e.message, /^InitializeSecurityContextW failed with SEC_E_INTERNAL_ERROR \(0x80090304\)$/);
+    // Which major MIT reports, and so which status Wine maps it to, depends on where the name's lookup
+    // stopped (the realm for an unknown domain, or the KDC's answer): seen both on this machine.
+    const named: Record<number, [string, string]> = { 0x80090304: ['SEC_E_INTERNAL_ERROR', 'other'], 0x8009030e: ['SEC_E_NO_CREDENTIALS', 'no-credentials'] };
+    const [status, kind] = named[e.major] ?? [];
+    assert.ok(status && kind, `an unexpected status: ${JSON.stringify(e)}`);
+    assert.equal(e.kind, kind);
+    assert.equal(e.message, `InitializeSecurityContextW failed with ${status} (0x${e.major.toString(16).toUpperCase()})`);
   });
 });
