@@ -46,12 +46,15 @@ export class RequestFunctions {
   readonly #saved: Saved;
   readonly #agents: ProxyAgents;
   readonly #options: ProxyAgentOptions;
+  /** What the configuration is compiled from (the environment is read per request). */
+  readonly #routing: ReturnType<typeof routingOptions>;
   readonly #companions = new WeakMap<object, HttpAgent>();
   readonly #made = new Set<WeakRef<HttpAgent>>();
 
   constructor(agents: ProxyAgents, options: ProxyAgentOptions) {
     this.#agents = agents;
     this.#options = options;
+    this.#routing = routingOptions(options);
     this.#saved = { httpRequest: http.request, httpGet: http.get, httpsRequest: https.request, httpsGet: https.get };
     const { httpRequest, httpGet, httpsRequest, httpsGet } = this.#saved;
     http.request = ((...args: Args) => httpRequest(...this.#routed(args, false))) as typeof http.request;
@@ -110,7 +113,7 @@ export class RequestFunctions {
     const proxy = agentProxy(agent);
     if (proxy === undefined) return false;
     try {
-      const { config, pac } = resolveRouting(this, routingOptions(this.#options), this.#options.pac);
+      const { config, pac } = resolveRouting(this, this.#routing, this.#options.pac);
       if (pac !== undefined) return false;
       const route = config.route(targetOf(secure, url, options));
       if (!sameProxy(proxy, route)) return false;
