@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { install, uninstall } from '../../src/index.js';
-import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
+import { logSince, quietLogLength, servePac, useLab } from '../helpers/lab.js';
 
 /**
  * install(): a request on a client's own proxy agent (the https-proxy-agent / http-proxy-agent Azure's
@@ -73,6 +73,25 @@ test("install(): a proxy agent to the proxy the configuration chooses takes our 
     );
   } finally {
     for (const a of agents) a.destroy();
+    await uninstall();
+  }
+});
+
+test('install() with a PAC: a proxy agent, even to the proxy the variables name, is kept (the PAC answers after the request is made)', async () => {
+  const lab = ctx.lab;
+  const negotiate = new URL(lab.proxies.negotiate);
+  const pac = servePac(lab, `function FindProxyForURL(url, host) { return 'PROXY localhost:${negotiate.port}'; }`);
+  const env = { HTTPS_PROXY: lab.proxies.negotiate, NO_PROXY: '', JAATO_KERBEROS_PROXY: 'true', JAATO_PAC_URL: pac };
+  const same = new HttpsProxyAgent(lab.proxies.negotiate);
+  install({ ca: lab.ca, env });
+  try {
+    const from = await quietLogLength(lab);
+    const status = await get(`${lab.origins.https.url}/pa-pac`, same, lab.ca).catch(() => 0);
+    assert.notEqual(status, 200, 'the agent sent its own CONNECT and met the 407');
+    const log = await logSince(lab, from, 1);
+    assert.deepEqual(log.map((e) => [e.method, e.status, e.user]), [['CONNECT', 407, '-']]);
+  } finally {
+    same.destroy();
     await uninstall();
   }
 });
