@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Lab } from '../../src/lab/lab.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
+import { mountGitHubModels, STAND_IN_REPLY } from '../sdk/github-models-stand-in.js';
 import { mountStandIns } from '../sdk/stand-ins.js';
 
 /**
@@ -258,6 +259,32 @@ console.log(JSON.stringify(out));`,
     expected: ['chatcmpl-1', 'msg_1', 'hello from the gemini stand-in', 'octo/stand-in', 'pong from the mcp stand-in'],
     lines: 1,
   },
+  {
+    name: "Azure: @azure-rest/ai-inference and a bare core-rest-pipeline request (its proxy policy's own agents from HTTPS_PROXY)",
+    ext: 'mjs',
+    source: `
+import ModelClient from '@azure-rest/ai-inference';
+import { AzureKeyCredential } from '@azure/core-auth';
+import { createPipelineFromOptions, createDefaultHttpClient, createPipelineRequest } from '@azure/core-rest-pipeline';
+const client = ModelClient(process.argv[3], new AzureKeyCredential('github-token'), { retryOptions: { maxRetries: 0 } });
+const res = await client.path('/chat/completions').post({ body: { model: 'm', messages: [{ role: 'user', content: 'hi' }] } });
+const pipeline = createPipelineFromOptions({ retryOptions: { maxRetries: 0 } });
+const bare = await pipeline.sendRequest(createDefaultHttpClient(), createPipelineRequest({ url: process.argv[2] + '/c-azure-http', allowInsecureConnection: true }));
+console.log(JSON.stringify([res.status, res.body.choices[0].message.content, bare.status, JSON.parse(bare.bodyAsText).url]));`,
+    expected: ['200', STAND_IN_REPLY, 200, '/c-azure-http'],
+    lines: 2,
+  },
+  {
+    name: "Google: gaxios (google-auth-library's transport: node-fetch on an https-proxy-agent from HTTPS_PROXY)",
+    ext: 'mjs',
+    source: `${PRINT}
+import { request } from 'gaxios';
+const a = (await request({ url: process.argv[3] + '/c-gaxios', retry: false })).data;
+const b = (await request({ url: process.argv[2] + '/c-gaxios-http', retry: false })).data;
+console.log(JSON.stringify([show(a), show(b).url]));`,
+    expected: [{ url: '/c-gaxios', bytes: 0, tls: true }, '/c-gaxios-http'],
+    lines: 2,
+  },
 ];
 
 let standIns = false;
@@ -265,6 +292,7 @@ let standIns = false;
 async function runClient(lab: Lab, client: Client): Promise<{ printed: unknown; stderr: string }> {
   if (!standIns) {
     mountStandIns(lab.origins.https);
+    mountGitHubModels(lab.origins.https);
     lab.origins.https.mount('/c-bucket', (req, res) => {
       const hash = createHash('sha256');
       let bytes = 0;

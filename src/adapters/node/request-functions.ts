@@ -2,7 +2,11 @@ import http, { type Agent as HttpAgent, type RequestOptions } from 'node:http';
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
 import { debug } from '../../debug.js';
+import { routingOptions } from '../client-options.js';
+import { resolveRouting } from '../routing.js';
 import { ProxyHttpAgent, ProxyHttpsAgent, type ProxyAgentOptions, type ProxyAgents } from './agents.js';
+import { originOf, type ConnectOptions } from './route-target.js';
+import { agentProxy, sameProxy } from './same-proxy.js';
 
 type RequestFunction = typeof http.request;
 
@@ -29,20 +33,28 @@ interface Saved {
  *   options (keep-alive, limits, TLS trust), so the route is the configuration's;
  * - a request that dials its own connection (`createConnection` without an agent, as `ws` does) goes
  *   through the installation's agents.
- * Left alone: agents of any other class (a proxy agent a client brings, ours), `socketPath` requests,
- * and a `createConnection` on a request that names an agent. The caller's options object is copied,
+ * - a request on a client's own proxy agent (https-proxy-agent, http-proxy-agent: Azure's pipeline and
+ *   gaxios build one from HTTPS_PROXY) whose public `proxy` URL is the very proxy the configuration
+ *   chooses for the request goes through the installation's agents: same proxy, but with our Negotiate
+ *   auth (such an agent cannot answer a 407). See sameProxy.
+ * Left alone: agents of any other class (a proxy agent to another proxy, one with credentials of its
+ * own, ours), any agent while a PAC decides (its answer is not known when the request is made),
+ * `socketPath` requests, and a `createConnection` on a request that names an agent. The caller's options object is copied,
  * never changed. `restore()` puts the four functions back exactly.
  */
 export class RequestFunctions {
   readonly #saved: Saved;
   readonly #agents: ProxyAgents;
   readonly #options: ProxyAgentOptions;
+  /** What the configuration is compiled from (the environment is read per request). */
+  readonly #routing: ReturnType<typeof routingOptions>;
   readonly #companions = new WeakMap<object, HttpAgent>();
   readonly #made = new Set<WeakRef<HttpAgent>>();
 
   constructor(agents: ProxyAgents, options: ProxyAgentOptions) {
     this.#agents = agents;
     this.#options = options;
+    this.#routing = routingOptions(options);
     this.#saved = { httpRequest: http.request, httpGet: http.get, httpsRequest: https.request, httpsGet: https.get };
     const { httpRequest, httpGet, httpsRequest, httpsGet } = this.#saved;
     http.request = ((...args: Args) => httpRequest(...this.#routed(args, false))) as typeof http.request;
@@ -72,7 +84,7 @@ export class RequestFunctions {
     const given = args[index] as unknown;
     const options = typeof given === 'object' && given !== null ? (given as RequestOptions) : undefined;
     if (options?.socketPath !== undefined) return args;
-    const agent = this.#agentFor(options, secure);
+    const agent = this.#agentFor(options, secure, urlForm ? (first as string | URL) : undefined);
     if (agent === undefined) return args;
     const changed: RequestOptions = { ...options, agent };
     if (options?.createConnection !== undefined && options.agent === undefined) changed.createConnection = undefined;
@@ -82,7 +94,7 @@ export class RequestFunctions {
     return out as unknown as Args;
   }
 
-  #agentFor(options: RequestOptions | undefined, secure: boolean): HttpAgent | undefined {
+  #agentFor(options: RequestOptions | undefined, secure: boolean, url: string | URL | undefined): HttpAgent | undefined {
     const agent = options?.agent as unknown;
     const ours = secure ? this.#agents.https : this.#agents.http;
     if (agent === undefined) {
@@ -92,7 +104,24 @@ export class RequestFunctions {
       return global === ours || !plain(global) ? undefined : this.#companion(global, secure);
     }
     if (agent === false) return ours;
-    return plain(agent) ? this.#companion(agent as object, secure) : undefined;
+    if (plain(agent)) return this.#companion(agent as object, secure);
+    return typeof agent === 'object' && agent !== null && this.#repeatsOurs(agent, secure, url, options) ? ours : undefined;
+  }
+
+  /** Whether `agent` is a proxy agent to the very proxy the configuration chooses for this request. */
+  #repeatsOurs(agent: object, secure: boolean, url: string | URL | undefined, options: RequestOptions | undefined): boolean {
+    const proxy = agentProxy(agent);
+    if (proxy === undefined) return false;
+    try {
+      const { config, pac } = resolveRouting(this, this.#routing, this.#options.pac);
+      if (pac !== undefined) return false;
+      const route = config.route(targetOf(secure, url, options));
+      if (!sameProxy(proxy, route)) return false;
+      debug('global install: a request on a proxy agent of its own to %s, the proxy the configuration chooses for it, takes our route', route.type === 'proxy' ? route.proxy.redacted : '');
+      return true;
+    } catch {
+      return false; // a bad variable or target: the request goes as the caller made it, and fails or not there
+    }
   }
 
   #companion(agent: object, secure: boolean): HttpAgent {
@@ -110,4 +139,14 @@ export class RequestFunctions {
     }
     return companion;
   }
+}
+
+/** The origin a request is for, as Node reads it: the URL's parts, overridden by the options' (`hostname` before `host`). */
+function targetOf(secure: boolean, url: string | URL | undefined, options: RequestOptions | undefined): URL {
+  const parsed = url === undefined ? undefined : new URL(url);
+  const o: ConnectOptions = {
+    hostname: options?.hostname ?? parsed?.hostname ?? options?.host,
+    port: options?.port ?? (parsed?.port || undefined),
+  };
+  return originOf(secure ? 'https:' : 'http:', o);
 }
