@@ -62,13 +62,16 @@ async function until(done: () => boolean | Promise<boolean>, ms: number): Promis
 }
 
 /**
- * A proxy's log lines (requests only) written since entry `from`, once there are at least `min` of them,
- * or once the proxies serve no request (then no line is still to come), or after 10 s. Both proxies
- * log a CONNECT only when its tunnel closes, so they can trail the request.
+ * A proxy's log lines (requests only) written since entry `from`, once there are at least `min` of them
+ * and the proxies serve no request (so no later line is still to come), or after 10 s. Both conditions:
+ * idle alone is not enough, as a proxy may count a request done just before its line is written
+ * (Apache's event MPM logs when the response's last bytes leave, after the worker is free; Squid logs a
+ * CONNECT when its tunnel closes). Both proxies log a CONNECT only when its tunnel closes, so they can
+ * trail the request.
  */
 export async function logSince(lab: Lab, from: number, min: number, read: LogReader = squidLog): Promise<AccessLogEntry[]> {
   const entries = (): AccessLogEntry[] => read(lab).slice(from).filter((e) => e.method !== '-');
-  await until(async () => entries().length >= min || (await proxiesIdle(lab)), 10_000);
+  await until(async () => entries().length >= min && (await proxiesIdle(lab)), 10_000);
   return entries();
 }
 
