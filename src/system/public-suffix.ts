@@ -36,10 +36,9 @@ export function isPublicSuffix(name: string): boolean {
 /** `a.b.example.co.uk` → `example.co.uk`; undefined when the name is a public suffix (or empty). */
 export function registrableDomain(name: string): string | undefined {
   const labels = name.toLowerCase().replace(/\.$/, '').split('.').filter((l) => l !== '');
-  for (let i = labels.length - 2; i >= 0; i--) {
-    const suffix = labels.slice(i + 1).join('.');
-    const candidate = labels.slice(i).join('.');
-    if (isPublicSuffix(suffix) && !isPublicSuffix(candidate)) return candidate;
+  // The longest public suffix decides (the list's rule); the registrable domain is one label more.
+  for (let i = 0; i < labels.length; i++) {
+    if (isPublicSuffix(labels.slice(i).join('.'))) return i === 0 ? undefined : labels.slice(i - 1).join('.');
   }
   return undefined;
 }
