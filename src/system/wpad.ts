@@ -50,7 +50,8 @@ export interface WpadOptions {
  */
 export async function discoverWpad(domain: string | undefined, options: WpadOptions = {}): Promise<string> {
   const candidates = wpadCandidates(domain);
-  const resolve = options.lookup ?? ((host: string) => lookup(host));
+  // A trailing dot: the name as it is, never with the resolver's search domains appended.
+  const resolve = options.lookup ?? ((host: string) => lookup(`${host}.`));
   for (const host of candidates) {
     try {
       await resolve(host);
