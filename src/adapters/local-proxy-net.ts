@@ -5,7 +5,6 @@
  * core, axios) and every child process (git, curl, pip, npm) then reach the real proxy through it,
  * with a fresh Negotiate token per upstream connection, and need no Kerberos of their own.
  */
-import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { InvalidOptionError } from '../config/errors.js';
 import { parseKerberosFlag, type Env } from '../config/env.js';
@@ -13,6 +12,7 @@ import { debug } from '../debug.js';
 import { JaatoProxyError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import type { LocalProxyOptions } from '../server/local-proxy.js';
+import { newClientCredential, withCredential } from '../server/client-credential.js';
 import type { SerializedError, WorkerInput, WorkerMessage } from './local-proxy-worker.js';
 import { routingOptions } from './client-options.js';
 import { routingFor } from './routing.js';
@@ -34,9 +34,6 @@ const REMOVED = ['JAATO_KERBEROS_PROXY', 'JAATO_KERBEROS_SPN', 'ALL_PROXY', 'all
 
 /** Names the local proxy's URL, so `jaato-proxy explain` in a child can say what HTTPS_PROXY is. */
 export const LOCAL_PROXY_URL_VARIABLE = 'JAATO_LOCAL_PROXY_URL';
-
-/** The user name in the local proxy's URL; the password is random per process. */
-const CLIENT_USER = 'jaato';
 
 /** `JAATO_LOCAL_PROXY`: true/1/yes on, false/0/no/unset off; anything else is a configuration error (not a silent off). */
 export function localProxyRequested(env: Env = process.env): boolean {
@@ -134,13 +131,10 @@ export async function startSafetyNet(options: ProxyDispatcherOptions & { env: En
     debug('local proxy: not started, the proxy variables already name the local proxy of a parent process (%s)', parent);
     return undefined;
   }
-  const credential = `${CLIENT_USER}:${randomBytes(16).toString('hex')}`;
+  const credential = newClientCredential();
   const proxy = await startWorker({ ...options, host: '127.0.0.1', port: 0, allow: [], unref: true, clientCredential: credential });
-  const url = new URL(proxy.origin);
-  url.username = CLIENT_USER;
-  url.password = credential.slice(CLIENT_USER.length + 1);
-  const real = url.href.replace(/\/$/, '');
-  const redacted = redactUrl(url);
+  const real = withCredential(proxy.origin, credential);
+  const redacted = redactUrl(new URL(real));
   const changes = netChanges(process.env, real);
   apply(process.env, changes, 'after');
   debug(

@@ -1,4 +1,5 @@
 import { redactUrl } from '../redact.js';
+import { ProxyCredentials } from './proxy-credentials.js';
 import { InvalidProxyUrlError, UnsupportedProxySchemeError } from './errors.js';
 import { DEFAULT_PORTS, unbracket } from './host.js';
 
@@ -9,8 +10,8 @@ export interface ProxyEndpoint {
   /** Host name without brackets, as used for the connection and the default SPN. */
   hostname: string;
   port: number;
-  /** Userinfo of the proxy URL, decoded; used for Basic only. */
-  credentials?: { username: string; password: string };
+  /** Userinfo of the proxy URL, decoded; used for Basic only (a ProxyCredentials when parsed: prints as `****`). */
+  credentials?: { readonly username: string; readonly password: string };
   /** The variable or option this proxy came from, e.g. `HTTPS_PROXY` or `options.proxy`. */
   source: string;
   /** The URL with credentials masked: the only form that may be shown. */
@@ -58,7 +59,7 @@ export function parseProxyUrl(value: string, source: string): ProxyEndpoint {
   let credentials: ProxyEndpoint['credentials'];
   if (url.username !== '' || url.password !== '') {
     try {
-      credentials = { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+      credentials = new ProxyCredentials(decodeURIComponent(url.username), decodeURIComponent(url.password));
     } catch {
       throw new InvalidProxyUrlError(source, redactUrl(url), 'bad percent-encoding in the credentials');
     }

@@ -16,6 +16,7 @@ import { pacSetting } from '../pac/pac-route.js';
 import { systemPac } from '../config/system/settings.js';
 import { systemSettingsFor } from '../system/system-source.js';
 import { countTokens } from './token-count.js';
+import { checkServeClientAuth } from './serve-checks.js';
 
 export type { KerberosFacts } from './kerberos-checks.js';
 export type { PacFacts } from './pac-checks.js';
@@ -117,6 +118,13 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   }
   const lists = `JAATO_NO_PROXY: ${config.exact.size} exact host(s); ${config.noProxy.variable}: ${config.noProxy.matchesAll ? 'everything (*)' : config.noProxy.isEmpty ? 'empty' : 'set'}`;
   add({ name: 'bypass lists', status: config.warnings.length > 0 ? 'warn' : 'ok', detail: config.warnings.length > 0 ? `${lists}; ${config.warnings.join('; ')}` : lists, ...(config.warnings.length > 0 && { remedy: 'fix or remove the entries named above' }) });
+
+  // A proxy on this machine that is jaato-proxy serve: is its client credential in force, and the URL's accepted?
+  const local = [config.proxyFor('https:'), config.proxyFor('http:')].filter((p, i, all) => p && all.findIndex((q) => q?.origin === p.origin) === i);
+  for (const p of local) {
+    const line = p && (await checkServeClientAuth(p));
+    if (line) add(line);
+  }
 
   // 3. The route (for the URL), else the proxies configured for each scheme; with a PAC, what it answers.
   const clientOptions: ProxyDispatcherOptions = { env, ...explicitRouting(routing), ...pick(options, 'ca', 'proxyCa', 'proxyTls', 'rejectUnauthorized', 'connectTimeout', 'tokenTimeout'), ...(pac && { pac: pac.url }) };

@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as netConnect, isIP, type AddressInfo, type BlockList, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -6,7 +6,7 @@ import { offeredSchemes, parseChallenges } from '../auth/challenge.js';
 import { DEFAULT_PORTS, unbracket } from '../config/host.js';
 import { InvalidOptionError } from '../config/errors.js';
 import { resolveConfig, type Route } from '../config/proxy-config.js';
-import { unwrapError } from '../errors.js';
+import { JaatoProxyError, unwrapError } from '../errors.js';
 import { routingOptions, transportOptions } from '../adapters/client-options.js';
 import { ProxyDispatcher, type ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
 import { ProxyAuthenticationError, ProxyTunnelError } from '../transport/errors.js';
@@ -16,6 +16,7 @@ import { pacRouterFor, pacRoutes } from '../pac/pac-route.js';
 import { resolveRouting, type Routing } from '../adapters/routing.js';
 import type { PacRouter } from '../pac/pac-router.js';
 import { allowList, parseAllowEntry } from './allow-list.js';
+import { sentCredential } from './client-credential.js';
 import { ListeningAddresses } from './self-address.js';
 
 export interface LocalProxyOptions extends ProxyDispatcherOptions {
@@ -31,10 +32,15 @@ export interface LocalProxyOptions extends ProxyDispatcherOptions {
   /** Called once per finished request or tunnel. */
   log?: (entry: AccessLogEntry) => void;
   /**
-   * `user:password` every client must send as Basic `Proxy-Authorization` (else 407): the safety net's
-   * random per-process credential, so another local user cannot borrow this user's Kerberos identity.
+   * `user:password` every client must send as Basic `Proxy-Authorization` (else 407): serve's random
+   * per-run and the safety net's per-process credential (client-credential.ts), so another local user
+   * cannot borrow this user's Kerberos identity. Checked here, never forwarded.
    */
   clientCredential?: string;
+  /** The realm of the 407's Basic challenge; default `jaato-proxy local proxy`. */
+  clientRealm?: string;
+  /** What a client refused with 407 is told to do (the body of the 407). */
+  clientHint?: string;
   /**
    * The listener, the connections to it and the tunnels do not keep the process alive (the in-process
    * safety net of `install({ localProxy: true })`: it serves the program, and stops with it).
@@ -141,11 +147,17 @@ export class LocalProxy {
   /** Whether the request carries the client credential (always, when none is required). */
   #authorized(req: IncomingMessage): boolean {
     const wanted = this.#options.clientCredential;
-    if (wanted === undefined) return true;
-    const match = /^basic\s+(\S+)\s*$/i.exec(req.headers['proxy-authorization'] ?? '');
-    const sent = Buffer.from(match ? Buffer.from(match[1] ?? '', 'base64').toString('utf8') : '');
-    const expected = Buffer.from(wanted);
-    return sent.length === expected.length && timingSafeEqual(sent, expected);
+    return wanted === undefined || sentCredential(req.headers['proxy-authorization'], wanted);
+  }
+
+  /** The challenge a 407 of ours carries, as a raw header line (empty for any other status). */
+  #challengeLine(status: string): string {
+    return status.startsWith('407') ? `proxy-authenticate: ${this.#refusal.challenge}\r\n` : '';
+  }
+
+  /** The 407's challenge and text. */
+  get #refusal(): { challenge: string; text: string } {
+    return { challenge: `Basic realm="${this.#options.clientRealm ?? 'jaato-proxy local proxy'}"`, text: this.#options.clientHint ?? NOT_AUTHORIZED };
   }
 
   /**
@@ -237,12 +249,12 @@ export class LocalProxy {
     const done = (host: string, route: AccessLogEntry['route'], status: number, bytes: number): void =>
       this.#log({ client, method, host, route, status, bytes, ms: Math.round(performance.now() - started) });
     const reply = (status: number, text: string, host = '-', route: AccessLogEntry['route'] = 'refused'): void => {
-      const challenge = status === 407 ? { 'proxy-authenticate': CLIENT_CHALLENGE } : {};
+      const challenge = status === 407 ? { 'proxy-authenticate': this.#refusal.challenge } : {};
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) + 1, ...challenge }).end(`${text}\n`);
       done(host, route, status, Buffer.byteLength(text) + 1);
     };
     if (!this.#isAllowed(req.socket)) return reply(403, `jaato-proxy: client ${client} is not allowed (serve --allow)`);
-    if (!this.#authorized(req)) return reply(407, NOT_AUTHORIZED);
+    if (!this.#authorized(req)) return reply(407, this.#refusal.text);
     let target: URL;
     try {
       target = new URL(req.url ?? '');
@@ -307,13 +319,13 @@ export class LocalProxy {
     const log = (route: AccessLogEntry['route'], status: number, bytes: number): void =>
       this.#log({ client, method: 'CONNECT', host: authority, route, status, bytes, ms: Math.round(performance.now() - started) });
     const refuse = (status: string, text: string, route: AccessLogEntry['route']): void => {
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\n${challengeLine(status)}connection: close\r\n\r\n${text}\n`);
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\n${this.#challengeLine(status)}connection: close\r\n\r\n${text}\n`);
       log(route, Number(status.slice(0, 3)), 0);
     };
     socket.on('error', () => socket.destroy());
     this.#track(socket);
     if (!this.#isAllowed(socket as Socket)) return refuse('403 Forbidden', `jaato-proxy: client ${client} is not allowed (serve --allow)`, 'refused');
-    if (!this.#authorized(req)) return refuse('407 Proxy Authentication Required', NOT_AUTHORIZED, 'refused');
+    if (!this.#authorized(req)) return refuse('407 Proxy Authentication Required', this.#refusal.text, 'refused');
     let target: URL;
     try {
       target = new URL(`https://${authority}/`);
@@ -356,7 +368,7 @@ export class LocalProxy {
     const { routes, router } = await this.#routes(target);
     const transport = transportOptions(this.#options);
     const { value: remote, route } = await openFirstReachable(routes, router, (r) =>
-      r.type === 'direct' ? connectDirect(host, port) : openTunnel(r, host, port, { ...transport, connectHeaders: { Via: appendVia(via, this.#via) } }),
+      r.type === 'direct' ? connectDirect(host, port, transport.timeout) : openTunnel(r, host, port, { ...transport, connectHeaders: { Via: appendVia(via, this.#via) } }),
     );
     if (socket.destroyed || this.#closing) {
       socket.destroy();
@@ -402,13 +414,13 @@ export class LocalProxy {
     const log = (host: string, route: AccessLogEntry['route'], status: number, bytes: number): void =>
       this.#log({ client, method, host, route, status, bytes, ms: Math.round(performance.now() - started) });
     const refuse = (status: string, text: string, host: string, route: AccessLogEntry['route']): void => {
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\n${challengeLine(status)}connection: close\r\n\r\n${text}\n`);
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\n${this.#challengeLine(status)}connection: close\r\n\r\n${text}\n`);
       log(host, route, Number(status.slice(0, 3)), 0);
     };
     socket.on('error', () => socket.destroy());
     this.#track(socket);
     if (!this.#isAllowed(socket as Socket)) return refuse('403 Forbidden', `jaato-proxy: client ${client} is not allowed (serve --allow)`, '-', 'refused');
-    if (!this.#authorized(req)) return refuse('407 Proxy Authentication Required', NOT_AUTHORIZED, '-', 'refused');
+    if (!this.#authorized(req)) return refuse('407 Proxy Authentication Required', this.#refusal.text, '-', 'refused');
     let target: URL;
     try {
       // Clients name a WebSocket target `http://` or `ws://` (the same thing on the wire).
@@ -446,13 +458,28 @@ export class LocalProxy {
   }
 }
 
-function connectDirect(host: string, port: number): Promise<Socket> {
+/**
+ * A direct TCP connection for a client's tunnel or upgrade, bounded as every other dial is (the
+ * connect timeout, default 10 s): an address that drops SYNs would otherwise hold the client for the
+ * system's connect timeout (minutes).
+ */
+function connectDirect(host: string, port: number, timeout: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = netConnect({ host, port, noDelay: true }, () => {
-      s.off('error', reject);
+    const s = netConnect({ host, port, noDelay: true });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new JaatoProxyError('ERR_JAATO_CONNECT_TIMEOUT', `Timed out after ${timeout} ms connecting to ${host.includes(':') ? `[${host}]` : host}:${port} (direct)`));
+    }, timeout);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      s.off('error', onError);
       resolve(s);
     });
-    s.once('error', reject);
+    const onError = (error: Error): void => {
+      clearTimeout(timer);
+      reject(error);
+    };
+    s.once('error', onError);
   });
 }
 
@@ -473,13 +500,8 @@ function upgradeHead(req: IncomingMessage, target: URL, via: string): string {
   return `${out}Via: ${via}\r\n\r\n`;
 }
 
-const CLIENT_CHALLENGE = 'Basic realm="jaato-proxy local proxy"';
 const NOT_AUTHORIZED = 'jaato-proxy: this local proxy needs the credential in the proxy URL it was given (JAATO_LOCAL_PROXY_URL)';
 
-/** The challenge a 407 of ours carries, as a raw header line (empty for any other status). */
-function challengeLine(status: string): string {
-  return status.startsWith('407') ? `proxy-authenticate: ${CLIENT_CHALLENGE}\r\n` : '';
-}
 
 const LOOPED = 'jaato-proxy: loop detected: this request has already passed through this proxy (its Via carries our mark); the upstream proxy leads back here';
 

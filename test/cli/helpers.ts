@@ -11,9 +11,24 @@ export interface Result {
   stderr: string;
 }
 
-/** The environment a user of the lab would have: its Kerberos files and its Negotiate proxy. */
+/**
+ * The environment a user of the lab would have: its Kerberos files and its Negotiate proxy; its
+ * runtime directory in the lab's, so files serve writes there go with the lab.
+ */
 export function labEnv(lab: Lab, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, ...lab.env, HTTPS_PROXY: lab.proxies.negotiate, HTTP_PROXY: lab.proxies.negotiate, JAATO_KERBEROS_PROXY: 'true', ...extra };
+  return { PATH: process.env.PATH, ...lab.env, XDG_RUNTIME_DIR: lab.dir, HTTPS_PROXY: lab.proxies.negotiate, HTTP_PROXY: lab.proxies.negotiate, JAATO_KERBEROS_PROXY: 'true', ...extra };
+}
+
+/**
+ * The line serve prints for its clients: the proxy URL with its per-run client credential (group 1)
+ * and the port (group 2). Wait for this, not the banner, to drive serve as its owner's tools do.
+ */
+export const SERVE_READY = /export HTTPS_PROXY=(http:\/\/jaato:[0-9a-f]{32}@(?:127\.0\.0\.1|\[::1\]):(\d+))\r?\n/;
+
+/** The `Proxy-Authorization` field (with its CRLF) that a proxy URL's userinfo stands for, for raw requests. */
+export function proxyAuthorization(url: string): string {
+  const u = new URL(url);
+  return `Proxy-Authorization: Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}\r\n`;
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = { PATH: process.env.PATH }): Promise<Result> {

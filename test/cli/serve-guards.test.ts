@@ -1,6 +1,9 @@
 // serve cannot loop, and never hands its clients a 407: the CLI spawned as a user would run it, against
 // the real lab (Squid, KDC) where an upstream is needed and a plain TCP relay where a loop is needed.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { lookup } from 'node:dns/promises';
 import { createServer as createHttpServer } from 'node:http';
@@ -8,11 +11,14 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { hostname, networkInterfaces } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import { logSince, useLab } from '../helpers/lab.js';
-import { curl, labEnv, runCli, startCli } from './helpers.js';
+import { curl, labEnv, proxyAuthorization, runCli, SERVE_READY, startCli } from './helpers.js';
 
 const ctx = useLab();
 const READY = /listening on (http:\/\/(?:127\.0\.0\.1|0\.0\.0\.0|\[::\]):(\d+))/;
-const BARE = { PATH: process.env.PATH, JAATO_KERBEROS_PROXY: 'false' };
+// serve's settings files go to a directory of this run (removed at exit), not the shared one.
+const runtime = mkdtempSync(join(tmpdir(), 'serve-guards-'));
+after(() => rmSync(runtime, { recursive: true, force: true }));
+const BARE = { PATH: process.env.PATH, JAATO_KERBEROS_PROXY: 'false', XDG_RUNTIME_DIR: runtime };
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -108,7 +114,9 @@ test('a loop through another proxy (a relay back to serve) ends at the second pa
   });
   await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
   const relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
-  const { child, output } = await startCli(['serve', '--port', String(port), '--proxy', relayUrl], BARE, READY);
+  // Without the client credential: the Via mark must stop a loop on its own (with one, serve's second
+  // pass would refuse its own first pass with 407, and the mark would go untested).
+  const { child, output } = await startCli(['serve', '--port', String(port), '--proxy', relayUrl, '--allow-any-local-user'], BARE, READY);
   try {
     const get = await curl(['-m', '10', '-o', '-', '-w', '\n%{http_code}', '-x', `http://127.0.0.1:${port}`, 'http://origin.test/loop']);
     assert.match(get.stdout, /loop detected: this request has already passed through this proxy[^\n]*\n\n508$/);
@@ -128,20 +136,21 @@ test('a loop through another proxy (a relay back to serve) ends at the second pa
 
 test('CONNECT and absolute-form requests to serve itself are refused, whatever the spelling', async (t) => {
   // No upstream: a request to serve would go straight back into it.
-  const { child, match, output } = await startCli(['serve', '--port', '0'], BARE, READY);
+  const { child, match, output } = await startCli(['serve', '--port', '0'], BARE, SERVE_READY);
   const port = Number(match[2]);
+  const auth = proxyAuthorization(match[1] as string);
   const spellings = ['127.0.0.1', 'localhost', '127.1', '0x7f000001', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '0.0.0.0', '0', 'LOCALHOST.', 'localhost.'];
   // This machine's name too, where it resolves to the loopback serve listens on.
   if ((await lookup(hostname(), { all: true }).catch(() => [])).some((a) => a.address === '127.0.0.1')) spellings.push(hostname());
   try {
     for (const host of spellings) {
       await t.test(`CONNECT ${host}:${port}`, async () => {
-        const answer = await raw(port, `CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`);
+        const answer = await raw(port, `CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n${auth}\r\n`);
         assert.match(answer, /^HTTP\/1\.1 508 Loop Detected\r\n/, answer);
         assert.match(answer, /CONNECT to this proxy itself/);
       });
       await t.test(`GET http://${host}:${port}/`, async () => {
-        const answer = await raw(port, `GET http://${host}:${port}/x HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`);
+        const answer = await raw(port, `GET http://${host}:${port}/x HTTP/1.1\r\nHost: ${host}:${port}\r\n${auth}Connection: close\r\n\r\n`);
         assert.match(answer, /^HTTP\/1\.1 508 Loop Detected\r\n/, answer);
         assert.match(answer, /the request targets this proxy itself/);
       });
@@ -176,19 +185,20 @@ test('--allow that admits everything, or anything beyond loopback, is warned abo
 
 test('Kerberos off against a Negotiate-only Squid: GET, POST and CONNECT each get a 502 with the ProxyAuthenticationError text', async () => {
   const lab = ctx.lab;
-  const { child, match } = await startCli(['serve', '--port', '0'], labEnv(lab, { JAATO_KERBEROS_PROXY: 'false' }), READY);
+  const { child, match } = await startCli(['serve', '--port', '0'], labEnv(lab, { JAATO_KERBEROS_PROXY: 'false' }), SERVE_READY);
   const port = Number(match[2]);
+  const local = match[1] as string;
   try {
     const from = lab.accessLog().length;
     const authFailure = /^jaato-proxy: proxy http:\/\/localhost:\d+\/ \(from HTTPS?_PROXY\) requires authentication \(407; offers: Negotiate\): /;
-    const get = await curl(['-s', '-o', '-', '-w', '\n%{http_code}', '-x', `http://127.0.0.1:${port}`, `${lab.origins.http.url}/get`]);
+    const get = await curl(['-s', '-o', '-', '-w', '\n%{http_code}', '-x', local, `${lab.origins.http.url}/get`]);
     assert.match(get.stdout, /\n502$/);
     assert.match(get.stdout, authFailure);
     assert.match(get.stdout, /JAATO_KERBEROS_PROXY=true/);
-    const post = await curl(['-s', '-o', '-', '-w', '\n%{http_code}', '-x', `http://127.0.0.1:${port}`, '--data-binary', 'x=1', `${lab.origins.http.url}/post`]);
+    const post = await curl(['-s', '-o', '-', '-w', '\n%{http_code}', '-x', local, '--data-binary', 'x=1', `${lab.origins.http.url}/post`]);
     assert.match(post.stdout, /\n502$/, 'not a 407 stripped of its challenge');
     assert.match(post.stdout, authFailure);
-    const tunnel = await raw(port, `CONNECT 127.0.0.1:${lab.origins.https.port} HTTP/1.1\r\nHost: 127.0.0.1:${lab.origins.https.port}\r\n\r\n`);
+    const tunnel = await raw(port, `CONNECT 127.0.0.1:${lab.origins.https.port} HTTP/1.1\r\nHost: 127.0.0.1:${lab.origins.https.port}\r\n${proxyAuthorization(local)}\r\n`);
     assert.match(tunnel, /^HTTP\/1\.1 502 Bad Gateway\r\n/);
     assert.match(tunnel.slice(tunnel.indexOf('\r\n\r\n') + 4), authFailure);
     const log = await logSince(lab, from, 3);
@@ -200,17 +210,18 @@ test('Kerberos off against a Negotiate-only Squid: GET, POST and CONNECT each ge
 
 test('no Kerberos ticket: each request is one bounded attempt and a 502 naming kinit, never a retry loop or a 407', async () => {
   const lab = ctx.lab;
-  const { child, match } = await startCli(['serve', '--port', '0'], labEnv(lab), READY);
+  const { child, match } = await startCli(['serve', '--port', '0'], labEnv(lab), SERVE_READY);
   const port = Number(match[2]);
+  const local = match[1] as string;
   await lab.kdestroy();
   try {
     const from = lab.accessLog().length;
     for (const args of [[`${lab.origins.http.url}/a`], ['--data-binary', 'x=1', `${lab.origins.http.url}/b`]]) {
-      const r = await curl(['-s', '-o', '-', '-w', '\n%{http_code}', '-x', `http://127.0.0.1:${port}`, ...args]);
+      const r = await curl(['-s', '-o', '-', '-w', '\n%{http_code}', '-x', local, ...args]);
       assert.match(r.stdout, /\n502$/, r.stdout);
       assert.match(r.stdout, /requires authentication \(407; offers: Negotiate\)/);
     }
-    const tunnel = await raw(port, `CONNECT 127.0.0.1:${lab.origins.https.port} HTTP/1.1\r\nHost: 127.0.0.1:${lab.origins.https.port}\r\n\r\n`);
+    const tunnel = await raw(port, `CONNECT 127.0.0.1:${lab.origins.https.port} HTTP/1.1\r\nHost: 127.0.0.1:${lab.origins.https.port}\r\n${proxyAuthorization(local)}\r\n`);
     assert.match(tunnel, /^HTTP\/1\.1 502 Bad Gateway\r\n[\s\S]*kinit/);
     const log = await logSince(lab, from, 3);
     assert.ok(log.length <= 3 && log.every((e) => e.status === 407), JSON.stringify(log));
@@ -226,7 +237,7 @@ test('an origin that answers 407 on a direct route: serve answers 502, not a 407
     res.writeHead(407, { 'proxy-authenticate': 'Basic realm="origin"', 'content-length': '2' }).end('no');
   });
   await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
-  const { child, match } = await startCli(['serve', '--port', '0'], BARE, READY);
+  const { child, match } = await startCli(['serve', '--port', '0'], BARE, SERVE_READY);
   try {
     const r = await curl(['-s', '-o', '-', '-w', '\n%{http_code}', '-x', match[1] as string, `http://127.0.0.1:${(origin.address() as AddressInfo).port}/x`]);
     assert.match(r.stdout, /answered 407 Proxy Authentication Required to a direct request[^\n]*\n\n502$/);

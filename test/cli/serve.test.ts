@@ -5,10 +5,10 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { logSince, useLab } from '../helpers/lab.js';
-import { curl, exited, labEnv, runCli, startCli } from './helpers.js';
+import { curl, exited, labEnv, proxyAuthorization, runCli, SERVE_READY, startCli } from './helpers.js';
 
 const ctx = useLab();
-const READY = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
+const READY = SERVE_READY;
 
 test('serve: curl without Negotiate gets through for http, https and bypassed hosts; 50 parallel clients; outsiders refused; clean SIGTERM', async () => {
   const lab = ctx.lab;
@@ -62,7 +62,8 @@ test('serve: curl without Negotiate gets through for http, https and bypassed ho
       const port = Number(new URL(local).port);
       const sock = connect(port, '127.0.0.1', () => {
         const target = new URL(lab.origins.http.url);
-        sock.write(`GET ${target.origin}/first HTTP/1.1\r\nHost: ${target.host}\r\n\r\nGET ${target.origin}/second HTTP/1.1\r\nHost: ${target.host}\r\nConnection: close\r\n\r\n`);
+        const auth = proxyAuthorization(local);
+        sock.write(`GET ${target.origin}/first HTTP/1.1\r\nHost: ${target.host}\r\n${auth}\r\nGET ${target.origin}/second HTTP/1.1\r\nHost: ${target.host}\r\n${auth}Connection: close\r\n\r\n`);
       });
       let text = '';
       sock.on('data', (d: Buffer) => (text += d.toString()));

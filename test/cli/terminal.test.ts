@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, curl, runCli, type Result } from './helpers.js';
+import { CLI, curl, runCli, SERVE_READY, type Result } from './helpers.js';
 
 // Colour on a real pseudo-terminal: util-linux `script` runs the CLI with a pty as its terminal
 // (-e: script exits with the command's code; -f: flush as it goes; -q: no banner).
@@ -92,7 +92,7 @@ describe('colour on a terminal', () => {
   });
 
   test('serve on a terminal: a coloured banner, a plain log line per request, Ctrl-C stops it cleanly', async () => {
-    const child = spawn('script', ['-qefc', command(['serve', '--port', '0']), '/dev/null'], { env: { PATH: process.env.PATH, TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qefc', command(['serve', '--port', '0']), '/dev/null'], { env: { PATH: process.env.PATH, TERM: 'xterm', XDG_RUNTIME_DIR: dir }, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     const seen = (pattern: RegExp): Promise<RegExpExecArray> =>
       new Promise((resolve, reject) => {
@@ -110,7 +110,8 @@ describe('colour on a terminal', () => {
       });
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
-      const banner = await seen(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      await seen(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      const banner = await seen(SERVE_READY);
       assert.ok(out.includes(`${ESC}1mjaato-proxy serve${ESC}0m`), JSON.stringify(out));
       assert.ok(out.includes(`${ESC}2m(upstream: none, direct; auth none)${ESC}0m`), JSON.stringify(out));
       const viaServe = await curl(['-x', banner[1] as string, url]);

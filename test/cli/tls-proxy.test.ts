@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { useLab } from '../helpers/lab.js';
 import { tlsFrontForSquid } from '../helpers/tls-front.js';
-import { curl, exited, labEnv, runCli, startCli, type DoctorCheck } from './helpers.js';
+import { curl, exited, labEnv, runCli, SERVE_READY, startCli, type DoctorCheck } from './helpers.js';
 
 describe('an https:// proxy with an untrusted certificate', () => {
   const ctx = useLab();
@@ -60,7 +60,7 @@ describe('an https:// proxy with an untrusted certificate', () => {
   test('serve -x https://… --proxy-cacert: the upstream TLS proxy trusted, a client without Kerberos served through it', async () => {
     const lab = ctx.lab;
     const url = `${lab.origins.https.url}/through-serve`;
-    const { child, match } = await startCli(['serve', '--port', '0', '-x', proxy, '--proxy-cacert', caPath], labEnv(lab), /listening on (http:\/\/\S+)/);
+    const { child, match } = await startCli(['serve', '--port', '0', '-x', proxy, '--proxy-cacert', caPath], labEnv(lab), SERVE_READY);
     try {
       const r = await curl(['--cacert', caPath, '-x', match[1] as string, url]);
       assert.equal(r.code, 0, r.stderr);
@@ -70,7 +70,7 @@ describe('an https:// proxy with an untrusted certificate', () => {
       await exited(child);
     }
     // Without it, serve cannot trust its upstream: the client gets serve's 502.
-    const untrusting = await startCli(['serve', '--port', '0', '-x', proxy], labEnv(lab), /listening on (http:\/\/\S+)/);
+    const untrusting = await startCli(['serve', '--port', '0', '-x', proxy], labEnv(lab), SERVE_READY);
     try {
       const r = await curl(['-o', '/dev/null', '-w', '%{http_connect}', '--cacert', caPath, '-x', untrusting.match[1] as string, url]);
       assert.equal(r.stdout, '502', r.stderr);

@@ -12,14 +12,14 @@ import type { EchoReply } from '../../src/lab/origin.js';
 import { run } from '../../src/lab/processes.js';
 import { logSince, quietLogLength, useLab, type LogReader } from '../helpers/lab.js';
 import { WS_EXPECTED, undiciEcho, wsUrl } from '../helpers/websocket.js';
-import { curl, exited, labEnv, startCli } from '../cli/helpers.js';
+import { curl, exited, labEnv, proxyAuthorization, SERVE_READY, startCli } from '../cli/helpers.js';
 
 /**
  * The conformance table's `serve` family: plain clients (curl, git, undici's WebSocket) that know
  * nothing of Kerberos, through `jaato-proxy serve`, upstream each lab Negotiate proxy in turn.
  */
 const ctx = useLab();
-const READY = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
+const READY = SERVE_READY;
 const MB = 1024 * 1024;
 
 const PROXIES: ReadonlyArray<{ name: 'squid' | 'apache'; url: (lab: Lab) => string; log: LogReader; via: RegExp }> = [
@@ -161,7 +161,7 @@ for (const proxy of PROXIES) {
           host: '127.0.0.1',
           port: Number(port),
           path: `${wsUrl(lab.origins.http.url, '/ws/absolute')}`,
-          headers: { host: `127.0.0.1:${lab.origins.http.port}`, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64') },
+          headers: { host: `127.0.0.1:${lab.origins.http.port}`, 'proxy-authorization': proxyAuthorization(local).slice('Proxy-Authorization: '.length, -2), connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64') },
         });
         const timer = setTimeout(() => {
           req.destroy();

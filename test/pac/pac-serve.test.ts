@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { EchoReply } from '../../src/lab/origin.js';
 import { freePort } from '../../src/lab/processes.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
-import { curl, labEnv, startCli } from '../cli/helpers.js';
+import { curl, labEnv, SERVE_READY, startCli } from '../cli/helpers.js';
 
 const ctx = useLab();
 
@@ -25,7 +25,7 @@ test('serve with only JAATO_PAC_URL: curl gets the PAC\'s choice with Kerberos, 
   writeFileSync(ca, lab.ca);
   const env = { ...labEnv(lab), HTTPS_PROXY: '', HTTP_PROXY: '', JAATO_PAC_URL: `${lab.origins.http.url}/serve.pac` };
   const { child, match, output } = await startCli(['serve', '--port', '0'], env, /listening on (http:\/\/127\.0\.0\.1:\d+) \(upstream: PAC http:\/\/127\.0\.0\.1:\d+\/serve\.pac\)/);
-  const local = match[1] as string;
+  const local = (SERVE_READY.exec(output()) as RegExpExecArray)[1] as string; // with serve's client credential
   try {
     const from = await quietLogLength(lab);
     const tls = await curl(['-x', local, '--cacert', ca, `${lab.origins.https.url}/pac-serve-tls`]);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { install, uninstall } from '../../src/index.js';
 import type { EchoReply } from '../../src/lab/origin.js';
-import { curl, exited, startCli } from '../cli/helpers.js';
+import { curl, exited, SERVE_READY, startCli } from '../cli/helpers.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 import { kdeSession } from './desktop-session.js';
 
@@ -51,9 +51,9 @@ test('the safety net starts for the OS\'s proxy and a child curl goes through it
 test('jaato-proxy serve with no -x and no variable: upstream from KDE (kioslaverc), named at start; a curl through it is authenticated at the Squid', async () => {
   const lab = ctx.lab;
   await kde.write(rc());
-  const { child, match } = await startCli(['serve', '--port', '0'], { PATH: process.env.PATH, ...lab.env, ...kde.env, JAATO_KERBEROS_PROXY: 'true' }, /listening on (\S+) .*\n/);
+  const { child, match, output } = await startCli(['serve', '--port', '0'], { PATH: process.env.PATH, ...lab.env, XDG_RUNTIME_DIR: lab.dir, ...kde.env, JAATO_KERBEROS_PROXY: 'true' }, SERVE_READY);
   try {
-    assert.match(match[0], /upstream: http:\/\/localhost:\d+\/; auth negotiate; from KDE \(kioslaverc\)/);
+    assert.match(output(), /upstream: http:\/\/localhost:\d+\/; auth negotiate; from KDE \(kioslaverc\)/);
     const from = await quietLogLength(lab);
     const r = await curl(['-x', match[1] as string, `${lab.origins.http.url}/serve-system`]);
     assert.equal(r.code, 0, r.stderr);

@@ -50,6 +50,22 @@ function boundAnswer(req: ClientRequest, routeOf: () => ProxyRoute | undefined, 
   req.once('close', clear);
 }
 
+/**
+ * The options Node's Agent keeps, public and enumerable, on `agent.options` (and merges into every
+ * connection's options): only its own. The proxy's (URLs with passwords, `env` with every secret of the
+ * environment, `proxyTls` with a client key) stay in the agent's private fields, so printing the agent,
+ * or a got/axios error that holds it, shows none of them.
+ */
+function nodeAgentOptions<T extends ProxyAgentOptions>(options: T): AgentOptions {
+  const {
+    proxy: _proxy, proxySource: _proxySource, httpProxy: _httpProxy, httpsProxy: _httpsProxy, noProxy: _noProxy, exactNoProxy: _exactNoProxy,
+    kerberos: _kerberos, spn: _spn, platform: _platform, env: _env, pac: _pac, connectTimeout: _connectTimeout, proxyTls: _proxyTls, proxyCa: _proxyCa,
+    bodyReplayLimit: _bodyReplayLimit, requireMutualAuth: _requireMutualAuth, principal: _principal, tokenTimeout: _tokenTimeout, headersTimeout: _headersTimeout,
+    ...agent
+  } = options;
+  return agent;
+}
+
 type ConnectOptions = PoolOptions & { host?: string | null; hostname?: string | null; port?: number | string | null; servername?: string };
 
 /** Node's Agent methods that @types/node does not declare (addRequest, createSocket) or types loosely. */
@@ -138,7 +154,7 @@ export class ProxyHttpAgent extends HttpAgent {
   readonly #routing: ProxyOptions | undefined;
 
   constructor(options: ProxyAgentOptions = {}) {
-    super({ keepAlive: true, ...options });
+    super({ keepAlive: true, ...nodeAgentOptions(options) });
     this.#options = options;
     this.#routing = routingOptions(options);
   }
@@ -267,7 +283,7 @@ export class ProxyHttpsAgent extends HttpsAgent {
   readonly #routing: ProxyOptions | undefined;
 
   constructor(options: ProxyAgentOptions & HttpsAgentOptions = {}) {
-    super({ keepAlive: true, ...originTls(options), ...options });
+    super({ keepAlive: true, ...originTls(options), ...nodeAgentOptions(options) });
     this.#options = options;
     this.#routing = routingOptions(options);
   }

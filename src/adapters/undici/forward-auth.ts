@@ -4,6 +4,7 @@ import type { ProxyRoute } from '../../config/proxy-config.js';
 import { forwardFailure, RequestBodyReplayError } from '../../transport/errors.js';
 import { basicHeader, needsNegotiateToken, ProxyAuthSession, type ProxyAuthOptions } from '../../transport/proxy-auth-session.js';
 import { ReplayableBody, ReplayLimitExceeded } from '../../transport/replayable-body.js';
+import type { HeadBound } from '../../transport/head-bound.js';
 import { replaceHeader } from './headers.js';
 
 type Controller = Dispatcher.DispatchController;
@@ -88,10 +89,13 @@ class ConnectionState {
   #connected = false;
   #authenticated = -1;
   #verified = -1;
+  /** HEAD_LIMITS on the answers, which undici's parser reads (see head-bound.ts). */
+  readonly heads: HeadBound | undefined;
 
-  constructor(client: Dispatcher, origin: string) {
+  constructor(client: Dispatcher, origin: string, heads?: HeadBound) {
     this.#client = client;
     this.#origin = new URL(origin);
+    this.heads = heads;
     client.on('connect', () => {
       this.#generation++;
       this.#connected = true;
@@ -215,6 +219,8 @@ class ForwardAuthHandler implements Handler {
   }
 
   onRequestStart(controller: Controller, context: unknown): void {
+    // undici starts a request on a connection once the previous answer is over: what comes next is ours.
+    this.#state.heads?.expect();
     this.#controller.current = controller;
     if (this.#started) return;
     this.#started = true;
@@ -323,8 +329,8 @@ class ForwardAuthHandler implements Handler {
  * it before it reaches the Client, and the Client reports itself busy meanwhile, so the pool sends
  * parallel requests to other connections instead of queueing them behind the token.
  */
-export function forwardAuthInterceptor(route: ProxyRoute, options: ForwardOptions, client: Dispatcher): Dispatcher.DispatcherComposeInterceptor {
-  const state = new ConnectionState(client, route.proxy.origin);
+export function forwardAuthInterceptor(route: ProxyRoute, options: ForwardOptions, client: Dispatcher, heads?: HeadBound): Dispatcher.DispatcherComposeInterceptor {
+  const state = new ConnectionState(client, route.proxy.origin, heads);
   const basic = basicHeader(route);
   return (dispatch) => (opts, handler) => {
     const h = new ForwardAuthHandler(route, options, state, opts, handler, dispatch);

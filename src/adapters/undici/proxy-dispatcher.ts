@@ -7,6 +7,7 @@ import { proxyUnreachable } from '../../pac/unreachable.js';
 import { failoverHandler } from './pac-failover.js';
 import { debug, debugChannel } from '../../debug.js';
 import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
+import { HeadBound } from '../../transport/head-bound.js';
 import { dialProxy } from '../../transport/proxy-socket.js';
 import { DEFAULT_BODY_REPLAY_LIMIT } from '../../transport/replayable-body.js';
 import { ProxyTimeoutError } from '../../transport/errors.js';
@@ -220,15 +221,22 @@ export class ProxyDispatcher extends Dispatcher {
       };
       via = new Pool(proxy.origin, {
         ...this.#poolOptions(),
-        connect: (_opts, callback) => {
-          dialProxy(proxy, transport).then(
-            (socket) => callback(null, socket),
-            (error: Error) => callback(error, null),
-          );
-        },
+        // Each Client dials for itself, so that its answers are held to HEAD_LIMITS (head-bound.ts).
         factory: (origin, opts) => {
-          const client = new Client(origin, opts);
-          return client.compose(forwardAuthInterceptor(route, forward, client));
+          const heads = new HeadBound();
+          const client = new Client(origin, {
+            ...opts,
+            connect: (_opts, callback) => {
+              dialProxy(proxy, transport).then(
+                (socket) => {
+                  heads.watch(socket);
+                  callback(null, socket);
+                },
+                (error: Error) => callback(error, null),
+              );
+            },
+          });
+          return client.compose(forwardAuthInterceptor(route, forward, client, heads));
         },
       });
     }

@@ -1,5 +1,7 @@
 import { startLocalProxy, type AccessLogEntry, type LocalProxy } from '../../server/local-proxy.js';
 import { allowWarnings, parseAllowEntry } from '../../server/allow-list.js';
+import { CLIENT_USER, newClientCredential, withCredential } from '../../server/client-credential.js';
+import { clientSettings, writeSettingsFile } from '../../server/client-settings.js';
 import { InvalidOptionError } from '../../config/errors.js';
 import { explain } from '../../config/explain.js';
 import { pacSetting } from '../../pac/pac-route.js';
@@ -11,7 +13,7 @@ import { EXIT, UsageError } from '../errors.js';
 import { parseCommand } from '../args.js';
 import { PROXY_OPTIONS, proxyRouting, readCa } from '../proxy-options.js';
 
-export const SERVE_HELP = `Usage: jaato-proxy serve [--port 3128] [--host 127.0.0.1] [--allow <ip|cidr>]... [-x <url> | --pac <location>] [--proxy-cacert <file>] [--quiet]
+export const SERVE_HELP = `Usage: jaato-proxy serve [--port 3128] [--host 127.0.0.1] [--allow <ip|cidr>]... [-x <url> | --pac <location>] [--proxy-cacert <file>] [--allow-any-local-user] [--quiet]
 
 A local forward proxy (absolute-form HTTP and CONNECT) for tools that cannot do Negotiate: point their
 HTTP(S)_PROXY at it. Requests are routed like the library routes them (bypass lists honoured) and
@@ -21,11 +23,27 @@ serve itself, an upstream that leads back to it, and requests that come round ag
 are refused. One log line per request: time client method host route status
 bytes ms. Ctrl-C (SIGINT) or SIGTERM stops it, closing tunnels in flight.
 
+Clients must send a random credential made for this run (Basic Proxy-Authorization, user "${CLIENT_USER}"),
+else 407: loopback is shared by every account on the machine, and serve authenticates upstream as
+you. At start serve prints the settings for your tools (export HTTPS_PROXY=http://${CLIENT_USER}:<secret>@...)
+and writes them to $XDG_RUNTIME_DIR/jaato-proxy/serve-<port>.env (else <tmpdir>/jaato-proxy-<uid>/),
+readable by you only, removed when serve stops: \`. <file>\` in a shell.
+
   -x, --proxy <url>          the upstream (corporate) proxy, instead of HTTPS_PROXY/HTTP_PROXY
       --pac <location>       a PAC file (http(s)://, file:// or a path) that chooses the upstream per
                              request, instead of JAATO_PAC_URL; its entries are tried in order
       --proxy-cacert <file>  trust this CA (PEM) for an https:// upstream proxy, in addition to the defaults
+      --allow-any-local-user no client credential: every account on this machine (and every --allow
+                             client) can use your proxy identity; only for a single-user machine
       --quiet                no access log`;
+
+const NOT_AUTHORIZED =
+  'jaato-proxy: serve needs the credential it printed at start (the export lines, or the serve-<port>.env file it named): another local account cannot use it';
+
+/** The origin clients use: a wildcard listener is reached on loopback. */
+function clientOrigin(url: string): string {
+  return url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
+}
 
 export function formatAccessLog(e: AccessLogEntry): string {
   return `${new Date().toISOString()} ${e.client} ${e.method} ${e.host} ${e.route} ${e.status} ${e.bytes}B ${e.ms}ms`;
@@ -45,6 +63,7 @@ const OPTIONS = {
   pac: { type: 'string' },
   ...PROXY_OPTIONS,
   quiet: { type: 'boolean' },
+  'allow-any-local-user': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -54,6 +73,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   const port = values.port === undefined ? 3128 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port "${values.port}" is not a port number`);
   const routing = proxyRouting(values.proxy);
+  const open = values['allow-any-local-user'] === true;
+  const credential = open ? undefined : newClientCredential();
   let server: LocalProxy;
   try {
     server = await startLocalProxy({
@@ -62,6 +83,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       ...(values.allow && { allow: values.allow }),
       ...routing,
       ...(values.pac !== undefined && { pac: values.pac }),
+      ...(credential !== undefined && { clientCredential: credential, clientRealm: 'jaato-proxy serve', clientHint: NOT_AUTHORIZED }),
       ...(values['proxy-cacert'] !== undefined && { proxyCa: readCa(values['proxy-cacert'], '--proxy-cacert', EXIT.failure) }),
       ...(!values.quiet && { log: (e: AccessLogEntry) => void process.stdout.write(`${formatAccessLog(e)}\n`) }),
     });
@@ -77,11 +99,30 @@ export async function serveCommand(args: string[]): Promise<number> {
   const pac = pacSetting(values.pac) ?? systemPac(system);
   const upstream = explain('https://example.com/', process.env, { ...routing, ...(system && { system }) });
   const described = `${pac ? `PAC ${redactUrl(pac.url)}` : `${upstream.proxy ?? 'none, direct'}; auth ${upstream.auth}`}${system ? `; from ${system.source}` : ''}`;
-  process.stdout.write(`${bold('jaato-proxy serve')} listening on ${server.url} ${dim(`(upstream: ${described})`)}\n`);
+  const banner = `${bold('jaato-proxy serve')} listening on ${server.url} ${dim(`(upstream: ${described})`)}\n`;
+  let settings: { path: string; remove(): void } | undefined;
+  if (credential === undefined) {
+    process.stderr.write(`jaato-proxy serve: WARNING: --allow-any-local-user: no client credential; every account on this machine can use your proxy identity through ${server.url}\n`);
+    process.stdout.write(`${banner}client auth: none (--allow-any-local-user)\n`);
+  } else {
+    const lines = clientSettings(withCredential(clientOrigin(server.url), credential));
+    try {
+      settings = writeSettingsFile(server.port, lines);
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+    // One write: a reader that waits for the banner has the settings in the same chunk.
+    process.stdout.write(
+      `${banner}client auth: required (a credential made for this run; other local accounts get 407). For your tools:\n` +
+        `${lines.map((l) => `  ${l}`).join('\n')}\n${dim(`(also in ${settings.path}, readable by you only)`)}\n`,
+    );
+  }
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      settings?.remove();
       void server.close().then(resolve);
     };
     process.on('SIGINT', stop);
