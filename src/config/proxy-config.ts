@@ -105,7 +105,9 @@ export class ProxyConfig {
       this.kerberos = options.kerberos;
     } else {
       const flag = parseKerberosFlag(env.JAATO_KERBEROS_PROXY);
-      this.kerberos = flag.enabled;
+      // The OS's proxy gets Negotiate when unset, as the browsers that follow the same settings do: a
+      // laptop with no variables needs none for Kerberos either. JAATO_KERBEROS_PROXY=false still turns it off.
+      this.kerberos = flag.enabled || (system !== undefined && (env.JAATO_KERBEROS_PROXY ?? '').trim() === '');
       if (flag.warning) warnings.push(flag.warning);
     }
     const spnValue = options.spn ?? env.JAATO_KERBEROS_SPN;

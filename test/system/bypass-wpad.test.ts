@@ -46,6 +46,9 @@ test('the variables\' bypass lists still apply before the OS\'s; the OS\'s proxi
   assert.equal(r.type === 'proxy' && r.proxy.origin, 'http://proxy.corp:3128');
   assert.equal(r.rule, 'TEST');
   assert.deepEqual(new ProxyConfig({ env: {}, system: settings({ mode: 'none' }) }).route('https://x/'), { type: 'direct', rule: 'TEST sets no proxy for https: URLs (mode none)' });
+  assert.equal(new ProxyConfig({ env: {}, system: settings({}) }).kerberos, true, 'the OS\'s proxy: Negotiate with no variable, as browsers');
+  assert.equal(new ProxyConfig({ env: { JAATO_KERBEROS_PROXY: 'false' }, system: settings({}) }).kerberos, false, 'unless turned off');
+  assert.equal(new ProxyConfig({ env: { HTTPS_PROXY: 'http://p:1' } }).kerberos, false, 'the variables\' proxy: off unless asked for, as before');
 });
 
 test('the source is chosen: options, then JAATO_SYSTEM_PROXY, then the variables', () => {

@@ -34,8 +34,8 @@ async function gnomeManual(ignore: string): Promise<void> {
   await systemSettingsSource.refreshAll();
 }
 
-test('no proxy variable is set: the lab test runs with none', () => {
-  for (const name of ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY', 'JAATO_PAC_URL']) assert.equal(process.env[name], undefined, name);
+test('no proxy variable is set, nor JAATO_KERBEROS_PROXY: the lab test runs with none', () => {
+  for (const name of ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY', 'JAATO_PAC_URL', 'JAATO_KERBEROS_PROXY']) assert.equal(process.env[name], undefined, name);
 });
 
 for (const family of CLIENT_FAMILIES) {
@@ -43,7 +43,7 @@ for (const family of CLIENT_FAMILIES) {
     const lab = ctx.lab;
     await gnomeManual("['localhost', '::1']");
     const from = await quietLogLength(lab);
-    const client = family.create({ env: { ...gnome.env, JAATO_KERBEROS_PROXY: 'true' }, ca: lab.ca });
+    const client = family.create({ env: gnome.env, ca: lab.ca });
     try {
       const forwarded = echo(await client.request(`${lab.origins.http.url}/gnome-forwarded`));
       assert.match(String(forwarded.headers.via), /squid/, 'through the Squid GNOME names');
@@ -68,7 +68,7 @@ test('GNOME auto with an autoconfig-url: the PAC on loopback is fetched and foll
   await systemSettingsSource.refreshAll();
   const from = await quietLogLength(lab);
   for (const family of CLIENT_FAMILIES.filter((f) => f.name === 'fetch' || f.name.startsWith('node:'))) {
-    const client = family.create({ env: { ...gnome.env, JAATO_KERBEROS_PROXY: 'true' }, ca: lab.ca });
+    const client = family.create({ env: gnome.env, ca: lab.ca });
     try {
       assert.match(String(echo(await client.request(`${lab.origins.http.url}/gnome-pac`)).headers.via), /squid/);
       assert.equal(echo(await client.request(`${local(lab.origins.http.url)}/gnome-pac-direct`)).headers.via, undefined);
@@ -86,7 +86,7 @@ test('GNOME settings changed while a client lives: the next read (the TTL, here 
   await gnomeManual('[]');
   const family = CLIENT_FAMILIES.find((f) => f.name.startsWith('node:'));
   assert.ok(family);
-  const client = family.create({ env: { ...gnome.env, JAATO_KERBEROS_PROXY: 'true' }, ca: lab.ca });
+  const client = family.create({ env: gnome.env, ca: lab.ca });
   try {
     assert.match(String(echo(await client.request(`${lab.origins.http.url}/before`)).headers.via), /squid/);
     await gnome.set(PROXY, 'mode', 'none');
@@ -109,7 +109,7 @@ test('JAATO_SYSTEM_PROXY=off: GNOME is not read; a proxy variable wins over GNOM
     await off.close();
   }
   // The variable names a port nobody listens on; GNOME names the Negotiate Squid.
-  const vars = { ...gnome.env, HTTP_PROXY: `http://127.0.0.1:${await freePort()}`, JAATO_KERBEROS_PROXY: 'true' };
+  const vars = { ...gnome.env, HTTP_PROXY: `http://127.0.0.1:${await freePort()}` };
   const byVariable = family.create({ env: vars, ca: lab.ca });
   try {
     await assert.rejects(byVariable.request(`${lab.origins.http.url}/variable`), 'the variable\'s (dead) proxy was used, not GNOME\'s');

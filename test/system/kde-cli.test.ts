@@ -39,7 +39,7 @@ for (const family of CLIENT_FAMILIES) {
     await kde.write(kioslaverc('NoProxyFor=localhost,.example.invalid\nReversedException=false'));
     await systemSettingsSource.refreshAll();
     const from = await quietLogLength(lab);
-    const client = family.create({ env: { ...kde.env, JAATO_KERBEROS_PROXY: 'true' }, ca: lab.ca });
+    const client = family.create({ env: kde.env, ca: lab.ca });
     try {
       assert.match(String(echo(await client.request(`${lab.origins.http.url}/kde`)).headers.via), /squid/);
       assert.equal(echo(await client.request(`${lab.origins.https.url}/kde-tls`)).tls, true);
@@ -58,7 +58,7 @@ test('KDE ReversedException: only the listed hosts use the proxy', async () => {
   await systemSettingsSource.refreshAll();
   const family = CLIENT_FAMILIES.find((f) => f.name === 'fetch');
   assert.ok(family);
-  const client = family.create({ env: { ...kde.env, JAATO_KERBEROS_PROXY: 'true' }, ca: lab.ca });
+  const client = family.create({ env: kde.env, ca: lab.ca });
   try {
     assert.equal(echo(await client.request(`${lab.origins.http.url}/not-listed`)).headers.via, undefined, '127.0.0.1 is not listed: direct');
     assert.match(String(echo(await client.request(`${lab.origins.http.url.replace('127.0.0.1', 'localhost')}/listed`)).headers.via), /squid/);
@@ -70,7 +70,7 @@ test('KDE ReversedException: only the listed hosts use the proxy', async () => {
 test('explain names the source: KDE (kioslaverc), the bypass entry, GNOME (gsettings org.gnome.system.proxy); JAATO_SYSTEM_PROXY=off names none', async () => {
   const lab = ctx.lab;
   await kde.write(kioslaverc('NoProxyFor=direct.example.invalid'));
-  const base = { PATH: process.env.PATH, ...lab.env, JAATO_KERBEROS_PROXY: 'true' };
+  const base = { PATH: process.env.PATH, ...lab.env };
   const kdeJson = JSON.parse((await runCli(['explain', '--json', 'https://api.example.invalid/'], { ...base, ...kde.env })).stdout) as { route: string; rule: string; proxy: string; auth: string };
   assert.deepEqual([kdeJson.route, kdeJson.rule, kdeJson.auth], ['proxy', 'KDE (kioslaverc)', 'negotiate']);
   assert.equal(kdeJson.proxy, `http://localhost:${squid()}/`);
@@ -90,7 +90,7 @@ test('explain names the source: KDE (kioslaverc), the bypass entry, GNOME (gsett
 test('doctor names the source and reaches the URL through the proxy the OS names, Kerberos-authenticated', async () => {
   const lab = ctx.lab;
   await kde.write(kioslaverc(''));
-  const r = await runCli(['doctor', '--json', `${lab.origins.http.url}/doctor`], { PATH: process.env.PATH, ...lab.env, ...kde.env, JAATO_KERBEROS_PROXY: 'true' });
+  const r = await runCli(['doctor', '--json', `${lab.origins.http.url}/doctor`], { PATH: process.env.PATH, ...lab.env, ...kde.env });
   const report = JSON.parse(r.stdout) as { ok: boolean; checks: Array<{ name: string; status: string; detail: string }> };
   const line = (name: string): { status: string; detail: string } | undefined => report.checks.find((c) => c.name === name);
   assert.deepEqual(line('system proxy settings'), { name: 'system proxy settings', status: 'ok', detail: 'KDE (kioslaverc): mode manual', remedy: null });

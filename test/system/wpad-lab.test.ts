@@ -96,7 +96,7 @@ test('WPAD set by the OS (KDE ProxyType=3): wpad.corp.example.test found by DNS,
   await mkdir(kde);
   await writeFile(join(kde, 'kioslaverc'), '[Proxy Settings]\nProxyType=3\n');
   const from = await quietLogLength(lab);
-  const { outcomes, debug } = await inNamespace('corp.example.test', { XDG_CURRENT_DESKTOP: 'KDE', XDG_CONFIG_HOME: kde, JAATO_KERBEROS_PROXY: 'true' }, [`${lab.origins.http.url}/wpad`, `${lab.origins.http.url.replace('127.0.0.1', 'localhost')}/wpad-direct`]);
+  const { outcomes, debug } = await inNamespace('corp.example.test', { XDG_CURRENT_DESKTOP: 'KDE', XDG_CONFIG_HOME: kde }, [`${lab.origins.http.url}/wpad`, `${lab.origins.http.url.replace('127.0.0.1', 'localhost')}/wpad-direct`]);
   assert.match(outcomes[0]?.via ?? '', /squid/, JSON.stringify(outcomes) + debug);
   assert.equal(outcomes[1]?.via, null, 'DIRECT for localhost');
   assert.match(debug, /WPAD: using http:\/\/wpad\.corp\.example\.test\/wpad\.dat/);
