@@ -4,7 +4,7 @@ import type { EchoReply } from '../../src/lab/origin.js';
 import { systemSettingsSource } from '../../src/system/system-source.js';
 import { runCli } from '../cli/helpers.js';
 import { CLIENT_FAMILIES, type ClientResponse } from '../conformance/clients.js';
-import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
+import { logSince, quietLogLength, servePac, useLab } from '../helpers/lab.js';
 import { kdeSession, startGnomeSession, type GnomeSession } from './desktop-session.js';
 
 // KDE's kioslaverc in a temporary XDG_CONFIG_HOME, through every client family to the Negotiate Squid;
@@ -97,4 +97,13 @@ test('doctor names the source and reaches the URL through the proxy the OS names
   assert.match(line('proxy variables')?.detail ?? '', /none set: the OS's settings are the source \(KDE \(kioslaverc\)\)/);
   assert.match(line('route')?.detail ?? '', /proxy http:\/\/localhost:\d+\/ \(KDE \(kioslaverc\)\), auth negotiate/);
   assert.equal(report.ok, true, JSON.stringify(report.checks.filter((c) => c.status !== 'ok')));
+});
+
+test('explain with a PAC the OS names: the PAC is asked, and its source is the OS (KDE (kioslaverc), PAC URL)', async () => {
+  const lab = ctx.lab;
+  const pac = servePac(lab, `function FindProxyForURL(url, host) { return 'PROXY localhost:${squid()}; DIRECT'; }`);
+  await kde.write(`[Proxy Settings]\nProxyType=2\nProxy Config Script=${pac}\n`);
+  const r = await runCli(['explain', '--json', 'https://api.example.invalid/'], { PATH: process.env.PATH, ...lab.env, ...kde.env });
+  const e = JSON.parse(r.stdout) as { route: string; auth: string; pac: { url: string; source: string; answer: string } };
+  assert.deepEqual([e.route, e.auth, e.pac.url, e.pac.source, e.pac.answer], ['proxy', 'negotiate', pac, 'KDE (kioslaverc), PAC URL', `PROXY localhost:${squid()}; DIRECT`]);
 });
