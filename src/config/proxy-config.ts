@@ -6,7 +6,7 @@ import type { ExactBypassList, IgnoredEntry } from './exact-bypass.js';
 import { parseTarget, type ParsedTarget } from './host.js';
 import type { NoProxyList } from './no-proxy.js';
 import { parseProxyUrl, type ProxyEndpoint } from './proxy-url.js';
-import type { SystemProxySettings } from './system/settings.js';
+import { parseSystemSwitch, type SystemProxySettings } from './system/settings.js';
 import { SystemBypassList } from './system/system-bypass.js';
 
 /** Explicit settings; each one given wins over the environment. */
@@ -98,6 +98,10 @@ export class ProxyConfig {
     const systemBypass = system?.mode === 'manual' ? new SystemBypassList(system) : undefined;
     this.#bypass = new BypassRules(options, env, systemBypass);
     if (system) warnings.push(...system.problems.map((p) => `${system.source}: ${p}`));
+    const systemSwitch = parseSystemSwitch(env.JAATO_SYSTEM_PROXY);
+    if (systemSwitch.warning) warnings.push(systemSwitch.warning);
+    const wpadSwitch = system ? parseSystemSwitch(env.JAATO_WPAD, 'JAATO_WPAD') : undefined;
+    if (wpadSwitch?.warning) warnings.push(wpadSwitch.warning);
     for (const e of systemBypass?.ignored ?? []) warnings.push(describeIgnored(e));
     this.exact = this.#bypass.exact;
     this.noProxy = this.#bypass.noProxy;

@@ -31,6 +31,7 @@ const COMMAND_TIMEOUT_MS = 3000;
 /** Settings are read again this long after the last read, in the background, when a request asks. */
 export const SYSTEM_SETTINGS_TTL_MS = 30_000;
 const RESOLV_CONF = '/etc/resolv.conf';
+const SNAPSHOTS_LIMIT = 32;
 
 /**
  * The key for `env`, or undefined when the OS's settings are not the source: explicit options or proxy
@@ -91,6 +92,8 @@ export class SystemSettingsSource {
     if (!snapshot) {
       const settings = finish(key, this.#readSync(allInputs(key), commandEnv(key)));
       snapshot = { key, settings, text: JSON.stringify(settings), readAt: this.#now(), refreshing: false };
+      // A process sees few distinct sessions; one whose environment keeps changing must not grow this.
+      if (this.#snapshots.size >= SNAPSHOTS_LIMIT) this.#snapshots.delete(this.#snapshots.keys().next().value as string);
       this.#snapshots.set(key.id, snapshot);
       announce(settings, 'read');
     } else if (this.#now() - snapshot.readAt >= this.#ttlMs && !snapshot.refreshing) {

@@ -65,6 +65,7 @@ test('the source is chosen: options, then JAATO_SYSTEM_PROXY, then the variables
   ];
   for (const [env, explicit, expected] of rows) assert.equal(systemSourceWanted(env, explicit), expected, JSON.stringify([env, explicit]));
   assert.match(parseSystemSwitch('maybe').warning ?? '', /JAATO_SYSTEM_PROXY="maybe" is not one of on\/off\/auto/);
+  assert.ok(new ProxyConfig({ env: { JAATO_SYSTEM_PROXY: 'of' } }).warnings.some((w) => w.startsWith('JAATO_SYSTEM_PROXY="of" is not one of on/off/auto')), 'explain and doctor show it');
   assert.equal(systemKind('linux', { XDG_CURRENT_DESKTOP: 'ubuntu:GNOME' }), 'gnome');
   assert.equal(systemKind('linux', { XDG_CURRENT_DESKTOP: 'KDE' }), 'kde');
   assert.equal(systemKind('linux', {}), undefined, 'no desktop named: nothing is guessed');

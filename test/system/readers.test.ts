@@ -106,6 +106,11 @@ HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters
     Domain    REG_SZ    emea.corp.example
     SearchList    REG_SZ    
 `;
+const REG_TCPIP_DHCP = `
+HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters
+    Domain    REG_SZ    
+    DhcpDomain    REG_SZ    branch.corp.example
+`;
 
 test('Windows reg query: values, ProxyServer forms, the auto-detect byte', () => {
   const v = parseRegQuery(REG_USER);
@@ -136,6 +141,7 @@ test('Windows settings: per user, per machine by policy, auto-detect, and the DN
   assert.deepEqual([machine.mode, machine.source, machine.pacUrl], ['pac', WINDOWS_MACHINE_SOURCE, 'http://pac.corp.example/wpad.pac']);
   const auto = windowsReader.parse([missing, ok(REG_USER), ok(REG_CONNECTIONS_AUTO), missing, missing, missing], {});
   assert.equal(auto.mode, 'auto-detect', 'auto-detect goes first, as in Internet Options');
+  assert.equal(windowsReader.parse([missing, ok(REG_USER), missing, missing, missing, ok(REG_TCPIP_DHCP)], {}).dnsDomain, 'branch.corp.example', 'the suffix DHCP gave');
   const nothing = windowsReader.parse([missing, missing, missing, missing, missing, missing], {});
   assert.equal(nothing.mode, 'none');
   assert.match(nothing.problems[0] ?? '', /reg query HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings failed/);

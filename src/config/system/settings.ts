@@ -42,7 +42,8 @@ export function parseSystemSwitch(value: string | undefined, variable = 'JAATO_S
   if (v === '' || v === 'auto') return { value: 'auto' };
   if (v === 'on' || v === 'true' || v === '1' || v === 'yes') return { value: 'on' };
   if (v === 'off' || v === 'false' || v === '0' || v === 'no') return { value: 'off' };
-  return { value: 'auto', warning: `${variable}="${value}" is not one of on/off/auto: left at auto (the system's settings when no proxy variable is set)` };
+  const auto = variable === 'JAATO_WPAD' ? 'WPAD where the OS says auto-detect' : "the OS's settings when no proxy variable is set";
+  return { value: 'auto', warning: `${variable}="${value}" is not one of on/off/auto: left at auto (${auto})` };
 }
 
 /** The explicit settings that make the system's settings unnecessary (ProxyOptions' and the pac option). */

@@ -59,7 +59,7 @@ export function autoDetectFlag(hex: string | undefined): boolean {
  * returns), read with `reg query` (Wine has it too): the per-user key, or the per-machine one where the
  * policy ProxySettingsPerUser is 0; ProxyEnable and ProxyServer, ProxyOverride (`;`-separated, `<local>`,
  * wildcards, plain names match only themselves), AutoConfigURL, the auto-detect flag, and the DNS suffix
- * WPAD devolves from (Tcpip SearchList, else Domain).
+ * WPAD devolves from (Tcpip SearchList, else Domain, else DhcpDomain).
  */
 export const windowsReader: SystemReader = {
   kind: 'windows',
@@ -90,7 +90,8 @@ export const windowsReader: SystemReader = {
     const pacUrl = settings.get('autoconfigurl')?.data.trim() || undefined;
     const bypass = (settings.get('proxyoverride')?.data ?? '').split(';').map((e) => e.trim()).filter((e) => e !== '');
     const tcpip = read(5);
-    const dnsDomain = tcpip.get('searchlist')?.data.split(/[,\s]+/).find((d) => d !== '') ?? (tcpip.get('domain')?.data || undefined);
+    // The suffix search list an administrator set, else the primary DNS suffix, else the one DHCP gave.
+    const dnsDomain = tcpip.get('searchlist')?.data.split(/[,\s]+/).find((d) => d !== '') ?? (tcpip.get('domain')?.data || tcpip.get('dhcpdomain')?.data || undefined);
     const found = { autoDetect: autoDetectFlag(connections.get('defaultconnectionsettings')?.data), ...(pacUrl && { pacUrl }), ...proxies };
     return { source, bypassName: 'ProxyOverride', bypassStyle: 'wildcard' as const, ...found, mode: modeOf(found), bypass, problems, ...(dnsDomain && { dnsDomain }) };
   },
