@@ -42,16 +42,17 @@ export function pacRouterFor(url: string): PacRouter {
  * The routes to try for `target`, in order, and the PAC answer behind them (none when a bypass rule
  * decided). The bypass lists come first, as without a PAC (`JAATO_NO_PROXY` exact, then `NO_PROXY`):
  * a host they name never reaches the PAC. Then the PAC's answer, each proxy with its own endpoint and
- * service name, bad ones last.
+ * service name, bad ones last. `signal` (the request's) ends the wait for the PAC early.
  */
-export async function pacRoutes(target: URL, config: ProxyConfig, setting: PacSetting, router = pacRouterFor(setting.url)): Promise<{ routes: Route[]; decision?: PacDecision }> {
+export async function pacRoutes(target: URL, config: ProxyConfig, setting: PacSetting, router = pacRouterFor(setting.url), signal?: AbortSignal): Promise<{ routes: Route[]; decision?: PacDecision }> {
   const bypass = config.bypassRule(target);
   if (bypass !== undefined) return { routes: [{ type: 'direct', rule: bypass }] };
   const scheme = schemeClass(target.protocol);
   if (scheme === undefined) return { routes: [{ type: 'direct', rule: `${target.protocol} URLs are never proxied` }] };
   // The PAC is asked about ws:// and wss:// as http:// and https:// (as Chrome does): scripts know only those.
   const asked = scheme === target.protocol ? target : new URL(`${scheme}//${target.host}/`);
-  const decision = await router.decide(asked);
+  const decision = await router.decide(asked, signal);
+  if (decision.truncated !== undefined) debug('%s: PAC answer %s', target.host, decision.truncated);
   const routes = routesFromPac(router.url, decision, config);
   debug('%s: PAC routes %s', target.host, routes.map((r) => (r.type === 'direct' ? 'DIRECT' : r.proxy.redacted)).join(', '));
   return { routes, decision };

@@ -1,6 +1,7 @@
+import { printable } from '../debug.js';
 import { BadProxies } from './bad-proxies.js';
 import { PacEvaluationError } from './errors.js';
-import { parsePacAnswer, type PacEntry } from './pac-answer.js';
+import { PAC_ANSWER_LIMITS, parsePacAnswer, type PacEntry } from './pac-answer.js';
 import { CompiledPac, DEFAULT_PAC_LIMITS, type PacLimits } from './pac-sandbox.js';
 import { loadPac, type PacSourceOptions } from './pac-source.js';
 
@@ -29,6 +30,8 @@ export interface PacDecision {
   /** The usable entries; those marked bad last. Never empty. */
   entries: PacEntry[];
   skipped: string[];
+  /** What was cut when the answer went past `PAC_ANSWER_LIMITS`. */
+  truncated?: string;
 }
 
 const DECISION_CACHE_LIMIT = 1024;
@@ -72,8 +75,13 @@ export class PacRouter {
     this.#load = options.load;
   }
 
-  /** The PAC's answer for `target`, bad proxies moved last. */
-  async decide(target: URL): Promise<PacDecision> {
+  /**
+   * The PAC's answer for `target`, bad proxies moved last. `signal` ends the caller's wait (with its
+   * reason) while the PAC loads or runs; the work goes on for the next caller, within its own bounds.
+   */
+  async decide(target: URL, signal?: AbortSignal): Promise<PacDecision> {
+    if (signal?.aborted) throw signal.reason;
+    if (signal) return untilAborted(this.decide(target), signal);
     const loaded = await this.#current();
     const key = `${target.protocol}//${target.host}`;
     let decision = this.#decisions.get(key);
@@ -104,9 +112,11 @@ export class PacRouter {
     if (answer === undefined) throw new PacEvaluationError(this.url, 'answer', `returned ${describeValue(raw)} for ${target.host}, not a string like "PROXY host:port; DIRECT"`);
     if (answer.entries.length === 0) {
       const why = answer.skipped.length > 0 ? `: ${answer.skipped.join('; ')}` : '';
-      throw new PacEvaluationError(this.url, 'answer', `returned no usable entry for ${target.host} ("${String(raw).slice(0, 200)}")${why}`);
+      throw new PacEvaluationError(this.url, 'answer', `returned no usable entry for ${target.host} ("${printable(String(raw).slice(0, 200))}")${why.length > 1000 ? `${why.slice(0, 1000)}…` : why}`);
     }
-    return { raw: String(raw), ...answer };
+    // Cached per host: only the part that was read is kept.
+    const text = String(raw);
+    return { raw: text.length > PAC_ANSWER_LIMITS.chars ? `${text.slice(0, PAC_ANSWER_LIMITS.chars)}…` : text, ...answer };
   }
 
   async #current(): Promise<Loaded> {
@@ -146,6 +156,15 @@ export class PacRouter {
   }
 }
 
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
 /** One spelling per proxy, default port included, whether it came from a PAC entry or an endpoint's origin. */
 function proxyKey(proxy: string): string {
   const u = new URL(proxy);
@@ -153,7 +172,7 @@ function proxyKey(proxy: string): string {
 }
 
 function describeValue(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
   if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value).slice(0, 40)}`;
+  return `${typeof value} ${printable(String(value).slice(0, 40))}`;
 }

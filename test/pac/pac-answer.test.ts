@@ -31,3 +31,32 @@ test('PAC answer: not a string is no answer at all; an empty string has no entri
   for (const v of [undefined, null, 42, {}, ['DIRECT']]) assert.equal(parsePacAnswer(v), undefined);
   assert.deepEqual(parsePacAnswer(''), { entries: [], skipped: [] });
 });
+
+test('PAC answer: at most 10 entries are read, skipped ones included; the cut is said', () => {
+  const many = Array.from({ length: 12 }, (_, i) => `PROXY p${i}:1`).join('; ');
+  const a = parsePacAnswer(many);
+  assert.deepEqual(a?.entries.map((e) => e.raw), Array.from({ length: 10 }, (_, i) => `PROXY p${i}:1`));
+  assert.equal(a?.truncated, 'more than 10 entries: only the first 10 were read');
+  assert.equal(a?.skipped.at(-1), 'the rest of the answer: more than 10 entries: only the first 10 were read');
+  const exactly = parsePacAnswer(Array.from({ length: 10 }, () => 'SOCKS s:1').join(';') + ';;; ;');
+  assert.equal(exactly?.truncated, undefined, 'empty parts are not entries');
+  assert.equal(exactly?.skipped.length, 10);
+});
+
+test('PAC answer: past 8192 characters it is read to the last ";" before the cut, an entry cut in two dropped', () => {
+  const long = `PROXY a:1; PROXY ${'b'.repeat(8200)}:2; DIRECT`;
+  const a = parsePacAnswer(long);
+  assert.deepEqual(a?.entries.map((e) => e.raw), ['PROXY a:1']);
+  assert.equal(a?.truncated, `longer than 8192 characters (${long.length}): only its first 9 were read`);
+  assert.equal(parsePacAnswer('x'.repeat(10_000))?.entries.length, 0, 'no separator before the cut: nothing read');
+});
+
+test('PAC answer: control characters in a skipped entry are shown escaped', () => {
+  const a = parsePacAnswer('PROXY a:1\r\nX-Injected: 1; BANANA \u001b[2J; DIRECT');
+  assert.deepEqual(a?.entries.map((e) => e.raw), ['DIRECT']);
+  assert.deepEqual(a?.skipped, ['"PROXY a:1\\r\\nX-Injected: 1": not a PAC entry (DIRECT, PROXY host:port, HTTPS host:port)', '"BANANA \\x1b[2J": not a PAC entry (DIRECT, PROXY host:port, HTTPS host:port)']);
+});
+
+test('PAC answer: a tab between keyword and host still separates them', () => {
+  assert.deepEqual(parsePacAnswer('PROXY\ta:1;\tDIRECT')?.entries.map((e) => e.type), ['proxy', 'direct']);
+});

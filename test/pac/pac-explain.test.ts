@@ -1,12 +1,14 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { explainWithPac } from '../../src/pac/pac-explain.js';
 import { runCli } from '../cli/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jaato-pac-explain-'));
+// Removed at the end (issue 25: it was left in the temporary directory after every run).
+after(() => rmSync(dir, { recursive: true, force: true }));
 const PAC = join(dir, 'corp.pac');
 writeFileSync(PAC, `function FindProxyForURL(url, host) {
   if (dnsDomainIs(host, '.corp.example')) return 'PROXY proxy-a.corp.example:8080; PROXY proxy-b.corp.example:3128; DIRECT';
