@@ -108,7 +108,15 @@ export class SystemSettingsSource {
     if (!snapshot) return this.current(key);
     snapshot.refreshing = true;
     try {
-      const settings = finish(key, await this.#read(allInputs(key), commandEnv(key)));
+      const inputs = allInputs(key);
+      const outputs = await this.#read(inputs, commandEnv(key));
+      // Every command failing (a D-Bus restarting, a timeout) says nothing about the settings: keep the last good ones.
+      const commands = outputs.filter((_, i) => inputs[i]?.kind === 'run');
+      if (commands.length > 0 && commands.every((o) => !o.ok) && snapshot.settings.problems.length === 0) {
+        debug('system proxy settings: re-read failed (%s), keeping the last ones', commands.map((o) => (o.ok ? '' : o.error)).join('; '));
+        return snapshot.settings;
+      }
+      const settings = finish(key, outputs);
       const text = JSON.stringify(settings);
       if (text !== snapshot.text) {
         snapshot.settings = settings;

@@ -128,4 +128,18 @@ test('settings are re-read in the background after the TTL, the request keeps th
   const next = source.current(key);
   assert.notEqual(next, first);
   assert.equal(next.mode, 'none');
+
+  // A re-read whose command fails keeps the last good settings (KDE's is a file: a GNOME key here).
+  const gnomeKey = systemKeyFor({ XDG_CURRENT_DESKTOP: 'GNOME' }, {}, 'linux');
+  assert.ok(gnomeKey);
+  let fail = false;
+  const gnomeSource = new SystemSettingsSource({
+    now: () => clock,
+    readSync: (inputs) => inputs.map((i) => (i.kind === 'run' ? { ok: true as const, text: "org.gnome.system.proxy mode 'manual'\norg.gnome.system.proxy.http host 'p'\norg.gnome.system.proxy.http port 1\n" } : { ok: false as const, error: 'ENOENT' })),
+    read: async (inputs) => inputs.map((i) => (i.kind === 'run' && fail ? { ok: false as const, error: 'ETIMEDOUT' } : { ok: false as const, error: 'ENOENT' })),
+  });
+  const good = gnomeSource.current(gnomeKey);
+  fail = true;
+  assert.equal(await gnomeSource.refresh(gnomeKey), good, 'gsettings timed out: the last good settings stay');
+  assert.equal(good.mode, 'manual');
 });
