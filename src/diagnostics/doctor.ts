@@ -105,7 +105,7 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   } else if (noneAtAll) {
     add({ name: 'proxy variables', status: 'ok', detail: `${options.noProxySource}: no proxy, every connection goes direct${set.length > 0 ? ` (${set.join(', ')} set aside)` : ''}` });
   } else if (options.proxy !== undefined) add({ name: 'proxy variables', status: 'ok', detail: `${options.proxySource ?? 'options.proxy'}=${redactUrl(options.proxy)}, instead of the variables` });
-  else if (system && set.length === 0) add({ name: 'proxy variables', status: 'ok', detail: `none set: the OS's settings are the source (${system.source})` });
+  else if (system) add({ name: 'proxy variables', status: 'ok', detail: set.length === 0 ? `none set: the OS's settings are the source (${system.source})` : `${set.join(', ')} set aside: JAATO_SYSTEM_PROXY=on makes the OS's settings the source (${system.source})` });
   else add({ name: 'proxy variables', status: set.length > 0 ? 'ok' : 'warn', detail: set.length > 0 ? set.map((n) => `${n}=${redactUrl(env[n] as string)}`).join(', ') : 'none set: every connection goes direct', ...(set.length === 0 && { remedy: 'export HTTPS_PROXY=http://proxy.corp:8080' }) });
 
   // 2. Bypass lists and any other warning about the configuration.
