@@ -140,7 +140,7 @@ export async function startSafetyNet(options: ProxyDispatcherOptions & { env: En
   debug(
     'local proxy %s started on a worker thread for self-routing clients and child processes (upstream: %s; bypass lists kept: JAATO_NO_PROXY and NO_PROXY hosts go direct); set %s; removed %s',
     redacted,
-    pac ? `PAC ${redactUrl(pac.url)} (${pac.source})` : `https ${upstream.https?.redacted ?? 'direct'}, http ${upstream.http?.redacted ?? 'direct'}${config.system ? ` (${config.system.source})` : ''}`,
+    pac ? `PAC ${redactUrl(pac.url)} (${pac.source})` : `https ${upstream.https?.redacted ?? 'direct'}, http ${upstream.http?.redacted ?? 'direct'}${config.systemSource ? ` (${config.systemSource})` : ''}`,
     changes.filter((c) => c.after !== undefined).map((c) => c.variable).join(', '),
     changes.filter((c) => c.after === undefined).map((c) => c.variable).join(', ') || 'nothing',
   );

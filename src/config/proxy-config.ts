@@ -82,15 +82,18 @@ export class ProxyConfig {
   readonly #bypass: BypassRules;
   /** `scheme://authority` → its route: the configuration is immutable, so a host's route is too. */
   readonly #routes = new Map<string, Route>();
-  /** The OS settings this configuration was compiled from, when they are the source. */
-  readonly system: SystemProxySettings | undefined;
+  /** Where the OS settings this configuration was compiled from were read, when they are the source. */
+  readonly systemSource: string | undefined;
+  /** Private: a GNOME proxy's password may be in them, and a configuration is an object a caller can print. */
+  readonly #system: SystemProxySettings | undefined;
 
   constructor(options: ProxyOptions = {}) {
     const env = options.env ?? process.env;
     this.platform = options.platform ?? process.platform;
     const warnings: string[] = [];
     const system = options.system;
-    this.system = system;
+    this.#system = system;
+    this.systemSource = system?.source;
     this.#proxies = system ? systemSlots(system) : {
       'http:': slot(options.httpProxy ?? options.proxy, options.httpProxy ? 'options.httpProxy' : (options.proxySource ?? 'options.proxy'), env, 'http:'),
       'https:': slot(options.httpsProxy ?? options.proxy, options.httpsProxy ? 'options.httpsProxy' : (options.proxySource ?? 'options.proxy'), env, 'https:'),
@@ -174,7 +177,7 @@ export class ProxyConfig {
     if (bypass !== undefined) return { type: 'direct', rule: bypass };
     if (schemeClass(protocol) === undefined) return { type: 'direct', rule: `${protocol} URLs are never proxied` };
     const proxy = this.proxyFor(protocol);
-    if (!proxy) return { type: 'direct', rule: this.system ? `${this.system.source} sets no proxy for ${protocol} URLs (mode ${this.system.mode})` : `no proxy variable is set for ${protocol} URLs` };
+    if (!proxy) return { type: 'direct', rule: this.#system ? `${this.#system.source} sets no proxy for ${protocol} URLs (mode ${this.#system.mode})` : `no proxy variable is set for ${protocol} URLs` };
     if (this.kerberos) return { type: 'proxy', proxy, auth: 'negotiate', spn: this.spnFor(proxy), rule: proxy.source };
     return { type: 'proxy', proxy, auth: proxy.credentials ? 'basic' : 'none', rule: proxy.source };
   }

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import { ProxyConfig } from '../../src/config/proxy-config.js';
 import { parseSystemSwitch, systemKind, systemSourceWanted, type SystemProxySettings } from '../../src/config/system/settings.js';
 import { registrableDomain } from '../../src/system/public-suffix.js';
@@ -46,6 +47,10 @@ test('the variables\' bypass lists still apply before the OS\'s; the OS\'s proxi
   assert.equal(r.type === 'proxy' && r.proxy.origin, 'http://proxy.corp:3128');
   assert.equal(r.rule, 'TEST');
   assert.deepEqual(new ProxyConfig({ env: {}, system: settings({ mode: 'none' }) }).route('https://x/'), { type: 'direct', rule: 'TEST sets no proxy for https: URLs (mode none)' });
+  const secret = new ProxyConfig({ env: {}, system: settings({ httpProxy: 'http://bob:s3cret-pw@proxy.corp:3128' }) });
+  assert.equal(secret.route('http://x/').type, 'proxy');
+  assert.ok(!inspect(secret, { depth: 10, showHidden: true }).includes('s3cret-pw'), 'a GNOME proxy password is nowhere a caller can print');
+  assert.equal(secret.systemSource, 'TEST');
   assert.equal(new ProxyConfig({ env: {}, system: settings({}) }).kerberos, true, 'the OS\'s proxy: Negotiate with no variable, as browsers');
   assert.equal(new ProxyConfig({ env: { JAATO_KERBEROS_PROXY: 'false' }, system: settings({}) }).kerberos, false, 'unless turned off');
   assert.equal(new ProxyConfig({ env: { HTTPS_PROXY: 'http://p:1' } }).kerberos, false, 'the variables\' proxy: off unless asked for, as before');
