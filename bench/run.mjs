@@ -1,7 +1,8 @@
 // Every row of issue 12 in one run, each against its baseline measured in the same run, interleaved
 // round by round; one table of medians with their spread.
 //
-//   npm run bench [-- --rounds 5 --requests 2000 --concurrency 8 --only 1,2,3,4,5,6]
+//   npm run bench [-- --rounds 5 --requests 2000 --concurrency 8 --only 1,2,3,4,5,6,7]
+//   row 7 compares with the kerberos addon when JAATO_BENCH_KERBEROS names an installed copy (bench/token.mjs)
 //
 // --requests scales every row (the forwarded-http row sends half as many, the decision rows scale
 // their passes with it); the defaults take a few minutes on two busy cores.
@@ -13,6 +14,7 @@ import { startLab } from '../dist/lab/lab.js';
 import { decisionRows } from './decision.mjs';
 import { networkRows } from './network.mjs';
 import { pacRows } from './pac.mjs';
+import { tokenRows } from './token.mjs';
 import { printTable } from './stats.mjs';
 
 const { values } = parseArgs({
@@ -20,7 +22,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     requests: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '8' },
-    only: { type: 'string', default: '1,2,3,4,5,6' },
+    only: { type: 'string', default: '1,2,3,4,5,6,7' },
   },
 });
 const rounds = Number(values.rounds);
@@ -34,11 +36,12 @@ const started = performance.now();
 const rows = [];
 if (only(4) || only(5)) rows.push(...(await decisionRows({ rounds, scale: requests / 2000, only })));
 if (only(6)) rows.push(...(await pacRows({ rounds, scale: requests / 2000 })));
-if (only(1) || only(2) || only(3)) {
+if (only(1) || only(2) || only(3) || only(7)) {
   const lab = await startLab();
   Object.assign(process.env, lab.env);
   try {
-    rows.push(...(await networkRows(lab, { rounds, requests, concurrency, only })));
+    if (only(1) || only(2) || only(3)) rows.push(...(await networkRows(lab, { rounds, requests, concurrency, only })));
+    if (only(7)) rows.push(...(await tokenRows({ rounds, tokens: Math.max(20, Math.round(requests / 10)) })));
   } finally {
     await lab.stop();
   }

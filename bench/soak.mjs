@@ -4,6 +4,7 @@
 //
 //   npm run build && node --expose-gc bench/soak.mjs [fetchRequests=100000] [serveRequests=50000] [concurrency=64]
 // (--expose-gc: the heap is measured after a full collection, so growth means retained memory)
+//   npm run bench:soak -- --faults [requests=20000] [concurrency=32]: the soak with faults (soak-faults.mjs)
 import { spawn } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -11,6 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { Agent, ProxyAgent } from 'undici';
 import { startLab } from '../dist/lab/lab.js';
 import { createFetch } from '../dist/index.js';
+
+if (process.argv.includes('--faults')) {
+  const { soakWithFaults } = await import('./soak-faults.mjs');
+  await soakWithFaults(process.argv.slice(2).filter((a) => a !== '--faults').map(Number));
+  process.exit(0);
+}
 
 const [FETCH_N = 100_000, SERVE_N = 50_000, C = 64] = process.argv.slice(2).map(Number);
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));

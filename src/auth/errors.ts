@@ -1,5 +1,6 @@
 import { JaatoProxyError } from '../errors.js';
 import { kerberosPlatform, type KerberosProblem } from '../config/platform.js';
+import { NativeSecurityFailure, type NativeFailureKind } from './native/provider.js';
 
 /**
  * A Kerberos/SPNEGO failure. Each subclass has its own `code` and a message that says what to do on the
@@ -34,22 +35,25 @@ function about(problem: KerberosProblem, what: string, platform: NodeJS.Platform
   return [`${what}. ${remedy}`, gss, cause, { remedy, api: p.api }];
 }
 
-export class KerberosAddonMissingError extends KerberosError {
-  constructor(spn: string, cause?: unknown, platform: NodeJS.Platform = process.platform) {
-    const loader = cause instanceof Error ? cause.message.split('\n')[0] ?? '' : '';
-    // An optional peer: absent, or present without its native binary (npm 11+ skips install scripts
-    // it was not told to allow), call for different remedies.
-    const absent = (cause as { code?: string } | undefined)?.code === 'ERR_MODULE_NOT_FOUND' && /['"]kerberos['"]/.test(loader);
-    const what = absent
-      ? 'the optional peer dependency "kerberos" is not installed (install it beside jaato-proxy)'
-      : 'the "kerberos" package did not load. If npm skipped its install script, allow it and build it: `npm install-scripts approve kerberos && npm rebuild kerberos`';
-    const [advice, , , detail] = about('addonMissing', what, platform, loader, cause);
-    super('ERR_JAATO_KERBEROS_ADDON_MISSING', spn, advice, loader, cause, { ...detail, api: 'loader' });
+/**
+ * No security library to load (GSSAPI on Linux and macOS, SSPI on Windows): the message names
+ * JAATO_GSSAPI_LIBRARY and every library tried, and the remedy the package that provides one.
+ */
+export class KerberosLibraryMissingError extends KerberosError {
+  constructor(spn: string, tried: string, cause?: unknown, platform: NodeJS.Platform = process.platform) {
+    const [advice, , , detail] = about('libraryMissing', 'no Kerberos library could be loaded', platform, tried, cause);
+    super('ERR_JAATO_KERBEROS_LIBRARY_MISSING', spn, advice, tried, cause, { ...detail, api: 'loader' });
   }
 }
 
 export class KerberosNoCredentialsError extends KerberosError {
-  constructor(spn: string, gss: string, cause?: unknown, platform: NodeJS.Platform = process.platform) {
+  /** `openCache`: a FILE: cache others can read, which Heimdal treats as no cache at all. */
+  constructor(spn: string, gss: string, cause?: unknown, platform: NodeJS.Platform = process.platform, openCache?: string) {
+    if (openCache) {
+      const remedy = `\`chmod 600 ${openCache}\` (kinit writes it so)`;
+      super('ERR_JAATO_KERBEROS_NO_CREDENTIALS', spn, `Heimdal refuses the ticket cache ${openCache}: other users can read it. ${remedy}`, gss, cause, { remedy, api: 'GSSAPI' });
+      return;
+    }
     super('ERR_JAATO_KERBEROS_NO_CREDENTIALS', spn, ...about('noCredentials', 'there is no Kerberos ticket', platform, gss, cause));
   }
 }
@@ -78,9 +82,29 @@ export class KerberosKdcUnreachableError extends KerberosError {
   }
 }
 
+/** `HTTP@host` or `HTTP/host@REALM` → `host`, lower case: what DNS rewriting changes. */
+function hostOf(name: string): string {
+  const at = name.indexOf('@');
+  const slash = name.indexOf('/');
+  const host = slash >= 0 && (at < 0 || slash < at) ? name.slice(slash + 1, at > slash ? at : undefined) : name.slice(at + 1);
+  return host.toLowerCase().replace(/\.$/, '');
+}
+
 export class KerberosUnknownSpnError extends KerberosError {
-  constructor(spn: string, gss: string, cause?: unknown, platform: NodeJS.Platform = process.platform) {
-    super('ERR_JAATO_KERBEROS_UNKNOWN_SPN', spn, ...about('unknownSpn', 'the KDC does not know this service principal', platform, gss, cause));
+  /** The principal the library asked the KDC for, when it differs from `spn` (DNS canonicalization); else undefined. */
+  readonly requestedPrincipal: string | undefined;
+
+  /** `used`: the name the library actually asked for, after its DNS canonicalization, when known. */
+  constructor(spn: string, gss: string, cause?: unknown, platform: NodeJS.Platform = process.platform, used?: string) {
+    const p = kerberosPlatform(platform);
+    const renamed = used !== undefined && hostOf(used) !== hostOf(spn) ? used : undefined;
+    const principal = renamed ?? `HTTP/${hostOf(spn)}`;
+    const what = renamed
+      ? `the KDC does not know ${renamed}, the name the Kerberos library asked for instead of ${spn}`
+      : 'the KDC does not know this service principal';
+    const remedy = renamed ? p.remedies.renamedSpn : `${p.remedies.unknownSpn}; ${p.askKdc(principal.replace(/@.*$/, ''))}`;
+    super('ERR_JAATO_KERBEROS_UNKNOWN_SPN', spn, `${what}. ${remedy}`, gss, cause, { remedy, api: p.api });
+    this.requestedPrincipal = renamed;
   }
 }
 
@@ -91,41 +115,67 @@ export class KerberosClockSkewError extends KerberosError {
   }
 }
 
-/**
- * The texts each library reports, by problem, checked in this order: the specific (clock, expiry, KDC,
- * unknown target) before "no credentials", because GSSAPI puts a generic major status ("No credentials
- * were supplied…") in front of the specific minor one. The addon formats errors as `major: minor`
- * (GSSAPI, `kerberos/src/unix/kerberos_gss.cc` gss_error_result) or `Function: FormatMessage text`
- * (SSPI, `kerberos/src/win32/kerberos_sspi.cc` sspi_error_result): the SEC_E_* name and number are
- * not in the text, so the English message is what is matched; the names and numbers are matched too,
- * for wrappers that add them. Sources per row are in test/auth/errors.test.ts.
- */
-const RULES: ReadonlyArray<readonly [Exclude<KerberosProblem, 'other' | 'addonMissing'>, RegExp]> = [
-  ['clockSkew', /clock skew too great|time skew \(\d+\) larger than max|clocks on the client and server machines are skewed|SEC_E_TIME_SKEW|0x80090324/i],
-  ['expired', /ticket expired|referenced credentials? ha(?:s|ve) expired|credentials have expired|context has expired|SEC_E_CONTEXT_EXPIRED|0x80090317/i],
-  ['kdcUnreachable', /cannot contact any kdc|cannot (?:find|resolve) kdc|unable to reach any kdc|kdc.*unreachable|no authority could be contacted|SEC_E_NO_AUTHENTICATING_AUTHORITY|0x80090311/i],
-  ['unknownSpn', /server .*not found in kerberos database|server \(.*\) unknown|unknown server|specified target is unknown|target principal name is incorrect|SEC_E_TARGET_UNKNOWN|0x80090303|SEC_E_WRONG_PRINCIPAL|0x80090322/i],
-  [
-    'noCredentials',
-    /no credentials were supplied|no kerberos credentials|can't find client principal|no credentials cache (?:file )?found|credentials cache .*not found|cannot find mechanisms|no credentials are available in the security package|the logon attempt failed|SEC_E_NO_CREDENTIALS|0x8009030e|SEC_E_LOGON_DENIED|0x8009030c/i,
-  ],
-];
+export class KerberosAccountDisabledError extends KerberosError {
+  constructor(spn: string, gss: string, cause?: unknown, platform: NodeJS.Platform = process.platform) {
+    super('ERR_JAATO_KERBEROS_ACCOUNT_DISABLED', spn, ...about('accountDisabled', 'the KDC refuses the account (disabled or locked)', platform, gss, cause));
+  }
+}
 
-const CLASSES = {
-  clockSkew: KerberosClockSkewError,
-  expired: KerberosTicketExpiredError,
-  kdcUnreachable: KerberosKdcUnreachableError,
-  unknownSpn: KerberosUnknownSpnError,
-  noCredentials: KerberosNoCredentialsError,
-} as const;
+export class KerberosAccountExpiredError extends KerberosError {
+  constructor(spn: string, gss: string, cause?: unknown, platform: NodeJS.Platform = process.platform) {
+    super('ERR_JAATO_KERBEROS_ACCOUNT_EXPIRED', spn, ...about('accountExpired', 'the account has expired', platform, gss, cause));
+  }
+}
+
+export class KerberosPasswordExpiredError extends KerberosError {
+  constructor(spn: string, gss: string, cause?: unknown, platform: NodeJS.Platform = process.platform) {
+    super('ERR_JAATO_KERBEROS_PASSWORD_EXPIRED', spn, ...about('passwordExpired', "the account's password has expired", platform, gss, cause));
+  }
+}
+
+export class KerberosEnctypeError extends KerberosError {
+  constructor(spn: string, gss: string, cause?: unknown, platform: NodeJS.Platform = process.platform) {
+    super('ERR_JAATO_KERBEROS_NO_COMMON_ENCTYPE', spn, ...about('noCommonEnctype', 'no encryption type is supported by both sides', platform, gss, cause));
+  }
+}
+
+export class KerberosKeyVersionError extends KerberosError {
+  constructor(spn: string, gss: string, cause?: unknown, platform: NodeJS.Platform = process.platform) {
+    super('ERR_JAATO_KERBEROS_KEY_VERSION', spn, ...about('wrongKeyVersion', "the proxy's key is not the one the KDC used", platform, gss, cause));
+  }
+}
+
+type Simple = new (spn: string, gss: string, cause?: unknown, platform?: NodeJS.Platform) => KerberosError;
+
+/** Each failure kind (classified from status codes by the binding) to its error; the rest are generic. */
+const BY_KIND: Partial<Record<NativeFailureKind, Simple>> = {
+  'no-credentials': KerberosNoCredentialsError,
+  'credentials-expired': KerberosTicketExpiredError,
+  'kdc-unreachable': KerberosKdcUnreachableError,
+  'clock-skew': KerberosClockSkewError,
+  'account-disabled': KerberosAccountDisabledError,
+  'account-expired': KerberosAccountExpiredError,
+  'password-expired': KerberosPasswordExpiredError,
+  'no-common-enctype': KerberosEnctypeError,
+  'wrong-key-version': KerberosKeyVersionError,
+};
 
 /**
- * Maps a GSSAPI (MIT, Heimdal) or SSPI failure to the typed error that says what to do about it, with
- * the remedy for `platform` (the one the library runs on, `process.platform` by default).
+ * Maps a failure of the security library to the typed error that says what to do about it, with the
+ * remedy for `platform` (the one the library runs on, `process.platform` by default). The kind comes
+ * from status codes (see native/gssapi/status.ts); the library's text is kept for diagnosis only.
+ * `used`: for an unknown service, the name the library actually asked for (see KerberosUnknownSpnError);
+ * `openCache`: for no credentials, a FILE: cache Heimdal refused because others can read it.
  */
-export function classifyGssError(spn: string, error: unknown, platform: NodeJS.Platform = process.platform): KerberosError {
+export function classifyGssError(spn: string, error: unknown, platform: NodeJS.Platform = process.platform, used?: string, openCache?: string): KerberosError {
   const text = error instanceof Error ? error.message : String(error);
-  for (const [problem, pattern] of RULES) if (pattern.test(text)) return new CLASSES[problem](spn, text, error, platform);
+  if (error instanceof NativeSecurityFailure) {
+    if (error.kind === 'library-missing') return new KerberosLibraryMissingError(spn, text, error, platform);
+    if (error.kind === 'unknown-service') return new KerberosUnknownSpnError(spn, text, error, platform, used);
+    if (error.kind === 'no-credentials') return new KerberosNoCredentialsError(spn, text, error, platform, openCache);
+    const Class = BY_KIND[error.kind];
+    if (Class) return new Class(spn, text, error, platform);
+  }
   const p = kerberosPlatform(platform);
   return new KerberosError('ERR_JAATO_KERBEROS', spn, `${p.api} failed. ${p.remedies.other}`, text, error, { remedy: p.remedies.other, api: p.api });
 }

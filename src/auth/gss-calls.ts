@@ -1,7 +1,7 @@
 /**
- * Bounds on the native Kerberos calls. The addon runs each GSSAPI/SSPI call on libuv's threadpool
- * (4 threads unless UV_THREADPOOL_SIZE says otherwise), the same threads fs, dns.lookup, crypto and
- * zlib use, and a call cannot be cancelled: against a KDC that accepts connections and never answers,
+ * Bounds on the native Kerberos calls. The binding (native/) runs each GSSAPI/SSPI call that may reach
+ * the KDC on libuv's threadpool through koffi's async calls (4 threads unless UV_THREADPOOL_SIZE says
+ * otherwise), the same threads fs, dns.lookup, crypto and zlib use, and a call cannot be cancelled: against a KDC that accepts connections and never answers,
  * MIT krb5 holds its thread for its own retry schedule, 45-54 s measured (issue 10). So:
  *
  * - at most `max` calls run at once (half the pool), so the rest of the process keeps its threads;

@@ -2,14 +2,21 @@ export { basicAuthorization } from './basic.js';
 export { offeredSchemes, parseChallenges, type Challenge } from './challenge.js';
 export {
   classifyGssError,
-  KerberosAddonMissingError,
+  KerberosAccountDisabledError,
+  KerberosAccountExpiredError,
   KerberosClockSkewError,
+  KerberosEnctypeError,
   KerberosError,
   KerberosKdcUnreachableError,
+  KerberosKeyVersionError,
+  KerberosLibraryMissingError,
   KerberosNoCredentialsError,
+  KerberosPasswordExpiredError,
   KerberosTicketExpiredError,
   KerberosUnknownSpnError,
 } from './errors.js';
+export { loadSecurityProvider } from './native/load.js';
+export { NativeSecurityFailure, type CredentialInfo, type SecurityLibraryInfo, type SecurityProvider } from './native/provider.js';
 export { GssCallLimiter, gssCalls } from './gss-calls.js';
 export {
   DEFAULT_TOKEN_TIMEOUT,

@@ -1,11 +1,13 @@
 import { channel } from 'node:diagnostics_channel';
+import { statSync } from 'node:fs';
 import type { Env } from '../config/env.js';
 import { InvalidOptionError } from '../config/errors.js';
 import { JaatoProxyError } from '../errors.js';
 import { defaultSpn, normalizeSpn } from '../config/spn.js';
 import { classifyGssError, KerberosError, KerberosKdcUnreachableError } from './errors.js';
 import { gssCalls } from './gss-calls.js';
-import { loadKerberos, type KerberosAddon, type KerberosClient } from './kerberos-addon.js';
+import { loadSecurityProvider } from './native/load.js';
+import { NativeSecurityFailure, type SecurityContext, type SecurityProvider } from './native/provider.js';
 
 /**
  * How long a token may take by default: the wait for a free GSSAPI slot plus the calls themselves. A
@@ -23,8 +25,8 @@ export interface TokenOptions {
   signal?: AbortSignal;
   /** Whose remedies the errors carry; default `process.platform`, the platform the library runs on. */
   platform?: NodeJS.Platform;
-  /** The addon to call instead of importing `kerberos` (a bundled build, or a test double). */
-  addon?: KerberosAddon;
+  /** The security library to call instead of the platform's (see native/load.ts): a test double, or one loaded by hand. */
+  provider?: SecurityProvider;
 }
 
 export interface SpnegoOptions extends TokenOptions {
@@ -72,12 +74,13 @@ export function spnFor(proxyHost: string, options: SpnegoOptions = {}): string {
  */
 export class NegotiateContext {
   readonly spn: string;
+  /** The first token, base64. */
   readonly token: string;
-  readonly #client: KerberosClient;
+  readonly #context: SecurityContext;
 
-  private constructor(spn: string, client: KerberosClient, token: string) {
+  private constructor(spn: string, context: SecurityContext, token: string) {
     this.spn = spn;
-    this.#client = client;
+    this.#context = context;
     this.token = token;
   }
 
@@ -89,28 +92,29 @@ export class NegotiateContext {
     const platform = options.platform ?? process.platform;
     const timeout = options.timeout ?? DEFAULT_TOKEN_TIMEOUT;
     if (!(timeout > 0 && Number.isFinite(timeout))) throw new InvalidOptionError('tokenTimeout', `must be a positive number of milliseconds, got ${String(timeout)}`);
-    const addon = options.addon ?? (await loadKerberos(spn, platform));
-    const flags: { mechOID: number; flags: number; principal?: string } = {
-      mechOID: addon.GSS_MECH_OID_SPNEGO,
-      // Mutual auth and sequencing; never GSS_C_DELEG_FLAG: the proxy gets no forwardable TGT.
-      flags: addon.GSS_C_MUTUAL_FLAG | addon.GSS_C_SEQUENCE_FLAG,
-    };
-    if (options.principal) flags.principal = options.principal;
+    let provider: SecurityProvider;
+    try {
+      // The library of the platform this runs on; `platform` only chooses the remedies' words.
+      provider = options.provider ?? (await loadSecurityProvider());
+    } catch (error) {
+      throw classifyGssError(spn, error, platform);
+    }
     const key = `${spn}\u0000${options.principal ?? ''}`;
     const stall = stalled.get(key);
     if (stall) throw new KerberosKdcUnreachableError(spn, '', undefined, platform, { ms: stall.ms, stillWaiting: true });
+    // Mutual authentication (the reply token is checked by verify); never delegation: the proxy gets no TGT.
+    const context = provider.initContext({ spn, mutual: true, ...(options.principal && { principal: options.principal }) });
     let inFlight = false;
     let timedOutInFlight = false;
-    let made: { client: KerberosClient; token: string };
+    let token: Buffer | undefined;
     try {
-      made = await gssCalls.run(
+      token = await gssCalls.run(
         async (abandoned) => {
+          // Nobody waits any more: do not ask the KDC for a ticket no one will use.
+          if (abandoned()) throw new Error('abandoned');
           inFlight = true;
           try {
-            const client = await addon.initializeClient(spn, flags);
-            // Nobody waits any more: do not ask the KDC for a ticket no one will use.
-            if (abandoned()) throw new Error('abandoned');
-            return { client, token: await client.step('') };
+            return (await context.step(undefined)).token;
           } finally {
             inFlight = false;
             if (timedOutInFlight) unstall(key);
@@ -130,12 +134,18 @@ export class NegotiateContext {
         },
       );
     } catch (error) {
+      const named = error instanceof NativeSecurityFailure && error.kind === 'unknown-service' ? await usedName(context) : undefined;
+      const open = error instanceof NativeSecurityFailure && error.kind === 'no-credentials' && provider.info.family === 'heimdal' ? openCacheFile() : undefined;
+      context.dispose(); // a call still running releases its handles when it returns
       if (options.signal?.aborted && error === options.signal.reason) throw error;
-      throw error instanceof KerberosError ? error : classifyGssError(spn, error, platform);
+      throw error instanceof KerberosError ? error : classifyGssError(spn, error, platform, named, open);
     }
-    if (!made.token) throw classifyGssError(spn, new Error('GSSAPI produced an empty token'), platform);
+    if (!token || token.length === 0) {
+      context.dispose();
+      throw classifyGssError(spn, new Error(`${provider.info.api} produced an empty token`), platform);
+    }
     if (tokenChannel.hasSubscribers) tokenChannel.publish({ spn });
-    return new NegotiateContext(spn, made.client, made.token);
+    return new NegotiateContext(spn, context, token.toString('base64'));
   }
 
   /**
@@ -144,11 +154,52 @@ export class NegotiateContext {
    */
   async verify(serverToken: string): Promise<void> {
     try {
-      await this.#client.step(serverToken);
+      await this.#context.step(Buffer.from(serverToken, 'base64'));
     } catch (error) {
-      const gss = (error instanceof Error ? error.message : String(error)).trim();
-      throw new JaatoProxyError('ERR_JAATO_KERBEROS_MUTUAL_AUTH', `the Negotiate reply token for ${this.spn} did not verify (GSSAPI: ${gss || 'no detail'})`, { cause: error });
+      const text = (error instanceof Error ? error.message : String(error)).trim();
+      const api = error instanceof NativeSecurityFailure ? (error.call.startsWith('gss_') ? 'GSSAPI' : 'SSPI') : 'GSSAPI';
+      throw new JaatoProxyError('ERR_JAATO_KERBEROS_MUTUAL_AUTH', `the Negotiate reply token for ${this.spn} did not verify (${api}: ${text || 'no detail'})`, { cause: error });
+    } finally {
+      this.#context.dispose();
     }
+  }
+
+  /**
+   * The service principal the library actually asked the KDC for (`HTTP/host@REALM`), after its own
+   * DNS canonicalization (MIT's rdns), when it can say; undefined once disposed (verify disposes).
+   */
+  targetName(): Promise<string | undefined> {
+    return usedName(this.#context);
+  }
+
+  /** Releases the native context now rather than when it is collected; safe to call twice. */
+  dispose(): void {
+    this.#context.dispose();
+  }
+}
+
+/**
+ * The FILE: cache in KRB5CCNAME when group or others can read it: Heimdal refuses such a cache and
+ * then reports no credentials at all (ffi-probe, Heimdal 7.8); MIT reads it.
+ */
+function openCacheFile(): string | undefined {
+  const name = process.env.KRB5CCNAME?.trim();
+  const path = name?.startsWith('FILE:') ? name.slice(5) : name?.startsWith('/') ? name : process.getuid ? `/tmp/krb5cc_${process.getuid()}` : undefined;
+  try {
+    return path && (statSync(path).mode & 0o077) !== 0 ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The name the library asked the KDC for, when it can say within a short wait (it may ask DNS). */
+async function usedName(context: SecurityContext): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 2000)));
+  try {
+    return await Promise.race([context.targetName().catch(() => undefined), gaveUp]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

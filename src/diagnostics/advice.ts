@@ -1,4 +1,4 @@
-import { KerberosError } from '../auth/errors.js';
+import { KerberosError, KerberosUnknownSpnError } from '../auth/errors.js';
 import { JaatoProxyError } from '../errors.js';
 import { decideOn407 } from '../transport/auth-decision.js';
 import { ProxyAuthenticationError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError } from '../transport/errors.js';
@@ -113,6 +113,8 @@ export function spnRemedy(s: SpnState, why: 'unknown' | 'refused'): string {
  */
 export function tokenRemedy(error: unknown, spn: SpnState | undefined, principal: string | undefined): string | undefined {
   if (!(error instanceof KerberosError)) return undefined;
+  // A name the library rewrote through DNS: no service name setting helps, krb5.conf does (the error's remedy).
+  if (error instanceof KerberosUnknownSpnError && error.requestedPrincipal) return error.remedy;
   if (error.code === 'ERR_JAATO_KERBEROS_UNKNOWN_SPN' && spn) return spnRemedy(spn, 'unknown');
   return error.remedy && withPrincipal(error.remedy, principal);
 }

@@ -217,7 +217,7 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
 }
 
 /** The Kerberos section's lines, which a proxy that never asks for Negotiate makes moot. */
-const KERBEROS_LINES = new Set(['kerberos addon', 'ticket', 'token']);
+const KERBEROS_LINES = new Set(['kerberos library', 'ticket', 'token']);
 
 /**
  * Every proxy answered and none offered Negotiate. A proxy whose line only warns refused doctor's

@@ -1,16 +1,14 @@
-import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import type { Env } from '../config/env.js';
 import type { ProxyConfig, ProxyRoute } from '../config/proxy-config.js';
 import { kerberosPlatform } from '../config/platform.js';
 import { defaultSpn } from '../config/spn.js';
-import { loadKerberos } from '../auth/kerberos-addon.js';
-import { KerberosError } from '../auth/errors.js';
-import { generateSpnegoToken } from '../auth/spnego.js';
+import { loadSecurityProvider } from '../auth/native/load.js';
+import { NegotiateContext } from '../auth/spnego.js';
 import { tokenRemedy, type SpnState } from './advice.js';
 import { credentialsCheck, credentialsSource, type CredentialsEvidence, type CredentialsSource } from './credentials.js';
 import type { Check } from './doctor.js';
-import { readTicketCache } from './ticket-cache.js';
+import { readCacheFile, readCredential, type CredentialState } from './ticket-cache.js';
 
 /** What doctor found about Kerberos: the `kerberos` object of `doctor --json`. */
 export interface KerberosFacts {
@@ -20,7 +18,7 @@ export interface KerberosFacts {
   spn: string | null;
   /** `JAATO_KERBEROS_SPN` when it set the name, `proxy host` otherwise; null with `spn`. */
   spnSource: string | null;
-  /** The client principal seen (klist, or the cache GSSAPI filled from a client keytab); null when none was seen. */
+  /** The client principal the Kerberos library reports (or the cache file names, for an expired ticket); null when none was seen. */
   principal: string | null;
   /** Where the credentials come from; null when that is not known (no token, no listing). */
   credentials: CredentialsSource | null;
@@ -32,9 +30,9 @@ export const KERBEROS_OFF: Readonly<KerberosFacts> = { enabled: false, spn: null
 
 /**
  * doctor's Kerberos lines for the proxy it checks (`proxy`: the URL's, else the https one): the
- * switch, the addon, the credentials and where they come from, the service name, and a real token
- * for it, which is the proof of the credentials whatever holds them (a ticket cache, a client keytab,
- * the Windows logon); klist, where there is one, only adds who and until when.
+ * switch, the security library in use, the credentials (as that library reports them) and where they
+ * come from, the service name, and a real token for it, which is the proof of the credentials whatever
+ * holds them (a ticket cache, a client keytab, the Windows logon).
  */
 export async function checkKerberos(
   config: ProxyConfig,
@@ -54,17 +52,23 @@ export async function checkKerberos(
     facts.spn = proxy.spn;
     facts.spnSource = config.spnSource ?? 'proxy host';
   }
-  const addon = await addonCheck(spn?.spn ?? defaultSpn('proxy', platform), platform);
-  checks.push(addon);
+  const library = await libraryCheck(platform, env);
+  checks.push(library);
 
   const processEnv = env as NodeJS.ProcessEnv;
-  const before = await readTicketCache(processEnv, platform);
-  const seen = before.listing?.principal;
+  // The cache file first: asking the library may fill it from a client keytab.
+  const cache = await readCacheFile(processEnv, platform);
+  const before: CredentialState = { ...(await readCredential(processEnv)), cache };
+  const seen = before.credential.state === 'valid' ? before.credential.principal : cache?.contents?.principal;
   let token: Check | undefined;
-  if (proxy && spn && addon.status === 'ok') {
+  if (proxy && spn && library.status === 'ok') {
     try {
-      const made = await generateSpnegoToken(proxy.proxy.hostname, { spn: spn.spn, platform, ...(options.tokenTimeout !== undefined && { timeout: options.tokenTimeout }) });
-      token = { name: 'token', status: 'ok', detail: `a ${Buffer.from(made, 'base64').length}-byte SPNEGO token for ${spn.spn} (not shown)` };
+      const made = await NegotiateContext.start(spn.spn, { platform, ...(options.tokenTimeout !== undefined && { timeout: options.tokenTimeout }) });
+      // The principal the library asked the KDC for: DNS canonicalization (MIT's rdns) may have changed the name.
+      const principal = await made.targetName();
+      made.dispose();
+      const asked = principal ? `; the library asked the KDC for ${principal}` : '';
+      token = { name: 'token', status: 'ok', detail: `a ${Buffer.from(made.token, 'base64').length}-byte SPNEGO token for ${spn.spn} (not shown)${asked}` };
     } catch (err) {
       const remedy = tokenRemedy(err, spn, seen);
       token = { name: 'token', status: 'fail', detail: err instanceof Error ? err.message : String(err), ...(remedy && { remedy }) };
@@ -75,12 +79,11 @@ export async function checkKerberos(
     token: token === undefined ? 'not tried' : token.status === 'ok' ? 'made' : 'failed',
     clientKeytab: env.KRB5_CLIENT_KTNAME,
     platform,
+    now: Math.floor(Date.now() / 1000),
   };
-  // GSSAPI stores what it got from a client keytab in the cache: read again to say who it is.
-  if (evidence.token === 'made' && before.klist === 'ran' && !before.valid) evidence.after = await readTicketCache(processEnv, platform);
   checks.push(credentialsCheck(evidence));
   facts.token = evidence.token;
-  facts.principal = (evidence.after?.listing?.principal ?? seen) || null;
+  facts.principal = seen ?? null;
   facts.credentials = credentialsSource(evidence) ?? null;
   checks.push(spn ? { name: 'spn', status: 'ok', detail: `${spn.spn} (${spn.source ?? 'from the proxy host'})` } : { name: 'spn', status: 'skip', detail: 'no proxy, no service principal' });
   if (token) checks.push(token);
@@ -94,20 +97,15 @@ export function spnStateOf(config: ProxyConfig, proxy: ProxyRoute, platform: Nod
   return { spn: proxy.spn, source: config.spnSource, hostDefault: defaultSpn(host, platform), ipLiteral: isIP(host) !== 0 };
 }
 
-async function addonCheck(spn: string, platform: NodeJS.Platform): Promise<Check> {
-  const name = 'kerberos addon';
+/** The security library line: which one answered (family, version, file), or what was tried. */
+async function libraryCheck(platform: NodeJS.Platform, env: Env): Promise<Check> {
+  const name = 'kerberos library';
   try {
-    await loadKerberos(spn, platform);
-    const version = (createRequire(import.meta.url)('kerberos/package.json') as { version: string }).version;
-    return { name, status: 'ok', detail: `kerberos ${version} loaded` };
+    const { info } = await loadSecurityProvider({ env });
+    const family = { mit: 'MIT krb5', heimdal: 'Heimdal', apple: "Apple's GSS.framework", sspi: 'Windows SSPI' }[info.family];
+    return { name, status: 'ok', detail: `${family}${info.version ? ` ${info.version}` : ''} ${info.api} (${info.library})` };
   } catch (err) {
-    // From the error's fields, not its sentence (which speaks of a token for a service): whether the
-    // loader found no module, and the loader's own line.
-    const code = err instanceof Error ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
-    const absent = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
-    const what = absent ? 'the optional peer dependency "kerberos" is not installed (install it beside jaato-proxy)' : 'the "kerberos" package did not load';
-    const loader = err instanceof KerberosError ? err.gssMessage : err instanceof Error ? err.message : String(err);
-    const detail = `${what}${loader ? ` (loader: ${loader})` : ''}`;
-    return { name, status: 'fail', detail, remedy: kerberosPlatform(platform).remedies.addonMissing };
+    const detail = `no Kerberos library loaded: ${err instanceof Error ? err.message : String(err)}`;
+    return { name, status: 'fail', detail, remedy: kerberosPlatform(platform).remedies.libraryMissing };
   }
 }

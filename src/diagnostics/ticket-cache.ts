@@ -1,46 +1,56 @@
-import { execFile } from 'node:child_process';
-import { parseKlist, type KlistListing } from './klist-output.js';
+import { readFile } from 'node:fs/promises';
+import { loadSecurityProvider } from '../auth/native/load.js';
+import { NativeSecurityFailure, type SecurityLibraryInfo } from '../auth/native/provider.js';
+import { tidyStatusText } from '../auth/native/gssapi/status.js';
+import { fileCachePath, parseFileCcache, tgtOf, type CacheContents } from './ccache-file.js';
 
-/** What `klist` says about the credential cache. Detail only: the proof is a token (see doctor). */
-export interface TicketCacheState {
-  /** `ran`; `missing` when klist is not installed; `skipped` on Windows, whose klist.exe is another program. */
-  klist: 'ran' | 'missing' | 'skipped';
-  /** `klist -s` (MIT and Heimdal): the cache holds a valid ticket-granting ticket. */
-  valid: boolean;
-  /** The parsed listing; undefined when klist printed none or one neither MIT's nor Heimdal's. */
-  listing?: KlistListing;
-  /** klist's own complaint when it lists nothing, e.g. `No credentials cache found (filename: /tmp/x)`. */
-  complaint?: string;
+/**
+ * The default credential as the security library sees it (never the ticket itself), read through the
+ * same binding that makes tokens: `valid` with who and how long, or why not.
+ */
+export type CredentialRead =
+  | { state: 'valid'; principal: string | undefined; lifetimeSeconds: number | undefined }
+  | { state: 'none' | 'expired' | 'unreadable'; said: string }
+  | { state: 'no library' };
+
+/** What doctor knows of the credentials before it asks for a token. */
+export interface CredentialState {
+  library: SecurityLibraryInfo | undefined;
+  credential: CredentialRead;
+  /** A FILE: cache's contents, read before the library is asked (which may fill it from a client keytab). */
+  cache: { path: string; contents: CacheContents | undefined } | undefined;
 }
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-  missing: boolean;
+/** The cache file GSSAPI would use, if it is a file; never throws. */
+export async function readCacheFile(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): Promise<CredentialState['cache']> {
+  if (platform === 'win32') return undefined;
+  const path = fileCachePath(env, process.getuid?.());
+  if (!path) return undefined;
+  const bytes = await readFile(path).catch(() => undefined);
+  return { path, contents: bytes && parseFileCcache(bytes) };
 }
 
-function klist(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve) => {
-    // C locale: both klists translate their headers and dates, and the parser reads the English ones.
-    execFile('klist', args, { env: { ...env, LC_ALL: 'C' }, timeout: 5000 }, (error, stdout, stderr) => {
-      const errno = (error as NodeJS.ErrnoException | null)?.code;
-      resolve({ code: error ? (typeof errno === 'number' ? errno : 1) : 0, out: stdout, err: stderr, missing: errno === 'ENOENT' });
-    });
-  });
+/** Asks the library for the default credential (on libuv's pool: with a client keytab it reaches the KDC). */
+export async function readCredential(env: NodeJS.ProcessEnv): Promise<Pick<CredentialState, 'library' | 'credential'>> {
+  let provider;
+  try {
+    provider = await loadSecurityProvider({ env });
+  } catch {
+    return { library: undefined, credential: { state: 'no library' } };
+  }
+  try {
+    const c = await provider.inquireCredential();
+    return { library: provider.info, credential: { state: 'valid', principal: c.principal, lifetimeSeconds: c.lifetimeSeconds } };
+  } catch (error) {
+    const said = tidyStatusText(error instanceof Error ? error.message : String(error));
+    const kind = error instanceof NativeSecurityFailure ? error.kind : 'other';
+    const state = kind === 'credentials-expired' ? 'expired' : kind === 'no-credentials' ? 'none' : 'unreadable';
+    return { library: provider.info, credential: { state, said } };
+  }
 }
 
-/** Reads the credential cache through the platform's `klist` (MIT or Heimdal); never throws. */
-export async function readTicketCache(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): Promise<TicketCacheState> {
-  if (platform === 'win32') return { klist: 'skipped', valid: false };
-  const status = await klist(['-s'], env);
-  if (status.missing) return { klist: 'missing', valid: false };
-  const list = await klist([], env);
-  const state: TicketCacheState = { klist: 'ran', valid: status.code === 0 };
-  const listing = parseKlist(list.out);
-  if (listing) state.listing = listing;
-  // "klist: No credentials cache found (filename: /tmp/x)" (MIT), "klist: No ticket file: FILE:/tmp/x" (Heimdal).
-  const complaint = list.err.trim().split('\n')[0]?.replace(/^klist:\s*/, '');
-  if (complaint) state.complaint = complaint;
-  return state;
+/** The cache's TGT has passed its end (Heimdal reports such a cache as holding no credentials). */
+export function cacheExpired(cache: CredentialState['cache'], nowSeconds: number): boolean {
+  const tgt = cache?.contents && tgtOf(cache.contents);
+  return tgt !== undefined && tgt.endtime <= nowSeconds;
 }

@@ -1,14 +1,14 @@
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { startApache } from './apache.js';
+import { apacheActiveRequests, startApache } from './apache.js';
 import { createCertificates } from './certs.js';
 import { startKdc } from './kdc.js';
 import { startHttpOrigin, startHttpsOrigin, type Origin } from './origin.js';
-import { checkLabPrerequisites } from './prerequisites.js';
-import { isAlive, run } from './processes.js';
-import { readAccessLog, startSquid, type AccessLogEntry } from './squid.js';
+import { checkLabPrerequisites, LabSetupError } from './prerequisites.js';
+import { isAlive, run, waitForPortFree } from './processes.js';
+import { readAccessLog, squidActiveRequests, startSquid, type AccessLogEntry } from './squid.js';
 
 const REALM = 'JAATO.TEST';
 const USER = 'alice';
@@ -60,12 +60,19 @@ export interface Lab {
   accessLog(): AccessLogEntry[];
   /** Apache's (`proxies.perRequest`) access log so far; `squidStatus` is APACHE_ and its %X (+, -, X). */
   perRequestLog(): AccessLogEntry[];
+  /**
+   * Requests Squid and Apache are serving now, open tunnels included (idle kept-alive connections are
+   * not requests). Both write a request's log line when it ends, so at 0 their logs are complete.
+   */
+  activeRequests(): Promise<{ squid: number; apache: number }>;
   /** Stops the KDC (to test an unreachable KDC). */
   stopKdc(): Promise<void>;
   /** Starts the stopped KDC again, on the same port and database. */
   startKdc(): Promise<void>;
   /** Kills Squid (SIGKILL, as a crash would) and starts it again on the same ports. */
   restartSquid(): Promise<void>;
+  /** Kills Apache (`proxies.perRequest`; SIGKILL to its process group, as a crash would) and starts it again on the same port. */
+  restartApache(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -101,10 +108,15 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-/** Kills the group and resolves once the process has exited. */
+/**
+ * Kills the group and resolves once the process has exited. The service was unref'd at start: it is
+ * ref'd while this waits, or Node could exit first when nothing else is pending (a test's last hook).
+ */
 function killAndWait(child: ChildProcess): Promise<void> {
   killGroup(child);
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  child.ref();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /**
@@ -156,8 +168,26 @@ function removeShm(name: string): void {
   for (const f of readdirSync('/dev/shm')) if (f.startsWith(`${name}-`)) rmSync(join('/dev/shm', f), { force: true });
 }
 
+/**
+ * Squid and Apache drop to the users `proxy` and `www-data`, who must reach the lab's directory: every
+ * directory above it must let others through (o+x). A private TMPDIR (mode 0700) would otherwise end
+ * in Squid's "Cannot open ... for writing" and a keytab it cannot stat.
+ */
+function checkLabParent(base: string): void {
+  for (let dir = resolve(base); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      throw new LabSetupError(
+        `The lab's directory goes in ${base} (os.tmpdir(): TMPDIR or /tmp), but ${dir} does not let other users through (mode ${(statSync(dir).mode & 0o777).toString(8)}), ` +
+          `and Squid and Apache run as the users proxy and www-data: chmod o+x ${dir}, or point TMPDIR at a directory they can reach`,
+      );
+    }
+    if (dir === dirname(dir)) return;
+  }
+}
+
 export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   checkLabPrerequisites();
+  checkLabParent(tmpdir());
   sweepStaleLabs();
   installExitHook();
   const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
@@ -173,11 +203,8 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   };
   const origins: Origin[] = [];
   const stopAll = async (): Promise<void> => {
-    for (const child of children) {
-      killGroup(child);
-      running.delete(child);
-    }
-    await Promise.all(origins.map((o) => o.close()));
+    // Every service gone before its files: a Squid still running could write its segments again.
+    await Promise.all([...children.map((child) => killAndWait(child).then(() => running.delete(child))), ...origins.map((o) => o.close())]);
     removeShm(name);
     rmSync(dir, { recursive: true, force: true });
   };
@@ -248,6 +275,10 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       },
       accessLog: () => readAccessLog(squid.accessLog),
       perRequestLog: () => readAccessLog(apache.accessLog),
+      activeRequests: async () => {
+        const [squidNow, apacheNow] = await Promise.all([squidActiveRequests(squid.managerPort), apacheActiveRequests(apache.port)]);
+        return { squid: squidNow, apache: apacheNow };
+      },
       // Resolves once the KDC has exited: a request made right after must find no KDC, not a dying one.
       stopKdc: () => killAndWait(kdc.process),
       startKdc: async () => {
@@ -256,9 +287,16 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       },
       restartSquid: async () => {
         await killAndWait(squid.process);
+        await Promise.all([...Object.values(squid.ports), squid.managerPort].map((port) => waitForPortFree(port, 'Squid')));
         removeShm(name);
         squid.process = await squid.relaunch();
         track(squid.process);
+      },
+      restartApache: async () => {
+        await killAndWait(apache.process);
+        await waitForPortFree(apache.port, 'Apache httpd');
+        apache.process = await apache.relaunch();
+        track(apache.process);
       },
       stop: stopAll,
     };

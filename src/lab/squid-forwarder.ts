@@ -68,6 +68,9 @@ http_access deny all
   const stop = async (): Promise<void> => {
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      // The service was unref'd at start: ref it until it has exited, or a caller's last await (a test
+      // file's after hook) lets Node exit first, and the /dev/shm segments below are never removed.
+      child.ref();
       try {
         process.kill(-child.pid, 'SIGKILL'); // the group: Squid's helpers go too
       } catch {

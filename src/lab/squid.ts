@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { freePort, run, startService, waitForPort } from './processes.js';
+import { freePort, rawGet, run, startService, waitForPort } from './processes.js';
 
 export interface SquidOptions {
   dir: string;
@@ -20,6 +20,8 @@ export interface Squid {
   /** Starts Squid again with the same configuration and ports (after it was killed). */
   relaunch(): Promise<ChildProcess>;
   ports: { negotiate: number; basic: number; both: number };
+  /** The cache manager's own port (loopback clients, no authentication, not logged): see squidActiveRequests. */
+  managerPort: number;
   accessLog: string;
   cacheLog: string;
 }
@@ -29,7 +31,7 @@ export interface Squid {
  * only picks the challenge, so each single-scheme port also refuses the other scheme's credentials.
  */
 export async function startSquid(o: SquidOptions): Promise<Squid> {
-  const [negotiate, basic, both] = [await freePort(), await freePort(), await freePort()];
+  const [negotiate, basic, both, manager] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const p = (name: string): string => join(o.dir, name);
   const logs = p('squid-logs');
   mkdirSync(logs, { recursive: true });
@@ -53,10 +55,10 @@ export async function startSquid(o: SquidOptions): Promise<Squid> {
     `http_port 127.0.0.1:${negotiate} name=negotiate
 http_port 127.0.0.1:${basic} name=basic
 http_port 127.0.0.1:${both} name=both
+http_port 127.0.0.1:${manager} name=manager
 pid_filename ${p('squid.pid')}
 cache_log ${cacheLog}
 logformat jaato %ts.%03tu %>lp %rm %ru %>Hs %un %Ss %>p
-access_log stdio:${accessLog} jaato
 buffered_logs off
 cache deny all
 cache_mem 8 MB
@@ -74,6 +76,8 @@ auth_param basic realm jaato-lab
 acl port_negotiate myportname negotiate
 acl port_basic myportname basic
 acl port_both myportname both
+acl port_manager myportname manager
+access_log stdio:${accessLog} jaato !port_manager
 auth_schemes negotiate port_negotiate
 auth_schemes basic port_basic
 auth_schemes negotiate,basic port_both
@@ -82,6 +86,8 @@ acl sent_negotiate req_header Proxy-Authorization -i ^negotiate
 acl CONNECT method CONNECT
 acl tunnel_ports port 443 ${o.connectPorts.join(' ')}
 acl authenticated proxy_auth REQUIRED
+http_access allow port_manager localhost manager
+http_access deny port_manager
 http_access deny CONNECT !tunnel_ports
 http_access deny port_negotiate sent_basic
 http_access deny port_basic sent_negotiate
@@ -100,10 +106,23 @@ deny_info 407:ERR_CACHE_ACCESS_DENIED sent_negotiate
   await run('squid', ['-k', 'parse', '-f', conf], { env });
   const launch = async (): Promise<ChildProcess> => {
     const child = startService('squid', ['-N', '-n', o.name, '-f', conf], p('squid.out'), { env });
-    for (const port of [negotiate, basic, both]) await waitForPort(port, 'Squid', 10_000, [cacheLog, p('squid.out')], child);
+    for (const port of [negotiate, basic, both, manager]) await waitForPort(port, 'Squid', 10_000, [cacheLog, p('squid.out')], child);
     return child;
   };
-  return { process: await launch(), relaunch: launch, ports: { negotiate, basic, both }, accessLog, cacheLog };
+  return { process: await launch(), relaunch: launch, ports: { negotiate, basic, both }, managerPort: manager, accessLog, cacheLog };
+}
+
+/**
+ * Requests Squid is serving now (tunnels open included, idle kept-alive connections not), from its
+ * cache manager's active_requests page, asked on the manager's own port (`managerPort`: loopback
+ * clients, no authentication, nothing else served, not written to the access log); the page's own
+ * request is not counted.
+ */
+export async function squidActiveRequests(port: number): Promise<number> {
+  const page = await rawGet(port, '/squid-internal-mgr/active_requests');
+  if (!/^HTTP\/1\.[01] 200 /.test(page)) throw new Error(`Squid's active_requests page: ${page.slice(0, 200)}`);
+  // One `uri` line per request in progress; this page's own is one of them.
+  return (page.match(/^uri .*$/gm) ?? []).filter((line) => !line.includes('/squid-internal-mgr/')).length;
 }
 
 export interface AccessLogEntry {

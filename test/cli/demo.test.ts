@@ -5,6 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exited, runCli, startCli } from './helpers.js';
 
+// The demo's environment: PATH, and TMPDIR when set, since the lab goes where os.tmpdir() says and
+// this test looks for it there.
+const DEMO_ENV: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}) };
+
 function labDirsOwnedBy(pid: number | undefined): string[] {
   return readdirSync(tmpdir())
     .filter((d) => d.startsWith('jaato-lab-'))
@@ -18,7 +22,7 @@ function labDirsOwnedBy(pid: number | undefined): string[] {
 }
 
 test('demo runs to its end: a Kerberos-authenticated request, serve used by curl, lab cleaned up', async () => {
-  const r = await runCli(['demo'], { PATH: process.env.PATH });
+  const r = await runCli(['demo'], DEMO_ENV);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /lab up in \d+ ms; alice@JAATO\.TEST has a ticket from a real kinit/);
   assert.match(r.stdout, /→ direct {2}because JAATO_NO_PROXY entry "localhost"/);
@@ -30,7 +34,7 @@ test('demo runs to its end: a Kerberos-authenticated request, serve used by curl
 });
 
 test('demo: Ctrl-C tears the lab down', async () => {
-  const { child } = await startCli(['demo'], { PATH: process.env.PATH }, /lab up in/);
+  const { child } = await startCli(['demo'], DEMO_ENV, /lab up in/);
   assert.equal(labDirsOwnedBy(child.pid).length, 1);
   child.kill('SIGINT');
   assert.equal(await exited(child), 130);

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { KerberosNoCredentialsError, KerberosUnknownSpnError } from '../../src/auth/errors.js';
 import { parseProxyUrl } from '../../src/config/proxy-url.js';
 import { authCheck, authModeCheck, connectionRemedy, directRemedy, fetchAuthNote, offerCheck, originRemedy, replyTokenCheck, schemeName, sentWith, spnRemedy, tokenRemedy, unmetOffer, type AuthSetting, type SpnState } from '../../src/diagnostics/advice.js';
-import { credentialsSource } from '../../src/diagnostics/credentials.js';
 import { ProxyAuthenticationError, ProxyConnectionError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError } from '../../src/transport/errors.js';
 
 // doctor's judgements as tables: what the proxy offered or answered, what was configured → the
@@ -64,6 +63,10 @@ test('a refused or unknown service name: "set JAATO_KERBEROS_SPN" only when it i
   assert.equal(tokenRemedy(new KerberosUnknownSpnError('HTTP@wrong', 'Server not found in Kerberos database', undefined, 'linux'), set, undefined), spnRemedy(set, 'unknown'));
   assert.equal(tokenRemedy(new KerberosNoCredentialsError('HTTP@p', 'No credentials were supplied', undefined, 'linux'), set, 'alice@JAATO.TEST'), 'Run `kinit alice@JAATO.TEST` (check with `klist`)');
   assert.equal(tokenRemedy(new Error('not ours'), set, undefined), undefined);
+  // A name the library rewrote through DNS (MIT's rdns): krb5.conf, never the service name setting.
+  const renamed = tokenRemedy(new KerberosUnknownSpnError('HTTP@proxy.corp', 'Server not found in Kerberos database', undefined, 'linux', 'HTTP/node7.corp@CORP'), set, undefined);
+  assert.match(renamed ?? '', /`rdns = false` and `dns_canonicalize_hostname = false`/);
+  assert.doesNotMatch(renamed ?? '', /JAATO_KERBEROS_SPN is set|set JAATO_KERBEROS_SPN/);
 });
 
 test('a proxy that cannot be reached: the remedy for what went wrong underneath', () => {
@@ -119,14 +122,6 @@ test('the authenticated request: any answer but a 407 is accepted credentials; a
   assert.deepEqual([refused.status, refused.remedy], ['fail', spnRemedy(spn, 'refused')]);
   const basic = authCheck({ ok: false, error: new ProxyAuthenticationError(proxy, ['basic'], 'refused') }, 'CONNECT x:443', { ...BASIC, spn: undefined, principal: undefined, sent: 'basic' }, place);
   assert.equal(basic.remedy, 'the proxy refused the Basic credentials in HTTPS_PROXY: check the user and password');
-});
-
-test('where the credentials come from, as doctor --json names it', () => {
-  const ran = { klist: 'ran' as const, valid: false };
-  assert.equal(credentialsSource({ before: { ...ran, valid: true }, token: 'made', platform: 'linux' }), 'ticket cache');
-  assert.equal(credentialsSource({ before: ran, token: 'made', clientKeytab: '/k', platform: 'linux' }), 'client keytab');
-  assert.equal(credentialsSource({ before: ran, token: 'failed', clientKeytab: '/k', platform: 'linux' }), undefined);
-  assert.equal(credentialsSource({ before: { klist: 'skipped', valid: false }, token: 'made', platform: 'win32' }), 'windows logon');
 });
 
 test('how the proxy authenticates is information: both modes ✓ with "handles both", not seen is a skip saying why', () => {

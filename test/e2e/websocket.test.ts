@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createAgents, createFetch, getAgent, type ProxyDispatcherOptions } from '../../src/index.js';
 import type { Lab } from '../../src/lab/lab.js';
 import type { AccessLogEntry } from '../../src/lab/squid.js';
-import { logSince, quietLogLength, type LogReader } from '../helpers/lab.js';
+import { logUntil, quietLogLength, type LogReader } from '../helpers/lab.js';
 import { useLab } from '../helpers/lab.js';
 import { WS_EXPECTED, undiciEcho, wsEcho, wsUrl } from '../helpers/websocket.js';
 
@@ -17,13 +17,14 @@ const PROXIES: ReadonlyArray<{ name: string; url: (lab: Lab) => string; log: Log
 
 const options = (lab: Lab, proxy: string): ProxyDispatcherOptions => ({ proxy, kerberos: true, exactNoProxy: '', noProxy: '', ca: lab.ca, env: {} });
 
-/** The proxy tunnelled to `port` for the lab user, and no proxy credential reached an origin. */
+/**
+ * The proxy tunnelled to `port` for the lab user, and no proxy credential reached an origin. Waits for
+ * that line itself: "a line since `from`" could be an earlier test's, logged when its tunnel closed.
+ */
 async function assertAuthenticatedTunnel(lab: Lab, log: LogReader, from: number, port: number): Promise<void> {
-  const entries: AccessLogEntry[] = await logSince(lab, from, 1, log);
-  assert.ok(
-    entries.some((e) => e.method === 'CONNECT' && e.url === `127.0.0.1:${port}` && e.status === 200 && e.user === lab.principal),
-    JSON.stringify(entries),
-  );
+  const tunnelled = (e: AccessLogEntry): boolean => e.method === 'CONNECT' && e.url === `127.0.0.1:${port}` && e.status === 200 && e.user === lab.principal;
+  const entries = await logUntil(lab, from, tunnelled, log);
+  assert.ok(entries.some(tunnelled), JSON.stringify(entries));
   for (const origin of [lab.origins.http, lab.origins.https]) for (const seen of origin.seen) assert.equal(seen.headers['proxy-authorization'], undefined);
 }
 

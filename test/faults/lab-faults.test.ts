@@ -10,7 +10,8 @@ import {
   ProxyAuthenticationError,
   unwrapError,
 } from '../../src/index.js';
-import { useLab } from '../helpers/lab.js';
+import { readFileSync } from 'node:fs';
+import { logUntil, useLab } from '../helpers/lab.js';
 
 const ctx = useLab();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -33,7 +34,9 @@ test('Squid killed and restarted under load: every failure is typed, and the sam
       }
     };
     const loops = Array.from({ length: 6 }, (_, i) => loop(i));
-    await sleep(400);
+    // The restart must hit requests in flight: wait until every loop has had answers (the load runs
+    // on kept-alive tunnels), however slow the machine, rather than a fixed time.
+    for (const deadline = Date.now() + 30_000; outcomes.length < 12 && Date.now() < deadline; ) await sleep(25);
     await lab.restartSquid();
     restarted = true;
     await Promise.all(loops);
@@ -81,6 +84,29 @@ test('a ticket that expires mid-run: typed expiry error on the next new connecti
     assert.match(error.message, /kinit/);
     await lab.kinit();
     assert.equal((await f(`${lab.origins.https.url}/renewed`)).status, 200);
+  } finally {
+    await f.dispatcher.close();
+  }
+});
+
+test('Apache killed and restarted (lab.restartApache): same port, the same client recovers, the new httpd logs', async () => {
+  const lab = ctx.lab;
+  const f = createFetch({ proxy: lab.proxies.perRequest, kerberos: true, env: {}, ca: lab.ca });
+  const pidFile = `${lab.dir}/apache/httpd.pid`;
+  try {
+    assert.equal((await f(`${lab.origins.https.url}/before-apache-restart`)).status, 200);
+    const before = Number(readFileSync(pidFile, 'utf8'));
+    await lab.restartApache();
+    const after = Number(readFileSync(pidFile, 'utf8'));
+    assert.notEqual(after, before, 'a new httpd');
+    assert.throws(() => process.kill(before, 0), { code: 'ESRCH' }, 'the old httpd is gone');
+    const from = lab.perRequestLog().length;
+    // The pooled tunnel died with the old httpd: its request may fail, typed; the next one succeeds.
+    const first = await f(`${lab.origins.http.url}/after-apache-restart`).then((r) => r.status, (e: unknown) => unwrapError(e));
+    assert.ok(first === 200 || first instanceof JaatoProxyError, String(first));
+    assert.equal((await f(`${lab.origins.http.url}/after-apache-restart-2`)).status, 200);
+    const log = await logUntil(lab, from, (e) => e.url.endsWith('/after-apache-restart-2'), (l) => l.perRequestLog());
+    assert.ok(log.some((e) => e.url.endsWith('/after-apache-restart-2') && e.status === 200 && e.user === lab.principal), JSON.stringify(log));
   } finally {
     await f.dispatcher.close();
   }

@@ -42,31 +42,54 @@ export type LogReader = (lab: Lab) => AccessLogEntry[];
 const squidLog: LogReader = (lab) => lab.accessLog();
 
 /**
- * A proxy's log lines (requests only) written since entry `from`, once there are at least `min` of them
- * or 3 s have passed. Both proxies log a CONNECT only when its tunnel closes, so they can trail the request.
+ * True once the lab's proxies serve no request (open tunnels count, idle kept-alive connections do not):
+ * both write a request's log line when it ends, so their logs then hold every line still to come. A
+ * proxy that cannot answer (being restarted) counts as busy.
  */
-export async function logSince(lab: Lab, from: number, min: number, read: LogReader = squidLog): Promise<AccessLogEntry[]> {
-  const deadline = Date.now() + 3000;
+async function proxiesIdle(lab: Lab): Promise<boolean> {
+  const now = await lab.activeRequests().catch(() => undefined);
+  return now !== undefined && now.squid === 0 && now.apache === 0;
+}
+
+/** Polls `done` every 25 ms until it holds or `ms` have passed; says which. */
+async function until(done: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
   for (;;) {
-    const entries = read(lab).slice(from).filter((e) => e.method !== '-');
-    if (entries.length >= min || Date.now() > deadline) return entries;
-    await new Promise((r) => setTimeout(r, 50));
+    if (await done()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 
 /**
- * The log's length once the proxy has written nothing for 150 ms. A CONNECT is logged when its tunnel
+ * A proxy's log lines (requests only) written since entry `from`, once there are at least `min` of them,
+ * or once the proxies serve no request (then no line is still to come), or after 10 s. Both proxies
+ * log a CONNECT only when its tunnel closes, so they can trail the request.
+ */
+export async function logSince(lab: Lab, from: number, min: number, read: LogReader = squidLog): Promise<AccessLogEntry[]> {
+  const entries = (): AccessLogEntry[] => read(lab).slice(from).filter((e) => e.method !== '-');
+  await until(async () => entries().length >= min || (await proxiesIdle(lab)), 10_000);
+  return entries();
+}
+
+/**
+ * The log lines since entry `from` once one of them is `wanted` (or after 10 s): for a test that knows
+ * the line it waits for, so that a line of an earlier test, written late, cannot stand in for it.
+ */
+export async function logUntil(lab: Lab, from: number, wanted: (e: AccessLogEntry) => boolean, read: LogReader = squidLog): Promise<AccessLogEntry[]> {
+  const entries = (): AccessLogEntry[] => read(lab).slice(from).filter((e) => e.method !== '-');
+  await until(() => entries().some(wanted), 10_000);
+  return entries();
+}
+
+/**
+ * The log's length once the lab's proxies serve no request (so every line of earlier requests is in),
+ * or after 10 s if one stays open (a tunnel a test left open). A CONNECT is logged when its tunnel
  * closes, so a previous test's line can arrive late: tests that read the log start from here.
  */
 export async function quietLogLength(lab: Lab, read: LogReader = squidLog): Promise<number> {
-  let last = read(lab).length;
-  for (let i = 0; i < 40; i++) {
-    await new Promise((r) => setTimeout(r, 150));
-    const now = read(lab).length;
-    if (now === last) return now;
-    last = now;
-  }
-  return last;
+  await until(() => proxiesIdle(lab), 10_000);
+  return read(lab).length;
 }
 
 let pacsServed = 0;

@@ -9,7 +9,7 @@ export const WS_EXPECTED: ReadonlyArray<[string, boolean]> = [
   ['000102fdfeff', true],
 ];
 
-/** Bound on one echo exchange: a tunnel that never opens fails the row instead of hanging it. */
+/** Bound on one echo exchange, its close included: a tunnel that never opens fails the row instead of hanging it. */
 const ECHO_LIMIT_MS = 10_000;
 
 function bounded<T>(what: string, run: (resolve: (v: T) => void, reject: (e: unknown) => void) => () => void): Promise<T> {
@@ -44,17 +44,17 @@ export function undiciEcho(url: string, dispatcher: Dispatcher): Promise<Array<[
     ws.addEventListener('message', (event) => {
       const data: unknown = event.data;
       got.push(typeof data === 'string' ? [data, false] : [Buffer.from(data as ArrayBuffer).toString('hex'), true]);
-      if (got.length === WS_MESSAGES.length) {
-        ws.close();
-        resolve(got);
-      }
+      if (got.length === WS_MESSAGES.length) ws.close();
     });
     ws.addEventListener('error', (event) => {
       const { error, message } = event as unknown as { error?: unknown; message?: string };
       reject(new Error(`undici WebSocket ${url} failed: ${message || String(error)}`, { cause: error }));
     });
+    // Settled on close, not on the last echo: the connection (the proxy's tunnel) is then gone, and the
+    // proxy's log line for it is written, so what a test checks next is already there.
     ws.addEventListener('close', (event) => {
       if (got.length < WS_MESSAGES.length) reject(new Error(`undici WebSocket ${url} closed (${event.code}) after ${got.length} echoes`));
+      else resolve(got);
     });
     return () => ws.close();
   });
@@ -70,14 +70,13 @@ export function wsEcho(url: string, agent?: Agent, ca?: string): Promise<Array<[
     });
     ws.on('message', (data: Buffer, isBinary) => {
       got.push([isBinary ? data.toString('hex') : data.toString('utf8'), isBinary]);
-      if (got.length === WS_MESSAGES.length) {
-        ws.close();
-        resolve(got);
-      }
+      if (got.length === WS_MESSAGES.length) ws.close();
     });
     ws.once('error', reject);
+    // Settled once the socket has closed (see undiciEcho).
     ws.once('close', (code) => {
       if (got.length < WS_MESSAGES.length) reject(new Error(`ws ${url} closed (${code}) after ${got.length} echoes`));
+      else resolve(got);
     });
     return () => ws.terminate();
   });

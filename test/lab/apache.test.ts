@@ -1,9 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { get } from 'node:http';
+import WebSocket from 'ws';
+import { createAgents } from '../../src/index.js';
 import { run } from '../../src/lab/processes.js';
 import type { Lab } from '../../src/lab/lab.js';
-import { logSince, useLab } from '../helpers/lab.js';
+import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 
 const ctx = useLab();
 
@@ -15,24 +18,21 @@ function curl(lab: Lab, args: readonly string[]): Promise<string> {
 const apacheLog = (lab: Lab): ReturnType<Lab['perRequestLog']> => lab.perRequestLog();
 const apacheLogSince = (lab: Lab, from: number, min: number): ReturnType<typeof logSince> => logSince(lab, from, min, apacheLog);
 
-/** Sends raw bytes to the proxy and returns everything it answered before closing or going quiet. */
+/**
+ * Sends a raw request that says `Connection: close` and returns everything the proxy answered before it
+ * closed the connection: the end of the answer is the close, not a pause in the bytes.
+ */
 function rawExchange(proxy: string, text: string): Promise<string> {
+  assert.match(text, /\r\nConnection: close\r\n/i, 'the exchange ends when the proxy closes');
   const { hostname, port } = new URL(proxy);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: hostname === 'localhost' ? '127.0.0.1' : hostname, port: Number(port) });
     let got = '';
-    let timer: NodeJS.Timeout | undefined;
-    const done = (): void => {
-      clearTimeout(timer);
+    socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    socket.on('end', () => {
       socket.destroy();
       resolve(got);
-    };
-    socket.on('data', (d: Buffer) => {
-      got += d.toString('latin1');
-      clearTimeout(timer);
-      timer = setTimeout(done, 300);
     });
-    socket.on('end', done);
     socket.on('error', reject);
     socket.write(text);
   });
@@ -41,7 +41,7 @@ function rawExchange(proxy: string, text: string): Promise<string> {
 describe('lab: Apache httpd + mod_auth_gssapi, the per-request Negotiate proxy', () => {
   test('curl --proxy-negotiate gets through, and Apache logs the Kerberos user', async () => {
     const lab = ctx.lab;
-    const from = lab.perRequestLog().length;
+    const from = await quietLogLength(lab, apacheLog); // settled: an earlier test's tunnel is logged when it closes
     const body = await curl(lab, ['--proxy-negotiate', '-U', ':', '-x', lab.proxies.perRequest, `${lab.origins.http.url}/apache-curl`]);
     assert.equal(JSON.parse(body).url, '/apache-curl');
     const tunnelled = await curl(lab, ['--proxy-negotiate', '-U', ':', '-x', lab.proxies.perRequest, '--cacert', `${lab.dir}/ca.pem`, `${lab.origins.https.url}/apache-tls`]);
@@ -60,7 +60,7 @@ describe('lab: Apache httpd + mod_auth_gssapi, the per-request Negotiate proxy',
 
   test('per request: a second request on the same connection without a token gets 407', async () => {
     const lab = ctx.lab;
-    const from = lab.perRequestLog().length;
+    const from = await quietLogLength(lab, apacheLog); // settled: an earlier test's tunnel is logged when it closes
     const p = lab.proxies.perRequest;
     // --next drops --proxy-negotiate for the second transfer; curl keeps the proxy connection.
     const out = await curl(lab, [
@@ -106,11 +106,52 @@ describe('lab: Apache httpd + mod_auth_gssapi, the per-request Negotiate proxy',
   });
 });
 
-/** One SPNEGO token for HTTP@localhost, made with the kerberos addon directly (not the code under test). */
+/** One SPNEGO token for HTTP@localhost, made with the security library directly (not NegotiateContext). */
 async function mintToken(): Promise<{ token: string }> {
-  type Addon = { initializeClient(spn: string, o: { mechOID: number }): Promise<{ step(challenge: string): Promise<string> }>; GSS_MECH_OID_SPNEGO: number };
-  const mod = (await import('kerberos')) as unknown as Partial<Addon> & { default: Addon };
-  const addon = typeof mod.initializeClient === 'function' ? (mod as Addon) : mod.default;
-  const client = await addon.initializeClient('HTTP@localhost', { mechOID: addon.GSS_MECH_OID_SPNEGO });
-  return { token: await client.step('') };
+  const { loadSecurityProvider } = await import('../../src/auth/native/load.js');
+  const context = (await loadSecurityProvider()).initContext({ spn: 'HTTP@localhost', mutual: false });
+  try {
+    return { token: ((await context.step(undefined)).token as Buffer).toString('base64') };
+  } finally {
+    context.dispose();
+  }
+}
+
+// Tests read the proxies' logs once nothing is in progress (helpers/lab.ts): activeRequests must count
+// an open tunnel, not an idle kept-alive connection, and its own status pages must stay out of the logs.
+test('lab.activeRequests: an open tunnel counts on its proxy, an idle kept-alive connection does not; the status pages are not logged', async () => {
+  const lab = ctx.lab;
+  assert.deepEqual(await lab.activeRequests(), { squid: 0, apache: 0 });
+  const lines = [lab.accessLog().length, lab.perRequestLog().length];
+  for (const [family, proxy] of [['squid', lab.proxies.negotiate], ['apache', lab.proxies.perRequest]] as const) {
+    const agents = createAgents({ proxy, kerberos: true, env: {} });
+    try {
+      const status = await new Promise<number | undefined>((resolve, reject) =>
+        get(`${lab.origins.http.url}/kept-alive`, { agent: agents.http }, (res) => res.resume().on('end', () => resolve(res.statusCode))).on('error', reject),
+      );
+      assert.equal(status, 200);
+      // The answer is in; the proxy may take a moment to finish the request. The connection stays open.
+      assert.ok(await becomesIdle(lab), `${family}: an idle kept-alive connection is no request`);
+      const ws = new WebSocket(`${lab.origins.http.url.replace('http:', 'ws:')}/ws/active`, { agent: agents.http });
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      const open = await lab.activeRequests();
+      assert.deepEqual(open, { squid: family === 'squid' ? 1 : 0, apache: family === 'apache' ? 1 : 0 }, `${family}: the open tunnel`);
+      ws.close();
+      await new Promise((resolve) => ws.once('close', resolve));
+    } finally {
+      agents.http.destroy();
+    }
+  }
+  assert.ok(await becomesIdle(lab), 'no request once the tunnels have closed');
+  const logged = [...lab.accessLog().slice(lines[0]), ...lab.perRequestLog().slice(lines[1])];
+  assert.ok(logged.every((e) => !/squid-internal-mgr|jaato-lab-status/.test(e.url)), JSON.stringify(logged));
+});
+
+/** Polls lab.activeRequests() until both proxies serve nothing, for up to 10 s. */
+async function becomesIdle(lab: Lab): Promise<boolean> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 25))) {
+    const now = await lab.activeRequests();
+    if (now.squid === 0 && now.apache === 0) return true;
+  }
+  return false;
 }

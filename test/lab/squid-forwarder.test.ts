@@ -1,5 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { ProxyAgent, request } from 'undici';
 import { useLab } from '../helpers/lab.js';
 import { startSquidForwarder, type SquidForwarder } from '../../src/lab/squid-forwarder.js';
@@ -48,3 +50,27 @@ for (const scheme of ['http', 'https'] as const) {
     assert.ok(seen.every((e) => e.user === lab.principal && e.status === 200), JSON.stringify(seen));
   });
 }
+
+// Squid leaves its segments in /dev/shm when SIGKILLed; stop() removes them once Squid has exited. A
+// test file's last hook awaits that exit with nothing else pending, so this child does the same: the
+// lab stopped first (its origins closed), then the forwarder.
+test('stopping the lab and then the forwarder as the last thing a process does leaves nothing in /dev/shm or the temporary directory', async () => {
+  const lab = new URL('../../src/lab/lab.js', import.meta.url).href;
+  const fwd = new URL('../../src/lab/squid-forwarder.js', import.meta.url).href;
+  const script = `
+    const { startLab } = await import(${JSON.stringify(lab)});
+    const { startSquidForwarder } = await import(${JSON.stringify(fwd)});
+    const lab = await startLab();
+    const name = 'fwdlast' + process.pid;
+    const f = await startSquidForwarder({ dir: lab.dir, name, peerHost: 'localhost', peerPort: Number(new URL(lab.proxies.negotiate).port), clientKeytab: await lab.clientKeytab(), krb5Conf: lab.env.KRB5_CONFIG });
+    console.log(JSON.stringify({ name, lab: lab.dir.slice(lab.dir.lastIndexOf('/') + 1).replace(/[^A-Za-z0-9]/g, ''), dir: lab.dir }));
+    await lab.stop();
+    await f.stop();`;
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 }, (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout))),
+  );
+  const { name, lab: labName, dir } = JSON.parse(out) as { name: string; lab: string; dir: string };
+  const left = readdirSync('/dev/shm').filter((f) => f.startsWith(`${name}-`) || f.startsWith(`${labName}-`));
+  assert.deepEqual(left, [], 'Squid segments left in /dev/shm');
+  assert.equal(existsSync(dir), false, `${dir} left behind`);
+});

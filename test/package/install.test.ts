@@ -1,6 +1,8 @@
-// The package as a user gets it: `npm pack` of what a clone of this working tree holds (so `prepare`
-// builds dist/ from nothing), installed from the tarball into a scratch project, then used from ES
-// modules, CommonJS and the bin. One pack and one install serve every test here.
+// The package as a user gets it: `npm pack` of what a clone of this working tree holds (so `prepack`
+// builds dist/ from nothing), installed from the tarball into a scratch project with --ignore-scripts
+// (nothing is built there), then used from ES modules, CommonJS and the bin, and for a Negotiate
+// request through the lab's Squid with MIT's and Heimdal's GSSAPI. One pack and one install serve
+// every test here.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -8,6 +10,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, posix } from 'node:path';
 import { npmEnv, ok, ROOT, run } from './helpers.js';
+import { useLab } from '../helpers/lab.js';
+
+const ctx = useLab();
 
 const TARGET = 'https://x.example/';
 const PROXY = 'http://proxy.corp.example:8080';
@@ -34,7 +39,7 @@ before(async () => {
     mkdirSync(dirname(join(clone, path)), { recursive: true });
     cpSync(join(ROOT, path), join(clone, path));
   }
-  assert.ok(!existsSync(join(clone, 'dist')), 'the clone must start without dist/ so that prepare is what builds it');
+  assert.ok(!existsSync(join(clone, 'dist')), 'the clone must start without dist/ so that prepack is what builds it');
   symlinkSync(join(ROOT, 'node_modules'), join(clone, 'node_modules')); // as `npm ci` would have left it
   ok(await run('npm', ['pack', '--pack-destination', work, '--loglevel=error'], { cwd: clone, env: npmEnv(), timeout: 120_000 }), 'npm pack');
   const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
@@ -43,7 +48,8 @@ before(async () => {
   app = join(work, 'app');
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), '{ "name": "jaato-consumer", "version": "1.0.0", "private": true }\n');
-  const install = ['install', join(work, tarball), '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+  // --ignore-scripts: what the package needs must not depend on any install script having run.
+  const install = ['install', join(work, tarball), '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
   ok(await run('npm', install, { cwd: app, env: npmEnv(), timeout: 120_000 }), 'npm install <tarball>');
   installed = join(app, 'node_modules', 'jaato-proxy');
 });
@@ -58,7 +64,7 @@ function filesUnder(dir: string, prefix = ''): string[] {
   );
 }
 
-test('the tarball: dist built by prepare with its types, LICENSE; no lab, no demo, no source maps; only undici and the PAC evaluator at run time', () => {
+test('the tarball: dist built by prepack with its types, LICENSE; no lab, no demo, no source maps; undici, the PAC evaluator and koffi at run time; no install script', () => {
   const files = filesUnder(installed);
   for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'dist/register.d.ts', 'dist/adapters/axios.js', 'dist/adapters/axios.d.ts', 'dist/cli/main.js']) {
     assert.ok(files.includes(f), `${f} is missing from the package`);
@@ -85,11 +91,14 @@ test('the tarball: dist built by prepare with its types, LICENSE; no lab, no dem
   assert.deepEqual(files.filter((f) => f.endsWith('.map')), [], 'source maps (their sources, src/, are not shipped)');
 
   const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as Record<string, Record<string, unknown> | undefined>;
-  // The PAC evaluator (pac-resolver on QuickJS) is loaded only when a PAC is configured.
-  assert.deepEqual(Object.keys(pkg.dependencies ?? {}).sort(), ['pac-resolver', 'quickjs-wasi', 'undici']);
+  // The PAC evaluator (pac-resolver on QuickJS) is loaded only when a PAC is configured; koffi only for a Negotiate token.
+  assert.deepEqual(Object.keys(pkg.dependencies ?? {}).sort(), ['koffi', 'pac-resolver', 'quickjs-wasi', 'undici']);
   assert.equal(pkg.optionalDependencies, undefined);
-  assert.deepEqual(pkg.peerDependenciesMeta?.kerberos, { optional: true });
-  assert.ok(!existsSync(join(app, 'node_modules', 'kerberos')), 'an optional peer is not installed for the user');
+  assert.equal(pkg.peerDependencies?.kerberos, undefined);
+  // npm counts preinstall, install, postinstall and prepare as install-time scripts.
+  assert.deepEqual(Object.keys(pkg.scripts ?? {}).filter((name) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(name)), [], 'install-time scripts');
+  assert.ok(!existsSync(join(app, 'node_modules', 'kerberos')), 'no kerberos addon');
+  assert.ok(existsSync(join(app, 'node_modules', '@koromix', `koffi-${process.platform}-${process.arch}`)), "koffi's binary comes as a package, not from a script");
 });
 
 test('ES modules: import { explain, createFetch, getProxyUrl } from "jaato-proxy"', async () => {
@@ -136,7 +145,7 @@ test('the bin: demo in an installed package exits 1 with one line saying it runs
   assert.match(r.stderr, /^jaato-proxy: the demo is not part of the installed package; it runs from a clone of the repository: `bash scripts\/setup\.sh && npm run demo`\n$/);
 });
 
-test('loading jaato-proxy loads neither the kerberos addon nor the lab; the first Negotiate token asks for the addon, and its absence is explained', async () => {
+test('loading jaato-proxy loads neither koffi nor the lab; the first Negotiate token loads koffi and the GSSAPI library', async () => {
   // Records every module resolution, with registerHooks where Node has it (22.15+, in-thread; module.register
   // is deprecated from 26) and module.register on Node 20. Both append synchronously before the module
   // loads, so the log is complete when the program reads it.
@@ -174,22 +183,44 @@ export async function resolve(specifier, context, next) {
 const seen = () => readFileSync(process.env.TRACE_LOG, 'utf8').trim().split('\\n').map((l) => l.split('\\t'));
 const jaato = await import('jaato-proxy');
 const onLoad = seen();
-const error = await jaato.generateSpnegoToken('proxy.corp.example').then(() => null, (e) => ({ code: e.code, message: e.message }));
-console.log(JSON.stringify({ onLoad, afterToken: seen().slice(onLoad.length), error }));
+const token = await jaato.generateSpnegoToken('localhost').then((t) => Buffer.from(t, 'base64').length, (e) => e.code);
+console.log(JSON.stringify({ onLoad, afterToken: seen().slice(onLoad.length), token }));
 `,
   );
   const log = join(work, 'resolutions.log');
   writeFileSync(log, '');
-  const r = ok(await node(['--import', './trace.mjs', 'traced.mjs'], appEnv({ TRACE_LOG: log, JAATO_KERBEROS_PROXY: 'true' })), 'node --import ./trace.mjs traced.mjs');
-  const out = JSON.parse(r.stdout) as { onLoad: string[][]; afterToken: string[][]; error: { code: string; message: string } | null };
+  const r = ok(await node(['--import', './trace.mjs', 'traced.mjs'], appEnv({ ...labVariables(), TRACE_LOG: log, JAATO_KERBEROS_PROXY: 'true' })), 'node --import ./trace.mjs traced.mjs');
+  const out = JSON.parse(r.stdout) as { onLoad: string[][]; afterToken: string[][]; token: number | string };
 
   const ours = out.onLoad.map(([, url]) => url ?? '').filter((url) => url.startsWith('file:') && url.includes('/node_modules/jaato-proxy/'));
   assert.ok(ours.some((url) => url.endsWith('/dist/index.js')), `the trace saw no jaato-proxy module: ${JSON.stringify(out.onLoad)}`);
   assert.deepEqual(ours.filter((url) => /\/dist\/(lab|cli)\//.test(url)), [], 'the lab or the CLI loaded with the library');
-  assert.deepEqual(out.onLoad.filter(([specifier, url]) => specifier === 'kerberos' || /\/kerberos\//.test(url ?? '')), [], 'kerberos loaded with the library');
-
-  // The control: the same trace does see the addon asked for, once a token is wanted.
-  assert.deepEqual(out.afterToken.filter(([specifier]) => specifier === 'kerberos'), [['kerberos', 'ERR ERR_MODULE_NOT_FOUND']]);
-  assert.equal(out.error?.code, 'ERR_JAATO_KERBEROS_ADDON_MISSING');
-  assert.match(out.error?.message ?? '', /optional peer dependency "kerberos" is not installed \(install it beside jaato-proxy\)\. Install it with `npm install kerberos`/);
+  assert.deepEqual(out.onLoad.filter(([specifier, url]) => specifier === 'koffi' || /\/koffi\//.test(url ?? '')), [], 'koffi loaded with the library');
+  // The control: the same trace sees koffi once a token is wanted, and the token is made.
+  assert.ok(out.afterToken.some(([specifier, url]) => specifier === 'koffi' && /\/node_modules\/koffi\//.test(url ?? '')), JSON.stringify(out.afterToken));
+  assert.equal(typeof out.token, 'number', `token: ${String(out.token)}`);
 });
+
+/** The lab's Kerberos variables (its krb5.conf and ticket cache), for a program run in the scratch project. */
+function labVariables(): Record<string, string> {
+  return Object.fromEntries(Object.entries(ctx.lab.env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
+
+for (const library of ['mit', 'heimdal'] as const) {
+  test(`installed with --ignore-scripts, a Negotiate request through the lab's Squid succeeds with ${library === 'mit' ? "MIT's" : "Heimdal's"} GSSAPI`, async () => {
+    const lab = ctx.lab;
+    writeFileSync(
+      join(app, 'negotiate.mjs'),
+      `import { createFetch, loadSecurityProvider } from 'jaato-proxy';
+const fetch = createFetch({ proxy: ${JSON.stringify(lab.proxies.negotiate)}, kerberos: true, env: {} });
+const res = await fetch(${JSON.stringify(`${lab.origins.http.url}/installed-${library}`)});
+await res.arrayBuffer();
+const { info } = await loadSecurityProvider();
+console.log(JSON.stringify({ status: res.status, family: info.family }));
+await fetch.dispatcher.close();
+`,
+    );
+    const r = ok(await node(['negotiate.mjs'], appEnv({ ...labVariables(), JAATO_GSSAPI_LIBRARY: library })), `node negotiate.mjs (${library})`);
+    assert.deepEqual(JSON.parse(r.stdout), { status: 200, family: library });
+  });
+}

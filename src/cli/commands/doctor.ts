@@ -7,7 +7,7 @@ import { EXIT } from '../errors.js';
 export const DOCTOR_HELP = `Usage: jaato-proxy doctor [url] [--pac <location>] [--json] [fetch's proxy and trust options]
 
 Checks, in order: the proxy variables, the bypass lists, the route for the URL, Kerberos (switch,
-addon, who holds which credentials and where they come from, the SPN, a real token), then each proxy
+library (MIT, Heimdal, GSS.framework or SSPI), who holds which credentials and where they come from, the SPN, a real token), then each proxy
 (the URL's, or without a URL every configured one): a request without credentials, to see what it
 offers, and one with them, to see it accept them; with a URL, the URL fetched through it. Each line
 With a PAC (JAATO_PAC_URL or --pac): the PAC loaded and compiled, its answer for the URL (without

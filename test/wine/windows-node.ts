@@ -1,0 +1,102 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, closeSync, constants, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Runs JavaScript under Node for Windows in Wine, against the Wine prefix, node.exe and Windows-side
+ * node_modules that scripts/setup-wine.sh prepared in JAATO_WINE_DIR (default .cache/wine).
+ */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const NODE_WIN_VERSION = '22.22.2';
+export const WINE_DIR = process.env['JAATO_WINE_DIR'] ?? join(ROOT, '.cache', 'wine');
+export const APP = join(WINE_DIR, 'app');
+const NODE_EXE = join(WINE_DIR, `node-${NODE_WIN_VERSION}`, 'node.exe');
+const PREFIX = join(WINE_DIR, 'prefix');
+
+/** The environment every Wine process of the harness gets: our prefix, quiet, no Mono/Gecko download. */
+export function wineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, WINEPREFIX: PREFIX, WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=', ...extra };
+  delete env['DISPLAY'];
+  return env;
+}
+
+/** Throws, naming the Debian packages or the setup step, when the harness is not there. No skip. */
+export function checkWineHarness(): void {
+  const missing: string[] = [];
+  for (const [path, pkg] of [
+    ['/usr/bin/wine', 'wine'],
+    ['/usr/lib/wine/wine64', 'wine64'],
+    ['/usr/bin/wineserver', 'wine'],
+  ] as const) {
+    try {
+      accessSync(path, constants.X_OK);
+    } catch {
+      if (!missing.includes(pkg)) missing.push(pkg);
+    }
+  }
+  if (missing.length > 0) {
+    throw new Error(`The Windows (SSPI) tests run Node for Windows under Wine, and these Debian packages are missing: ${missing.join(' ')}. Run: bash scripts/setup-wine.sh (or apt-get install -y --no-install-recommends ${missing.join(' ')})`);
+  }
+  const needs = [NODE_EXE, join(PREFIX, '.jaato-win10'), join(APP, 'node_modules', '@koromix', 'koffi-win32-x64')];
+  const absent = needs.filter((p) => !existsSync(p));
+  if (absent.length > 0) throw new Error(`The Wine harness is not set up (missing ${absent.join(', ')}). Run: bash scripts/setup-wine.sh`);
+}
+
+/**
+ * Copies the built library (dist and package.json) into the Windows side's node_modules, as npm would
+ * install it there: its imports (koffi and the rest) then resolve to the win32 packages beside it.
+ * Returns the installed package's directory.
+ */
+export function installBuiltLibrary(): string {
+  const dist = join(ROOT, 'dist');
+  if (!existsSync(join(dist, 'index.js'))) throw new Error(`${dist} is missing: run npm run build`);
+  const target = join(APP, 'node_modules', 'jaato-proxy');
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(target, { recursive: true });
+  cpSync(dist, join(target, 'dist'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(target, 'package.json'));
+  return target;
+}
+
+/** `/a/b` as Wine's Z: drive sees it. */
+export function windowsPath(unixPath: string): string {
+  return `Z:${unixPath.replace(/\//g, '\\')}`;
+}
+
+export interface WindowsRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node.exe script args` under Wine and resolves when it exits, or kills it after `timeoutMs`.
+ * Stdout and stderr go to files (`<outBase>.out`/`.err`): a pipe makes Node for Windows die with EBADF.
+ */
+export function runWindowsNode(script: string, args: readonly string[], options: { env?: Record<string, string>; outBase: string; timeoutMs: number }): Promise<WindowsRun> {
+  const outPath = `${options.outBase}.out`;
+  const errPath = `${options.outBase}.err`;
+  const out = openSync(outPath, 'w');
+  const err = openSync(errPath, 'w');
+  const child = spawn('wine', [NODE_EXE, windowsPath(script), ...args], { cwd: APP, env: wineEnv(options.env), stdio: ['ignore', out, err] });
+  closeSync(out);
+  closeSync(err);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: readFileSync(outPath, 'utf8'), stderr: readFileSync(errPath, 'utf8') });
+    });
+  });
+}
+
+/** Ends this prefix's wineserver (and so every Wine process of the prefix): only the harness's own. */
+export function stopWineServer(): void {
+  spawnSync('wineserver', ['-k'], { env: wineEnv(), stdio: 'ignore', timeout: 10_000 });
+}
