@@ -28,7 +28,7 @@ test('parseProxyUrl: a path, query or fragment is ignored and recorded; origin a
     assert.ok(!p.redacted.includes('s3cret'), value);
   }
   const withCreds = parseProxyUrl('http://u:s3cret@proxy:8080/x', 'HTTPS_PROXY');
-  assert.deepEqual(withCreds.credentials, { username: 'u', password: 's3cret' }, 'credentials still read');
+  assert.deepEqual([withCreds.credentials?.username, withCreds.credentials?.password], ['u', 's3cret'], 'credentials still read');
 });
 
 test('describeIgnoredParts: names the variable and each ignored part, never the query or fragment', () => {
