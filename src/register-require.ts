@@ -5,10 +5,11 @@
  * for `--import` instead of being half done.
  */
 import { InvalidOptionError } from './config/errors.js';
-import { install } from './adapters/global.js';
+import { adoptProgramAxiosCommonJs, install } from './adapters/global.js';
 import { localProxyRequested } from './adapters/local-proxy-net.js';
 
 if (localProxyRequested()) {
   throw new InvalidOptionError('JAATO_LOCAL_PROXY', 'the in-process local proxy needs `node --import jaato-proxy/register` (an ES module preload that can wait for it to listen); --require cannot wait');
 }
 install();
+adoptProgramAxiosCommonJs();

@@ -2,8 +2,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { setGlobalDispatcher } from 'undici';
 import { InvalidOptionError } from '../config/errors.js';
+import { programAxiosCommonJs, programAxiosCopies, takeProxyOff, type AxiosDefaultsHolder } from './axios-copies.js';
 import { startSafetyNet, type SafetyNet } from './local-proxy-net.js';
 import { createAgents, type ProxyAgents } from './node/agents.js';
+import { RequestFunctions } from './node/request-functions.js';
 import { ProxyDispatcher, type ProxyDispatcherOptions } from './undici/public-dispatcher.js';
 
 export interface InstallOptions extends ProxyDispatcherOptions {
@@ -39,6 +41,10 @@ interface Saved {
   dispatchers: unknown[];
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
+  /** The wrapper of http(s).request/get; restore() puts the functions back. */
+  functions: RequestFunctions;
+  /** How to put back each axios copy's `defaults.proxy`. */
+  axios: Array<() => void>;
 }
 
 /** `withNet`: installed by install({ localProxy: true }) (`net` stays undefined when no proxy was configured). */
@@ -46,9 +52,11 @@ let state: { saved: Saved; current: Installation; withNet: boolean; net: SafetyN
 let starting: Promise<Installation> | undefined;
 
 /**
- * Routes the whole process through jaato-proxy: the global `fetch` (and undici) dispatcher, and
+ * Routes the whole process through jaato-proxy: the global `fetch` (and undici) dispatcher;
  * `http.globalAgent` / `https.globalAgent`, which `http.request`/`https.request` use when a caller
- * passes no agent. Unmodified programs and SDKs follow. Idempotent: a second call returns the
+ * passes no agent; and those four functions themselves, so a request on an agent of Node's own classes
+ * that a caller or library built (the AWS SDK's) or one that dials its own socket (ws) is routed too
+ * (see RequestFunctions). Unmodified programs and SDKs follow. Idempotent: a second call returns the
  * installation in place. `uninstall()` puts back exactly what was there.
  */
 export function install(options?: InstallOptions & { localProxy?: false }): Installation;
@@ -90,12 +98,15 @@ async function installWithNet(options: ProxyDispatcherOptions): Promise<Installa
 
 function replaceGlobals(options: ProxyDispatcherOptions, withNet: boolean, net?: SafetyNet): Installation {
   const globals = globalThis as unknown as Record<symbol, unknown>;
-  const saved: Saved = { dispatchers: DISPATCHER_SYMBOLS.map((s) => globals[s]), httpAgent: http.globalAgent, httpsAgent: https.globalAgent };
+  const dispatchers = DISPATCHER_SYMBOLS.map((s) => globals[s]);
+  const httpAgent = http.globalAgent;
+  const httpsAgent = https.globalAgent;
   const current: Installation = { dispatcher: new ProxyDispatcher(options), agents: createAgents(options) };
   if (net) current.localProxy = { url: net.url, changes: net.changes };
   setGlobalDispatcher(current.dispatcher);
   http.globalAgent = current.agents.http;
   https.globalAgent = current.agents.https;
+  const saved: Saved = { dispatchers, httpAgent, httpsAgent, functions: new RequestFunctions(current.agents, options), axios: [] };
   state = { saved, current, withNet, net };
   return current;
 }
@@ -116,9 +127,32 @@ export async function uninstall(): Promise<void> {
   DISPATCHER_SYMBOLS.forEach((s, i) => (globals[s] = saved.dispatchers[i]));
   http.globalAgent = saved.httpAgent;
   https.globalAgent = saved.httpsAgent;
+  saved.functions.restore();
+  for (const restore of saved.axios.splice(0)) restore();
   current.agents.http.destroy();
   current.agents.https.destroy();
   await Promise.all([stopping, current.dispatcher.close()]);
+}
+
+/**
+ * For `--import jaato-proxy/register`: the axios copies the program would load (its CommonJS and its ES
+ * module build) get `proxy: false` in their defaults before the program runs, so axios sends through
+ * the installed agents instead of reading HTTPS_PROXY itself (it cannot answer a Negotiate 407).
+ * `uninstall()` puts each field back. A program that calls install() itself calls installAxios(axios).
+ */
+export async function adoptProgramAxios(): Promise<number> {
+  return adopt(await programAxiosCopies());
+}
+
+/** As adoptProgramAxios, for `--require jaato-proxy/register`: the CommonJS copy, which is what a CommonJS program loads. */
+export function adoptProgramAxiosCommonJs(): number {
+  return adopt(programAxiosCommonJs());
+}
+
+function adopt(copies: AxiosDefaultsHolder[]): number {
+  if (!state) return 0;
+  for (const axios of copies) state.saved.axios.push(takeProxyOff(axios));
+  return copies.length;
 }
 
 /** The installation in place, if any. */

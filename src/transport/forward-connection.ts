@@ -12,12 +12,20 @@ import { ResponseHeadParser, type BodyFraming, type ResponseHead } from './respo
 export interface ForwardConnectionOptions extends ProxyAuthOptions, DialOptions {
   /** Bytes of a request body kept to send it again after a 407 (default 4 MiB). */
   bodyReplayLimit?: number;
+  /**
+   * The origin (`http://host:port`) every request on this connection goes to. node:http writes the
+   * request line in origin form, as for a direct request; the line is put in the absolute form a proxy
+   * takes here, on the wire, so the agent never has to change a request whose head Node has already
+   * rendered (an `Expect` header, headers given as an array).
+   */
+  origin?: string;
 }
 
 const END_OF_HEAD = Buffer.from('\r\n\r\n');
 const MAX_REQUEST_HEAD = 64 * 1024;
 const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*(\d+)[ \t]*(?=\r\n)/i;
 const CHUNKED = /\r\ntransfer-encoding:[^\r]*chunked[ \t]*(?=\r\n)/i;
+const EXPECT_CONTINUE = /\r\nexpect:[ \t]*100-continue[ \t]*(?=\r\n)/i;
 
 /** One request as it crosses the connection: its head (as the client wrote it), its body so far, its session. */
 interface Outgoing {
@@ -36,6 +44,8 @@ interface Outgoing {
   onAuthenticated: number | undefined;
   /** After a 407 that came before the body was complete: the rest is recorded only, and sent with the replay. */
   held: boolean;
+  /** `Expect: 100-continue`: the client may wait for a 100 before it sends the body. */
+  expectContinue: boolean;
   whenComplete: (() => void) | undefined;
 }
 
@@ -44,6 +54,8 @@ interface Incoming {
   parser: ResponseHeadParser;
   raw: Buffer[];
   framing: BodyFraming | undefined;
+  /** Bytes of 1xx heads already handed to node:http (it emits 'continue' and 'information' for them). */
+  interim: number;
   remaining: number;
   chunked: ChunkedEnd | undefined;
   /** The answer is a 407 being answered: its bytes never reach the client. */
@@ -78,6 +90,8 @@ export class ForwardConnection extends SocketFacade {
   #inbound: Promise<void> = Promise.resolve();
   /** A request has gone out and its final answer has not ended yet. */
   #awaiting = false;
+  /** A CONNECT of the client's own was answered 2xx: from here bytes pass through both ways, unread. */
+  #tunnel = false;
 
   private constructor(route: ProxyRoute, options: ForwardConnectionOptions, socket: Socket) {
     super({ allowHalfOpen: false });
@@ -126,6 +140,7 @@ export class ForwardConnection extends SocketFacade {
   }
 
   async #send(data: Buffer): Promise<void> {
+    if (this.#tunnel) return this.#write(data);
     while (data.length > 0) {
       const out = this.#out;
       if (out === undefined || out.complete) {
@@ -159,7 +174,8 @@ export class ForwardConnection extends SocketFacade {
     }
   }
 
-  async #startRequest(head: string): Promise<void> {
+  async #startRequest(written: string): Promise<void> {
+    const head = this.#absolute(written);
     const space = head.indexOf(' ');
     const method = head.slice(0, space);
     const target = head.slice(space + 1, head.indexOf(' ', space + 1));
@@ -184,6 +200,7 @@ export class ForwardConnection extends SocketFacade {
       session: new ProxyAuthSession(this.#route, this.#options),
       onAuthenticated: undefined,
       held: false,
+      expectContinue: EXPECT_CONTINUE.test(`${head}\r\n`),
       whenComplete: undefined,
     };
     this.#out = out;
@@ -196,6 +213,14 @@ export class ForwardConnection extends SocketFacade {
       if (header === undefined && this.#route.auth === 'negotiate') out.onAuthenticated = this.#generation;
     }
     await this.#write(Buffer.from(withHeader(out.head, header), 'latin1'));
+  }
+
+  /** The request line in absolute form (RFC 9112 §3.2.2) when it came in origin form and the origin is known. */
+  #absolute(head: string): string {
+    const origin = this.#options.origin;
+    const space = head.indexOf(' ');
+    if (origin === undefined || head.charCodeAt(space + 1) !== 0x2f /* '/' */) return head;
+    return `${head.slice(0, space + 1)}${origin}${head.slice(space + 1)}`;
   }
 
   #record(out: Outgoing, part: Buffer): void {
@@ -215,15 +240,19 @@ export class ForwardConnection extends SocketFacade {
 
   // --- answers, from the proxy ---
   async #receive(data: Buffer): Promise<void> {
+    if (this.#tunnel) return this.#deliver(data);
     while (data.length > 0 && !this.destroyed) {
       const inc = this.#in;
       if (!inc) throw new Error('the proxy sent bytes before any request');
       if (inc.framing === undefined) {
         inc.raw.push(data);
         const result = inc.parser.feed(data);
-        if (!result) return;
+        if (!result) {
+          this.#deliverInterim(inc);
+          return;
+        }
         const raw = Buffer.concat(inc.raw);
-        const headBytes = raw.subarray(0, raw.length - result.rest.length);
+        const headBytes = raw.subarray(inc.interim, raw.length - result.rest.length);
         data = result.rest;
         await this.#onHead(inc, result.head, headBytes);
         continue;
@@ -249,6 +278,18 @@ export class ForwardConnection extends SocketFacade {
     }
   }
 
+  /**
+   * 1xx answers go to node:http as they come (a `100 Continue` is what a client waiting to send its body
+   * needs), not only with the final answer. Those before a 407 go too: the client sees one more 100.
+   */
+  #deliverInterim(inc: Incoming): void {
+    const end = inc.parser.interimLength;
+    if (end <= inc.interim) return;
+    const raw = Buffer.concat(inc.raw);
+    this.#deliver(raw.subarray(inc.interim, end));
+    inc.interim = end;
+  }
+
   async #onHead(inc: Incoming, head: ResponseHead, headBytes: Buffer): Promise<void> {
     const out = this.#out as Outgoing;
     inc.framing = head.framing;
@@ -256,6 +297,8 @@ export class ForwardConnection extends SocketFacade {
     if (head.framing.kind === 'chunked') inc.chunked = new ChunkedEnd();
     if (head.statusCode === 407) {
       inc.swallow = head;
+      // Whatever of the body comes while the 407 is answered waits for the replay.
+      if (!out.complete) out.held = true;
     } else {
       if (out.session.sent === 'negotiate') this.#authenticated = true;
       if (out.session.mustVerify(head.headers, this.#verified)) {
@@ -264,6 +307,13 @@ export class ForwardConnection extends SocketFacade {
         this.#socket.resume();
       }
       this.#deliver(headBytes);
+      if (head.framing.kind === 'tunnel') {
+        // The client's own CONNECT (grpc-js tunnels itself) went through with our Proxy-Authorization:
+        // the rest is its tunnel, passed through unread (the bytes after the head in this read too).
+        this.#tunnel = true;
+        this.#awaiting = false;
+        return;
+      }
     }
     if (head.framing.kind === 'none' || (head.framing.kind === 'length' && head.framing.length === 0)) await this.#answerEnded(inc);
   }
@@ -279,7 +329,11 @@ export class ForwardConnection extends SocketFacade {
     const onAuthenticatedConnection = out.onAuthenticated !== undefined && out.onAuthenticated === this.#generation;
     out.onAuthenticated = undefined;
     const header = await out.session.answer407(challenge.headers['proxy-authenticate'], { signal: this.#abort.signal, onAuthenticatedConnection });
-    if (!out.complete) {
+    if (!out.complete && out.expectContinue) {
+      // The client waits for a 100 before it sends (the rest of) its body: the head goes again now,
+      // on a new connection, with what came of the body so far; the rest follows as it comes.
+      await this.#redial();
+    } else if (!out.complete) {
       // The proxy answered before the body was sent: it is behind on this connection, so the rest
       // goes with the replay, on a new one.
       out.held = true;
@@ -290,8 +344,9 @@ export class ForwardConnection extends SocketFacade {
     }
     if (out.over) throw new RequestBodyReplayError(this.#route.proxy, out.what, this.#limit);
     debug('proxy %s: %s sent again after a 407', this.#route.proxy.redacted, out.what);
-    out.held = false;
-    await this.#write(Buffer.concat([Buffer.from(withHeader(out.head, header), 'latin1'), ...out.body]));
+    const replay = this.#write(Buffer.concat([Buffer.from(withHeader(out.head, header), 'latin1'), ...out.body]));
+    out.held = false; // set with the replay written, so no part of the body can pass it
+    await replay;
   }
 
   async #redial(): Promise<void> {
@@ -334,7 +389,7 @@ export class ForwardConnection extends SocketFacade {
 }
 
 function newIncoming(method: string): Incoming {
-  return { parser: new ResponseHeadParser(method), raw: [], framing: undefined, remaining: 0, chunked: undefined, swallow: undefined };
+  return { parser: new ResponseHeadParser(method), raw: [], framing: undefined, interim: 0, remaining: 0, chunked: undefined, swallow: undefined };
 }
 
 /** The head with `Proxy-Authorization: header` after its request line, and the empty line that ends it. */

@@ -87,10 +87,19 @@ export class ResponseHeadParser {
   #consumed = 0;
   #status: StatusLine | undefined;
   #fields: Array<[string, string]> = [];
+  #interimLength = 0;
 
   /** `method` is the request's (CONNECT, HEAD, GET...): it decides what a 2xx means and whether a body follows. */
   constructor(method: string) {
     this.#method = method.toUpperCase();
+  }
+
+  /**
+   * How many of the bytes fed so far are complete 1xx answers (skipped by `feed`): a relay that must
+   * pass them on as they come (a 100 Continue) sends that many.
+   */
+  get interimLength(): number {
+    return this.#interimLength;
   }
 
   /** Returns the final head and the bytes after it once the head is complete, else undefined. */
@@ -185,7 +194,10 @@ export class ResponseHeadParser {
     this.#fields = [];
     if (status.code === 101) throw malformed('101 Switching Protocols, which was not asked for'); // RFC 9110 §15.2.2
     // RFC 9110 §15.2: a client parses any number of 1xx answers before the final one, and skips them.
-    if (status.code < 200) return undefined;
+    if (status.code < 200) {
+      this.#interimLength = this.#consumed;
+      return undefined;
+    }
     const headers: Record<string, string[]> = {};
     for (const [name, value] of fields) (headers[name.toLowerCase()] ??= []).push(value);
     return { statusCode: status.code, statusText: status.text, headers, framing: framingOf(this.#method, status.code, status.version, headers) };

@@ -1,21 +1,30 @@
 import { Agent as HttpAgent, type AgentOptions, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
-import { isIP, type Socket } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { InvalidTargetUrlError } from '../../config/errors.js';
 import { unbracket } from '../../config/host.js';
 import type { ProxyOptions, ProxyRoute, Route } from '../../config/proxy-config.js';
 import { debug } from '../../debug.js';
-import { ForwardConnection } from '../../transport/forward-connection.js';
-import { OriginFormConnection } from '../../transport/origin-form-connection.js';
+import { pacRouterFor, pacRoutes } from '../../pac/pac-route.js';
+import type { PacRouter } from '../../pac/pac-router.js';
+import { redactUrl } from '../../redact.js';
 import { ProxyTimeoutError } from '../../transport/errors.js';
-import { openTunnel } from '../../transport/tunnel.js';
-import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
-import { failRequest, openPooled, PAC, poolName, PREPARED, ROUTE, TUNNEL, type CreateSocket, type PoolOptions, type SocketCallback } from './pool.js';
-import type { PacSetting } from '../../pac/pac-route.js';
+import { originTls, routingOptions, type ProxyClientOptions } from '../client-options.js';
+import { routeKey } from '../route-key.js';
 import { resolveRouting, type Routing } from '../routing.js';
-import { connected, decideRoute, openByPac, pacProxyOf, type AgentDecision } from './routing.js';
+import { HttpRouteAgent, type HttpMode } from './http-route-agent.js';
+import { HttpsRouteAgent } from './https-route-agent.js';
+import { PendingConnection } from './pending-connection.js';
+import { refuse } from './refusing-agent.js';
+import { RouteAgents } from './route-agents.js';
+import { originOf, type ConnectOptions } from './route-target.js';
+import { decideRoute, type AgentDecision } from './routing.js';
+
+/** Node's Agent#addRequest: called by every ClientRequest, used by agent-base and proxy-agent, not in @types/node. */
+interface NodeAgent {
+  addRequest(req: ClientRequest, options: object): void;
+}
 
 export type ProxyAgentOptions = ProxyClientOptions &
   Omit<AgentOptions, 'timeout'> & {
@@ -66,97 +75,51 @@ function nodeAgentOptions<T extends ProxyAgentOptions>(options: T): AgentOptions
   return agent;
 }
 
-type ConnectOptions = PoolOptions & { host?: string | null; hostname?: string | null; port?: number | string | null; servername?: string };
 
-/** Node's Agent methods that @types/node does not declare (addRequest, createSocket) or types loosely. */
-interface BaseAgent {
-  addRequest(req: ClientRequest, options: object): void;
-  createSocket: CreateSocket;
-  createConnection(options: object, cb: SocketCallback): Duplex | undefined;
+/** The key of a list of routes: a pool per list (one route without a PAC). */
+function keyOf(routes: readonly Route[], prefix = ''): string {
+  return `${prefix}${routes.map(routeKey).join(', ')}`;
 }
 
-const httpBase = HttpAgent.prototype as unknown as BaseAgent;
-const httpsBase = HttpsAgent.prototype as unknown as BaseAgent;
-
-function targetUrl(scheme: 'http:' | 'https:', o: ConnectOptions, path = '/'): URL {
-  const host = unbracket(o.hostname ?? o.host ?? 'localhost');
-  const hostPart = host.includes(':') ? `[${host}]` : host;
-  const href = `${scheme}//${hostPart}${o.port ? `:${o.port}` : ''}${path.startsWith('/') ? path : '/'}`;
-  try {
-    return new URL(href);
-  } catch {
-    throw new InvalidTargetUrlError(`${scheme}//${hostPart}${o.port ? `:${o.port}` : ''}/`);
-  }
+/** Whether `addressed` (a name or an address) is `name` or one of its addresses. */
+async function sameHost(addressed: string, name: string): Promise<boolean> {
+  if (addressed.toLowerCase() === name.toLowerCase()) return true;
+  if (isIP(addressed) === 0) return false;
+  const addresses = await lookup(name, { all: true });
+  return addresses.some((a) => a.address === addressed);
 }
 
-/**
- * Routes a request, or fails it the way Node fails a request (an `'error'` event): the configuration
- * is read on every request, so a malformed variable set at run time must not throw out of `http.get()`.
- */
-function routeOrFail(req: ClientRequest, decide: () => { target: URL; decision: AgentDecision }): { target: URL; decision: AgentDecision } | undefined {
-  try {
-    return decide();
-  } catch (error) {
-    failRequest(req, error instanceof Error ? error : new Error(String(error)));
-    return undefined;
-  }
+/** The proxy a request's connection went through (a PAC chose it once the connection opened), if any. */
+function proxyOf(req: ClientRequest): ProxyRoute | undefined {
+  const socket = req.socket;
+  const route = socket instanceof PendingConnection ? (socket.detail as Route | undefined) : undefined;
+  return route?.type === 'proxy' ? route : undefined;
 }
 
 /**
- * Node's `createConnection` for a routing agent: the socket our `createSocket` prepared, else (called
- * directly) the route decided here: the base agent's direct connection, or `open` for a proxy one.
- * Errors go to the callback, never thrown.
- */
-function connectRouted(
-  agent: HttpAgent,
-  base: BaseAgent,
-  scheme: 'http:' | 'https:',
-  options: ConnectOptions,
-  callback: SocketCallback,
-  decide: (target: URL) => AgentDecision,
-  open: (route: ProxyRoute, target: URL) => Promise<Duplex>,
-  openPac: (setting: PacSetting, target: URL) => Promise<Duplex>,
-): Duplex | undefined {
-  const prepared = options[PREPARED];
-  if (prepared) return prepared;
-  let target: URL;
-  let decision: AgentDecision;
-  try {
-    target = targetUrl(scheme, options);
-    const known = options[ROUTE];
-    const pac = options[PAC];
-    decision = known ? { route: known } : pac ? { pac } : decide(target);
-  } catch (error) {
-    callback(error as Error);
-    return undefined;
-  }
-  if (decision.pac) {
-    openPac(decision.pac, target).then((socket) => callback(null, socket), (error: Error) => callback(error));
-    return undefined;
-  }
-  const { route } = decision;
-  if (route.type === 'direct') {
-    debug('node:%s %s: direct (%s)', scheme.slice(0, -1), target.origin, route.rule);
-    return base.createConnection.call(agent, options, callback);
-  }
-  open(route, target).then((socket) => callback(null, socket), (error: Error) => callback(error));
-  return undefined;
-}
-
-/**
- * `node:http` agent for `http:` URLs (the seed's urllib opener, for Node). Bypassed hosts are reached
- * directly; the rest are sent to the proxy in absolute form, on kept-alive proxy connections that each
- * got a fresh Negotiate token on their first request, with 407s answered as the core does. Pooled
- * connections are keyed by route as well as by target, and `maxSockets` holds while they are opened.
+ * `node:http` agent for `http:` URLs (the seed's urllib opener, for Node): a router in front of one
+ * agent per route. It decides each request's route as it arrives (`addRequest`, the one seam it takes
+ * of Node's Agent, as proxy-agent does), and hands the request unchanged to that route's agent: the
+ * direct one (a plain `http.Agent`, origin form), or an HttpRouteAgent that forwards it to the proxy
+ * (absolute form and `Proxy-Authorization` put on the wire by its connection, 407s answered there) or,
+ * for an Upgrade (ws://), tunnels it. With a PAC the route is known once the PAC answers; the request
+ * waits for that, as it would for a socket. The head is never changed after Node rendered it, so a
+ * request whose head Node renders at once (`Expect`, array headers, `flushHeaders()`) goes as any other.
  */
 export class ProxyHttpAgent extends HttpAgent {
   readonly #options: ProxyAgentOptions;
+  readonly #agentOptions: AgentOptions;
   readonly #routing: ProxyOptions | undefined;
+  readonly #routes = new RouteAgents<HttpAgent>();
+  readonly #direct: HttpAgent;
 
   constructor(options: ProxyAgentOptions = {}) {
-    super({ keepAlive: true, ...nodeAgentOptions(options) });
+    const agentOptions = { keepAlive: true, ...nodeAgentOptions(options) };
+    super(agentOptions);
     this.#options = options;
+    this.#agentOptions = agentOptions;
     this.#routing = routingOptions(options);
+    this.#direct = new HttpAgent(agentOptions);
   }
 
   /** The configuration and PAC setting as the environment is now (compiled again only when it changed). */
@@ -164,128 +127,104 @@ export class ProxyHttpAgent extends HttpAgent {
     return resolveRouting(this, this.#routing, this.#options.pac);
   }
 
-  #decide(url: URL): AgentDecision {
-    return decideRoute(url, this.#routingNow());
-  }
-
-  // Agent#addRequest is public API in practice (agent-base, http-proxy-agent) but not in @types/node.
+  // Agent#addRequest is public API in practice (agent-base, proxy-agent) but not in @types/node.
   addRequest(req: ClientRequest, options: ConnectOptions): void {
-    // Proxy-Authorization is ours alone: a caller's never travels, ours goes to the proxy only.
-    req.removeHeader('proxy-authorization');
-    const routed = routeOrFail(req, () => {
-      const target = targetUrl('http:', options, req.path);
-      return { target, decision: this.#decide(target) };
-    });
-    if (!routed) return;
-    const { target, decision } = routed;
-    const upgrade = req.getHeader('upgrade') !== undefined;
+    if (req.method === 'CONNECT') return this.#connect(req, options);
+    let target: URL;
+    let decision: AgentDecision;
+    try {
+      target = originOf('http:', options, req.path);
+      decision = decideRoute(target, this.#routingNow());
+    } catch (error) {
+      refuse(req, options, error);
+      return;
+    }
+    // Proxy-Authorization is ours alone: a caller's is taken out while the head is still open; on a
+    // forwarded request the connection takes it out on the wire whenever the head was rendered.
+    if (!req.headersSent) req.removeHeader('proxy-authorization');
+    const mode: HttpMode = req.getHeader('upgrade') !== undefined ? 'tunnel' : 'forward';
     const answerMs = this.#options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT;
     if (decision.pac) {
-      // The head is rendered before the PAC answers, so in the form a proxy takes; a connection the
-      // PAC sends DIRECT rewrites it to origin form (OriginFormConnection). An Upgrade stays in origin
-      // form: through a proxy it goes in a tunnel.
-      if (!upgrade) {
-        req.path = target.href;
-        boundAnswer(req, () => pacProxyOf(req.socket), target, answerMs);
-      }
-      httpBase.addRequest.call(this, req, { ...options, [PAC]: decision.pac, ...(upgrade && { [TUNNEL]: true }) });
+      const { pac } = decision;
+      const config = this.#routingNow().config;
+      const router = pacRouterFor(pac.url);
+      if (mode === 'forward') boundAnswer(req, () => proxyOf(req), target, answerMs);
+      pacRoutes(target, config, pac, router).then(
+        ({ routes }) => this.#routeAgent(routes, router, mode).addRequest(req, options),
+        (error: unknown) => refuse(req, options, error),
+      );
       return;
     }
     const { route } = decision;
-    if (route.type === 'proxy' && upgrade) {
-      // A WebSocket (ws://) goes through a CONNECT tunnel, as browsers do: forwarding proxies rarely
-      // pass an Upgrade on. Authenticated on the CONNECT; the request stays in origin form.
-      httpBase.addRequest.call(this, req, { ...options, [ROUTE]: route, [TUNNEL]: true });
+    if (route.type === 'direct') {
+      debug('node:http %s: direct (%s)', target.origin, route.rule);
+      (this.#direct as unknown as NodeAgent).addRequest(req, options);
       return;
     }
-    if (route.type === 'proxy') {
-      // Absolute form; the connection (ForwardConnection) adds Proxy-Authorization and answers 407s.
-      req.path = target.href;
-      boundAnswer(req, () => route, target, answerMs);
+    if (mode === 'forward') boundAnswer(req, () => route, target, answerMs);
+    this.#routeAgent([route], undefined, mode).addRequest(req, options);
+  }
+
+  /**
+   * A CONNECT is addressed to a proxy by a client that tunnels itself (grpc-js reads HTTPS_PROXY and
+   * sends its own CONNECT with http.request): it goes where it is addressed, never through another
+   * proxy. When that is the proxy the configuration names for the tunnel's authority, it goes on that
+   * route's forwarding connection, which adds Proxy-Authorization (Negotiate) and answers 407s, then
+   * passes the tunnel through; the client never meets the 407 it cannot answer.
+   */
+  #connect(req: ClientRequest, options: ConnectOptions): void {
+    let route: ProxyRoute | undefined;
+    let addressed: URL | undefined;
+    try {
+      addressed = originOf('http:', options);
+      const chosen = this.#routingNow().config.route(new URL(`https://${req.path}`));
+      if (chosen.type === 'proxy' && chosen.proxy.protocol === 'http:' && Number(chosen.proxy.port) === (Number(addressed.port) || 80)) route = chosen;
+    } catch {
+      // not an authority we can route by: sent as addressed
     }
-    httpBase.addRequest.call(this, req, { ...options, [ROUTE]: route });
+    const direct = (): void => (this.#direct as unknown as NodeAgent).addRequest(req, options);
+    if (route === undefined || addressed === undefined) return direct();
+    const proxy = route;
+    // The client may have resolved the proxy's name itself (grpc-js does): same port, and its address one of the name's.
+    sameHost(unbracket(addressed.hostname), proxy.proxy.hostname).then((same) => {
+      if (!same) return direct();
+      debug('node:http CONNECT %s of the client\'s own: authenticated to %s', req.path, proxy.proxy.redacted);
+      this.#routeAgent([proxy], undefined, 'forward').addRequest(req, options);
+    }, direct);
   }
 
-  override getName(options?: ConnectOptions): string {
-    return poolName(super.getName(options), options);
+  #routeAgent(routes: readonly Route[], router: PacRouter | undefined, mode: HttpMode): NodeAgent {
+    const key = keyOf(routes, `${mode} ${router ? `pac ${redactUrl(router.url)} ` : ''}`);
+    return this.#routes.get(key, () => new HttpRouteAgent(routes, router, mode, this.#options, this.#agentOptions)) as unknown as NodeAgent;
   }
 
-  // Node's Agent#createSocket (not in @types/node): proxy connections are opened here, counted while they are.
-  createSocket(req: ClientRequest, options: ConnectOptions, cb: SocketCallback): void {
-    const route = options[ROUTE];
-    const pac = options[PAC];
-    if (pac) return openPooled(this, httpBase.createSocket, req, options, cb, (signal) => this.#openPac(pac, targetUrl('http:', options), options, signal));
-    if (route?.type !== 'proxy') return httpBase.createSocket.call(this, req, options, cb);
-    const target = targetUrl('http:', options);
-    const open = options[TUNNEL] ? (signal: AbortSignal) => this.#openTunnel(route, target, signal) : () => this.#open(route, target);
-    openPooled(this, httpBase.createSocket, req, options, cb, open);
-  }
-
-  override createConnection(options: ConnectOptions, callback: SocketCallback): Duplex | undefined {
-    return connectRouted(
-      this, httpBase, 'http:', options, callback,
-      (t) => this.#decide(t),
-      (route, target) => this.#open(route, target),
-      (setting, target) => this.#openPac(setting, target, options),
-    );
-  }
-
-  /** By the PAC's answer: a proxy's connection as without a PAC, or a direct one that takes the proxy's form. */
-  #openPac(setting: PacSetting, target: URL, options: ConnectOptions, signal?: AbortSignal): Promise<Duplex> {
-    const tunnel = options[TUNNEL] === true;
-    return openByPac(target, setting, this.#routingNow().config, async (route) => {
-      if (route.type === 'direct') {
-        debug('node:http %s: direct (%s)', target.origin, route.rule);
-        const socket = await connected(httpBase.createConnection.call(this, options, () => undefined) as Socket);
-        return tunnel ? socket : new OriginFormConnection(socket);
-      }
-      return tunnel ? this.#openTunnel(route, target, signal) : this.#open(route, target);
-    });
-  }
-
-  #openTunnel(route: ProxyRoute, target: URL, signal?: AbortSignal): Promise<Duplex> {
-    const options = { ...transportOptions(this.#options), ...(signal && { signal }) };
-    return openTunnel(route, unbracket(target.hostname), Number(target.port) || 80, options).then((socket) => {
-      // The tunnel's reader paused the socket, and node:http only listens for 'data' (which does
-      // not resume a paused stream). Nothing is lost: over http the origin does not speak first.
-      socket.resume();
-      return socket;
-    });
-  }
-
-  #open(route: ProxyRoute, target: URL): Promise<Duplex> {
-    debug('node:http %s: forward via %s', target.origin, route.proxy.redacted);
-    const { bodyReplayLimit } = this.#options;
-    return ForwardConnection.open(route, { ...transportOptions(this.#options), ...(bodyReplayLimit !== undefined && { bodyReplayLimit }) });
+  /** Closes the connections of every route (and the agent's own, which holds none). */
+  override destroy(): void {
+    this.#direct.destroy();
+    this.#routes.destroy();
+    super.destroy();
   }
 }
 
 /**
- * TLS options for the origin handshake inside a tunnel. Node checks the certificate against
- * `servername || host || socket._host || 'localhost'`; with `host` left out (as https-proxy-agent does)
- * an IP-literal target would be checked against the proxy's name or `localhost`. So the identity is
- * the one a direct request would check: the servername Node derived from the Host header, if any, else
- * the target as written, IP literals included. SNI is sent for names only (RFC 6066 §3).
- */
-function tunnelTls(options: ConnectOptions, target: string): ConnectionOptions {
-  const { host: _host, port: _port, path: _path, servername, [ROUTE]: _route, [PREPARED]: _prepared, [TUNNEL]: _tunnel, ...tls } = options as ConnectOptions & { path?: unknown };
-  const identity = servername ? servername : target;
-  return { ...(tls as ConnectionOptions), host: identity, ...(isIP(identity) === 0 && { servername: identity }) };
-}
-
-/**
- * `node:https` agent: bypassed hosts directly, the rest through a CONNECT tunnel (Negotiate on the
- * CONNECT, 407s answered on it) and then TLS with the origin, certificate checked against the target
- * as the request named it. Pooled like the http agent: by route and target, limits kept while opening.
+ * `node:https` agent: a router as the http one. Bypassed hosts go to a plain `https.Agent`; the rest
+ * to an HttpsRouteAgent per route: a CONNECT tunnel (Negotiate on the CONNECT, 407s answered on it)
+ * and then TLS with the origin, certificate checked against the target as the request named it.
  */
 export class ProxyHttpsAgent extends HttpsAgent {
   readonly #options: ProxyClientOptions;
+  readonly #agentOptions: HttpsAgentOptions;
   readonly #routing: ProxyOptions | undefined;
+  readonly #routes = new RouteAgents<HttpsAgent>();
+  readonly #direct: HttpsAgent;
 
   constructor(options: ProxyAgentOptions & HttpsAgentOptions = {}) {
-    super({ keepAlive: true, ...originTls(options), ...nodeAgentOptions(options) });
+    const agentOptions = { keepAlive: true, ...originTls(options), ...nodeAgentOptions(options) };
+    super(agentOptions);
     this.#options = options;
+    this.#agentOptions = agentOptions;
     this.#routing = routingOptions(options);
+    this.#direct = new HttpsAgent(agentOptions);
   }
 
   /** The configuration and PAC setting as the environment is now (compiled again only when it changed). */
@@ -293,69 +232,46 @@ export class ProxyHttpsAgent extends HttpsAgent {
     return resolveRouting(this, this.#routing, this.#options.pac);
   }
 
-  #decide(url: URL): AgentDecision {
-    return decideRoute(url, this.#routingNow());
-  }
-
   addRequest(req: ClientRequest, options: ConnectOptions): void {
-    req.removeHeader('proxy-authorization'); // it would travel inside the tunnel, to the origin
-    const routed = routeOrFail(req, () => {
-      const target = targetUrl('https:', options);
-      return { target, decision: this.#decide(target) };
-    });
-    if (!routed) return;
-    const { decision } = routed;
-    httpsBase.addRequest.call(this, req, decision.pac ? { ...options, [PAC]: decision.pac } : { ...options, [ROUTE]: decision.route });
-  }
-
-  override getName(options?: ConnectOptions): string {
-    return poolName(super.getName(options), options);
-  }
-
-  createSocket(req: ClientRequest, options: ConnectOptions, cb: SocketCallback): void {
-    const route = options[ROUTE];
-    const pac = options[PAC];
-    if (pac) return openPooled(this, httpsBase.createSocket, req, options, cb, (signal) => this.#openPac(pac, targetUrl('https:', options), options, signal));
-    if (route?.type !== 'proxy') return httpsBase.createSocket.call(this, req, options, cb);
-    openPooled(this, httpsBase.createSocket, req, options, cb, (signal) => this.#open(route, targetUrl('https:', options), options, signal));
-  }
-
-  override createConnection(options: ConnectOptions, callback: SocketCallback): Duplex | undefined {
-    return connectRouted(
-      this, httpsBase, 'https:', options, callback,
-      (t) => this.#decide(t),
-      (route, target) => this.#open(route, target, options),
-      (setting, target) => this.#openPac(setting, target, options),
-    );
-  }
-
-  /** By the PAC's answer: a tunnel as without a PAC, or TLS straight to the origin. */
-  #openPac(setting: PacSetting, target: URL, options: ConnectOptions, signal?: AbortSignal): Promise<Duplex> {
-    return openByPac(target, setting, this.#routingNow().config, async (route) => {
-      if (route.type === 'proxy') return this.#open(route, target, options, signal);
-      debug('node:https %s: direct (%s)', target.origin, route.rule);
-      return connected(httpsBase.createConnection.call(this, options, () => undefined) as Socket);
-    });
-  }
-
-  // tls.connect runs inside the promise, so a TLS option it throws on rejects it instead of escaping.
-  async #open(route: ProxyRoute, target: URL, options: ConnectOptions, signal?: AbortSignal): Promise<Duplex> {
-    const host = unbracket(target.hostname);
-    const port = Number(target.port) || 443;
-    const { timeout } = transportOptions(this.#options);
-    const raw = await openTunnel(route, host, port, { ...transportOptions(this.#options), ...(signal && { signal }) });
+    let target: URL;
+    let decision: AgentDecision;
     try {
-      const socket = tlsConnect({ ...tunnelTls(options, host), socket: raw });
-      // A tunnel that carries nothing back would hold the handshake forever: bound it as fetch does.
-      const timer = setTimeout(() => socket.destroy(new ProxyTimeoutError(route.proxy, `on the TLS handshake with ${host}:${port} through`, timeout, 'tls')), timeout);
-      const clear = (): void => clearTimeout(timer);
-      socket.once('secureConnect', clear);
-      socket.once('close', clear);
-      return socket;
+      target = originOf('https:', options);
+      decision = decideRoute(target, this.#routingNow());
     } catch (error) {
-      raw.destroy();
-      throw error;
+      refuse(req, options, error);
+      return;
     }
+    if (!req.headersSent) req.removeHeader('proxy-authorization'); // it would travel inside the tunnel, to the origin
+    if (decision.pac) {
+      const { pac } = decision;
+      const config = this.#routingNow().config;
+      const router = pacRouterFor(pac.url);
+      pacRoutes(target, config, pac, router).then(
+        ({ routes }) => this.#routeAgent(routes, router).addRequest(req, options),
+        (error: unknown) => refuse(req, options, error),
+      );
+      return;
+    }
+    const { route } = decision;
+    if (route.type === 'direct') {
+      debug('node:https %s: direct (%s)', target.origin, route.rule);
+      (this.#direct as unknown as NodeAgent).addRequest(req, options);
+      return;
+    }
+    this.#routeAgent([route], undefined).addRequest(req, options);
+  }
+
+  #routeAgent(routes: readonly Route[], router: PacRouter | undefined): NodeAgent {
+    const key = keyOf(routes, router ? `pac ${redactUrl(router.url)} ` : '');
+    return this.#routes.get(key, () => new HttpsRouteAgent(routes, router, this.#options, this.#agentOptions)) as unknown as NodeAgent;
+  }
+
+  /** Closes the connections of every route. */
+  override destroy(): void {
+    this.#direct.destroy();
+    this.#routes.destroy();
+    super.destroy();
   }
 }
 
