@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -9,7 +9,7 @@ import type { Lab } from '../../src/lab/lab.js';
 import type { ReaderInput, ReaderOutput } from '../../src/system/reader.js';
 import { SystemSettingsSource, systemKeyFor } from '../../src/system/system-source.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
-import { APP, checkWineHarness, installBuiltLibrary, ROOT, runWindowsNode, windowsPath, wineEnv } from './windows-node.js';
+import { APP, checkWineHarness, ROOT, runWindowsNode, windowsPath, wineEnv } from './windows-node.js';
 
 /**
  * The library under Node for Windows in Wine with no proxy variable: Internet Settings (written with
@@ -63,20 +63,29 @@ describe('Windows Internet Settings under Wine', () => {
   const lab = (): Lab => labHolder.lab;
   const dir = mkdtempSync(join(tmpdir(), 'jaato-wine-system-'));
 
+  // A copy of the built library of its own, beside the harness's (sspi.test.ts may be installing that one
+  // at the same time): its imports resolve to the same win32 packages in the app's node_modules.
+  const LIBRARY = join(APP, 'node_modules', 'jaato-proxy-system-test');
   before(() => {
-    installBuiltLibrary();
+    rmSync(LIBRARY, { recursive: true, force: true });
+    mkdirSync(LIBRARY, { recursive: true });
+    cpSync(join(ROOT, 'dist'), join(LIBRARY, 'dist'), { recursive: true });
+    cpSync(join(ROOT, 'package.json'), join(LIBRARY, 'package.json'));
     copyFileSync(join(ROOT, 'test', 'wine', 'system-proxy-client.mjs'), join(APP, 'system-proxy-client.mjs'));
     regAdd(SETTINGS, 'ProxyEnable', 'REG_DWORD', '1');
     regAdd(SETTINGS, 'ProxyServer', 'REG_SZ', `localhost:${new URL(lab().proxies.negotiate).port}`);
     regAdd(SETTINGS, 'ProxyOverride', 'REG_SZ', '<local>;*.bypassed.invalid');
   });
   // The prefix is the harness's (the SSPI tests use it too): every value put back as it was.
-  after(restore);
+  after(() => {
+    restore();
+    rmSync(LIBRARY, { recursive: true, force: true });
+  });
 
   test('fetch follows Internet Settings, per user: through the Negotiate Squid as alice (SSPI), <local> decided direct', async () => {
     const config = join(dir, 'config.json');
     const result = join(dir, 'result.json');
-    const index = join(APP, 'node_modules', 'jaato-proxy', 'dist', 'index.js');
+    const index = join(LIBRARY, 'dist', 'index.js');
     const origin = lab().origins.http.url;
     const local = origin.replace('127.0.0.1', 'localhost');
     writeFileSync(config, JSON.stringify({ index: windowsPath(index), targets: [`${origin}/wine-system-proxy`, `${local}/wine-system-local`] }));
