@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(krb5-kdc krb5-admin-server krb5-user libgssapi-krb5-2 libgssapi3-heimdal squid apache2 libapache2-mod-auth-gssapi openssl curl git)
+PACKAGES+=(dbus libglib2.0-bin dconf-gsettings-backend gsettings-desktop-schemas dnsmasq-base) # issue 22: GNOME settings and WPAD tests
 
 missing=()
 for p in "${PACKAGES[@]}"; do

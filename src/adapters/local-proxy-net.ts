@@ -8,15 +8,14 @@
 import { Worker } from 'node:worker_threads';
 import { InvalidOptionError } from '../config/errors.js';
 import { parseKerberosFlag, type Env } from '../config/env.js';
-import { resolveConfig } from '../config/proxy-config.js';
 import { debug } from '../debug.js';
 import { JaatoProxyError } from '../errors.js';
-import { pacSetting } from '../pac/pac-route.js';
 import { redactUrl } from '../redact.js';
 import type { LocalProxyOptions } from '../server/local-proxy.js';
 import { newClientCredential, withCredential } from '../server/client-credential.js';
 import type { SerializedError, WorkerInput, WorkerMessage } from './local-proxy-worker.js';
 import { routingOptions } from './client-options.js';
+import { routingFor } from './routing.js';
 import type { ProxyDispatcherOptions } from './undici/proxy-dispatcher.js';
 
 /** The proxy variables children and self-routing libraries read: all four spellings point at the local proxy. */
@@ -118,9 +117,9 @@ export interface SafetyNet {
  * Undefined when no proxy is configured: there is nothing to hand on, and nothing is changed.
  */
 export async function startSafetyNet(options: ProxyDispatcherOptions & { env: Env }): Promise<SafetyNet | undefined> {
-  const config = resolveConfig(routingOptions(options));
+  // The same source as every client: the options, the variables, or else the OS's settings.
+  const { config, pac } = routingFor(options.env, routingOptions(options), options.pac);
   const upstream = { https: config.proxyFor('https:'), http: config.proxyFor('http:') };
-  const pac = pacSetting(options.pac, options.env);
   if (!upstream.https && !upstream.http && !pac) {
     debug('local proxy: not started, no proxy is configured (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, JAATO_PAC_URL or options)');
     return undefined;
@@ -141,7 +140,7 @@ export async function startSafetyNet(options: ProxyDispatcherOptions & { env: En
   debug(
     'local proxy %s started on a worker thread for self-routing clients and child processes (upstream: %s; bypass lists kept: JAATO_NO_PROXY and NO_PROXY hosts go direct); set %s; removed %s',
     redacted,
-    pac ? `PAC ${redactUrl(pac.url)} (${pac.source})` : `https ${upstream.https?.redacted ?? 'direct'}, http ${upstream.http?.redacted ?? 'direct'}`,
+    pac ? `PAC ${redactUrl(pac.url)} (${pac.source})` : `https ${upstream.https?.redacted ?? 'direct'}, http ${upstream.http?.redacted ?? 'direct'}${config.systemSource ? ` (${config.systemSource})` : ''}`,
     changes.filter((c) => c.after !== undefined).map((c) => c.variable).join(', '),
     changes.filter((c) => c.after === undefined).map((c) => c.variable).join(', ') || 'nothing',
   );

@@ -2,6 +2,7 @@ import { firstSet, NO_PROXY_VARIABLES, type Env } from './env.js';
 import { ExactBypassList } from './exact-bypass.js';
 import type { ParsedTarget } from './host.js';
 import { NoProxyList } from './no-proxy.js';
+import type { SystemBypassList } from './system/system-bypass.js';
 
 const DECISIONS_LIMIT = 1024;
 
@@ -15,8 +16,12 @@ export class BypassRules {
   /** `scheme://authority` → the rule that matched it, or null for none. */
   readonly #decided = new Map<string, string | null>();
 
+  /** The OS's list, when its settings are the source: after the variables' lists, which the user set on purpose. */
+  readonly system: SystemBypassList | undefined;
+
   /** Explicit lists win over the environment, as every option does. */
-  constructor(options: { noProxy?: string | readonly string[]; exactNoProxy?: string | readonly string[] }, env: Env) {
+  constructor(options: { noProxy?: string | readonly string[]; exactNoProxy?: string | readonly string[] }, env: Env, system?: SystemBypassList) {
+    this.system = system;
     this.exact = new ExactBypassList(options.exactNoProxy ?? env.JAATO_NO_PROXY, options.exactNoProxy ? 'options.exactNoProxy' : 'JAATO_NO_PROXY');
     if (options.noProxy !== undefined) {
       this.noProxy = new NoProxyList(options.noProxy, 'options.noProxy');
@@ -42,6 +47,6 @@ export class BypassRules {
     if (exact !== undefined) return `${this.exact.variable} entry "${exact}"`;
     const suffix = this.noProxy.match(host);
     if (suffix !== undefined) return `${this.noProxy.variable} entry "${suffix}"`;
-    return undefined;
+    return this.system?.rule(host);
   }
 }

@@ -6,6 +6,8 @@ import type { ExactBypassList, IgnoredEntry } from './exact-bypass.js';
 import { parseTarget, type ParsedTarget } from './host.js';
 import type { NoProxyList } from './no-proxy.js';
 import { parseProxyUrl, type ProxyEndpoint } from './proxy-url.js';
+import { parseSystemSwitch, type SystemProxySettings } from './system/settings.js';
+import { SystemBypassList } from './system/system-bypass.js';
 
 /** Explicit settings; each one given wins over the environment. */
 export interface ProxyOptions {
@@ -33,6 +35,11 @@ export interface ProxyOptions {
   platform?: NodeJS.Platform;
   /** The environment to read instead of `process.env`. */
   env?: Env;
+  /**
+   * The OS's proxy settings, when they are the source (see `src/system`): their proxies replace the
+   * proxy variables, their bypass list is checked after `JAATO_NO_PROXY` and `NO_PROXY`.
+   */
+  system?: SystemProxySettings;
 }
 
 export type AuthScheme = 'negotiate' | 'basic' | 'none';
@@ -75,23 +82,39 @@ export class ProxyConfig {
   readonly #bypass: BypassRules;
   /** `scheme://authority` → its route: the configuration is immutable, so a host's route is too. */
   readonly #routes = new Map<string, Route>();
+  /** Where the OS settings this configuration was compiled from were read, when they are the source. */
+  readonly systemSource: string | undefined;
+  /** Private: a GNOME proxy's password may be in them, and a configuration is an object a caller can print. */
+  readonly #system: SystemProxySettings | undefined;
 
   constructor(options: ProxyOptions = {}) {
     const env = options.env ?? process.env;
     this.platform = options.platform ?? process.platform;
     const warnings: string[] = [];
-    this.#proxies = {
+    const system = options.system;
+    this.#system = system;
+    this.systemSource = system?.source;
+    this.#proxies = system ? systemSlots(system) : {
       'http:': slot(options.httpProxy ?? options.proxy, options.httpProxy ? 'options.httpProxy' : (options.proxySource ?? 'options.proxy'), env, 'http:'),
       'https:': slot(options.httpsProxy ?? options.proxy, options.httpsProxy ? 'options.httpsProxy' : (options.proxySource ?? 'options.proxy'), env, 'https:'),
     };
-    this.#bypass = new BypassRules(options, env);
+    const systemBypass = system?.mode === 'manual' ? new SystemBypassList(system) : undefined;
+    this.#bypass = new BypassRules(options, env, systemBypass);
+    if (system) warnings.push(...system.problems.map((p) => `${system.source}: ${p}`));
+    const systemSwitch = parseSystemSwitch(env.JAATO_SYSTEM_PROXY);
+    if (systemSwitch.warning) warnings.push(systemSwitch.warning);
+    const wpadSwitch = system ? parseSystemSwitch(env.JAATO_WPAD, 'JAATO_WPAD') : undefined;
+    if (wpadSwitch?.warning) warnings.push(wpadSwitch.warning);
+    for (const e of systemBypass?.ignored ?? []) warnings.push(describeIgnored(e));
     this.exact = this.#bypass.exact;
     this.noProxy = this.#bypass.noProxy;
     if (options.kerberos !== undefined) {
       this.kerberos = options.kerberos;
     } else {
       const flag = parseKerberosFlag(env.JAATO_KERBEROS_PROXY);
-      this.kerberos = flag.enabled;
+      // The OS's proxy gets Negotiate when unset, as the browsers that follow the same settings do: a
+      // laptop with no variables needs none for Kerberos either. JAATO_KERBEROS_PROXY=false still turns it off.
+      this.kerberos = flag.enabled || (system !== undefined && (env.JAATO_KERBEROS_PROXY ?? '').trim() === '');
       if (flag.warning) warnings.push(flag.warning);
     }
     const spnValue = options.spn ?? env.JAATO_KERBEROS_SPN;
@@ -154,7 +177,7 @@ export class ProxyConfig {
     if (bypass !== undefined) return { type: 'direct', rule: bypass };
     if (schemeClass(protocol) === undefined) return { type: 'direct', rule: `${protocol} URLs are never proxied` };
     const proxy = this.proxyFor(protocol);
-    if (!proxy) return { type: 'direct', rule: `no proxy variable is set for ${protocol} URLs` };
+    if (!proxy) return { type: 'direct', rule: this.#system ? `${this.#system.source} sets no proxy for ${protocol} URLs (mode ${this.#system.mode})` : `no proxy variable is set for ${protocol} URLs` };
     if (this.kerberos) return { type: 'proxy', proxy, auth: 'negotiate', spn: this.spnFor(proxy), rule: proxy.source };
     return { type: 'proxy', proxy, auth: proxy.credentials ? 'basic' : 'none', rule: proxy.source };
   }
@@ -175,6 +198,19 @@ function slot(explicit: string | undefined, explicitSource: string, env: Env, sc
   } catch (error) {
     return { error: error as Error };
   }
+}
+
+/** The OS's proxies (manual mode only: a PAC or WPAD decides otherwise); each named by where it was read. */
+function systemSlots(system: SystemProxySettings): Record<'http:' | 'https:', Slot> {
+  const one = (value: string | undefined): Slot => {
+    if (system.mode !== 'manual' || value === undefined || value.trim() === '') return undefined;
+    try {
+      return { endpoint: parseProxyUrl(value.trim(), system.source) };
+    } catch (error) {
+      return { error: error as Error };
+    }
+  };
+  return { 'http:': one(system.httpProxy), 'https:': one(system.httpsProxy) };
 }
 
 function describeIgnored(e: IgnoredEntry): string {

@@ -13,6 +13,8 @@ import { checkKerberos, KERBEROS_OFF, spnStateOf, type KerberosFacts } from './k
 import { judgeProbe, planPac, type PacFacts, type PacPlan, type PacProbe } from './pac-checks.js';
 import { checkProxy, type ProxyFacts } from './proxy-checks.js';
 import { pacSetting } from '../pac/pac-route.js';
+import { systemPac } from '../config/system/settings.js';
+import { systemSettingsFor } from '../system/system-source.js';
 import { countTokens } from './token-count.js';
 import { checkServeClientAuth } from './serve-checks.js';
 
@@ -87,11 +89,14 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
     report.ok = !checks.some((c) => c.status === 'fail');
     return report;
   };
-  const routing = { env, ...(options.platform && { platform }), ...(options.proxy !== undefined && { proxy: options.proxy }), ...(options.proxySource && { proxySource: options.proxySource }), ...(options.noProxy !== undefined && { noProxy: options.noProxy }), ...(options.kerberos !== undefined && { kerberos: options.kerberos }) };
+  // With no proxy variable or option set, the OS's settings are the source, as in every client.
+  const system = systemSettingsFor(env, { ...(options.proxy !== undefined && { proxy: options.proxy }), ...(options.pac !== undefined && { pac: options.pac }) });
+  const routing = { env, ...(options.platform && { platform }), ...(options.proxy !== undefined && { proxy: options.proxy }), ...(options.proxySource && { proxySource: options.proxySource }), ...(options.noProxy !== undefined && { noProxy: options.noProxy }), ...(options.kerberos !== undefined && { kerberos: options.kerberos }), ...(system && { system }) };
 
   // 1. Proxy variables (or the option that replaces them, or the PAC that wins over both).
   const set = PROXY_VARIABLES['https:'].filter((n) => env[n]);
-  const pac = pacSetting(options.pac, env);
+  const pac = pacSetting(options.pac, env) ?? systemPac(system);
+  if (system) add({ name: 'system proxy settings', status: system.problems.length > 0 ? 'warn' : 'ok', detail: `${system.source}: mode ${system.mode}${system.problems.length > 0 ? `; ${system.problems.join('; ')}` : ''}`, ...(system.problems.length > 0 && { remedy: 'fix the settings named above, or set HTTPS_PROXY (or JAATO_SYSTEM_PROXY=off) to leave them aside' }) });
   const pacSource = pac && (pac.source === 'options.pac' ? (options.pacSource ?? 'options.pac') : pac.source);
   // -x "": every connection direct, before any PAC is asked.
   const noneAtAll = options.proxy === undefined && options.noProxy !== undefined && options.noProxySource;
@@ -100,6 +105,7 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   } else if (noneAtAll) {
     add({ name: 'proxy variables', status: 'ok', detail: `${options.noProxySource}: no proxy, every connection goes direct${set.length > 0 ? ` (${set.join(', ')} set aside)` : ''}` });
   } else if (options.proxy !== undefined) add({ name: 'proxy variables', status: 'ok', detail: `${options.proxySource ?? 'options.proxy'}=${redactUrl(options.proxy)}, instead of the variables` });
+  else if (system) add({ name: 'proxy variables', status: 'ok', detail: set.length === 0 ? `none set: the OS's settings are the source (${system.source})` : `${set.join(', ')} set aside: JAATO_SYSTEM_PROXY=on makes the OS's settings the source (${system.source})` });
   else add({ name: 'proxy variables', status: set.length > 0 ? 'ok' : 'warn', detail: set.length > 0 ? set.map((n) => `${n}=${redactUrl(env[n] as string)}`).join(', ') : 'none set: every connection goes direct', ...(set.length === 0 && { remedy: 'export HTTPS_PROXY=http://proxy.corp:8080' }) });
 
   // 2. Bypass lists and any other warning about the configuration.

@@ -2,6 +2,7 @@ import { configuredProxies, configWarnings, explain, explainRoute, failed, type 
 import type { Env } from '../config/env.js';
 import { toUrl } from '../config/host.js';
 import { resolveConfig, type ProxyConfig, type ProxyOptions } from '../config/proxy-config.js';
+import { systemPac } from '../config/system/settings.js';
 import { redactUrl } from '../redact.js';
 import { pacRoutes, pacSetting } from './pac-route.js';
 
@@ -12,7 +13,8 @@ import { pacRoutes, pacSetting } from './pac-route.js';
  */
 export async function explainWithPac(url: string | URL, env: Env = process.env, options: Omit<ProxyOptions, 'env'> & { pac?: string } = {}): Promise<Explanation> {
   const { pac, ...routing } = options;
-  const setting = pacSetting(pac, env);
+  // The OS's settings (`system`, when they are the source) may name a PAC too, or WPAD.
+  const setting = pacSetting(pac, env) ?? systemPac(routing.system);
   if (!setting) return explain(url, env, routing);
   const shown = redactUrl(url);
   const base: PacExplanation = { url: redactUrl(setting.url), source: setting.source, answer: null, entries: [], skipped: [] };

@@ -4,10 +4,10 @@ import { debug } from '../debug.js';
 import { PacRouter, type PacDecision } from './pac-router.js';
 import { routesFromPac } from './pac-routes.js';
 
-/** Where the PAC comes from: the `pac` option, else `JAATO_PAC_URL`. */
+/** Where the PAC comes from: the `pac` option, else `JAATO_PAC_URL`, else the OS's settings (`src/system`), which name themselves. */
 export interface PacSetting {
   url: string;
-  source: 'options.pac' | 'JAATO_PAC_URL';
+  source: 'options.pac' | 'JAATO_PAC_URL' | (string & {});
 }
 
 export function pacSetting(pac: string | undefined, env: Env = process.env): PacSetting | undefined {
@@ -20,10 +20,19 @@ export function pacSetting(pac: string | undefined, env: Env = process.env): Pac
 /** One router per PAC location in the process, so every client shares its cache and its bad-proxy marks. */
 const routers = new Map<string, PacRouter>();
 
+/** Locations that are not URLs (WPAD's `wpad:<domain>`), with what loads their text. */
+const loaders = new Map<string, () => Promise<string>>();
+
+/** Registers how a pseudo-location's PAC is loaded; its router uses it from then on (WPAD's discovery). */
+export function definePacLocation(url: string, load: () => Promise<string>): void {
+  loaders.set(url, load);
+}
+
 export function pacRouterFor(url: string): PacRouter {
   let router = routers.get(url);
   if (!router) {
-    router = new PacRouter({ url, onMessage: (m) => debug('%s', m) });
+    const load = loaders.get(url);
+    router = new PacRouter({ url, onMessage: (m) => debug('%s', m), ...(load && { load }) });
     routers.set(url, router);
   }
   return router;

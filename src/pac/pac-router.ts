@@ -16,6 +16,8 @@ export interface PacRouterOptions {
   badProxyMs?: number;
   source?: Partial<PacSourceOptions>;
   limits?: Partial<PacLimits>;
+  /** Loads the text instead of fetching `url` (a location found by discovery, such as WPAD's). */
+  load?: () => Promise<string>;
   /** `alert()` calls and background reload failures (the debug channel, by default nothing). */
   onMessage?: (message: string) => void;
   now?: () => number;
@@ -48,8 +50,9 @@ interface Loaded {
  */
 export class PacRouter {
   readonly url: string;
-  readonly #options: Required<Omit<PacRouterOptions, 'source' | 'limits' | 'onMessage'>> & { source: PacSourceOptions; limits: PacLimits; onMessage: (m: string) => void };
+  readonly #options: Required<Omit<PacRouterOptions, 'source' | 'limits' | 'onMessage' | 'load'>> & { source: PacSourceOptions; limits: PacLimits; onMessage: (m: string) => void };
   readonly #bad: BadProxies;
+  readonly #load: (() => Promise<string>) | undefined;
   readonly #decisions = new Map<string, Promise<PacDecision>>();
   #loaded: Loaded | undefined;
   #loading: Promise<Loaded> | undefined;
@@ -69,6 +72,7 @@ export class PacRouter {
       now,
     };
     this.#bad = new BadProxies(this.#options.badProxyMs, now);
+    this.#load = options.load;
   }
 
   /**
@@ -130,7 +134,7 @@ export class PacRouter {
 
   #reload(): Promise<Loaded> {
     const loading = (async () => {
-      const text = await loadPac(this.url, this.#options.source);
+      const text = await (this.#load ? this.#load() : loadPac(this.url, this.#options.source));
       const previous = this.#loaded;
       if (previous && previous.text === text) {
         previous.loadedAt = this.#options.now();

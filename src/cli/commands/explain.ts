@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { localProxyNote } from '../../adapters/local-proxy-net.js';
 import { explainWithPac } from '../../pac/pac-explain.js';
+import { systemSettingsFor } from '../../system/system-source.js';
 import { IP_SPN_HINT } from '../../diagnostics/advice.js';
 import { parseCommand } from '../args.js';
 import { bold, dim, yellow } from '../style.js';
@@ -12,6 +13,8 @@ How the URL would be routed with the current environment: direct or which proxy 
 masked), the rule that decided, the auth and SPN that would be used, and every configuration warning.
 With a PAC (JAATO_PAC_URL or --pac), the PAC is fetched and asked as a request would ask it: its raw
 answer and the entries in the order they would be tried are shown, the first one as the route.
+With no proxy variable set, the OS's proxy settings (GNOME, KDE, macOS, Windows, WPAD) are the source,
+and the rule names them.
 Exit code 1 when the URL cannot be routed (a malformed proxy variable, a URL that does not parse, a PAC
 that cannot be loaded or gives no usable answer).
 
@@ -26,7 +29,8 @@ export async function explainCommand(args: string[]): Promise<number> {
   if (values.help) return void process.stdout.write(`${EXPLAIN_HELP}\n`), EXIT.ok;
   const url = positionals[0];
   if (!url) throw new UsageError('explain needs a URL, e.g. jaato-proxy explain https://api.anthropic.com/');
-  const e = await explainWithPac(url, process.env, values.pac !== undefined ? { pac: values.pac } : {});
+  const system = systemSettingsFor(process.env, { ...(values.pac !== undefined && { pac: values.pac }) });
+  const e = await explainWithPac(url, process.env, { ...(values.pac !== undefined && { pac: values.pac }), ...(system && { system }) });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(e, null, 2)}\n`);
     return e.route === 'error' ? EXIT.failure : EXIT.ok;
@@ -36,6 +40,7 @@ export async function explainCommand(args: string[]): Promise<number> {
   else if (e.route === 'direct') lines.push('  route:   direct');
   else lines.push(`  route:   proxy ${e.proxy}`);
   if (e.route !== 'error') lines.push(`  rule:    ${e.rule}`);
+  if (system) lines.push(`  source:  ${system.source}, mode ${system.mode} ${dim('(the OS\'s proxy settings; JAATO_SYSTEM_PROXY=off turns them off)')}`);
   if (e.pac) {
     lines.push(`  pac:     ${e.pac.url} ${dim(`(${e.pac.source})`)}`);
     if (e.pac.answer === null && e.route !== 'error') lines.push('  answer:  not asked: a bypass rule decided first');

@@ -5,6 +5,8 @@ import { clientSettings, writeSettingsFile } from '../../server/client-settings.
 import { InvalidOptionError } from '../../config/errors.js';
 import { explain } from '../../config/explain.js';
 import { pacSetting } from '../../pac/pac-route.js';
+import { systemPac } from '../../config/system/settings.js';
+import { systemSettingsFor } from '../../system/system-source.js';
 import { redactUrl } from '../../redact.js';
 import { bold, dim } from '../style.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -92,9 +94,11 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   // Loud, at start: whoever --allow admits uses the proxy identity of the user who runs serve.
   for (const warning of allowWarnings((values.allow ?? []).map(parseAllowEntry))) process.stderr.write(`jaato-proxy serve: WARNING: ${warning}\n`);
-  const pac = pacSetting(values.pac);
-  const upstream = explain('https://example.com/', process.env, routing);
-  const described = pac ? `PAC ${redactUrl(pac.url)}` : `${upstream.proxy ?? 'none, direct'}; auth ${upstream.auth}`;
+  // With no -x, --pac or proxy variable, the OS's settings: as the server itself routes (adapters/routing).
+  const system = systemSettingsFor(process.env, { ...routing, ...(values.pac !== undefined && { pac: values.pac }) });
+  const pac = pacSetting(values.pac) ?? systemPac(system);
+  const upstream = explain('https://example.com/', process.env, { ...routing, ...(system && { system }) });
+  const described = `${pac ? `PAC ${redactUrl(pac.url)}` : `${upstream.proxy ?? 'none, direct'}; auth ${upstream.auth}`}${system ? `; from ${system.source}` : ''}`;
   const banner = `${bold('jaato-proxy serve')} listening on ${server.url} ${dim(`(upstream: ${described})`)}\n`;
   let settings: { path: string; remove(): void } | undefined;
   if (credential === undefined) {
