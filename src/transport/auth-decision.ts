@@ -52,3 +52,23 @@ function refusedHint(lastSent: SentScheme): string {
   if (lastSent === 'basic') return 'the proxy refused the Basic credentials from the proxy URL';
   return 'no credentials could be sent';
 }
+
+/**
+ * Sizes of a `Proxy-Authorization` line (bytes) past which servers commonly refuse it: Apache's
+ * default `LimitRequestFieldSize` (8190) and IIS/HTTP.sys's `MaxFieldLength` (16 KB). A Kerberos
+ * ticket from Active Directory carries the account's groups (its PAC, ~11 bytes of header per group),
+ * so users in ~700 groups pass the first and ~1,400 the second.
+ */
+export const LARGE_AUTH_HEADER = 8 * 1024;
+export const VERY_LARGE_AUTH_HEADER = 16 * 1024;
+
+/**
+ * Whether a non-407 answer to a request that carried our token refuses the request's size rather than
+ * the target: 431 (RFC 6585) and nginx's 494 always name the head's size; 400 (Squid, for any field over
+ * 64 KB) and 413 only count when our header is large, else they are the target's or the request's.
+ */
+export function refusedForSize(statusCode: number, sent: SentScheme, headerBytes: number): boolean {
+  if (sent !== 'negotiate') return false;
+  if (statusCode === 431 || statusCode === 494) return true;
+  return (statusCode === 400 || statusCode === 413) && headerBytes > LARGE_AUTH_HEADER;
+}

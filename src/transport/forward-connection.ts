@@ -257,6 +257,9 @@ export class ForwardConnection extends SocketFacade {
     if (head.statusCode === 407) {
       inc.swallow = head;
     } else {
+      // The proxy refused the head's size, which our token made large: an error, not the answer.
+      const tooLarge = out.session.refusedForSize(head.statusCode, head.statusText, out.what);
+      if (tooLarge) throw tooLarge;
       if (out.session.sent === 'negotiate') this.#authenticated = true;
       if (out.session.mustVerify(head.headers, this.#verified)) {
         this.#socket.pause();
