@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(krb5-kdc krb5-admin-server krb5-user libgssapi-krb5-2 libgssapi3-heimdal squid apache2 libapache2-mod-auth-gssapi openssl curl git)
+# The AD lab (src/lab/ad.ts): a Samba AD DC in a network namespace, faketime for its clock-skew test.
+PACKAGES+=(samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind ldb-tools faketime iproute2)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
