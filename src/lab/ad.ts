@@ -1,4 +1,4 @@
-import { accessSync, chmodSync, constants, cpSync, lstatSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, cpSync, lstatSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -43,8 +43,10 @@ export interface AdLab {
   env: Record<string, string>;
   /** `kinit` as `user` inside the namespace into `ccache` (default the lab's). */
   kinit(user: AdUser, ccache?: string): Promise<void>;
-  /** `samba-tool <args>` against the DC's database. */
+  /** `samba-tool <args>` against the running DC's directory. */
   sambaTool(args: readonly string[]): Promise<string>;
+  /** Applies an LDIF change to the running DC's directory. */
+  modify(ldif: string): Promise<void>;
   /** Any command inside the namespace, to completion. */
   exec(command: string, args: readonly string[], env?: Record<string, string>): Promise<string>;
   /**
@@ -58,6 +60,8 @@ export interface AdLab {
   proxyKvno(): Promise<number>;
   /** `squid -k reconfigure`: the helper reads its keytab at start. */
   reconfigureSquid(): Promise<void>;
+  /** Squid's `request_header_max_size` in bytes from now on (undefined: Squid's default, 64 KB). */
+  setSquidHeaderLimit(bytes: number | undefined): Promise<void>;
   /** Restarts the DC, with its clock shifted (`faketime` offset, e.g. `+10m`) or not. */
   restartDc(clockOffset?: string): Promise<void>;
   /** Squid's access log so far. */
@@ -198,6 +202,21 @@ async function waitInNs(ns: string, host: string, port: number, what: string, ch
       const tail = logs.map((f) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').slice(-15).join('\n') : '')).join('\n');
       throw new LabSetupError(`${what} ${child.exitCode !== null ? `exited (code ${child.exitCode})` : `did not open ${host}:${port} within ${ms} ms`}\n${tail}`);
     }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** faketime's shared memory, named after the process it ran (a killed one cannot remove it). */
+function removeFaketimeShm(child: ChildProcess | undefined): void {
+  if (child?.pid === undefined) return;
+  for (const f of [`faketime_shm_${child.pid}`, `sem.faketime_sem_${child.pid}`]) rmSync(join('/dev/shm', f), { force: true });
+}
+
+/** Polls until nothing accepts on `host:port` inside the namespace. */
+async function waitClosedInNs(ns: string, host: string, port: number, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (await run(...inNs(ns, 'bash', ['-c', `exec 3<>/dev/tcp/${host}/${port}`])).then(() => true, () => false)) {
+    if (Date.now() > deadline) throw new LabSetupError(`${host}:${port} still open ${ms} ms after its service was killed`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -347,7 +366,11 @@ export async function startAdLab(options: StartAdLabOptions = {}): Promise<AdLab
     await killGroup(squid);
     await killGroup(samba);
     await deleteNetns(ns);
-    rmSync(`/dev/shm/${squidName}`, { force: true });
+    // Squid's shared-memory segments are named after its -n name; faketime's after its process.
+    for (const f of existsSync('/dev/shm') ? readdirSync('/dev/shm') : []) {
+      if (f.startsWith(`${squidName}-`)) rmSync(join('/dev/shm', f), { force: true });
+    }
+    removeFaketimeShm(samba);
     rmSync(dir, { recursive: true, force: true });
   };
   const onExit = (): void => {
@@ -362,7 +385,12 @@ export async function startAdLab(options: StartAdLabOptions = {}): Promise<AdLab
     samba = startSamba(ns, dcDir);
     await waitInNs(ns, DC_ADDRESS, 88, 'Samba (AD DC)', samba, [join(dcDir, 'samba.out'), join(dcDir, 'log.samba')]);
     const smb = ['-s', join(dcDir, 'etc', 'smb.conf')];
-    const sambaTool = (args: readonly string[]): Promise<string> => run('samba-tool', [...args, ...smb]);
+    // The directory's own file: the running DC reads each change from it at once (ldb's sequence number).
+    const samLdb = join(dcDir, 'private', 'sam.ldb');
+    const sambaTool = (args: readonly string[]): Promise<string> => run('samba-tool', [...args, '-H', samLdb, ...smb]);
+    const modify = async (ldif: string): Promise<void> => {
+      await run('ldbmodify', ['-H', samLdb], { input: ldif });
+    };
     const exec = (command: string, args: readonly string[], env: Record<string, string> = {}): Promise<string> =>
       run(...inNs(ns, command, args), { env: { ...process.env, KRB5_CONFIG: conf, ...env } });
     const keytab = join(squidDir, 'proxy.keytab');
@@ -392,7 +420,7 @@ export async function startAdLab(options: StartAdLabOptions = {}): Promise<AdLab
     };
     await writeProxyKeytab();
     const squidConf = join(squidDir, 'squid.conf');
-    writeFileSync(
+    const writeSquidConf = (headerLimit: number | undefined): void => writeFileSync(
       squidConf,
       `http_port 127.0.0.1:${PROXY_PORT}
 pid_filename ${join(squidDir, 'squid.pid')}
@@ -406,7 +434,7 @@ coredump_dir ${logs}
 shutdown_lifetime 0 seconds
 visible_hostname jaato-adlab
 hosts_file /etc/hosts
-${options.squidHeaderLimit !== undefined ? `request_header_max_size ${options.squidHeaderLimit} bytes\n` : ''}auth_param negotiate program /usr/lib/squid/negotiate_kerberos_auth -k ${keytab} -s GSS_C_NO_NAME
+${headerLimit !== undefined ? `request_header_max_size ${headerLimit} bytes\n` : ''}auth_param negotiate program /usr/lib/squid/negotiate_kerberos_auth -k ${keytab} -s GSS_C_NO_NAME
 auth_param negotiate children 4 startup=1 idle=1
 auth_param negotiate keep_alive on
 acl authenticated proxy_auth REQUIRED
@@ -414,6 +442,7 @@ http_access allow authenticated
 http_access deny all
 `,
     );
+    writeSquidConf(options.squidHeaderLimit);
     const squidEnv = { ...process.env, KRB5_CONFIG: conf, KRB5_KTNAME: keytab, KRB5RCACHEDIR: join(squidDir, 'rcache') };
     const [scmd, sargs] = inNs(ns, 'squid', ['-N', '-n', squidName, '-f', squidConf]);
     squid = startService(scmd, sargs, join(squidDir, 'squid.out'), { env: squidEnv });
@@ -440,6 +469,7 @@ http_access deny all
       env,
       kinit,
       sambaTool,
+      modify,
       exec,
       node: (script, args, extra = {}) =>
         new Promise((done) => {
@@ -456,10 +486,28 @@ http_access deny all
       writeProxyKeytab,
       proxyKvno,
       reconfigureSquid: async () => {
+        // Done when Squid has opened its port again: one more "Accepting" line in its cache.log.
+        const cacheLog = join(logs, 'cache.log');
+        const accepting = (): number => (readFileSync(cacheLog, 'utf8').match(/Accepting HTTP Socket connections/g) ?? []).length;
+        const before = accepting();
         await run(...inNs(ns, 'squid', ['-k', 'reconfigure', '-n', squidName, '-f', squidConf]), { env: squidEnv });
+        const deadline = Date.now() + 20_000;
+        while (accepting() <= before) {
+          if (Date.now() > deadline) throw new LabSetupError(`Squid did not reconfigure within 20 s:\n${readFileSync(cacheLog, 'utf8').split('\n').slice(-15).join('\n')}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await waitInNs(ns, '127.0.0.1', PROXY_PORT, 'Squid (AD lab)', squid as ChildProcess, [cacheLog]);
+      },
+      setSquidHeaderLimit: async (bytes) => {
+        writeSquidConf(bytes);
+        await lab.reconfigureSquid();
       },
       restartDc: async (clockOffset) => {
-        await killGroup(samba);
+        const old = samba;
+        await killGroup(old);
+        // Its prefork workers may hold the KDC's port a moment longer: the new DC must not find it taken.
+        await waitClosedInNs(ns, DC_ADDRESS, 88);
+        removeFaketimeShm(old);
         samba = startSamba(ns, dcDir, clockOffset);
         await waitInNs(ns, DC_ADDRESS, 88, 'Samba (AD DC)', samba, [join(dcDir, 'samba.out')]);
       },

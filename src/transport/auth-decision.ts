@@ -47,7 +47,9 @@ export function decideOn407(s: AuthState): AuthDecision {
 function refusedHint(lastSent: SentScheme): string {
   if (lastSent === 'negotiate') {
     return 'the proxy did not accept our Negotiate tokens. Usual causes: the proxy\'s keytab lacks the SPN we asked for ' +
-      '(set JAATO_KERBEROS_SPN to the name the proxy uses), a clock skew over 5 minutes, or a ticket for another realm';
+      '(set JAATO_KERBEROS_SPN to the name the proxy uses), the proxy\'s keytab lacks the key the KDC used (its key version (kvno) or ' +
+      'encryption type is out of date after a password change: compare `klist -e` here with `klist -ket` on the proxy), ' +
+      'a clock skew over 5 minutes, or a ticket for another realm';
   }
   if (lastSent === 'basic') return 'the proxy refused the Basic credentials from the proxy URL';
   return 'no credentials could be sent';
