@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { checkLabPrerequisites, LabSetupError } from './prerequisites.js';
-import { run, startService } from './processes.js';
+import { isAlive, run, startService } from './processes.js';
 import { readAccessLog, type AccessLogEntry } from './squid.js';
 
 /**
@@ -299,6 +299,7 @@ async function provisionedDc(dcDir: string, scratch: string): Promise<{ cached: 
     // most 107 bytes), copied beside the cache and renamed into place: a half-built one is never used.
     mkdirSync(cacheRoot(), { recursive: true });
     const work = mkdtempSync(join(tmpdir(), 'jaato-adprov-'));
+    writeFileSync(join(work, 'owner.pid'), String(process.pid));
     const building = mkdtempSync(`${cached}.building-`);
     try {
       await provision(join(work, 'dc'), scratch);
@@ -346,12 +347,39 @@ export interface StartAdLabOptions {
   squidHeaderLimit?: number;
 }
 
+/**
+ * Removes what an AD lab of a process that died without stopping it left: its namespace (and what
+ * runs in it), `/etc/netns/<ns>`, its directory, Squid's shared memory. All are named after the pid.
+ */
+async function sweepStaleAdLabs(): Promise<void> {
+  const owner = (name: string): number | undefined => {
+    const m = /^jaatoad(?:prov)?(\d+)/.exec(name);
+    return m ? Number(m[1]) : undefined;
+  };
+  const stale = (name: string): boolean => {
+    const pid = owner(name);
+    return pid !== undefined && pid !== process.pid && !isAlive(pid);
+  };
+  const namespaces = (await run('ip', ['netns', 'list']).catch(() => '')).split('\n').map((l) => l.split(' ')[0] ?? '');
+  for (const ns of namespaces) if (stale(ns)) await deleteNetns(ns);
+  for (const ns of existsSync('/etc/netns') ? readdirSync('/etc/netns') : []) if (stale(ns)) rmSync(join('/etc/netns', ns), { recursive: true, force: true });
+  for (const f of existsSync('/dev/shm') ? readdirSync('/dev/shm') : []) if (stale(f)) rmSync(join('/dev/shm', f), { force: true });
+  for (const entry of readdirSync(tmpdir())) {
+    if (!entry.startsWith('jaato-adlab-') && !entry.startsWith('jaato-adprov-')) continue;
+    const dir = join(tmpdir(), entry);
+    const pid = Number(existsSync(join(dir, 'owner.pid')) ? readFileSync(join(dir, 'owner.pid'), 'utf8') : NaN);
+    if (pid > 0 && !isAlive(pid)) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Starts the AD lab (see AdLab). Fails loudly, naming the Debian packages, when one is missing. */
 export async function startAdLab(options: StartAdLabOptions = {}): Promise<AdLab & { timings: { dcMs: number; cached: boolean; startMs: number } }> {
   const started = Date.now();
   checkAdPrerequisites();
+  await sweepStaleAdLabs();
   const dir = mkdtempSync(join(tmpdir(), 'jaato-adlab-'));
   chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
   const ns = `jaatoad${process.pid}x${Math.floor(Math.random() * 1e6)}`;
   const dcDir = join(dir, 'dc');
   const squidDir = join(dir, 'squid');
