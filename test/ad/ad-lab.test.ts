@@ -169,3 +169,34 @@ test('AD: a user in 3,000 groups (a ~34 KB header) passes Squid with a raised li
     await lab.setSquidHeaderLimit(40 * 1024);
   }
 });
+
+const CLI = join(fileURLToPath(new URL('../../../', import.meta.url)), 'dist', 'cli', 'main.js');
+
+test('AD: doctor as the user in 3,000 groups warns of the 34 KB header, and fails proxy auth with the typed error where Squid refuses it', async () => {
+  const env = { ...(await freshTicket(lab.users.big)), HTTPS_PROXY: lab.proxyUrl, HTTP_PROXY: lab.proxyUrl, JAATO_KERBEROS_PROXY: 'true' };
+  const doctor = async (): Promise<{ checks: Array<{ name: string; status: string; detail: string; remedy: string | null }> }> => {
+    const r = await lab.node(CLI, ['doctor', '--json'], env);
+    return JSON.parse(r.stdout) as { checks: Array<{ name: string; status: string; detail: string; remedy: string | null }> };
+  };
+  const line = (report: Awaited<ReturnType<typeof doctor>>, name: string) => {
+    const found = report.checks.find((c) => c.name === name);
+    assert.ok(found, `no ${name} line in ${JSON.stringify(report.checks, null, 1)}`);
+    return found;
+  };
+  const passing = await doctor();
+  const size = line(passing, 'token size');
+  assert.equal(size.status, 'warn');
+  assert.match(size.detail, /^a 3\d{4}-byte Proxy-Authorization header, over 16 KB/);
+  assert.match(size.remedy ?? '', /request_header_max_size.*LimitRequestFieldSize/);
+  // The stand-in target (example.com) is out of reach in the namespace: the token got past the proxy all the same.
+  assert.equal(line(passing, 'proxy auth').status, 'ok', JSON.stringify(passing.checks, null, 1));
+  await lab.setSquidHeaderLimit(32 * 1024);
+  try {
+    const refused = line(await doctor(), 'proxy auth');
+    assert.equal(refused.status, 'fail');
+    assert.doesNotMatch(refused.detail, /accepted/);
+    assert.match(refused.detail, /431 Request Header Fields Too Large.*\[ERR_JAATO_PROXY_HEADER_TOO_LARGE\]$/);
+  } finally {
+    await lab.setSquidHeaderLimit(40 * 1024);
+  }
+});
