@@ -67,10 +67,12 @@ export const VERY_LARGE_AUTH_HEADER = 16 * 1024;
 /**
  * Whether a non-407 answer to a request that carried our token refuses the request's size rather than
  * the target: 431 (RFC 6585) and nginx's 494 always name the head's size; 400 (Squid, for any field over
- * 64 KB) and 413 only count when our header is large, else they are the target's or the request's.
+ * 64 KB; Apache past `LimitRequestFieldSize`) and 413 only when our header is large and the answer is
+ * the proxy's own (`proxysOwn`: any answer to CONNECT; a forwarded one Squid marks with X-Squid-Error),
+ * else they are the origin's answer to the request, which the caller must get.
  */
-export function refusedForSize(statusCode: number, sent: SentScheme, headerBytes: number): boolean {
+export function refusedForSize(statusCode: number, sent: SentScheme, headerBytes: number, proxysOwn: boolean): boolean {
   if (sent !== 'negotiate') return false;
   if (statusCode === 431 || statusCode === 494) return true;
-  return (statusCode === 400 || statusCode === 413) && headerBytes > LARGE_AUTH_HEADER;
+  return proxysOwn && (statusCode === 400 || statusCode === 413) && headerBytes > LARGE_AUTH_HEADER;
 }

@@ -258,7 +258,7 @@ export class ForwardConnection extends SocketFacade {
       inc.swallow = head;
     } else {
       // The proxy refused the head's size, which our token made large: an error, not the answer.
-      const tooLarge = out.session.refusedForSize(head.statusCode, head.statusText, out.what);
+      const tooLarge = out.session.refusedForSize(head.statusCode, head.statusText, out.what, head.headers);
       if (tooLarge) throw tooLarge;
       if (out.session.sent === 'negotiate') this.#authenticated = true;
       if (out.session.mustVerify(head.headers, this.#verified)) {

@@ -18,19 +18,22 @@ const LIMIT = 600;
 const ctx = useLab({ squidHeaderLimit: LIMIT });
 
 test('which answers refuse the size of a head that carried our token', () => {
-  const rows: ReadonlyArray<[number, 'negotiate' | 'basic' | 'none', number, boolean]> = [
-    [431, 'negotiate', 900, true], // 431 names the head's size, whatever our share of it
-    [494, 'negotiate', 900, true], // nginx's "Request Header Too Large"
-    [431, 'basic', 60, false], // not our token's doing
-    [431, 'none', 0, false],
-    [400, 'negotiate', 900, false], // a small token: the 400 is the request's or the target's
-    [400, 'negotiate', LARGE_AUTH_HEADER + 1, true], // Squid: any field over 64 KB is a 400
-    [413, 'negotiate', LARGE_AUTH_HEADER + 1, true],
-    [413, 'negotiate', LARGE_AUTH_HEADER, false],
-    [403, 'negotiate', 70_000, false], // a refused target stays a refused target
-    [502, 'negotiate', 70_000, false],
+  const big = LARGE_AUTH_HEADER + 1;
+  const rows: ReadonlyArray<[number, 'negotiate' | 'basic' | 'none', number, boolean, boolean]> = [
+    [431, 'negotiate', 900, true, true], // 431 names the head's size, whatever our share of it
+    [431, 'negotiate', 900, false, true],
+    [494, 'negotiate', 900, true, true], // nginx's "Request Header Too Large"
+    [431, 'basic', 60, true, false], // not our token's doing
+    [431, 'none', 0, true, false],
+    [400, 'negotiate', 900, true, false], // a small token: the 400 is the request's or the target's
+    [400, 'negotiate', big, true, true], // Squid: any field over 64 KB is a 400; Apache past 8190
+    [400, 'negotiate', big, false, false], // a forwarded 400 Squid did not mark: the origin's, for the caller
+    [413, 'negotiate', big, true, true],
+    [413, 'negotiate', LARGE_AUTH_HEADER, true, false],
+    [403, 'negotiate', 70_000, true, false], // a refused target stays a refused target
+    [502, 'negotiate', 70_000, true, false],
   ];
-  for (const [status, sent, bytes, expected] of rows) assert.equal(refusedForSize(status, sent, bytes), expected, `${status} ${sent} ${bytes}`);
+  for (const [status, sent, bytes, own, expected] of rows) assert.equal(refusedForSize(status, sent, bytes, own), expected, `${status} ${sent} ${bytes} ${own}`);
 });
 
 test("doctor's token size line warns past 8 KB and 16 KB of header", () => {

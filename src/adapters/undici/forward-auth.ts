@@ -238,7 +238,7 @@ class ForwardAuthHandler implements Handler {
       return;
     }
     // The proxy refused the head's size, which our token made large: an error, not the answer.
-    const tooLarge = this.#session.refusedForSize(statusCode, statusMessage ?? '', this.#what());
+    const tooLarge = this.#session.refusedForSize(statusCode, statusMessage ?? '', this.#what(), headers);
     if (tooLarge) {
       this.#fail(tooLarge);
       controller.abort(tooLarge);
