@@ -401,8 +401,16 @@ export async function startAdLab(options: StartAdLabOptions = {}): Promise<AdLab
     removeFaketimeShm(samba);
     rmSync(dir, { recursive: true, force: true });
   };
+  // The namespace outlives a process that exits without stop(): its services at least go with it (the next start sweeps the rest).
   const onExit = (): void => {
-    for (const c of [squid, samba]) if (c?.pid !== undefined && c.exitCode === null) try { process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const c of [squid, samba]) {
+      if (c?.pid === undefined || c.exitCode !== null) continue;
+      try {
+        process.kill(-c.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
   };
   process.once('exit', onExit);
   try {
