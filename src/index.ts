@@ -48,7 +48,7 @@ export {
   DEFAULT_TOKEN_TIMEOUT,
   type SpnegoOptions,
 } from './auth/index.js';
-export { ProxyAuthenticationError, ProxyConnectionError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError, RequestBodyReplayError } from './transport/errors.js';
+export { ProxyAuthenticationError, ProxyConnectionError, ProxyHeaderTooLargeError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError, RequestBodyReplayError } from './transport/errors.js';
 export { ProxyDispatcher, type FetchDispatcher, type ProxyDispatcherConstructor, type ProxyDispatcherOptions } from './adapters/undici/public-dispatcher.js';
 export { createFetch, getDefaultDispatcher, getFetchInit, type ProxiedFetch } from './adapters/fetch.js';
 export {

@@ -1,7 +1,7 @@
 import { KerberosError, KerberosUnknownSpnError } from '../auth/errors.js';
 import { JaatoProxyError } from '../errors.js';
-import { decideOn407 } from '../transport/auth-decision.js';
-import { ProxyAuthenticationError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError } from '../transport/errors.js';
+import { decideOn407, LARGE_AUTH_HEADER, VERY_LARGE_AUTH_HEADER } from '../transport/auth-decision.js';
+import { ProxyAuthenticationError, ProxyHeaderTooLargeError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError } from '../transport/errors.js';
 import { withPrincipal } from './credentials.js';
 import { certificateProblem, certificateRemedy, DNS, errorCodes, NOT_TLS, REFUSED } from './error-codes.js';
 import type { Check } from './doctor.js';
@@ -207,6 +207,13 @@ export function authCheck(outcome: AuthOutcome, what: string, s: AuthSetting & {
   const sent = s.sent === 'negotiate' ? `a Negotiate token for ${s.spn?.spn ?? 'the proxy'}` : s.sent === 'basic' ? 'Basic credentials' : 'no credentials';
   if (outcome.ok) return { name, status: 'ok', detail: `${what} with ${sent}: accepted, ${outcome.answer}` };
   const error = outcome.error;
+  if (error instanceof ProxyHeaderTooLargeError) {
+    return { name, status: 'fail', detail: `${what ? `${what} with ${sent}: ` : ''}${error.message} [${error.code}]`, remedy: headerSizeRemedy(error.headerBytes) };
+  }
+  if (error instanceof ProxyTunnelError && error.statusCode !== undefined && s.sent === 'negotiate' && SIZE_REFUSALS.has(error.statusCode)) {
+    // An answer that refuses a request's size or shape, to a request carrying a token: not proof it was taken.
+    return { name, status: 'warn', detail: `${what} with ${sent}: not counted as accepted, the proxy answered ${error.statusCode} (a refusal of the request's size or shape, not of the target)`, remedy: headerSizeRemedy(undefined) };
+  }
   if (error instanceof ProxyTunnelError && error.statusCode !== undefined) {
     // Past authentication: the proxy turned down the target, not the credentials.
     return { name, status: 'ok', detail: `${what} with ${sent}: accepted; the proxy then answered ${error.statusCode} for the target (not an authentication failure)` };
@@ -230,6 +237,32 @@ export function authCheck(outcome: AuthOutcome, what: string, s: AuthSetting & {
     return { name, status: 'fail', detail, ...(remedy && { remedy }) };
   }
   return { name, status: 'fail', detail, remedy: connectionRemedy(error, proxy) };
+}
+
+/** Answers that refuse a request's head (its size or shape) rather than its target. */
+const SIZE_REFUSALS = new Set([400, 413, 431, 494]);
+
+/** The remedy for a proxy that refuses the size of a head carrying our token (`bytes`: our header line, when known). */
+export function headerSizeRemedy(bytes: number | undefined): string {
+  const size = bytes === undefined ? 'the Negotiate header' : `the Negotiate header (${bytes} bytes)`;
+  return `${size} grows with the account's group memberships (Active Directory puts them in the Kerberos ticket's PAC, ~11 bytes each): ask the proxy's administrators to raise its header limit (Squid \`request_header_max_size\`, Apache \`LimitRequestFieldSize\`), or reduce the account's group memberships`;
+}
+
+/**
+ * The `token size` line: the `Proxy-Authorization` header a token of `rawBytes` makes, warned past
+ * Apache's default field limit (8 KB) and past IIS's and most proxies' (16 KB).
+ */
+export function tokenSizeCheck(rawBytes: number): Check {
+  const header = 'Proxy-Authorization: Negotiate '.length + Math.ceil(rawBytes / 3) * 4;
+  const name = 'token size';
+  const detail = `a ${header}-byte Proxy-Authorization header`;
+  if (header > VERY_LARGE_AUTH_HEADER) {
+    return { name, status: 'warn', detail: `${detail}, over 16 KB: IIS/HTTP.sys (16 KB) and Apache (8 KB) refuse it by default, Squid up to its request_header_max_size (64 KB)`, remedy: headerSizeRemedy(header) };
+  }
+  if (header > LARGE_AUTH_HEADER) {
+    return { name, status: 'warn', detail: `${detail}, over 8 KB: Apache refuses it by default (LimitRequestFieldSize 8190)`, remedy: headerSizeRemedy(header) };
+  }
+  return { name, status: 'ok', detail: `${detail}, under the 8 KB that Apache takes by default` };
 }
 
 /** The two ways a Negotiate reply token reaches doctor: on a CONNECT's answer, or on a forwarded request's. */

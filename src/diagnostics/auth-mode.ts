@@ -43,6 +43,9 @@ export async function probeForwardedAuth(
     const first = await head(socket, route, target, token, options.timeout);
     const answer = `${first.statusCode} ${first.statusText}`.trimEnd();
     if (first.statusCode === 407) return { answer, mode: null, unseen: 'the proxy refused the token', replyToken: null };
+    // A refusal of the head's size is not an answer to the token: it says nothing of the mode.
+    const tooLarge = session.refusedForSize(first.statusCode, first.statusText, what, first.headers);
+    if (tooLarge) throw tooLarge;
     let replyToken: ReplyToken;
     let error: ProxyMutualAuthError | undefined;
     try {

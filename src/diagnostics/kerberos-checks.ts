@@ -5,7 +5,7 @@ import { kerberosPlatform } from '../config/platform.js';
 import { defaultSpn } from '../config/spn.js';
 import { loadSecurityProvider } from '../auth/native/load.js';
 import { NegotiateContext } from '../auth/spnego.js';
-import { tokenRemedy, type SpnState } from './advice.js';
+import { tokenRemedy, tokenSizeCheck, type SpnState } from './advice.js';
 import { credentialsCheck, credentialsSource, type CredentialsEvidence, type CredentialsSource } from './credentials.js';
 import type { Check } from './doctor.js';
 import { readCacheFile, readCredential, type CredentialState } from './ticket-cache.js';
@@ -61,6 +61,7 @@ export async function checkKerberos(
   const before: CredentialState = { ...(await readCredential(processEnv)), cache };
   const seen = before.credential.state === 'valid' ? before.credential.principal : cache?.contents?.principal;
   let token: Check | undefined;
+  let size: Check | undefined;
   if (proxy && spn && library.status === 'ok') {
     try {
       const made = await NegotiateContext.start(spn.spn, { platform, ...(options.tokenTimeout !== undefined && { timeout: options.tokenTimeout }) });
@@ -68,7 +69,9 @@ export async function checkKerberos(
       const principal = await made.targetName();
       made.dispose();
       const asked = principal ? `; the library asked the KDC for ${principal}` : '';
-      token = { name: 'token', status: 'ok', detail: `a ${Buffer.from(made.token, 'base64').length}-byte SPNEGO token for ${spn.spn} (not shown)${asked}` };
+      const raw = Buffer.from(made.token, 'base64').length;
+      token = { name: 'token', status: 'ok', detail: `a ${raw}-byte SPNEGO token for ${spn.spn} (not shown)${asked}` };
+      size = tokenSizeCheck(raw);
     } catch (err) {
       const remedy = tokenRemedy(err, spn, seen);
       token = { name: 'token', status: 'fail', detail: err instanceof Error ? err.message : String(err), ...(remedy && { remedy }) };
@@ -87,6 +90,7 @@ export async function checkKerberos(
   facts.credentials = credentialsSource(evidence) ?? null;
   checks.push(spn ? { name: 'spn', status: 'ok', detail: `${spn.spn} (${spn.source ?? 'from the proxy host'})` } : { name: 'spn', status: 'skip', detail: 'no proxy, no service principal' });
   if (token) checks.push(token);
+  if (size) checks.push(size);
   return { checks, facts, spn };
 }
 

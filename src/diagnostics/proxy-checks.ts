@@ -2,8 +2,8 @@ import type { ConnectionOptions } from 'node:tls';
 import type { ProxyRoute } from '../config/proxy-config.js';
 import { probeProxy } from '../transport/probe.js';
 import { openTunnel } from '../transport/tunnel.js';
-import { ProxyMutualAuthError } from '../transport/errors.js';
-import { authCheck, authModeCheck, connectionRemedy, offerCheck, replyTokenCheck, sentWith, unmetOffer, type AuthOutcome, type AuthSetting, type ProxyPlace, type SpnState } from './advice.js';
+import { ProxyHeaderTooLargeError, ProxyMutualAuthError } from '../transport/errors.js';
+import { authCheck, authModeCheck, connectionRemedy, headerSizeRemedy, offerCheck, replyTokenCheck, sentWith, unmetOffer, type AuthOutcome, type AuthSetting, type ProxyPlace, type SpnState } from './advice.js';
 import { probeForwardedAuth, type ReplyToken } from './auth-mode.js';
 import type { Check } from './doctor.js';
 import { countTokens } from './token-count.js';
@@ -161,6 +161,10 @@ async function forwardedMode({ route, options, place, checks, facts }: Probing, 
       ...(options.principal && { principal: options.principal }),
     });
   } catch (error) {
+    if (error instanceof ProxyHeaderTooLargeError) {
+      checks.push({ name: 'auth mode', status: 'fail', detail: `${error.message} [${error.code}]`, remedy: headerSizeRemedy(error.headerBytes) });
+      return;
+    }
     // With doctor's stand-in target the proxy may well fail to reach it: only a warning then.
     const detail = error instanceof Error ? error.message : String(error);
     checks.push({ name: 'auth mode', status: options.standIn ? 'warn' : 'fail', detail, remedy: options.standIn ? `give doctor an http: URL the proxy serves (jaato-proxy doctor http://<host you use>/); ${connectionRemedy(error, place)}` : connectionRemedy(error, place) });

@@ -84,6 +84,8 @@ export interface StartLabOptions {
    * ones, they tunnel only to 443 and the lab origins' ports; this adds to that list, not opens it.
    */
   connectPorts?: readonly number[];
+  /** Squid's `request_header_max_size` in bytes (Squid's default 64 KB), to test a proxy that refuses a large token. */
+  squidHeaderLimit?: number;
 }
 
 /** Processes this Node process started, killed on exit even if the caller never calls stop(). */
@@ -235,6 +237,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       basicUser: BASIC_USER,
       basicPassword: BASIC_PASSWORD,
       connectPorts,
+      ...(options.squidHeaderLimit !== undefined && { requestHeaderMaxSize: options.squidHeaderLimit }),
     });
     track(squid.process);
     const apache = await startApache({ dir, keytab, krb5Conf: kdc.krb5Conf, connectPorts });

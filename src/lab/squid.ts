@@ -13,6 +13,8 @@ export interface SquidOptions {
   basicPassword: string;
   /** Ports CONNECT may reach; like a corporate Squid, every other CONNECT is refused. */
   connectPorts: readonly number[];
+  /** `request_header_max_size` in bytes; Squid's default (64 KB) when absent. Past it Squid answers 431. */
+  requestHeaderMaxSize?: number;
 }
 
 export interface Squid {
@@ -65,7 +67,7 @@ cache_mem 8 MB
 coredump_dir ${logs}
 shutdown_lifetime 0 seconds
 client_request_buffer_max_size 64 MB
-visible_hostname jaato-lab
+${o.requestHeaderMaxSize !== undefined ? `request_header_max_size ${o.requestHeaderMaxSize} bytes\n` : ''}visible_hostname jaato-lab
 dns_v4_first on
 auth_param negotiate program /usr/lib/squid/negotiate_kerberos_auth -k ${o.keytab} -s GSS_C_NO_NAME
 auth_param negotiate children 4 startup=1 idle=1

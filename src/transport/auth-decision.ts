@@ -47,8 +47,32 @@ export function decideOn407(s: AuthState): AuthDecision {
 function refusedHint(lastSent: SentScheme): string {
   if (lastSent === 'negotiate') {
     return 'the proxy did not accept our Negotiate tokens. Usual causes: the proxy\'s keytab lacks the SPN we asked for ' +
-      '(set JAATO_KERBEROS_SPN to the name the proxy uses), a clock skew over 5 minutes, or a ticket for another realm';
+      '(set JAATO_KERBEROS_SPN to the name the proxy uses), the proxy\'s keytab lacks the key the KDC used (its key version (kvno) or ' +
+      'encryption type is out of date after a password change: compare `klist -e` here with `klist -ket` on the proxy), ' +
+      'a clock skew over 5 minutes, or a ticket for another realm';
   }
   if (lastSent === 'basic') return 'the proxy refused the Basic credentials from the proxy URL';
   return 'no credentials could be sent';
+}
+
+/**
+ * Sizes of a `Proxy-Authorization` line (bytes) past which servers commonly refuse it: Apache's
+ * default `LimitRequestFieldSize` (8190) and IIS/HTTP.sys's `MaxFieldLength` (16 KB). A Kerberos
+ * ticket from Active Directory carries the account's groups (its PAC, ~11 bytes of header per group),
+ * so users in ~700 groups pass the first and ~1,400 the second.
+ */
+export const LARGE_AUTH_HEADER = 8 * 1024;
+export const VERY_LARGE_AUTH_HEADER = 16 * 1024;
+
+/**
+ * Whether a non-407 answer to a request that carried our token refuses the request's size rather than
+ * the target: 431 (RFC 6585) and nginx's 494 always name the head's size; 400 (Squid, for any field over
+ * 64 KB; Apache past `LimitRequestFieldSize`) and 413 only when our header is large and the answer is
+ * the proxy's own (`proxysOwn`: any answer to CONNECT; a forwarded one Squid marks with X-Squid-Error),
+ * else they are the origin's answer to the request, which the caller must get.
+ */
+export function refusedForSize(statusCode: number, sent: SentScheme, headerBytes: number, proxysOwn: boolean): boolean {
+  if (sent !== 'negotiate') return false;
+  if (statusCode === 431 || statusCode === 494) return true;
+  return proxysOwn && (statusCode === 400 || statusCode === 413) && headerBytes > LARGE_AUTH_HEADER;
 }

@@ -43,6 +43,33 @@ export class ProxyTunnelError extends JaatoProxyError {
   }
 }
 
+/**
+ * The proxy refused a request for the size of its head (431, 494; 400 or 413 with a large token) after
+ * we added a Negotiate token to it: the Kerberos ticket is large because the account is in many groups
+ * (Active Directory puts them in the ticket's PAC). Not a target refusal and not a wrong credential: the
+ * remedy is the proxy's header limit, or fewer group memberships. `headerBytes` is the size of our
+ * `Proxy-Authorization` line (never its value).
+ */
+export class ProxyHeaderTooLargeError extends JaatoProxyError {
+  readonly proxy: string;
+  readonly statusCode: number;
+  readonly headerBytes: number;
+  constructor(proxy: ProxyEndpoint, what: string, statusCode: number, statusText: string, headerBytes: number) {
+    const kb = (headerBytes / 1024).toFixed(1);
+    super(
+      'ERR_JAATO_PROXY_HEADER_TOO_LARGE',
+      `${where(proxy)} refused ${what} for its size (${`${statusCode} ${statusText}`.trim()}): it carried a ${headerBytes}-byte (${kb} KB) ` +
+        'Proxy-Authorization header with our Negotiate token. A Kerberos ticket grows with the account\'s group memberships ' +
+        '(Active Directory puts them in the ticket\'s PAC, ~11 bytes each). Ask the proxy\'s administrators to raise its request header limit ' +
+        '(Squid `request_header_max_size`, default 64 KB, and no single field over 64 KB; Apache `LimitRequestFieldSize`, default 8190; ' +
+        'IIS/HTTP.sys `MaxFieldLength`/`MaxRequestBytes`), or reduce the account\'s group memberships',
+    );
+    this.proxy = proxy.redacted;
+    this.statusCode = statusCode;
+    this.headerBytes = headerBytes;
+  }
+}
+
 /** Proxy authentication failed for good: the 407s could not be answered within the retry bound. */
 export class ProxyAuthenticationError extends JaatoProxyError {
   readonly proxy: string;

@@ -300,6 +300,9 @@ export class ForwardConnection extends SocketFacade {
       // Whatever of the body comes while the 407 is answered waits for the replay.
       if (!out.complete) out.held = true;
     } else {
+      // The proxy refused the head's size, which our token made large: an error, not the answer.
+      const tooLarge = out.session.refusedForSize(head.statusCode, head.statusText, out.what, head.headers);
+      if (tooLarge) throw tooLarge;
       if (out.session.sent === 'negotiate') this.#authenticated = true;
       if (out.session.mustVerify(head.headers, this.#verified)) {
         this.#socket.pause();

@@ -4,8 +4,8 @@ import { offeredSchemes, parseChallenges, type Challenge } from '../auth/challen
 import { KerberosError } from '../auth/errors.js';
 import { NegotiateContext } from '../auth/spnego.js';
 import { debug } from '../debug.js';
-import { decideOn407, type SentScheme } from './auth-decision.js';
-import { ProxyAuthenticationError, ProxyMutualAuthError } from './errors.js';
+import { decideOn407, refusedForSize, type SentScheme } from './auth-decision.js';
+import { ProxyAuthenticationError, ProxyHeaderTooLargeError, ProxyMutualAuthError } from './errors.js';
 
 export interface ProxyAuthOptions {
   /**
@@ -75,6 +75,8 @@ export class ProxyAuthSession {
   readonly #route: ProxyRoute;
   readonly #options: ProxyAuthOptions;
   #sent: SentScheme = 'none';
+  /** Bytes of the `Proxy-Authorization` field line the last attempt carried. */
+  #headerBytes = 0;
   #retries = 0;
   #context: NegotiateContext | undefined;
   #kerberosError: KerberosError | undefined;
@@ -120,13 +122,27 @@ export class ProxyAuthSession {
       }
     }
     const basic = basicHeader(this.#route);
-    if (basic) this.#sent = 'basic';
+    if (basic) this.sentWith(basic);
     return basic;
   }
 
   /** Records that the attempt went with this header (one the caller took from `basicHeader`), or none. */
   sentWith(header: string | undefined): void {
     this.#sent = header === undefined ? 'none' : header.startsWith('Basic ') ? 'basic' : 'negotiate';
+    this.#headerBytes = header === undefined ? 0 : headerLine(header);
+  }
+
+  /**
+   * The error for a non-407 answer that refuses the size of a request carrying our token (431, or 400
+   * and 413 with a large one: auth-decision.ts), else undefined: the answer is the target's.
+   * `what` names the request (`CONNECT host:443`, `GET http://host`); `forwarded`: the answer's headers
+   * when it answers a forwarded request (it may be the origin's), absent for a CONNECT (the proxy's).
+   */
+  refusedForSize(statusCode: number, statusText: string, what: string, forwarded?: Record<string, unknown>): ProxyHeaderTooLargeError | undefined {
+    const proxysOwn = forwarded === undefined || forwarded['x-squid-error'] !== undefined;
+    if (!refusedForSize(statusCode, this.#sent, this.#headerBytes, proxysOwn)) return undefined;
+    debug('proxy %s: %d to %s, which carried a %d-byte Proxy-Authorization line', this.#route.proxy.redacted, statusCode, what, this.#headerBytes);
+    return new ProxyHeaderTooLargeError(this.#route.proxy, what, statusCode, statusText, this.#headerBytes);
   }
 
   /**
@@ -200,13 +216,22 @@ export class ProxyAuthSession {
       ...(signal !== undefined && { signal }),
     });
     this.#sent = 'negotiate';
-    return `Negotiate ${this.#context.token}`;
+    const header = `Negotiate ${this.#context.token}`;
+    this.#headerBytes = headerLine(header);
+    return header;
   }
 
   #basic(): string {
     this.#sent = 'basic';
-    return basicAuthorization(this.#route.proxy.credentials as { username: string; password: string });
+    const header = basicAuthorization(this.#route.proxy.credentials as { username: string; password: string });
+    this.#headerBytes = headerLine(header);
+    return header;
   }
+}
+
+/** Bytes of the field line `Proxy-Authorization: <value>` (the value is ASCII), as proxies count a field. */
+function headerLine(value: string): number {
+  return 'Proxy-Authorization: '.length + value.length;
 }
 
 /** The proxy's Negotiate reply token, from `Proxy-Authenticate` or `Proxy-Authentication-Info`. */

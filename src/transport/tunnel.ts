@@ -63,7 +63,9 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
         return socket;
       }
       if (res.statusCode !== 407) {
-        throw new ProxyTunnelError(proxy, authority, `the proxy answered ${res.statusCode} ${res.statusText}`.trim(), res.statusCode);
+        // A head too large for the proxy is our token's doing, not the target's (a large AD ticket).
+        throw auth.refusedForSize(res.statusCode, res.statusText, `CONNECT ${authority}`) ??
+          new ProxyTunnelError(proxy, authority, `the proxy answered ${res.statusCode} ${res.statusText}`.trim(), res.statusCode);
       }
       // The 407's body is not read: framing it would trust the proxy's Content-Length/chunking, and a
       // framing mistake hands body bytes to the next attempt as its answer. The next attempt goes on a

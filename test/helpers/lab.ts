@@ -7,12 +7,16 @@ import type { AccessLogEntry } from '../../src/lab/squid.js';
  * skip: a machine without the lab's packages fails here, with the packages to install in the message.
  * `connectPorts`: more ports Squid may CONNECT to (a test's own HTTPS origins), read when the lab starts.
  */
-export function useLab(options: { kinit?: boolean; connectPorts?: () => readonly number[] } = {}): { readonly lab: Lab } {
+export function useLab(options: { kinit?: boolean; connectPorts?: () => readonly number[]; squidHeaderLimit?: number } = {}): { readonly lab: Lab } {
   const holder: { lab?: Lab } = {};
   const saved: Record<string, string | undefined> = {};
   before(async () => {
     // connectPorts is asked for here, so an earlier before() can start the origins it names.
-    const lab = await startLab({ ...(options.kinit !== undefined && { kinit: options.kinit }), ...(options.connectPorts && { connectPorts: options.connectPorts() }) });
+    const lab = await startLab({
+      ...(options.kinit !== undefined && { kinit: options.kinit }),
+      ...(options.connectPorts && { connectPorts: options.connectPorts() }),
+      ...(options.squidHeaderLimit !== undefined && { squidHeaderLimit: options.squidHeaderLimit }),
+    });
     for (const [k, v] of Object.entries(lab.env)) {
       saved[k] = process.env[k];
       process.env[k] = v;

@@ -237,6 +237,13 @@ class ForwardAuthHandler implements Handler {
       this.#pending407 = value === undefined ? [] : Array.isArray(value) ? value : [value];
       return;
     }
+    // The proxy refused the head's size, which our token made large: an error, not the answer.
+    const tooLarge = this.#session.refusedForSize(statusCode, statusMessage ?? '', this.#what(), headers);
+    if (tooLarge) {
+      this.#fail(tooLarge);
+      controller.abort(tooLarge);
+      return;
+    }
     const state = this.#state;
     if (this.#session.sent === 'negotiate' && statusCode >= 200) state.markAuthenticated();
     if (statusCode < 200 || !this.#session.mustVerify(headers, state.verified)) {
