@@ -149,7 +149,8 @@ export class ProxyDispatcher extends Dispatcher {
         queueMicrotask(() => attempt(rest));
         return true;
       });
-      this.#dispatchRoute(opts, next, target, route);
+      // Not retried here: an unreachable entry gives way to the next one at once; the last one retries.
+      this.#dispatchRoute(opts, next, target, route, false);
     };
     pacRoutes(target, config, pac, router).then(
       ({ routes }) => attempt(routes),
@@ -157,7 +158,7 @@ export class ProxyDispatcher extends Dispatcher {
     );
   }
 
-  #dispatchRoute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, target: URL | OriginTarget, route: Route): boolean {
+  #dispatchRoute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, target: URL | OriginTarget, route: Route, retry = true): boolean {
     // Whatever the caller set, Proxy-Authorization is ours: never pass a caller's on to anyone.
     const headers = withoutHeader(opts.headers, 'proxy-authorization');
     const clean = headers === opts.headers ? opts : { ...opts, headers };
@@ -173,7 +174,7 @@ export class ProxyDispatcher extends Dispatcher {
     }
     const pool = this.#dispatcherFor(route, tunnelled);
     // A request that failed before its answer began, on a connection refused or broken, may go again (retry-decision.ts).
-    const via = opts.upgrade != null ? pool : (this.#retrying.get(pool) ?? pool);
+    const via = !retry || opts.upgrade != null ? pool : (this.#retrying.get(pool) ?? pool);
     if (tunnelled) return via.dispatch(clean, tunnelErrorsHandler(route, clean, handler));
     // Absolute form to the proxy; Host names the origin.
     const url = fullTarget(opts, target);
