@@ -11,6 +11,7 @@ import { startLocalProxy } from '../../src/server/local-proxy.js';
 import type { RetryEvent } from '../../src/transport/retry-report.js';
 import type { Lab } from '../../src/lab/lab.js';
 import { useLab } from '../helpers/lab.js';
+import { scriptedProxy } from '../helpers/scripted-proxy.js';
 
 const ctx = useLab();
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -180,5 +181,30 @@ test('serve, its upstream Squid killed and restarted: forwarded GETs and CONNECT
     await tunnels.close();
     await outageTunnels.close();
     await serve.close();
+  }
+});
+
+test('serve: an upstream that dies after part of its answer was sent cuts the client (no 502 then, no hang, no retry)', async () => {
+  const p = await scriptedProxy((_h, socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart');
+    setTimeout(() => socket.destroy(), 50);
+  });
+  const serve = await startLocalProxy({ port: 0, proxy: p.url, kerberos: false, env: {} });
+  try {
+    const outcome = await new Promise<string>((resolve) => {
+      const req = httpRequest({ host: '127.0.0.1', port: serve.port, path: 'http://origin.test/cut' }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(`ended ${res.statusCode}`));
+        res.on('aborted', () => resolve(`cut after ${res.statusCode}`));
+        res.on('error', () => resolve(`cut after ${res.statusCode}`));
+      });
+      req.on('error', (e) => resolve(`error: ${e.message}`));
+      req.end();
+    });
+    assert.equal(outcome, 'cut after 200', 'the client sees its answer cut, not a complete one');
+    assert.equal(p.heads.length, 1, 'an answer that began is not retried');
+  } finally {
+    await serve.close();
+    await p.close();
   }
 });
