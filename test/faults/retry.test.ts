@@ -157,7 +157,9 @@ test('serve, its upstream Squid killed and restarted: forwarded GETs and CONNECT
       assert.equal(await tunnelled('/warm-serve-tls'), 200);
       const inFlight = [0, 1, 2, 3].map((i) => forwarded(`/delay/3000?sg-${i}`));
       const cutPost = forwarded('/delay/3000?sp-0', 'POST');
-      await until(async () => (await lab.activeRequests()).squid >= 5, 'the 5 requests are in flight at Squid');
+      // In flight at the origin (so through Squid): the POST has reached it before the kill.
+      const atOrigin = (): number => lab.origins.http.seen.filter((s) => /^\/delay\/3000\?s[gp]-/.test(s.url)).length;
+      await until(() => atOrigin() >= 5, 'the 5 requests reached the origin through Squid');
       const restarting = lab.restartSquid();
       let up = false;
       void restarting.then(() => (up = true), () => (up = true));
