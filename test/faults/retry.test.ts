@@ -14,6 +14,9 @@ import { useLab } from '../helpers/lab.js';
 import { scriptedProxy } from '../helpers/scripted-proxy.js';
 
 const ctx = useLab();
+/** Process warnings (a listener leak on a shared signal would show here). */
+const warnings: string[] = [];
+process.on('warning', (w) => void warnings.push(`${w.name}: ${w.message}`));
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `condition` every 25 ms until it holds, or fails naming `what` after `ms`. */
@@ -118,8 +121,10 @@ function checkOutcomes(lab: Lab, tag: string, r: { getOutcomes: Map<string, Outc
 
 test('fetch through Squid, killed and restarted with GETs in flight and during the outage: no GET fails, no POST is sent twice', async () => {
   const lab = ctx.lab;
+  const before = warnings.length;
   const { result, retries } = await retriesDuring(() => restartUnderFetch(lab, lab.proxies.negotiate, async () => (await lab.activeRequests()).squid, () => lab.restartSquid(), 'squid'));
   checkOutcomes(lab, 'squid', result, retries, lab.proxies.negotiate);
+  assert.deepEqual(warnings.slice(before), [], 'no process warning (many tunnels set up at once)');
 });
 
 test('fetch through the per-request Apache, killed and restarted: the same', async () => {

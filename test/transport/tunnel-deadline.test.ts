@@ -8,6 +8,7 @@ import { parseProxyUrl } from '../../src/config/proxy-url.js';
 import type { ProxyRoute } from '../../src/config/proxy-config.js';
 import { ProxyTimeoutError } from '../../src/transport/errors.js';
 import { openTunnel } from '../../src/transport/tunnel.js';
+import { createFetch, ProxyTimeoutError as PublicTimeoutError, unwrapError } from '../../src/index.js';
 
 test('openTunnel with a deadline: a proxy that never answers CONNECT ends at the deadline, not a full timeout after the dial', async () => {
   const sockets = new Set<Socket>();
@@ -24,6 +25,33 @@ test('openTunnel with a deadline: a proxy that never answers CONNECT ends at the
     assert.match(error.message, /Timed out after 5000 ms waiting for the answer to CONNECT origin\.test:443/, 'names the bound in force');
     assert.ok(elapsed >= 900 && elapsed < 4000, `ended after ${Math.round(elapsed)} ms (deadline 1000 ms, timeout 5000 ms)`);
   } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => silent.close(() => r()));
+  }
+});
+
+test('fetch: many tunnels set up at once through a silent proxy each end at connectTimeout, with no listener-leak warning', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  const sockets = new Set<Socket>();
+  const silent = createServer((s) => void sockets.add(s.on('error', () => undefined)));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const f = createFetch({ proxy: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, kerberos: false, env: {}, connectTimeout: 1000 });
+  try {
+    const started = performance.now();
+    const errors = await Promise.all(Array.from({ length: 16 }, (_, i) => f(`https://origin${i}.test/`).then(() => undefined, (e: unknown) => unwrapError(e))));
+    const elapsed = performance.now() - started;
+    for (const e of errors) {
+      assert.ok(e instanceof PublicTimeoutError, String(e));
+      assert.equal(e.phase, 'connect-response');
+    }
+    assert.ok(elapsed < 4000, `${Math.round(elapsed)} ms for a 1000 ms bound`);
+    await new Promise((r) => setImmediate(r)); // a warning is emitted on the next tick
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+    await f.dispatcher.destroy();
     for (const s of sockets) s.destroy();
     await new Promise<void>((r) => silent.close(() => r()));
   }

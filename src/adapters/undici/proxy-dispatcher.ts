@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { debuglog } from 'node:util';
 import { Agent, buildConnector, Client, Dispatcher, Pool } from 'undici';
 import { unbracket } from '../../config/host.js';
@@ -83,6 +84,8 @@ export class ProxyDispatcher extends Dispatcher {
     super();
     this.#options = options;
     this.#configOptions = routingOptions(options);
+    // Every tunnel being set up listens on it: as many at once as there are new connections.
+    setMaxListeners(0, this.#shutdown.signal);
     this.#direct = new Agent({ ...this.#poolOptions(), connect: { ...originTls(options), timeout: transportOptions(options).timeout } });
   }
 
