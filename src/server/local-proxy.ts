@@ -388,6 +388,7 @@ export class LocalProxy {
         if (!decision.retry || !upstream || socket.destroyed || this.#closing) throw error;
         reportRetry({ method: 'CONNECT', proxy: upstream.proxy.redacted, attempt: attempt + 1, reason: decision.reason, delay: decision.delay }, errorCode(error));
         await new Promise((resolve) => setTimeout(resolve, decision.delay));
+        if (socket.destroyed || this.#closing) throw error; // the client left, or serve is closing: no new dial
       }
     }
     const { value: remote, route } = opened;
