@@ -11,6 +11,8 @@ import { routingOptions, transportOptions } from '../adapters/client-options.js'
 import { ProxyDispatcher, type ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
 import { ProxyAuthenticationError, ProxyTunnelError } from '../transport/errors.js';
 import { openTunnel } from '../transport/tunnel.js';
+import { decideRetry } from '../transport/retry-decision.js';
+import { errorCode, reportRetry } from '../transport/retry-report.js';
 import { openFirstReachable } from '../pac/first-reachable.js';
 import { pacRouterFor, pacRoutes } from '../pac/pac-route.js';
 import { resolveRouting, type Routing } from '../adapters/routing.js';
@@ -297,6 +299,9 @@ export class LocalProxy {
           const back = endToEnd(upstream.headers as Record<string, string | string[] | undefined>);
           res.writeHead(upstream.statusCode, { ...back, via: appendVia(back.via, this.#via) });
           upstream.body.on('data', (c: Buffer) => (bytes += c.length));
+          // The answer has begun: a failure now cannot become a 502, so the client's connection is cut
+          // (pipe() would leave it open, waiting for the rest forever).
+          upstream.body.on('error', () => res.destroy());
           upstream.body.pipe(res);
           res.on('close', () => {
             if (!res.writableFinished) upstream.body.destroy();
@@ -367,9 +372,26 @@ export class LocalProxy {
   async #open(socket: Duplex, target: URL, host: string, port: number, via: string | string[] | undefined): Promise<{ remote: Socket; route: Route } | undefined> {
     const { routes, router } = await this.#routes(target);
     const transport = transportOptions(this.#options);
-    const { value: remote, route } = await openFirstReachable(routes, router, (r) =>
-      r.type === 'direct' ? connectDirect(host, port, transport.timeout) : openTunnel(r, host, port, { ...transport, connectHeaders: { Via: appendVia(via, this.#via) } }),
-    );
+    const open = (r: Route): Promise<Socket> =>
+      r.type === 'direct' ? connectDirect(host, port, transport.timeout) : openTunnel(r, host, port, { ...transport, connectHeaders: { Via: appendVia(via, this.#via) } });
+    // A refused dial or a proxy that closed before answering CONNECT: nothing of the client's went
+    // anywhere, so it is tried again (retry-decision.ts), as a forwarded request's would be.
+    const began = performance.now();
+    let opened: { value: Socket; route: Route };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        opened = await openFirstReachable(routes, router, open);
+        break;
+      } catch (error) {
+        const decision = decideRetry('CONNECT', true, error, false, attempt, performance.now() - began, Math.random());
+        const upstream = routes.find((r) => r.type === 'proxy');
+        if (!decision.retry || !upstream || socket.destroyed || this.#closing) throw error;
+        reportRetry({ method: 'CONNECT', proxy: upstream.proxy.redacted, attempt: attempt + 1, reason: decision.reason, delay: decision.delay }, errorCode(error));
+        await new Promise((resolve) => setTimeout(resolve, decision.delay));
+        if (socket.destroyed || this.#closing) throw error; // the client left, or serve is closing: no new dial
+      }
+    }
+    const { value: remote, route } = opened;
     if (socket.destroyed || this.#closing) {
       socket.destroy();
       remote.destroy();

@@ -12,6 +12,12 @@ export interface TunnelOptions extends ProxyAuthOptions, DialOptions {
   connectHeaders?: Readonly<Record<string, string>>;
   /** Ends the tunnel's setup at once, the wait for a Kerberos token included (a request's destroy()). */
   signal?: AbortSignal;
+  /**
+   * When the whole tunnel setup must be over (`performance.now()` ms): the CONNECT's answer then waits
+   * only what is left of it after the dial and the token, so one bound (`timeout`) covers the phase
+   * however long the steps before took on a loaded machine. Without it each step has `timeout` of its own.
+   */
+  deadline?: number;
 }
 
 // Field syntax (RFC 9110 §5.1, §5.5): nothing a caller passes can end a line or the head.
@@ -55,7 +61,8 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
     for (;;) {
       if (socket.destroyed) throw new ProxyConnectionError(proxy, 'the connection closed while the token for the CONNECT was being made');
       socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${extra}${header ? `Proxy-Authorization: ${header}\r\n` : ''}\r\n`);
-      const res = await answer(socket, route, authority, options.timeout);
+      const wait = options.deadline === undefined ? options.timeout : Math.max(1, Math.min(options.timeout, options.deadline - performance.now()));
+      const res = await answer(socket, route, authority, wait, options.timeout);
       debug('CONNECT %s via %s: %d %s', authority, proxy.redacted, res.statusCode, res.statusText);
       if (res.statusCode >= 200 && res.statusCode < 300) {
         await auth.verify(res.headers, `its ${res.statusCode} answer to CONNECT ${authority}`);
@@ -83,12 +90,13 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
   }
 }
 
-function answer(socket: Socket, route: ProxyRoute, authority: string, timeout: number): Promise<ResponseHead> {
+/** The CONNECT's answer, waited for `wait` ms; the error names `timeout`, the bound in force. */
+function answer(socket: Socket, route: ProxyRoute, authority: string, wait: number, timeout: number): Promise<ResponseHead> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new ProxyTimeoutError(route.proxy, `waiting for the answer to CONNECT ${authority} from`, timeout, 'connect-response'));
-    }, timeout);
+    }, wait);
     readResponseHead(socket, { method: 'CONNECT' }).then(
       (res) => {
         clearTimeout(timer);

@@ -213,3 +213,22 @@ test('a fetch whose token hangs ends at once when its caller aborts', async () =
     await kdc.close();
   }
 });
+
+test("dispatcher.close() after a fetch was aborted while its token hangs: not held by the token's bound", async () => {
+  const lab = ctx.lab;
+  const kdc = await silentKdc('close-bound');
+  const f = createFetch({ proxy: lab.proxies.negotiate, kerberos: true, env: {}, ca: lab.ca, connectTimeout: 20_000 });
+  try {
+    const give = new AbortController();
+    const outcome = f(`${lab.origins.https.url}/close-bound`, { signal: give.signal }).then(() => 'answered', (e: unknown) => e);
+    await until(() => kdc.connections() >= 1, 'the token is being made, against the silent KDC');
+    give.abort();
+    assert.ok((await outcome) instanceof Error);
+    const started = Date.now();
+    const closed = await Promise.race([f.dispatcher.close().then(() => Date.now()), delay(10_000).then(() => Number.NaN)]);
+    assert.ok(closed - started < 2000, `close() took ${Number.isNaN(closed) ? '> 10000' : closed - started} ms (the token's bound is 20 s)`);
+  } finally {
+    await f.dispatcher.destroy().catch(() => undefined);
+    await kdc.close();
+  }
+});

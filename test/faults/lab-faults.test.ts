@@ -11,12 +11,13 @@ import {
   unwrapError,
 } from '../../src/index.js';
 import { readFileSync } from 'node:fs';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { logUntil, useLab } from '../helpers/lab.js';
 
 const ctx = useLab();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-test('Squid killed and restarted under load: every failure is typed, and the same client recovers', async () => {
+test('Squid killed and restarted under load: no GET fails (each cut or refused one is sent again), and the same client recovers', async () => {
   const lab = ctx.lab;
   const f = createFetch({ proxy: lab.proxies.negotiate, kerberos: true, env: {}, ca: lab.ca, connectTimeout: 3000 });
   const outcomes: Array<number | unknown> = [];
@@ -37,12 +38,20 @@ test('Squid killed and restarted under load: every failure is typed, and the sam
     // The restart must hit requests in flight: wait until every loop has had answers (the load runs
     // on kept-alive tunnels), however slow the machine, rather than a fixed time.
     for (const deadline = Date.now() + 30_000; outcomes.length < 12 && Date.now() < deadline; ) await sleep(25);
-    await lab.restartSquid();
-    restarted = true;
-    await Promise.all(loops);
+    const retries: unknown[] = [];
+    const onRetry = (m: unknown): void => void retries.push(m);
+    subscribe('jaato-proxy:retry', onRetry);
+    try {
+      await lab.restartSquid();
+      restarted = true;
+      await Promise.all(loops);
+    } finally {
+      unsubscribe('jaato-proxy:retry', onRetry);
+    }
+    assert.ok(retries.length > 0, 'the restart hit requests, which were sent again (else this row proves nothing)');
     const failures = outcomes.filter((o) => o !== 200);
-    assert.ok(failures.length > 0, 'the restart hit requests (else this row proves nothing)');
     assert.ok(failures.every((e) => e instanceof JaatoProxyError), `untyped: ${failures.filter((e) => !(e instanceof JaatoProxyError)).map(String).join('; ')}`);
+    assert.deepEqual(failures.map(String), [], 'no idempotent request failed');
     assert.equal(afterRestart.length, 6 * 20);
     assert.deepEqual(afterRestart.filter((o) => o !== 200), [], 'the same client recovered');
   } finally {

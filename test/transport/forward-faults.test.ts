@@ -60,18 +60,40 @@ test('a proxy that answers with something that is not HTTP: ProxyConnectionError
   assert.match(cause.message, /failed during GET http:\/\/origin\.test: .*HTTP\/1\.1 protocol/);
 });
 
-test('a proxy that dies with requests in flight: every one fails with ProxyConnectionError', async () => {
+test('a proxy that dies with POSTs in flight: every one fails with ProxyConnectionError, none is sent again', async () => {
+  const p = await scriptedProxy(() => undefined);
+  const f = createFetch({ proxy: p.url, kerberos: true, env: {} });
+  try {
+    const inFlight = Array.from({ length: 4 }, (_, i) => f(`http://origin.test/${i}`, { method: 'POST' }).then(() => 'answered', (e: unknown) => unwrapError(e)));
+    while (p.heads.length < 4) await new Promise((r) => setTimeout(r, 10));
+    p.killConnections();
+    const results = await Promise.all(inFlight);
+    for (const r of results) assert.ok(r instanceof ProxyConnectionError, String(r));
+    assert.equal(p.heads.length, 4, 'no POST went to the proxy twice');
+  } finally {
+    await f.dispatcher.close().catch(() => undefined);
+    await p.close();
+  }
+});
+
+test('a proxy that dies for good with GETs in flight: each is sent again within the retry budget, then fails typed (refused)', async () => {
   const p = await scriptedProxy(() => undefined);
   const f = createFetch({ proxy: p.url, kerberos: true, env: {} });
   try {
     const inFlight = Array.from({ length: 4 }, (_, i) => f(`http://origin.test/${i}`).then(() => 'answered', (e: unknown) => unwrapError(e)));
     while (p.heads.length < 4) await new Promise((r) => setTimeout(r, 10));
+    const closing = p.close();
     p.killConnections();
+    await closing;
+    const started = Date.now();
     const results = await Promise.all(inFlight);
-    for (const r of results) assert.ok(r instanceof ProxyConnectionError, String(r));
+    for (const r of results) {
+      assert.ok(r instanceof ProxyConnectionError, String(r));
+      assert.match(r.message, /ECONNREFUSED/, 'the last attempt found the proxy gone');
+    }
+    assert.ok(Date.now() - started < 3000 + 2000, `gave up after ${Date.now() - started} ms (budget 3000 ms)`);
   } finally {
     await f.dispatcher.close().catch(() => undefined);
-    await p.close();
   }
 });
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { debuglog } from 'node:util';
 import { Agent, buildConnector, Client, Dispatcher, Pool } from 'undici';
 import { unbracket } from '../../config/host.js';
@@ -15,6 +16,7 @@ import { openTunnel } from '../../transport/tunnel.js';
 import { routeKey } from '../route-key.js';
 import { forwardAuthInterceptor } from './forward-auth.js';
 import { tunnelErrorsHandler } from './tunnel-errors.js';
+import { retryInterceptor } from './retry-handler.js';
 import { replaceHeader, withoutHeader } from './headers.js';
 import { resolveRouting } from '../routing.js';
 
@@ -70,12 +72,20 @@ export class ProxyDispatcher extends Dispatcher {
   readonly #tunnelsByRoute = new WeakMap<ProxyRoute, Dispatcher>();
   readonly #forwardsByRoute = new WeakMap<ProxyRoute, Dispatcher>();
   readonly #origins = new Map<string, OriginTarget>();
+  /** Each pool through a proxy, composed with the retry interceptor (an upgrade uses the pool itself). */
+  readonly #retrying = new WeakMap<Dispatcher, Dispatcher>();
+  /** Requests through a proxy the caller still waits for; close() waits for them, and for nothing else. */
+  readonly #live = { count: 0, onIdle: undefined as (() => void) | undefined };
+  /** Ends the tunnel setups (a Kerberos token wait included) once no request waits for them: close(), destroy(). */
+  readonly #shutdown = new AbortController();
   #closed = false;
 
   constructor(options: ProxyDispatcherOptions = {}) {
     super();
     this.#options = options;
     this.#configOptions = routingOptions(options);
+    // Every tunnel being set up listens on it: as many at once as there are new connections.
+    setMaxListeners(0, this.#shutdown.signal);
     this.#direct = new Agent({ ...this.#poolOptions(), connect: { ...originTls(options), timeout: transportOptions(options).timeout } });
   }
 
@@ -142,7 +152,8 @@ export class ProxyDispatcher extends Dispatcher {
         queueMicrotask(() => attempt(rest));
         return true;
       });
-      this.#dispatchRoute(opts, next, target, route);
+      // Not retried here: an unreachable entry gives way to the next one at once; the last one retries.
+      this.#dispatchRoute(opts, next, target, route, false);
     };
     pacRoutes(target, config, pac, router).then(
       ({ routes }) => attempt(routes),
@@ -150,7 +161,7 @@ export class ProxyDispatcher extends Dispatcher {
     );
   }
 
-  #dispatchRoute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, target: URL | OriginTarget, route: Route): boolean {
+  #dispatchRoute(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, target: URL | OriginTarget, route: Route, retry = true): boolean {
     // Whatever the caller set, Proxy-Authorization is ours: never pass a caller's on to anyone.
     const headers = withoutHeader(opts.headers, 'proxy-authorization');
     const clean = headers === opts.headers ? opts : { ...opts, headers };
@@ -164,7 +175,9 @@ export class ProxyDispatcher extends Dispatcher {
     if (debugging()) {
       debug('%s %s: %s via %s (%s, auth %s)', opts.method, fullTarget(opts, target).origin, tunnelled ? 'tunnel' : 'forward', route.proxy.redacted, route.rule, route.auth);
     }
-    const via = this.#dispatcherFor(route, tunnelled);
+    const pool = this.#dispatcherFor(route, tunnelled);
+    // A request that failed before its answer began, on a connection refused or broken, may go again (retry-decision.ts).
+    const via = !retry || opts.upgrade != null ? pool : (this.#retrying.get(pool) ?? pool);
     if (tunnelled) return via.dispatch(clean, tunnelErrorsHandler(route, clean, handler));
     // Absolute form to the proxy; Host names the origin.
     const url = fullTarget(opts, target);
@@ -196,7 +209,8 @@ export class ProxyDispatcher extends Dispatcher {
         connect: (opts, callback) => {
           const host = unbracket(opts.hostname);
           const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
-          openTunnel(route, host, port, transport).then(
+          // One deadline for dial, token and CONNECT answer (the bound held under load), and close()'s signal.
+          openTunnel(route, host, port, { ...transport, signal: this.#shutdown.signal, deadline: performance.now() + transport.timeout }).then(
             (socket) => {
               if (opts.protocol !== 'https:') return callback(null, socket);
               // undici bounds the handshake by the connect timeout; a tunnel that carries nothing
@@ -241,6 +255,18 @@ export class ProxyDispatcher extends Dispatcher {
       });
     }
     this.#viaProxy.set(key, via);
+    const live = this.#live;
+    const counter = {
+      start: () => void live.count++,
+      settled: () => {
+        if (--live.count > 0 || !live.onIdle) return;
+        const idle = live.onIdle;
+        live.onIdle = undefined;
+        idle();
+      },
+    };
+    const limit = this.#options.bodyReplayLimit ?? DEFAULT_BODY_REPLAY_LIMIT;
+    this.#retrying.set(via, via.compose(retryInterceptor({ proxy, bodyReplayLimit: limit }, counter)));
     return via;
   }
 
@@ -249,6 +275,11 @@ export class ProxyDispatcher extends Dispatcher {
   override close(callback?: () => void): Promise<void> | void {
     this.#closed = true;
     const done = Promise.all([this.#direct.close(), ...[...this.#viaProxy.values()].map((d) => d.close())]).then(() => undefined);
+    // Graceful for the requests still wanted; a tunnel setup nobody waits for (its request aborted while
+    // its token hung) is ended once they are over, instead of holding close() for the token's bound.
+    const stop = (): void => this.#shutdown.abort(new Error('ProxyDispatcher closed'));
+    if (this.#live.count === 0) stop();
+    else this.#live.onIdle = stop;
     if (!callback) return done;
     void done.then(callback, callback);
   }
@@ -261,6 +292,7 @@ export class ProxyDispatcher extends Dispatcher {
     this.#closed = true;
     const error = typeof a === 'function' ? null : (a ?? null);
     const callback = typeof a === 'function' ? a : b;
+    this.#shutdown.abort(error ?? new Error('ProxyDispatcher destroyed'));
     const done = Promise.all([this.#direct.destroy(error), ...[...this.#viaProxy.values()].map((d) => d.destroy(error))]).then(() => undefined);
     if (!callback) return done;
     void done.then(callback, callback);
