@@ -35,6 +35,21 @@ function regAdd(key: string, name: string, type: string, data: string): void {
   assert.equal(r.status, 0, `wine reg add ${key} ${name}: ${r.stderr}`);
 }
 
+/** Every value this file may set, by key. */
+const TOUCHED: ReadonlyArray<readonly [string, string]> = [
+  [SETTINGS, 'ProxyEnable'], [SETTINGS, 'ProxyServer'], [SETTINGS, 'ProxyOverride'], [SETTINGS, 'AutoConfigURL'],
+  [`${SETTINGS}\\Connections`, 'DefaultConnectionSettings'], [POLICY, 'ProxySettingsPerUser'],
+  [MACHINE, 'ProxyEnable'], [MACHINE, 'ProxyServer'], [TCPIP, 'SearchList'],
+];
+
+/**
+ * The harness's prefix as setup-wine.sh made it (none of these values set): a run that was killed before
+ * its `after` put nothing back, and its settings would decide this run's routes.
+ */
+function startClean(): void {
+  for (const [key, name] of TOUCHED) spawnSync('wine', ['reg', 'delete', key, '/v', name, '/f'], { env: wineEnv(), stdio: 'ignore', timeout: 60_000 });
+}
+
 function restore(): void {
   for (const { key, name, before } of saved.values()) {
     const args = before ? ['add', key, '/v', name, '/t', before.type, '/d', before.data, '/f'] : ['delete', key, '/v', name, '/f'];
@@ -67,6 +82,7 @@ describe('Windows Internet Settings under Wine', () => {
   // at the same time): its imports resolve to the same win32 packages in the app's node_modules.
   const LIBRARY = join(APP, 'node_modules', 'jaato-proxy-system-test');
   before(() => {
+    startClean();
     rmSync(LIBRARY, { recursive: true, force: true });
     mkdirSync(LIBRARY, { recursive: true });
     cpSync(join(ROOT, 'dist'), join(LIBRARY, 'dist'), { recursive: true });
@@ -80,6 +96,7 @@ describe('Windows Internet Settings under Wine', () => {
   after(() => {
     restore();
     rmSync(LIBRARY, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('fetch follows Internet Settings, per user: through the Negotiate Squid as alice (SSPI), <local> decided direct', async () => {
