@@ -36,6 +36,11 @@ export class PendingConnection extends Duplex {
   #timeout = 0;
   /** What the connection was opened for (a proxy route), when the opener says: for error messages. */
   detail: unknown;
+  /**
+   * How a failure of the connection underneath is reported, when the opener says (a tunnel: the proxy's
+   * ProxyConnectionError). A request cut this way is not sent again: node:http's caller wrote its body.
+   */
+  failure: ((error: Error) => Error) | undefined;
 
   constructor(open: (signal: AbortSignal) => Promise<Duplex>) {
     super({ allowHalfOpen: false });
@@ -60,9 +65,16 @@ export class PendingConnection extends Duplex {
     socket.on('data', (data: Buffer) => {
       if (!this.push(data)) socket.pause();
     });
-    socket.on('end', () => this.push(null));
+    socket.on('end', () => {
+      // The tunnel ended under a request that has no answer yet: node:http would report an untyped
+      // "socket hang up"; it is the connection's failure. (`_httpMessage` is the request node:http
+      // attached, `res` its answer once the head was read; both long-standing fields.)
+      const req = (this as { _httpMessage?: { res?: unknown } | null })._httpMessage;
+      if (this.failure && req && !req.res) this.destroy(this.failure(Object.assign(new Error('the tunnel closed before the answer'), { code: 'ECONNRESET' })));
+      else this.push(null);
+    });
     socket.on('timeout', () => this.emit('timeout'));
-    socket.on('error', (error: Error) => this.destroy(error));
+    socket.on('error', (error: Error) => this.destroy(this.failure ? this.failure(error) : error));
     socket.on('close', () => this.destroy());
     for (const apply of this.#settings) apply(socket);
     this.#settings = [];
