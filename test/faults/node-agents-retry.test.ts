@@ -62,8 +62,11 @@ async function restartUnderAgents(lab: Lab, proxy: string, restart: () => Promis
     const restarting = restart();
     let up = false;
     void restarting.then(() => (up = true), () => (up = true));
+    // From when the kill has taken effect (a request in flight was cut): one issued before could reach
+    // the dying proxy and be cut in flight, which is not the dial's case.
+    await Promise.race(inFlight);
     const during: Array<Promise<Outcome>> = [];
-    for (let n = 0; !up; n++) {
+    for (let n = 0; !up || n < 2; n++) {
       during.push(get(lab, `${lab.origins.https.url}/node-outage-${tag}-${n}`, outageAgents.https), get(lab, `${lab.origins.http.url}/node-outage-${tag}-${n}`, outageAgents.http));
       await delay(30);
     }
