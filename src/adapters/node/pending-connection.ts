@@ -34,6 +34,8 @@ export class PendingConnection extends Duplex {
   #ending: (() => void) | undefined;
   #settings: Array<(s: SocketLike) => void> = [];
   #timeout = 0;
+  /** Bytes were written and none have been read since: a request waits for its answer. */
+  #unanswered = false;
   /** What the connection was opened for (a proxy route), when the opener says: for error messages. */
   detail: unknown;
   /**
@@ -63,14 +65,14 @@ export class PendingConnection extends Duplex {
     }
     this.#inner = socket;
     socket.on('data', (data: Buffer) => {
+      this.#unanswered = false;
       if (!this.push(data)) socket.pause();
     });
     socket.on('end', () => {
-      // The tunnel ended under a request that has no answer yet: node:http would report an untyped
-      // "socket hang up"; it is the connection's failure. (`_httpMessage` is the request node:http
-      // attached, `res` its answer once the head was read; both long-standing fields.)
-      const req = (this as { _httpMessage?: { res?: unknown } | null })._httpMessage;
-      if (this.failure && req && !req.res) this.destroy(this.failure(Object.assign(new Error('the tunnel closed before the answer'), { code: 'ECONNRESET' })));
+      // The tunnel ended after bytes went out and before any came back: a request is waiting for an
+      // answer that cannot come, which node:http would report as an untyped "socket hang up". It is the
+      // connection's failure. (An idle kept-alive tunnel the proxy closes ends as usual.)
+      if (this.failure && this.#unanswered) this.destroy(this.failure(Object.assign(new Error('the tunnel closed before the answer'), { code: 'ECONNRESET' })));
       else this.push(null);
     });
     socket.on('timeout', () => this.emit('timeout'));
@@ -90,6 +92,7 @@ export class PendingConnection extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#unanswered = true;
     if (this.#inner) this.#inner.write(chunk, (error) => callback(error ?? null));
     else this.#queued.push({ chunk, callback });
   }
