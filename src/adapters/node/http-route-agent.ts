@@ -7,8 +7,10 @@ import { debug } from '../../debug.js';
 import type { PacRouter } from '../../pac/pac-router.js';
 import { openFirstReachable } from '../../pac/first-reachable.js';
 import { ForwardConnection } from '../../transport/forward-connection.js';
+import { tunnelFailure } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { transportOptions, type ProxyClientOptions } from '../client-options.js';
+import { openWithRetry } from './dial-retry.js';
 import { PendingConnection } from './pending-connection.js';
 import { connected, originOf, type ConnectOptions } from './route-target.js';
 
@@ -40,9 +42,17 @@ export class HttpRouteAgent extends HttpAgent {
   }
 
   override createConnection(options: ConnectOptions): Duplex {
+    // A forwarded request is named by its method in the retry report; a tunnel by its CONNECT.
+    const method = this.#mode === 'tunnel' ? 'CONNECT' : typeof options.method === 'string' ? options.method : 'GET';
     const pending: PendingConnection = new PendingConnection(async (signal) => {
-      const { value, route } = await openFirstReachable(this.#routes, this.#router, (r) => this.#open(r, options, signal));
+      const { value, route } = await openWithRetry(this.#routes, method, signal, () => openFirstReachable(this.#routes, this.#router, (r) => this.#open(r, options, signal)));
       pending.detail = route;
+      // A tunnel that breaks under a request is the proxy's failure, typed as on fetch (the forwarded
+      // path's ForwardConnection types its own). Origin only: a path can hold secrets.
+      if (route.type === 'proxy' && this.#mode === 'tunnel') {
+        const what = `a request to ${originOf('http:', options).origin}`;
+        pending.failure = (e) => tunnelFailure(route.proxy, what, e);
+      }
       return value;
     });
     return pending;
@@ -58,7 +68,10 @@ export class HttpRouteAgent extends HttpAgent {
   }
 
   async #tunnel(route: ProxyRoute, origin: URL, signal: AbortSignal): Promise<Duplex> {
-    const socket = await openTunnel(route, unbracket(origin.hostname), Number(origin.port) || 80, { ...transportOptions(this.#client), signal });
+    const transport = transportOptions(this.#client);
+    // One bound for dial, token and answer, from the dial's start (tunnel.ts).
+    const deadline = performance.now() + transport.timeout;
+    const socket = await openTunnel(route, unbracket(origin.hostname), Number(origin.port) || 80, { ...transport, signal, deadline });
     // The tunnel's reader paused the socket; over http the origin does not speak first, so nothing is lost.
     socket.resume();
     return socket;

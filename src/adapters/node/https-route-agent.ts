@@ -7,9 +7,10 @@ import { unbracket } from '../../config/host.js';
 import { debug } from '../../debug.js';
 import type { PacRouter } from '../../pac/pac-router.js';
 import { openFirstReachable } from '../../pac/first-reachable.js';
-import { ProxyTimeoutError } from '../../transport/errors.js';
+import { ProxyTimeoutError, tunnelFailure } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { transportOptions, type ProxyClientOptions } from '../client-options.js';
+import { openWithRetry } from './dial-retry.js';
 import { PendingConnection } from './pending-connection.js';
 import { connected, originOf, type ConnectOptions } from './route-target.js';
 
@@ -48,8 +49,14 @@ export class HttpsRouteAgent extends HttpsAgent {
 
   override createConnection(options: ConnectOptions): Duplex {
     const pending: PendingConnection = new PendingConnection(async (signal) => {
-      const { value, route } = await openFirstReachable(this.#routes, this.#router, (r) => this.#open(r, options, signal));
+      const { value, route } = await openWithRetry(this.#routes, 'CONNECT', signal, () => openFirstReachable(this.#routes, this.#router, (r) => this.#open(r, options, signal)));
       pending.detail = route;
+      // The tunnel breaking under a request (the proxy died) is the proxy's failure, typed as on
+      // fetch; the origin's own errors (TLS, HTTP) pass unchanged. Origin only: a path can hold secrets.
+      if (route.type === 'proxy') {
+        const what = `a request to ${originOf('https:', options).origin}`;
+        pending.failure = (e) => tunnelFailure(route.proxy, what, e);
+      }
       return value;
     });
     return pending;
@@ -69,7 +76,9 @@ export class HttpsRouteAgent extends HttpsAgent {
     const host = unbracket(target.hostname);
     const port = Number(target.port) || 443;
     const transport = transportOptions(this.#client);
-    const raw = await openTunnel(route, host, port, { ...transport, signal });
+    // One bound for dial, token and answer, from the dial's start (tunnel.ts).
+    const deadline = performance.now() + transport.timeout;
+    const raw = await openTunnel(route, host, port, { ...transport, signal, deadline });
     let socket;
     try {
       socket = tlsConnect({ ...tunnelTls(options, host), socket: raw });

@@ -34,8 +34,15 @@ export class PendingConnection extends Duplex {
   #ending: (() => void) | undefined;
   #settings: Array<(s: SocketLike) => void> = [];
   #timeout = 0;
+  /** Bytes were written and none have been read since: a request waits for its answer. */
+  #unanswered = false;
   /** What the connection was opened for (a proxy route), when the opener says: for error messages. */
   detail: unknown;
+  /**
+   * How a failure of the connection underneath is reported, when the opener says (a tunnel: the proxy's
+   * ProxyConnectionError). A request cut this way is not sent again: node:http's caller wrote its body.
+   */
+  failure: ((error: Error) => Error) | undefined;
 
   constructor(open: (signal: AbortSignal) => Promise<Duplex>) {
     super({ allowHalfOpen: false });
@@ -58,11 +65,18 @@ export class PendingConnection extends Duplex {
     }
     this.#inner = socket;
     socket.on('data', (data: Buffer) => {
+      this.#unanswered = false;
       if (!this.push(data)) socket.pause();
     });
-    socket.on('end', () => this.push(null));
+    socket.on('end', () => {
+      // The tunnel ended after bytes went out and before any came back: a request is waiting for an
+      // answer that cannot come, which node:http would report as an untyped "socket hang up". It is the
+      // connection's failure. (An idle kept-alive tunnel the proxy closes ends as usual.)
+      if (this.failure && this.#unanswered) this.destroy(this.failure(Object.assign(new Error('the tunnel closed before the answer'), { code: 'ECONNRESET' })));
+      else this.push(null);
+    });
     socket.on('timeout', () => this.emit('timeout'));
-    socket.on('error', (error: Error) => this.destroy(error));
+    socket.on('error', (error: Error) => this.destroy(this.failure ? this.failure(error) : error));
     socket.on('close', () => this.destroy());
     for (const apply of this.#settings) apply(socket);
     this.#settings = [];
@@ -78,6 +92,7 @@ export class PendingConnection extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#unanswered = true;
     if (this.#inner) this.#inner.write(chunk, (error) => callback(error ?? null));
     else this.#queued.push({ chunk, callback });
   }

@@ -1,0 +1,40 @@
+import type { Route } from '../../config/proxy-config.js';
+import { decideRetry } from '../../transport/retry-decision.js';
+import { errorCode, reportRetry } from '../../transport/retry-report.js';
+
+/**
+ * Opens a route agent's connection, waiting out a short proxy outage as serve's CONNECT does: a
+ * refused dial, or a proxy that closed before answering CONNECT, is tried again (retry-decision.ts,
+ * same budget), since nothing of the request has left yet: node:http's bytes wait in the
+ * PendingConnection. `method` names the request in the report ('CONNECT' for a tunnel). The
+ * request's destroy (`signal`) ends the wait at once.
+ */
+export async function openWithRetry<T>(routes: readonly Route[], method: string, signal: AbortSignal, open: () => Promise<T>): Promise<T> {
+  const began = performance.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      const decision = decideRetry(method, true, error, false, attempt, performance.now() - began, Math.random());
+      const upstream = routes.find((r) => r.type === 'proxy');
+      if (!decision.retry || !upstream || signal.aborted) throw error;
+      reportRetry({ method, proxy: upstream.proxy.redacted, attempt: attempt + 1, reason: decision.reason, delay: decision.delay }, errorCode(error));
+      await wait(decision.delay, signal);
+    }
+  }
+}
+
+/** `ms`, or until `signal` aborts (then rejects with its reason). */
+function wait(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
