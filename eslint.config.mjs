@@ -14,8 +14,6 @@ const CASTS_TO_FIX = [
   'test/adapters/dispatch-fast-path.test.ts',
   'test/adapters/global-install.test.ts',
   'test/adapters/node-agents-early-head.test.ts',
-  'test/cli/doctor-pac.test.ts',
-  'test/cli/doctor.test.ts',
   'test/conformance/clients.ts',
   'test/helpers/websocket.ts',
   'test/pac/pac-functions.test.ts',

@@ -29,7 +29,7 @@ interface PacJson {
 
 async function doctor(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number; report: DoctorJson; pac: PacJson }> {
   const r = await doctorJson(env, args);
-  return { ...r, pac: (r.report as unknown as { pac: PacJson }).pac };
+  return { ...r, pac: r.report.pac as PacJson };
 }
 
 /** The lab CA in a file, for --cacert (the https origin's certificate). */

@@ -92,6 +92,8 @@ export interface DoctorJson {
   checks: DoctorCheck[];
   proxies: Array<Record<string, unknown>>;
   kerberos: Record<string, unknown>;
+  /** null without a PAC; its shape is test/cli/doctor-pac's PacJson. */
+  pac: unknown;
 }
 
 /** Runs `jaato-proxy doctor --json <args>`; fails loudly when it printed no JSON. */
