@@ -3,7 +3,7 @@
 // `cache_peer ... login=NEGOTIATE` (Squid's own answer to the same problem); serve's added latency.
 import { subscribe } from 'node:diagnostics_channel';
 import { ProxyAgent, request } from 'undici';
-import { startSquidForwarder } from '../dist/lab/squid-forwarder.js';
+import { startSquidForwarder } from '../.test-build/lab/squid-forwarder.js';
 import { startLocalProxy } from '../dist/server/local-proxy.js';
 import { startServeProcess } from './serve-process.mjs';
 import { createFetch } from '../dist/index.js';

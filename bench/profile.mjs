@@ -10,7 +10,7 @@ if (process.argv[2] === '--summary') {
   summarize(JSON.parse(readFileSync(process.argv[3], 'utf8')), Number(process.argv[4] ?? 0));
 } else {
   const [which = 'negotiate', n = '20000'] = process.argv.slice(2);
-  const { startLab } = await import('../dist/lab/lab.js');
+  const { startLab } = await import('../.test-build/lab/lab.js');
   const { createFetch } = await import('../dist/index.js');
   const lab = await startLab();
   Object.assign(process.env, lab.env);
@@ -47,7 +47,7 @@ function summarize(profile, requests) {
   const where = (url) => {
     if (url === '') return '(native / program / gc / idle)';
     if (url.includes('/node_modules/undici/')) return 'undici (npm)';
-    if (url.includes('/dist/lab/')) return 'lab (the origin, in this process)';
+    if (url.includes('/.test-build/lab/')) return 'lab (the origin, in this process)';
     if (url.includes('/dist/')) return `jaato-proxy ${url.slice(url.indexOf('/dist/') + 6)}`;
     if (url.startsWith('node:internal/deps/undici')) return "undici (Node's bundled fetch)";
     if (url.startsWith('node:')) return `node ${url.slice(5).split('/').slice(0, 2).join('/')}`;
@@ -73,7 +73,7 @@ function summarize(profile, requests) {
     if (url.includes('/node_modules/undici/')) return 'npm undici: the rest';
     if (/\/dist\/(adapters|transport|pac)\//.test(url)) return 'jaato-proxy dispatch (adapters, transport, pac)';
     if (/\/dist\/(config\/|debug)/.test(url)) return 'jaato-proxy route decision (config)';
-    if (url.includes('/dist/lab/')) return 'lab origin (this process)';
+    if (url.includes('/.test-build/lab/')) return 'lab origin (this process)';
     if (/^write(v|Buffer|Latin1String|Utf8String)$/.test(fn)) return 'socket writes (native: TLS and the syscall)';
     if (fn === '(garbage collector)') return 'garbage collector';
     return 'everything else';

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { startLab } from '../dist/lab/lab.js';
+import { startLab } from '../.test-build/lab/lab.js';
 import { decisionRows } from './decision.mjs';
 import { networkRows } from './network.mjs';
 import { pacRows } from './pac.mjs';

@@ -9,8 +9,8 @@ import { startServeProcess, procCpu } from './serve-process.mjs';
 
 const [n = '20000', profDir] = process.argv.slice(2);
 const requests = Number(n);
-const { startLab } = await import('../dist/lab/lab.js');
-const { startSquidForwarder } = await import('../dist/lab/squid-forwarder.js');
+const { startLab } = await import('../.test-build/lab/lab.js');
+const { startSquidForwarder } = await import('../.test-build/lab/squid-forwarder.js');
 const lab = await startLab();
 Object.assign(process.env, lab.env);
 const forwarder = await startSquidForwarder({

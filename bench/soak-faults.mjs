@@ -12,7 +12,7 @@ import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
-import { startLab } from '../dist/lab/lab.js';
+import { startLab } from '../.test-build/lab/lab.js';
 import { createAgents, createFetch, JaatoProxyError, unwrapError } from '../dist/index.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

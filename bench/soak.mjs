@@ -10,7 +10,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Agent, ProxyAgent } from 'undici';
-import { startLab } from '../dist/lab/lab.js';
+import { startLab } from '../.test-build/lab/lab.js';
 import { createFetch } from '../dist/index.js';
 
 if (process.argv.includes('--faults')) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkLabPrerequisites, LabSetupError } from '../src/lab/prerequisites.js';
+import { checkLabPrerequisites, LabSetupError } from '../lab/prerequisites.js';
 
 test('a missing lab program names its Debian package and the install command', () => {
   assert.doesNotThrow(() => checkLabPrerequisites(), 'this machine has the lab installed');

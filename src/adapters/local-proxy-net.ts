@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { InvalidOptionError } from '../config/errors.js';
 import { parseKerberosFlag, type Env } from '../config/env.js';
 import { debug } from '../debug.js';
-import { JaatoProxyError } from '../errors.js';
+import { isErrorCode, JaatoProxyError } from '../errors.js';
 import { redactUrl } from '../redact.js';
 import type { LocalProxyOptions } from '../server/local-proxy.js';
 import { newClientCredential, withCredential } from '../server/client-credential.js';
@@ -163,7 +163,7 @@ function revived(error: SerializedError): Error {
   if (error.code === 'ERR_JAATO_INVALID_OPTION' && error.option !== undefined) {
     return new InvalidOptionError(error.option, error.message.slice(error.option.length + 2));
   }
-  if (error.code !== undefined) return new JaatoProxyError(error.code, error.message);
+  if (isErrorCode(error.code)) return new JaatoProxyError(error.code, error.message);
   return new LocalProxyThreadError(error.message);
 }
 

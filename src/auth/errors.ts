@@ -1,4 +1,4 @@
-import { JaatoProxyError } from '../errors.js';
+import { JaatoProxyError, type JaatoProxyErrorCode } from '../errors.js';
 import { kerberosPlatform, type KerberosProblem } from '../config/platform.js';
 import { NativeSecurityFailure, type NativeFailureKind } from './native/provider.js';
 
@@ -17,7 +17,7 @@ export class KerberosError extends JaatoProxyError {
    * `advice` is the problem and its remedy; `gssMessage` is shown after it, labelled with the library
    * (`GSSAPI` or `SSPI`). `remedy` alone is kept for tools such as doctor.
    */
-  constructor(code: string, spn: string, advice: string, gssMessage: string, cause?: unknown, detail: { remedy?: string; api?: string } = {}) {
+  constructor(code: JaatoProxyErrorCode, spn: string, advice: string, gssMessage: string, cause?: unknown, detail: { remedy?: string; api?: string } = {}) {
     const text = gssMessage.trim(); // SSPI's FormatMessage texts end in CRLF
     super(code, `Kerberos could not make a token for ${spn}: ${advice}${text ? ` (${detail.api ?? 'GSSAPI'}: ${text})` : ''}`, { cause });
     this.spn = spn;

@@ -30,12 +30,13 @@ function version(): string {
  * published package leaves them out (package.json `files`), so there they are absent.
  */
 async function demo(): Promise<number> {
-  const demoUrl = new URL('./demo.js', import.meta.url);
+  // lab/ beside src/: compiled with the tests (.test-build/lab), never into dist/ nor the package.
+  const demoUrl = new URL('../../lab/demo.js', import.meta.url);
   if (!existsSync(demoUrl)) {
     process.stderr.write('jaato-proxy: the demo is not part of the installed package; it runs from a clone of the repository: `bash scripts/setup.sh && npm run demo`\n');
     return EXIT.failure;
   }
-  const { runDemo } = (await import(demoUrl.href)) as typeof import('./demo.js');
+  const { runDemo } = (await import(demoUrl.href)) as { runDemo(): Promise<void> };
   await runDemo();
   return EXIT.ok;
 }

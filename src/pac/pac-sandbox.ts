@@ -23,7 +23,7 @@ type FindProxy = (url: string, host: string) => Promise<unknown>;
 
 // Node's WebAssembly global; @types/node leaves its types to the DOM lib, which this project does not load.
 type WasmModule = object;
-const { WebAssembly: wasmApi } = globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } };
+const wasmApi = Reflect.get(globalThis, 'WebAssembly') as { compile(bytes: Uint8Array): Promise<WasmModule> };
 let wasm: Promise<WasmModule> | undefined;
 
 /** QuickJS's WebAssembly module, compiled once per process (each PAC instance gets its own memory). */

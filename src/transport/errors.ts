@@ -1,4 +1,4 @@
-import { JaatoProxyError } from '../errors.js';
+import { JaatoProxyError, type JaatoProxyErrorCode } from '../errors.js';
 import type { ProxyEndpoint } from '../config/proxy-url.js';
 
 function where(proxy: ProxyEndpoint): string {
@@ -75,7 +75,7 @@ export class ProxyAuthenticationError extends JaatoProxyError {
   readonly proxy: string;
   /** Schemes the proxy offered in its last 407, lower case. */
   readonly offered: readonly string[];
-  constructor(proxy: ProxyEndpoint, offered: readonly string[], reason: string, cause?: unknown, text?: { code: string; message: string }) {
+  constructor(proxy: ProxyEndpoint, offered: readonly string[], reason: string, cause?: unknown, text?: { code: JaatoProxyErrorCode; message: string }) {
     const schemes = offered.length > 0 ? offered.map((s) => s[0]?.toUpperCase() + s.slice(1)).join(', ') : 'none';
     super(text?.code ?? 'ERR_JAATO_PROXY_AUTH', text?.message ?? `${where(proxy)} requires authentication (407; offers: ${schemes}): ${reason}`, { cause });
     this.proxy = proxy.redacted;

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAgents, createFetch, JaatoProxyError, unwrapError } from '../../src/index.js';
-import { createCertificates } from '../../src/lab/certs.js';
-import { startHttpOrigin, startHttpsOrigin } from '../../src/lab/origin.js';
+import { createCertificates } from '../../lab/certs.js';
+import { startHttpOrigin, startHttpsOrigin } from '../../lab/origin.js';
 
 interface Spec {
   proxy: string;

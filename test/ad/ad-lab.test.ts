@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startAdLab, type AdLab } from '../../src/lab/ad.js';
+import { startAdLab, type AdLab } from '../../lab/ad.js';
 import type { AdResult } from './ad-client.js';
 
 const CLIENT = join(fileURLToPath(new URL('.', import.meta.url)), 'ad-client.js');

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { createHttpHeaders, createPipelineFromOptions, createPipelineRequest, isRestError, type PipelineRequest } from '@azure/core-rest-pipeline';
 import { getFetchInit } from '../../src/index.js';
 import { createAzureHttpClient } from '../../src/adapters/azure.js';
-import type { EchoReply } from '../../src/lab/origin.js';
+import type { EchoReply } from '../../lab/origin.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 
 const ctx = useLab();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createFetch } from '../../src/index.js';
-import type { EchoReply } from '../../src/lab/origin.js';
+import type { EchoReply } from '../../lab/origin.js';
 import { useLab } from '../helpers/lab.js';
 
 const ctx = useLab();

@@ -4,8 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
-import type { Lab } from '../../src/lab/lab.js';
-import type { EchoReply } from '../../src/lab/origin.js';
+import type { Lab } from '../../lab/lab.js';
+import type { EchoReply } from '../../lab/origin.js';
 import { createAgents, type ProxyAgents } from '../../src/index.js';
 import { logSince, quietLogLength, useLab, type LogReader } from '../helpers/lab.js';
 

@@ -11,9 +11,9 @@ import { promisify } from 'node:util';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tokenChannel } from '../../src/auth/index.js';
-import type { Lab } from '../../src/lab/lab.js';
-import { freePort } from '../../src/lab/processes.js';
-import type { EchoReply } from '../../src/lab/origin.js';
+import type { Lab } from '../../lab/lab.js';
+import { freePort } from '../../lab/processes.js';
+import type { EchoReply } from '../../lab/origin.js';
 import {
   createAgents,
   InvalidOptionError,

@@ -6,7 +6,7 @@ import { get } from 'node:https';
 import { join } from 'node:path';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { createAgents, createFetch, getAgent, InvalidOptionError, ProxyConnectionError, ProxyDispatcher, unwrapError } from '../../src/index.js';
-import type { EchoReply } from '../../src/lab/origin.js';
+import type { EchoReply } from '../../lab/origin.js';
 import { useLab } from '../helpers/lab.js';
 import { tlsFrontForSquid } from '../helpers/tls-front.js';
 import { ROOT } from '../cli/helpers.js';

@@ -4,7 +4,7 @@ import { createServer, get as httpsGet, type Server } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { issueCertificate } from '../../src/lab/certs.js';
+import { issueCertificate } from '../../lab/certs.js';
 import { install, uninstall, type ProxyDispatcherOptions } from '../../src/index.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 import { CLIENT_FAMILIES, type ClientFamily, type ClientResponse } from '../conformance/clients.js';

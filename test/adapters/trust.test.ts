@@ -5,8 +5,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createCertificates } from '../../src/lab/certs.js';
-import { startHttpsOrigin } from '../../src/lab/origin.js';
+import { createCertificates } from '../../lab/certs.js';
+import { startHttpsOrigin } from '../../lab/origin.js';
 import { useLab } from '../helpers/lab.js';
 
 const ctx = useLab({ kinit: false });

@@ -131,7 +131,7 @@ for (const library of ['mit', 'heimdal'] as const) describe(library, () => {
     await ctx.lab.kinit({ ccache });
     // A krb5.conf whose KDC is a closed port: the TGT is there, the service ticket cannot be had.
     const conf = join(ctx.lab.dir, 'krb5-dead-kdc.conf');
-    const { writeKrb5Conf } = await import('../../src/lab/kdc.js');
+    const { writeKrb5Conf } = await import('../../lab/kdc.js');
     writeKrb5Conf(conf, ctx.lab.realm, 1);
     const out = tokenInChild({ KRB5CCNAME: `FILE:${ccache}`, KRB5_CONFIG: conf, JAATO_GSSAPI_LIBRARY: library });
     assert.equal(out.name, KerberosKdcUnreachableError.name, JSON.stringify(out));

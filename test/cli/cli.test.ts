@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EchoReply } from '../../src/lab/origin.js';
+import type { EchoReply } from '../../lab/origin.js';
 import { useLab } from '../helpers/lab.js';
 import { curl, labEnv, ROOT, runCli } from './helpers.js';
 

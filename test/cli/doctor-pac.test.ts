@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Lab } from '../../src/lab/lab.js';
-import { freePort } from '../../src/lab/processes.js';
+import type { Lab } from '../../lab/lab.js';
+import { freePort } from '../../lab/processes.js';
 import { servePac, useLab } from '../helpers/lab.js';
 import { doctorJson, doctorLine as line, failedLines as failed, labEnv, runCli, type DoctorJson } from './helpers.js';
 
@@ -29,7 +29,7 @@ interface PacJson {
 
 async function doctor(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number; report: DoctorJson; pac: PacJson }> {
   const r = await doctorJson(env, args);
-  return { ...r, pac: (r.report as unknown as { pac: PacJson }).pac };
+  return { ...r, pac: r.report.pac as PacJson };
 }
 
 /** The lab CA in a file, for --cacert (the https origin's certificate). */

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
-import type { EchoReply } from '../../src/lab/origin.js';
+import type { EchoReply } from '../../lab/origin.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 import { CLI, labEnv, runCli, type Result } from './helpers.js';
 

@@ -1,9 +1,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Lab } from '../../src/lab/lab.js';
+import type { Lab } from '../../lab/lab.js';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const CLI = `${ROOT}dist/cli/main.js`;
+/** The same CLI compiled with the tests, beside .test-build/lab: the only build whose `demo` finds the lab. */
+export const CLI_WITH_LAB = `${ROOT}.test-build/src/cli/main.js`;
+const cliFor = (args: string[]): string => (args[0] === 'demo' ? CLI_WITH_LAB : CLI);
 
 export interface Result {
   code: number;
@@ -33,7 +36,7 @@ export function proxyAuthorization(url: string): string {
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = { PATH: process.env.PATH }): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env, timeout: 30_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [cliFor(args), ...args], { env, timeout: 30_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
@@ -50,7 +53,7 @@ export function curl(args: string[]): Promise<Result> {
 /** Starts `jaato-proxy <args>` and resolves once its first stdout line matching `ready` is out. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string; errors: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliFor(args), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => reject(new Error(`not ready: ${out}${err}`)), 15_000);
@@ -89,6 +92,8 @@ export interface DoctorJson {
   checks: DoctorCheck[];
   proxies: Array<Record<string, unknown>>;
   kerberos: Record<string, unknown>;
+  /** null without a PAC; its shape is test/cli/doctor-pac's PacJson. */
+  pac: unknown;
 }
 
 /** Runs `jaato-proxy doctor --json <args>`; fails loudly when it printed no JSON. */

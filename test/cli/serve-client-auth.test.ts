@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { dirname, join } from 'node:path';
-import type { EchoReply } from '../../src/lab/origin.js';
+import type { EchoReply } from '../../lab/origin.js';
 import { createAgents } from '../../src/adapters/node/agents.js';
 import { createFetch } from '../../src/adapters/fetch.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { EchoReply } from '../../src/lab/origin.js';
+import type { EchoReply } from '../../lab/origin.js';
 import { logSince, useLab } from '../helpers/lab.js';
 import { curl, exited, labEnv, proxyAuthorization, runCli, SERVE_READY, startCli } from './helpers.js';
 

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EchoReply } from '../../src/lab/origin.js';
+import type { EchoReply } from '../../lab/origin.js';
 import { useLab } from '../helpers/lab.js';
 import { tlsFrontForSquid } from '../helpers/tls-front.js';
 import { curl, exited, labEnv, runCli, SERVE_READY, startCli, type DoctorCheck } from './helpers.js';

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { Lab } from '../../src/lab/lab.js';
+import type { Lab } from '../../lab/lab.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 import { mountGitHubModels, STAND_IN_REPLY } from '../sdk/github-models-stand-in.js';
 import { mountStandIns } from '../sdk/stand-ins.js';

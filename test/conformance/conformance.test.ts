@@ -5,10 +5,10 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { Lab } from '../../src/lab/lab.js';
-import type { AccessLogEntry } from '../../src/lab/squid.js';
-import { patternByte, type EchoReply, type Origin } from '../../src/lab/origin.js';
-import { freePort } from '../../src/lab/processes.js';
+import type { Lab } from '../../lab/lab.js';
+import type { AccessLogEntry } from '../../lab/squid.js';
+import { patternByte, type EchoReply, type Origin } from '../../lab/origin.js';
+import { freePort } from '../../lab/processes.js';
 import {
   JaatoProxyError,
   KerberosNoCredentialsError,

@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAgents, createFetch, getAgent, type ProxyDispatcherOptions } from '../../src/index.js';
-import type { Lab } from '../../src/lab/lab.js';
-import type { AccessLogEntry } from '../../src/lab/squid.js';
+import type { Lab } from '../../lab/lab.js';
+import type { AccessLogEntry } from '../../lab/squid.js';
 import { logUntil, quietLogLength, type LogReader } from '../helpers/lab.js';
 import { useLab } from '../helpers/lab.js';
 import { WS_EXPECTED, undiciEcho, wsEcho, wsUrl } from '../helpers/websocket.js';

@@ -9,7 +9,7 @@ import { ProxyAgent, request as undiciRequest } from 'undici';
 import { createFetch, JaatoProxyError, unwrapError } from '../../src/index.js';
 import { startLocalProxy } from '../../src/server/local-proxy.js';
 import type { RetryEvent } from '../../src/transport/retry-report.js';
-import type { Lab } from '../../src/lab/lab.js';
+import type { Lab } from '../../lab/lab.js';
 import { useLab } from '../helpers/lab.js';
 import { scriptedProxy } from '../helpers/scripted-proxy.js';
 

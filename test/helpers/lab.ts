@@ -1,6 +1,6 @@
 import { after, before, beforeEach } from 'node:test';
-import { startLab, type Lab } from '../../src/lab/lab.js';
-import type { AccessLogEntry } from '../../src/lab/squid.js';
+import { startLab, type Lab } from '../../lab/lab.js';
+import type { AccessLogEntry } from '../../lab/squid.js';
 
 /**
  * Starts the real lab for this test file and points this process's Kerberos library at it. There is no

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createServer } from 'node:tls';
-import type { Lab } from '../../src/lab/lab.js';
+import type { Lab } from '../../lab/lab.js';
 
 /**
  * An `https://` proxy for tests: a TLS front with the lab CA's `localhost` certificate, relaying each

@@ -4,8 +4,8 @@ import { connect } from 'node:net';
 import { get } from 'node:http';
 import WebSocket from 'ws';
 import { createAgents } from '../../src/index.js';
-import { run } from '../../src/lab/processes.js';
-import type { Lab } from '../../src/lab/lab.js';
+import { run } from '../../lab/processes.js';
+import type { Lab } from '../../lab/lab.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 
 const ctx = useLab();

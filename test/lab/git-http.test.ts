@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBareRepo, gitHttpBackend } from '../../src/lab/git-http.js';
-import { startHttpOrigin } from '../../src/lab/origin.js';
-import { run } from '../../src/lab/processes.js';
+import { createBareRepo, gitHttpBackend } from '../../lab/git-http.js';
+import { startHttpOrigin } from '../../lab/origin.js';
+import { run } from '../../lab/processes.js';
 
 test('lab git origin: git clone over smart HTTP gets the files, a 2 MiB one included', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'jaato-git-'));

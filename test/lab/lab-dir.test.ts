@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLab } from '../../src/lab/lab.js';
+import { startLab } from '../../lab/lab.js';
 
 test('a TMPDIR that Squid and Apache (users proxy, www-data) cannot enter is a clear lab error, before anything starts', async () => {
   const privateDir = mkdtempSync(join(tmpdir(), 'jaato-private-')); // mode 0700, as mktemp -d makes it

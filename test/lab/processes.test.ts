@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { freePort, waitForPort } from '../../src/lab/processes.js';
+import { freePort, waitForPort } from '../../lab/processes.js';
 
 test('freePort: below the ephemeral range (no outgoing connection can take it before the service binds), distinct each time', async () => {
   const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { ProxyAgent, request } from 'undici';
 import { useLab } from '../helpers/lab.js';
-import { startSquidForwarder, type SquidForwarder } from '../../src/lab/squid-forwarder.js';
+import { startSquidForwarder, type SquidForwarder } from '../../lab/squid-forwarder.js';
 
 // The bench's baseline for serve: a second Squid that sends everything to the Kerberos Squid,
 // authenticating as the lab user with tokens it makes itself (cache_peer ... login=NEGOTIATE).
@@ -55,8 +55,8 @@ for (const scheme of ['http', 'https'] as const) {
 // test file's last hook awaits that exit with nothing else pending, so this child does the same: the
 // lab stopped first (its origins closed), then the forwarder.
 test('stopping the lab and then the forwarder as the last thing a process does leaves nothing in /dev/shm or the temporary directory', async () => {
-  const lab = new URL('../../src/lab/lab.js', import.meta.url).href;
-  const fwd = new URL('../../src/lab/squid-forwarder.js', import.meta.url).href;
+  const lab = new URL('../../lab/lab.js', import.meta.url).href;
+  const fwd = new URL('../../lab/squid-forwarder.js', import.meta.url).href;
   const script = `
     const { startLab } = await import(${JSON.stringify(lab)});
     const { startSquidForwarder } = await import(${JSON.stringify(fwd)});

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCertificates } from '../../src/lab/certs.js';
-import { startHttpOrigin, startHttpsOrigin } from '../../src/lab/origin.js';
+import { createCertificates } from '../../lab/certs.js';
+import { startHttpOrigin, startHttpsOrigin } from '../../lab/origin.js';
 import { WS_EXPECTED, wsEcho, wsUrl } from '../helpers/websocket.js';
 
 test('lab origins: a ws:// and a wss:// echo on /ws, text and binary as sent; the upgrade is recorded', async () => {

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createFetch, install, uninstall } from '../../src/index.js';
-import type { EchoReply } from '../../src/lab/origin.js';
-import { freePort } from '../../src/lab/processes.js';
+import type { EchoReply } from '../../lab/origin.js';
+import { freePort } from '../../lab/processes.js';
 import { PacEvaluationError } from '../../src/pac/errors.js';
 import { logSince, quietLogLength, servePac, useLab } from '../helpers/lab.js';
 

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EchoReply } from '../../src/lab/origin.js';
-import { freePort } from '../../src/lab/processes.js';
+import type { EchoReply } from '../../lab/origin.js';
+import { freePort } from '../../lab/processes.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 import { curl, labEnv, SERVE_READY, startCli } from '../cli/helpers.js';
 

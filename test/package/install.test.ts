@@ -211,7 +211,9 @@ for (const library of ['mit', 'heimdal'] as const) {
     const lab = ctx.lab;
     writeFileSync(
       join(app, 'negotiate.mjs'),
-      `import { createFetch, loadSecurityProvider } from 'jaato-proxy';
+      `import { createFetch } from 'jaato-proxy';
+// Internal, not exported by the package: read from the installed file itself.
+import { loadSecurityProvider } from './node_modules/jaato-proxy/dist/auth/index.js';
 const fetch = createFetch({ proxy: ${JSON.stringify(lab.proxies.negotiate)}, kerberos: true, env: {} });
 const res = await fetch(${JSON.stringify(`${lab.origins.http.url}/installed-${library}`)});
 await res.arrayBuffer();

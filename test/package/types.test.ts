@@ -1,4 +1,4 @@
-// The README's TypeScript compiles for a user: every ```ts block (a file each) and the code column of
+// The README's TypeScript compiles for a user: every ```ts block (a file each) of README.md and docs/*.md and the code column of
 // the "Integration with providers" table, in a scratch consumer project, under `strict`, against the
 // built declarations (dist/*.d.ts, through package.json `exports`), in 12 configurations: @types/node
 // 20, 22 and 24, each without and with the DOM lib, each with module/moduleResolution nodenext and
@@ -11,7 +11,7 @@
 // machine; twelve tsc processes, two at a time, took 50 s (28 s wall) and would hold both cores.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import ts from 'typescript';
@@ -49,33 +49,46 @@ const CLIENTS = ['axios', 'got', 'node-fetch', 'ky', 'openai', '@anthropic-ai/sd
 const TYPES_NODE: Record<string, string> = { '20': '@types/node', '22': '@types/node22', '24': '@types/node24' };
 
 interface Source {
+  /** The markdown file it was taken from. */
+  doc: string;
   file: string;
   text: string;
-  /** README line of each line of `text` (0 for prelude lines). */
+  /** Line in `doc` of each line of `text` (0 for prelude lines). */
   lines: number[];
 }
 
-function readmeSources(): Source[] {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n');
+/** Every ```ts block of one markdown file of the repository (README.md, docs/*.md), a file each. */
+function fencedSources(doc: string, prelude: string[]): Source[] {
+  const text = readFileSync(join(ROOT, doc), 'utf8').split('\n');
   const sources: Source[] = [];
-  const prelude = PLACEHOLDERS.trimEnd().split('\n');
-  for (let i = 0; i < readme.length; i++) {
-    const fence = /^```(\w*)\s*$/.exec(readme[i]!);
+  for (let i = 0; i < text.length; i++) {
+    const fence = /^```(\w*)\s*$/.exec(text[i]!);
     if (!fence) continue;
     const open = i;
-    const close = readme.findIndex((l, k) => k > open && /^```\s*$/.test(l));
-    assert.ok(close > open, `README.md:${open + 1}: the fence is never closed`);
+    const close = text.findIndex((l, k) => k > open && /^```\s*$/.test(l));
+    assert.ok(close > open, `${doc}:${open + 1}: the fence is never closed`);
     i = close;
-    // A js fence would escape the check: the README's library examples are ts.
-    assert.ok(!/^(js|javascript|mjs|cjs|tsx?|typescript)$/.test(fence[1]!) || fence[1] === 'ts', `README.md:${open + 1}: write library examples as \`\`\`ts so that they are compiled`);
+    // A js fence would escape the check: the library examples are ts.
+    assert.ok(!/^(js|javascript|mjs|cjs|tsx?|typescript)$/.test(fence[1]!) || fence[1] === 'ts', `${doc}:${open + 1}: write library examples as \`\`\`ts so that they are compiled`);
     if (fence[1] !== 'ts') continue;
-    const body = readme.slice(open + 1, close);
+    const body = text.slice(open + 1, close);
     sources.push({
-      file: `readme-${open + 1}.ts`,
+      doc,
+      file: `${doc.replace(/\W+/g, '-')}-${open + 1}.ts`,
       text: [...prelude, ...body, 'export {};', ''].join('\n'),
       lines: [...prelude.map(() => 0), ...body.map((_, k) => open + 2 + k)],
     });
   }
+  return sources;
+}
+
+/** The docs beside the README (docs/*.md), whose examples compile the same way. */
+const DOCS = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`);
+
+function readmeSources(): Source[] {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n');
+  const prelude = PLACEHOLDERS.trimEnd().split('\n');
+  const sources = [...DOCS.flatMap((d) => fencedSources(d, prelude)), ...fencedSources('README.md', prelude)];
 
   const heading = readme.findIndex((l) => l === '### Integration with providers');
   assert.ok(heading >= 0, 'README.md has no "### Integration with providers" section');
@@ -88,6 +101,7 @@ function readmeSources(): Source[] {
   }
   const head = [...PROVIDER_IMPORTS.trimEnd().split('\n'), ...prelude];
   sources.push({
+    doc: 'README.md',
     file: 'readme-providers.ts',
     text: [...head, ...rows.map((r) => `void (${r.code});`), 'export {};', ''].join('\n'),
     lines: [...head.map(() => 0), ...rows.map((r) => r.line)],
@@ -107,7 +121,8 @@ let sources: Source[] = [];
 before(() => {
   sources = readmeSources();
   // The README's ts blocks (createFetch; the dispatcher; the options; every client) and the providers table.
-  assert.ok(sources.length >= 5, `only ${sources.length - 1} ts blocks found in README.md`);
+  assert.ok(sources.filter((s) => s.doc === 'README.md').length >= 5, `only ${sources.filter((s) => s.doc === 'README.md').length - 1} ts blocks found in README.md`);
+  assert.ok(sources.some((s) => s.doc.startsWith('docs/')), 'no ts block found in docs/*.md');
   assert.ok((sources.at(-1)?.lines.filter((l) => l > 0).length ?? 0) >= 9, 'the providers table lost its code column');
 
   dir = mkdtempSync(join(tmpdir(), 'jaato-types-'));
@@ -184,8 +199,9 @@ function report(diagnostics: readonly ts.Diagnostic[]): string {
       if (!d.file || d.start === undefined) return `error TS${d.code}: ${text}`;
       const { line } = d.file.getLineAndCharacterOfPosition(d.start);
       const name = d.file.fileName.slice(d.file.fileName.lastIndexOf('/') + 1);
-      const readmeLine = sources.find((s) => s.file === name)?.lines[line];
-      return `${readmeLine ? `README.md:${readmeLine}` : `${d.file.fileName}:${line + 1}`}: error TS${d.code}: ${text}`;
+      const source = sources.find((s) => s.file === name);
+      const docLine = source?.lines[line];
+      return `${docLine ? `${source!.doc}:${docLine}` : `${d.file.fileName}:${line + 1}`}: error TS${d.code}: ${text}`;
     })
     .join('\n');
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import ModelClient, { isUnexpected } from '@azure-rest/ai-inference';
 import { AzureKeyCredential } from '@azure/core-auth';
 import { createAzureHttpClient } from '../../src/adapters/azure.js';
-import type { Lab } from '../../src/lab/lab.js';
+import type { Lab } from '../../lab/lab.js';
 import { logSince, logUntil, quietLogLength, useLab } from '../helpers/lab.js';
 import { mountGitHubModels, STAND_IN_REPLY } from './github-models-stand-in.js';
 

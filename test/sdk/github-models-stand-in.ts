@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Origin } from '../../src/lab/origin.js';
+import type { Origin } from '../../lab/origin.js';
 
 /** What GitHub Models answers on `/chat/completions` (OpenAI's shape), just enough for `@azure-rest/ai-inference`. */
 export const STAND_IN_REPLY = 'hello from the github models stand-in';

@@ -9,8 +9,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import got from 'got';
 import ky from 'ky';
 import nodeFetch from 'node-fetch';
-import type { Lab } from '../../src/lab/lab.js';
-import type { EchoReply } from '../../src/lab/origin.js';
+import type { Lab } from '../../lab/lab.js';
+import type { EchoReply } from '../../lab/origin.js';
 import { createAgents, createFetch, getAgent, getGotOptions, install, uninstall, type ProxyDispatcherOptions } from '../../src/index.js';
 import { createAxios } from '../../src/adapters/axios.js';
 import { useLab } from '../helpers/lab.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { Origin } from '../../src/lab/origin.js';
+import type { Origin } from '../../lab/origin.js';
 
 function json(res: ServerResponse, body: unknown): void {
   const text = JSON.stringify(body);

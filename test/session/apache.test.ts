@@ -9,7 +9,7 @@ import { WebSocket as UndiciWebSocket } from 'undici';
 import WebSocket from 'ws';
 import { createAgents, createFetch, ProxyDispatcher, ProxyMutualAuthError, unwrapError } from '../../src/index.js';
 import { forgetAuthModes } from '../../src/transport/proxy-auth-session.js';
-import type { Lab } from '../../src/lab/lab.js';
+import type { Lab } from '../../lab/lab.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 
 const ctx = useLab();

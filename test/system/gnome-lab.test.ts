@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EchoReply } from '../../src/lab/origin.js';
-import { freePort } from '../../src/lab/processes.js';
+import type { EchoReply } from '../../lab/origin.js';
+import { freePort } from '../../lab/processes.js';
 import { systemSettingsSource } from '../../src/system/system-source.js';
 import { CLIENT_FAMILIES, type ClientResponse } from '../conformance/clients.js';
 import { logSince, quietLogLength, servePac, useLab } from '../helpers/lab.js';

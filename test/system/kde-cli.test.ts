@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EchoReply } from '../../src/lab/origin.js';
+import type { EchoReply } from '../../lab/origin.js';
 import { systemSettingsSource } from '../../src/system/system-source.js';
 import { runCli } from '../cli/helpers.js';
 import { CLIENT_FAMILIES, type ClientResponse } from '../conformance/clients.js';

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { install, uninstall } from '../../src/index.js';
-import type { EchoReply } from '../../src/lab/origin.js';
+import type { EchoReply } from '../../lab/origin.js';
 import { curl, exited, SERVE_READY, startCli } from '../cli/helpers.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 import { kdeSession } from './desktop-session.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createAgents, createFetch, getAgent } from '../../src/index.js';
-import type { EchoReply } from '../../src/lab/origin.js';
+import type { EchoReply } from '../../lab/origin.js';
 import { logSince, useLab } from '../helpers/lab.js';
 import { tlsFrontForSquid } from '../helpers/tls-front.js';
 import { get } from 'node:https';

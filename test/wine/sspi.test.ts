@@ -4,8 +4,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { writeKrb5Conf } from '../../src/lab/kdc.js';
-import type { Lab } from '../../src/lab/lab.js';
+import { writeKrb5Conf } from '../../lab/kdc.js';
+import type { Lab } from '../../lab/lab.js';
 import { logSince, useLab } from '../helpers/lab.js';
 import { APP, checkWineHarness, installBuiltLibrary, ROOT, runWindowsNode, stopWineServer, windowsPath, type WindowsRun } from './windows-node.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ProxyConfig } from '../../src/config/proxy-config.js';
-import type { Lab } from '../../src/lab/lab.js';
+import type { Lab } from '../../lab/lab.js';
 import type { ReaderInput, ReaderOutput } from '../../src/system/reader.js';
 import { SystemSettingsSource, systemKeyFor } from '../../src/system/system-source.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';

@@ -7,6 +7,11 @@ interface NodeAgent {
   addRequest(req: ClientRequest, options: object): void;
 }
 
+/** Every Node line's Agent has it; checked rather than asserted, since @types/node does not declare it. */
+function hasAddRequest(agent: object): agent is NodeAgent {
+  return typeof (agent as Partial<NodeAgent>).addRequest === 'function';
+}
+
 /**
  * A request that cannot be routed (a malformed variable set at run time, a PAC that failed) fails the
  * way Node fails one whose connection could not be made: Node's own Agent gives it a connection that
@@ -28,6 +33,7 @@ class RefusingAgent extends HttpAgent {
 }
 
 export function refuse(req: ClientRequest, options: object, error: unknown): void {
-  const agent = new RefusingAgent(error instanceof Error ? error : new Error(String(error))) as unknown as NodeAgent;
+  const agent = new RefusingAgent(error instanceof Error ? error : new Error(String(error)));
+  if (!hasAddRequest(agent)) throw new TypeError('node:http Agent has no addRequest');
   agent.addRequest(req, options);
 }

@@ -91,6 +91,7 @@ export class RequestFunctions {
     const out = [...args] as unknown[];
     if (options) out[index] = changed;
     else out.splice(index, 0, changed); // url form without options: (url, callback)
+    // eslint-disable-next-line no-restricted-syntax -- the caller's own arguments, one option object replaced or inserted: still one of http.request's overloads, which a tuple type cannot follow through splice
     return out as unknown as Args;
   }
 

@@ -60,7 +60,11 @@ async function open(platform: NodeJS.Platform, setting: string | undefined): Pro
   const candidates = libraryCandidates(platform, setting);
   let koffi: typeof import('koffi');
   try {
+    // koffi is CommonJS: under ESM its namespace has the module as `default` (or, bundled, is the module);
+    // its declarations describe only the module, so neither shape can be stated without a cast.
+    // eslint-disable-next-line no-restricted-syntax -- see above: koffi's types do not describe its ESM namespace
     const mod = (await import('koffi')) as unknown as { default?: typeof import('koffi') };
+    // eslint-disable-next-line no-restricted-syntax -- see above
     koffi = mod.default ?? (mod as unknown as typeof import('koffi'));
   } catch (error) {
     const why = error instanceof Error ? error.message.split('\n')[0] : String(error);

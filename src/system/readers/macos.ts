@@ -25,7 +25,9 @@ export function parseScutilProxy(text: string): Map<string, string | string[]> {
       continue;
     }
     if (!m) continue;
-    const [, key, value] = m as unknown as [string, string, string];
+    // Both groups always take part in a match.
+    const key = m[1]!;
+    const value = m[2]!;
     if (value.startsWith('<array>')) {
       if (depth === 1) {
         array = [];

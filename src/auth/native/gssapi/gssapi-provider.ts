@@ -37,6 +37,7 @@ const RTLD_NODELETE = 0x1000;
 function pin(koffi: Koffi, library: string): void {
   if (process.platform !== 'linux') return;
   try {
+    // eslint-disable-next-line no-restricted-syntax -- koffi.load(null) is dlopen(NULL), the process itself; koffi's types only say string
     const dlopen = koffi.load(null as unknown as string).func('void *dlopen(const char *file, int mode)');
     dlopen(library, RTLD_NOW | RTLD_NODELETE);
   } catch {

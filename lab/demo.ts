@@ -1,16 +1,16 @@
 import { subscribe } from 'node:diagnostics_channel';
-import { startLab, type Lab } from '../lab/lab.js';
-import { explain } from '../config/explain.js';
-import { generateSpnegoToken, spnFor } from '../auth/spnego.js';
-import { createFetch } from '../adapters/fetch.js';
-import type { EchoReply } from '../lab/origin.js';
+import { startLab, type Lab } from './lab.js';
+import { explain } from '../src/config/explain.js';
+import { generateSpnegoToken, spnFor } from '../src/auth/spnego.js';
+import { createFetch } from '../src/adapters/fetch.js';
+import type { EchoReply } from './origin.js';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startLocalProxy, type AccessLogEntry } from '../server/local-proxy.js';
-import { formatAccessLog } from './commands/serve.js';
-import { bold, cyan, dim, green, OK } from './style.js';
+import { startLocalProxy, type AccessLogEntry } from '../src/server/local-proxy.js';
+import { formatAccessLog } from '../src/cli/commands/serve.js';
+import { bold, cyan, dim, green, OK } from '../src/cli/style.js';
 
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
 const step = (n: number, title: string): void => out(`\n${bold(`${n}. ${title}`)}`);

@@ -1,5 +1,5 @@
 import { accessSync, constants } from 'node:fs';
-import { JaatoProxyError } from '../errors.js';
+import { JaatoProxyError } from '../src/errors.js';
 
 /** Each program the lab runs, where Debian puts it, and the package that brings it. */
 const REQUIRED: ReadonlyArray<{ path: string; pkg: string }> = [
