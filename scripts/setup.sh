@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(krb5-kdc krb5-admin-server krb5-user libgssapi-krb5-2 libgssapi3-heimdal squid apache2 libapache2-mod-auth-gssapi openssl curl git)
 PACKAGES+=(dbus libglib2.0-bin dconf-gsettings-backend gsettings-desktop-schemas dnsmasq-base) # GNOME settings (a private D-Bus session) and WPAD (dnsmasq) tests
-# The AD lab (src/lab/ad.ts): a Samba AD DC in a network namespace, faketime for its clock-skew test.
+# The AD lab (lab/ad.ts): a Samba AD DC in a network namespace, faketime for its clock-skew test.
 PACKAGES+=(samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind ldb-tools faketime iproute2)
 
 missing=()

@@ -14,7 +14,7 @@ import { createAgents, JaatoProxyError, ProxyConnectionError } from '../../src/i
 import { ProxyTimeoutError } from '../../src/transport/errors.js';
 import { scriptedProxy } from '../helpers/scripted-proxy.js';
 import type { RetryEvent } from '../../src/transport/retry-report.js';
-import type { Lab } from '../../src/lab/lab.js';
+import type { Lab } from '../../lab/lab.js';
 import { useLab } from '../helpers/lab.js';
 
 const ctx = useLab();
