@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { ProxyRoute } from '../config/proxy-config.js';
 import { debug } from '../debug.js';
 import { ChunkedEnd } from './chunked-end.js';
+import { ConnectionAuthState } from './connection-auth-state.js';
 import { forwardFailure, ProxyConnectionError, RequestBodyReplayError } from './errors.js';
 import { basicHeader, needsNegotiateToken, ProxyAuthSession, type ProxyAuthOptions } from './proxy-auth-session.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
@@ -81,9 +82,9 @@ export class ForwardConnection extends SocketFacade {
   readonly #limit: number;
   readonly #abort = new AbortController();
   #socket: Socket;
+  /** Counts the sockets attached: events of one this connection has moved away from are ignored. */
   #generation = 0;
-  #authenticated = false;
-  #verified = false;
+  readonly #auth = new ConnectionAuthState();
   #headBuffer = Buffer.alloc(0);
   #out: Outgoing | undefined;
   #in: Incoming | undefined;
@@ -113,8 +114,7 @@ export class ForwardConnection extends SocketFacade {
 
   #attach(socket: Socket): void {
     const generation = ++this.#generation;
-    this.#authenticated = false;
-    this.#verified = false;
+    this.#auth.opened();
     // Events of a socket this connection has moved away from (after a redial) are ignored; each is
     // handled in order with the answer bytes before it.
     const current = (): boolean => generation === this.#generation && !this.destroyed;
@@ -207,10 +207,10 @@ export class ForwardConnection extends SocketFacade {
     this.#in = newIncoming(method);
     this.#awaiting = true;
     let header = basicHeader(this.#route);
-    if (needsNegotiateToken(this.#route, this.#authenticated)) header = await out.session.preAuth(this.#abort.signal);
+    if (needsNegotiateToken(this.#route, this.#auth.authenticated)) header = await out.session.preAuth(this.#abort.signal);
     else {
       out.session.sentWith(header);
-      if (header === undefined && this.#route.auth === 'negotiate') out.onAuthenticated = this.#generation;
+      if (header === undefined && this.#route.auth === 'negotiate') out.onAuthenticated = this.#auth.generation;
     }
     await this.#write(Buffer.from(withHeader(out.head, header), 'latin1'));
   }
@@ -303,10 +303,10 @@ export class ForwardConnection extends SocketFacade {
       // The proxy refused the head's size, which our token made large: an error, not the answer.
       const tooLarge = out.session.refusedForSize(head.statusCode, head.statusText, out.what, head.headers);
       if (tooLarge) throw tooLarge;
-      if (out.session.sent === 'negotiate') this.#authenticated = true;
-      if (out.session.mustVerify(head.headers, this.#verified)) {
+      if (out.session.sent === 'negotiate') this.#auth.markAuthenticated();
+      if (out.session.mustVerify(head.headers, this.#auth.verified)) {
         this.#socket.pause();
-        if (await out.session.verify(head.headers, `its ${head.statusCode} answer to ${out.what}`, this.#verified)) this.#verified = true;
+        if (await out.session.verify(head.headers, `its ${head.statusCode} answer to ${out.what}`, this.#auth.verified)) this.#auth.markVerified();
         this.#socket.resume();
       }
       this.#deliver(headBytes);
@@ -329,7 +329,7 @@ export class ForwardConnection extends SocketFacade {
       this.#awaiting = false;
       return;
     }
-    const onAuthenticatedConnection = out.onAuthenticated !== undefined && out.onAuthenticated === this.#generation;
+    const onAuthenticatedConnection = out.onAuthenticated !== undefined && this.#auth.same(out.onAuthenticated);
     out.onAuthenticated = undefined;
     const header = await out.session.answer407(challenge.headers['proxy-authenticate'], { signal: this.#abort.signal, onAuthenticatedConnection });
     if (!out.complete && out.expectContinue) {
@@ -355,6 +355,7 @@ export class ForwardConnection extends SocketFacade {
   async #redial(): Promise<void> {
     const old = this.#socket;
     this.#generation++; // the old socket's events are ignored from here on
+    this.#auth.closed();
     old.destroy();
     const socket = await dialProxy(this.#route.proxy, this.#options);
     this.#socket = socket;

@@ -4,6 +4,7 @@ import type { ProxyRoute } from '../../config/proxy-config.js';
 import { forwardFailure, RequestBodyReplayError } from '../../transport/errors.js';
 import { basicHeader, needsNegotiateToken, ProxyAuthSession, type ProxyAuthOptions } from '../../transport/proxy-auth-session.js';
 import { ReplayableBody, ReplayLimitExceeded } from '../../transport/replayable-body.js';
+import { ConnectionAuthState } from '../../transport/connection-auth-state.js';
 import type { HeadBound } from '../../transport/head-bound.js';
 import { replaceHeader } from './headers.js';
 import { StableController } from './stable-controller.js';
@@ -22,52 +23,24 @@ export interface ForwardOptions extends ProxyAuthOptions {
 type Headers = Record<string, string | string[] | undefined>;
 
 /**
- * What one pooled undici Client knows of its connection (a Client has one socket): which connection
- * it is (counted from the Client's public `connect` events), and whether a token was accepted on it
- * (Squid then wants no more) and a reply token verified on it (mutual authentication shown).
+ * What one pooled undici Client knows of its connection (a Client has one socket): its proxy-auth
+ * state, fed from the Client's public `connect`/`disconnect` events.
  */
-class ConnectionState {
+class ConnectionState extends ConnectionAuthState {
   readonly #client: Dispatcher;
   readonly #origin: URL;
-  #generation = 0;
-  #connected = false;
-  #authenticated = -1;
-  #verified = -1;
   /** HEAD_LIMITS on the answers, which undici's parser reads (see head-bound.ts). */
   readonly heads: HeadBound | undefined;
 
   constructor(client: Dispatcher, origin: string, heads?: HeadBound) {
+    super();
     this.#client = client;
     this.#origin = new URL(origin);
     this.heads = heads;
-    client.on('connect', () => {
-      this.#generation++;
-      this.#connected = true;
-    });
-    client.on('disconnect', () => {
-      this.#connected = false;
-    });
+    client.on('connect', () => this.opened());
+    client.on('disconnect', () => this.closed());
   }
 
-  get generation(): number {
-    return this.#generation;
-  }
-  get authenticated(): boolean {
-    return this.#connected && this.#authenticated === this.#generation;
-  }
-  get verified(): boolean {
-    return this.#connected && this.#verified === this.#generation;
-  }
-  /** Whether the connection is still the one that was current at `generation`. */
-  same(generation: number): boolean {
-    return this.#connected && this.#generation === generation;
-  }
-  markAuthenticated(): void {
-    this.#authenticated = this.#generation;
-  }
-  markVerified(): void {
-    this.#verified = this.#generation;
-  }
   /**
    * The interceptor told the pool this Client was busy while a request waited for its token; when that
    * request then never reaches the Client (aborted, failed), or the Client took it and is not busy,
