@@ -22,32 +22,36 @@ export interface ForwardOptions extends ProxyAuthOptions {
 
 type Headers = Record<string, string | string[] | undefined>;
 
+/** What a ConnectionState needs of its connection: its public connect events, and a way to say it is free. */
+interface Connection {
+  on(event: 'connect' | 'disconnect', listener: () => void): unknown;
+  drained(): void;
+}
+
 /**
- * What one pooled undici Client knows of its connection (a Client has one socket): its proxy-auth
- * state, fed from the Client's public `connect`/`disconnect` events.
+ * What one pooled connection knows of itself (a Client has one socket): its proxy-auth state, fed from
+ * the connection's public `connect`/`disconnect` events.
  */
 class ConnectionState extends ConnectionAuthState {
-  readonly #client: Dispatcher;
-  readonly #origin: URL;
+  readonly #connection: Connection;
   /** HEAD_LIMITS on the answers, which undici's parser reads (see head-bound.ts). */
   readonly heads: HeadBound | undefined;
 
-  constructor(client: Dispatcher, origin: string, heads?: HeadBound) {
+  constructor(connection: Connection, heads?: HeadBound) {
     super();
-    this.#client = client;
-    this.#origin = new URL(origin);
+    this.#connection = connection;
     this.heads = heads;
-    client.on('connect', () => this.opened());
-    client.on('disconnect', () => this.closed());
+    connection.on('connect', () => this.opened());
+    connection.on('disconnect', () => this.closed());
   }
 
   /**
-   * The interceptor told the pool this Client was busy while a request waited for its token; when that
-   * request then never reaches the Client (aborted, failed), or the Client took it and is not busy,
-   * the Client will not say it is free again, so its interceptor does, with the Client's public event.
+   * The interceptor told the pool this connection was busy while a request waited for its token; when
+   * that request then never reaches the Client (aborted, failed), or the Client took it and is not
+   * busy, the Client will not say it is free again, so the connection (a ForwardClient) does.
    */
   release(): void {
-    (this.#client as unknown as NodeJS.EventEmitter).emit('drain', this.#origin, [this.#client]);
+    this.#connection.drained();
   }
 }
 
@@ -248,13 +252,13 @@ class ForwardAuthHandler implements Handler {
 }
 
 /**
- * The interceptor for one pooled Client of a forwarding pool (compose it onto each Client in the
- * Pool's `factory`): every request gets a ForwardAuthHandler. A request that needs a token waits for
+ * The interceptor for one pooled connection of a forwarding pool (a ForwardClient composes it onto
+ * its Client): every request gets a ForwardAuthHandler. A request that needs a token waits for
  * it before it reaches the Client, and the Client reports itself busy meanwhile, so the pool sends
  * parallel requests to other connections instead of queueing them behind the token.
  */
-export function forwardAuthInterceptor(route: ProxyRoute, options: ForwardOptions, client: Dispatcher, heads?: HeadBound): Dispatcher.DispatcherComposeInterceptor {
-  const state = new ConnectionState(client, route.proxy.origin, heads);
+export function forwardAuthInterceptor(route: ProxyRoute, options: ForwardOptions, connection: Connection, heads?: HeadBound): Dispatcher.DispatcherComposeInterceptor {
+  const state = new ConnectionState(connection, heads);
   const basic = basicHeader(route);
   return (dispatch) => (opts, handler) => {
     const h = new ForwardAuthHandler(route, options, state, opts, handler, dispatch);

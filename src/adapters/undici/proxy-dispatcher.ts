@@ -15,6 +15,7 @@ import { ProxyTimeoutError } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { routeKey } from '../route-key.js';
 import { forwardAuthInterceptor } from './forward-auth.js';
+import { ForwardClient } from './forward-client.js';
 import { tunnelErrorsHandler } from './tunnel-errors.js';
 import { retryInterceptor } from './retry-handler.js';
 import { replaceHeader, withoutHeader } from './headers.js';
@@ -250,7 +251,7 @@ export class ProxyDispatcher extends Dispatcher {
               );
             },
           });
-          return client.compose(forwardAuthInterceptor(route, forward, client, heads));
+          return new ForwardClient(client, proxy.origin, (owner) => forwardAuthInterceptor(route, forward, owner, heads));
         },
       });
     }
