@@ -6,7 +6,7 @@ import { ConnectionAuthState } from './connection-auth-state.js';
 import { forwardFailure, ProxyConnectionError, RequestBodyReplayError } from './errors.js';
 import { basicHeader, needsNegotiateToken, ProxyAuthSession, type ProxyAuthOptions } from './proxy-auth-session.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
-import { DEFAULT_BODY_REPLAY_LIMIT } from './replayable-body.js';
+import { BodyRecord, DEFAULT_BODY_REPLAY_LIMIT } from './replayable-body.js';
 import { SocketFacade } from './socket-facade.js';
 import { ResponseHeadParser, type BodyFraming, type ResponseHead } from './response-head.js';
 
@@ -37,9 +37,8 @@ interface Outgoing {
   remaining: number;
   chunked: ChunkedEnd | undefined;
   complete: boolean;
-  body: Buffer[];
-  size: number;
-  over: boolean;
+  /** Its body so far, kept to send it again after a 407 (up to the replay limit). */
+  record: BodyRecord;
   session: ProxyAuthSession;
   /** The connection it went on without a token because that connection was authenticated. */
   onAuthenticated: number | undefined;
@@ -168,7 +167,7 @@ export class ForwardConnection extends SocketFacade {
       }
       const part = data.subarray(0, n);
       data = data.subarray(n);
-      this.#record(out, part);
+      out.record.add(Buffer.from(part));
       if (!out.held) await this.#write(part);
       if (out.complete) out.whenComplete?.();
     }
@@ -194,9 +193,7 @@ export class ForwardConnection extends SocketFacade {
       remaining: length ? Number(length[1]) : 0,
       chunked: chunked ? new ChunkedEnd() : undefined,
       complete: !chunked && !(length && Number(length[1]) > 0),
-      body: [],
-      size: 0,
-      over: false,
+      record: new BodyRecord(this.#limit),
       session: new ProxyAuthSession(this.#route, this.#options),
       onAuthenticated: undefined,
       held: false,
@@ -221,15 +218,6 @@ export class ForwardConnection extends SocketFacade {
     const space = head.indexOf(' ');
     if (origin === undefined || head.charCodeAt(space + 1) !== 0x2f /* '/' */) return head;
     return `${head.slice(0, space + 1)}${origin}${head.slice(space + 1)}`;
-  }
-
-  #record(out: Outgoing, part: Buffer): void {
-    if (out.over) return;
-    out.size += part.length;
-    if (out.size > this.#limit) {
-      out.over = true;
-      out.body = [];
-    } else out.body.push(Buffer.from(part));
   }
 
   #write(data: Buffer): Promise<void> {
@@ -345,9 +333,9 @@ export class ForwardConnection extends SocketFacade {
     } else if (challenge.framing.kind === 'close' || /(^|,)\s*close\s*(,|$)/i.test((challenge.headers.connection ?? []).join(','))) {
       await this.#redial();
     }
-    if (out.over) throw new RequestBodyReplayError(this.#route.proxy, out.what, this.#limit);
+    if (out.record.over) throw new RequestBodyReplayError(this.#route.proxy, out.what, out.record.limit);
     debug('proxy %s: %s sent again after a 407', this.#route.proxy.redacted, out.what);
-    const replay = this.#write(Buffer.concat([Buffer.from(withHeader(out.head, header), 'latin1'), ...out.body]));
+    const replay = this.#write(Buffer.concat([Buffer.from(withHeader(out.head, header), 'latin1'), ...out.record.chunks]));
     out.held = false; // set with the replay written, so no part of the body can pass it
     await replay;
   }
