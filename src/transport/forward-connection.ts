@@ -8,6 +8,7 @@ import { basicHeader, needsNegotiateToken, ProxyAuthSession, type ProxyAuthOptio
 import { dialProxy, type DialOptions } from './proxy-socket.js';
 import { BodyRecord, DEFAULT_BODY_REPLAY_LIMIT } from './replayable-body.js';
 import { SocketFacade } from './socket-facade.js';
+import { requestName } from './request-name.js';
 import { ResponseHeadParser, type BodyFraming, type ResponseHead } from './response-head.js';
 
 export interface ForwardConnectionOptions extends ProxyAuthOptions, DialOptions {
@@ -178,12 +179,7 @@ export class ForwardConnection extends SocketFacade {
     const space = head.indexOf(' ');
     const method = head.slice(0, space);
     const target = head.slice(space + 1, head.indexOf(' ', space + 1));
-    let what = method;
-    try {
-      what = `${method} ${new URL(target).origin}`; // never the path or query: they can hold secrets
-    } catch {
-      // not absolute form: named by method only
-    }
+    const what = requestName(method, target);
     const length = CONTENT_LENGTH.exec(`${head}\r\n`);
     const chunked = CHUNKED.test(`${head}\r\n`);
     const out: Outgoing = {

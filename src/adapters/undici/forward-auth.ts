@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { ProxyRoute } from '../../config/proxy-config.js';
 import { forwardFailure, RequestBodyReplayError } from '../../transport/errors.js';
 import { basicHeader, needsNegotiateToken, ProxyAuthSession, type ProxyAuthOptions } from '../../transport/proxy-auth-session.js';
+import { requestName } from '../../transport/request-name.js';
 import { ReplayableBody, ReplayLimitExceeded } from '../../transport/replayable-body.js';
 import { ConnectionAuthState } from '../../transport/connection-auth-state.js';
 import type { HeadBound } from '../../transport/head-bound.js';
@@ -241,13 +242,8 @@ class ForwardAuthHandler implements Handler {
     this.#handler.onResponseError?.(this.#controller, forwardFailure(this.#route.proxy, this.#what(), e, this.#options.timeouts));
   }
 
-  /** The request as an error may name it: method and origin, never the path or query (they can hold secrets). */
   #what(): string {
-    try {
-      return `${this.#opts.method} ${new URL(this.#opts.path).origin}`;
-    } catch {
-      return this.#opts.method;
-    }
+    return requestName(this.#opts.method, this.#opts.path);
   }
 }
 
