@@ -4,7 +4,7 @@ import { decideOn407, LARGE_AUTH_HEADER, VERY_LARGE_AUTH_HEADER } from '../trans
 import { ProxyAuthenticationError, ProxyHeaderTooLargeError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError } from '../transport/errors.js';
 import { withPrincipal } from './credentials.js';
 import { certificateProblem, certificateRemedy, DNS, errorCodes, NOT_TLS, REFUSED } from './error-codes.js';
-import type { Check } from './doctor.js';
+import type { Check } from './check.js';
 
 /**
  * doctor's judgements, pure: what a probe of the proxy, an authenticated attempt or a failed

@@ -3,7 +3,8 @@ import type { ProxyRoute } from '../config/proxy-config.js';
 import { ProxyAuthSession, type AuthMode } from '../transport/proxy-auth-session.js';
 import { ProxyMutualAuthError, ProxyTimeoutError } from '../transport/errors.js';
 import { dialProxy, type DialOptions } from '../transport/proxy-socket.js';
-import { readResponseHead, type ResponseHead } from '../transport/response-head.js';
+import { exchangeHead } from '../transport/head-exchange.js';
+import type { ResponseHead } from '../transport/response-head.js';
 
 /** What became of the proxy's Negotiate reply token on one answer: the transport's own verification's verdict. */
 export type ReplyToken = 'verified' | 'bad' | 'none';
@@ -75,15 +76,10 @@ export async function probeForwardedAuth(
 /** One forwarded HEAD on the kept-alive connection (a HEAD's answer has no body, so the next one follows it). */
 function head(socket: Socket, route: ProxyRoute, target: URL, token: string | undefined, timeout: number): Promise<ResponseHead> {
   // Absolute form without userinfo or fragment, as the transport's own probe sends it.
-  socket.write(`HEAD ${target.origin}${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n${token ? `Proxy-Authorization: ${token}\r\n` : ''}\r\n`);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new ProxyTimeoutError(route.proxy, `waiting for the answer to HEAD ${target.origin} from`, timeout, 'response'));
-    }, timeout);
-    readResponseHead(socket, { method: 'HEAD' }).then(
-      (res) => (clearTimeout(timer), resolve(res)),
-      (error: unknown) => (clearTimeout(timer), reject(error)),
-    );
+  return exchangeHead(socket, `HEAD ${target.origin}${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n${token ? `Proxy-Authorization: ${token}\r\n` : ''}\r\n`, {
+    method: 'HEAD',
+    wait: timeout,
+    timedOut: () => new ProxyTimeoutError(route.proxy, `waiting for the answer to HEAD ${target.origin} from`, timeout, 'response'),
+    failed: (error) => error,
   });
 }

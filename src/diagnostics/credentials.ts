@@ -1,6 +1,6 @@
 import { kerberosPlatform } from '../config/platform.js';
 import { tgtOf } from './ccache-file.js';
-import type { Check } from './doctor.js';
+import type { Check } from './check.js';
 import { cacheExpired, type CredentialRead, type CredentialState } from './ticket-cache.js';
 
 export interface CredentialsEvidence {

@@ -21,16 +21,9 @@ import { checkServeClientAuth } from './serve-checks.js';
 export type { KerberosFacts } from './kerberos-checks.js';
 export type { PacFacts } from './pac-checks.js';
 
-export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+import type { Check } from './check.js';
 
-export interface Check {
-  name: string;
-  status: CheckStatus;
-  /** What was found (safe to show: proxies redacted, no token). */
-  detail: string;
-  /** What to do, on warn or fail. */
-  remedy?: string;
-}
+export type { Check, CheckStatus } from './check.js';
 
 export interface DoctorOptions
   extends Pick<ProxyDispatcherOptions, 'ca' | 'proxyCa' | 'proxyTls' | 'rejectUnauthorized' | 'proxy' | 'proxySource' | 'noProxy' | 'kerberos' | 'connectTimeout' | 'tokenTimeout' | 'requireMutualAuth'> {

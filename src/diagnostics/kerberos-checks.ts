@@ -7,7 +7,7 @@ import { loadSecurityProvider } from '../auth/native/load.js';
 import { NegotiateContext } from '../auth/spnego.js';
 import { tokenRemedy, tokenSizeCheck, type SpnState } from './advice.js';
 import { credentialsCheck, credentialsSource, type CredentialsEvidence, type CredentialsSource } from './credentials.js';
-import type { Check } from './doctor.js';
+import type { Check } from './check.js';
 import { readCacheFile, readCredential, type CredentialState } from './ticket-cache.js';
 
 /** What doctor found about Kerberos: the `kerberos` object of `doctor --json`. */

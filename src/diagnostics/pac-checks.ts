@@ -8,7 +8,7 @@ import { proxyUnreachable } from '../pac/unreachable.js';
 import { redactUrl } from '../redact.js';
 import { dialProxy, type DialOptions } from '../transport/proxy-socket.js';
 import { pacFetchRemedy, pacScriptRemedy } from './advice.js';
-import type { Check } from './doctor.js';
+import type { Check } from './check.js';
 
 /** What doctor found about the PAC: the `pac` object of `doctor --json` (null there without a PAC). */
 export interface PacFacts {

@@ -5,7 +5,7 @@ import { openTunnel } from '../transport/tunnel.js';
 import { ProxyHeaderTooLargeError, ProxyMutualAuthError } from '../transport/errors.js';
 import { authCheck, authModeCheck, connectionRemedy, headerSizeRemedy, offerCheck, replyTokenCheck, sentWith, unmetOffer, type AuthOutcome, type AuthSetting, type ProxyPlace, type SpnState } from './advice.js';
 import { probeForwardedAuth, type ReplyToken } from './auth-mode.js';
-import type { Check } from './doctor.js';
+import type { Check } from './check.js';
 import { countTokens } from './token-count.js';
 
 /** What doctor learnt about one proxy: the `proxies` entries of `doctor --json`. */

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { basicAuthorization } from '../auth/basic.js';
 import type { ProxyEndpoint } from '../config/proxy-url.js';
-import type { Check } from './doctor.js';
+import type { Check } from './check.js';
 
 /** How a proxy on this machine answered a request in origin form, which serve refuses before forwarding anything. */
 export type ServeAnswer =

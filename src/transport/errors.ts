@@ -1,5 +1,6 @@
 import { JaatoProxyError, type JaatoProxyErrorCode } from '../errors.js';
 import type { ProxyEndpoint } from '../config/proxy-url.js';
+import { DEFAULT_RESPONSE_TIMEOUT } from './defaults.js';
 
 function where(proxy: ProxyEndpoint): string {
   return `proxy ${proxy.redacted} (from ${proxy.source})`;
@@ -136,7 +137,7 @@ export function tunnelFailure(proxy: ProxyEndpoint, what: string, error: Error):
 }
 
 /** undici's default bounds, named in a timeout error when the caller did not say which were in force. */
-const UNDICI_TIMEOUTS = { headers: 300_000, body: 300_000 };
+const UNDICI_TIMEOUTS = { headers: DEFAULT_RESPONSE_TIMEOUT, body: DEFAULT_RESPONSE_TIMEOUT };
 
 /**
  * A failure of a request forwarded to the proxy, as this library reports it: a JaatoProxyError naming

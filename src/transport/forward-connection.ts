@@ -2,11 +2,13 @@ import type { Socket } from 'node:net';
 import type { ProxyRoute } from '../config/proxy-config.js';
 import { debug } from '../debug.js';
 import { ChunkedEnd } from './chunked-end.js';
+import { ConnectionAuthState } from './connection-auth-state.js';
 import { forwardFailure, ProxyConnectionError, RequestBodyReplayError } from './errors.js';
 import { basicHeader, needsNegotiateToken, ProxyAuthSession, type ProxyAuthOptions } from './proxy-auth-session.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
-import { DEFAULT_BODY_REPLAY_LIMIT } from './replayable-body.js';
+import { BodyRecord, DEFAULT_BODY_REPLAY_LIMIT } from './replayable-body.js';
 import { SocketFacade } from './socket-facade.js';
+import { requestName } from './request-name.js';
 import { ResponseHeadParser, type BodyFraming, type ResponseHead } from './response-head.js';
 
 export interface ForwardConnectionOptions extends ProxyAuthOptions, DialOptions {
@@ -36,9 +38,8 @@ interface Outgoing {
   remaining: number;
   chunked: ChunkedEnd | undefined;
   complete: boolean;
-  body: Buffer[];
-  size: number;
-  over: boolean;
+  /** Its body so far, kept to send it again after a 407 (up to the replay limit). */
+  record: BodyRecord;
   session: ProxyAuthSession;
   /** The connection it went on without a token because that connection was authenticated. */
   onAuthenticated: number | undefined;
@@ -81,9 +82,9 @@ export class ForwardConnection extends SocketFacade {
   readonly #limit: number;
   readonly #abort = new AbortController();
   #socket: Socket;
+  /** Counts the sockets attached: events of one this connection has moved away from are ignored. */
   #generation = 0;
-  #authenticated = false;
-  #verified = false;
+  readonly #auth = new ConnectionAuthState();
   #headBuffer = Buffer.alloc(0);
   #out: Outgoing | undefined;
   #in: Incoming | undefined;
@@ -113,8 +114,7 @@ export class ForwardConnection extends SocketFacade {
 
   #attach(socket: Socket): void {
     const generation = ++this.#generation;
-    this.#authenticated = false;
-    this.#verified = false;
+    this.#auth.opened();
     // Events of a socket this connection has moved away from (after a redial) are ignored; each is
     // handled in order with the answer bytes before it.
     const current = (): boolean => generation === this.#generation && !this.destroyed;
@@ -168,7 +168,7 @@ export class ForwardConnection extends SocketFacade {
       }
       const part = data.subarray(0, n);
       data = data.subarray(n);
-      this.#record(out, part);
+      out.record.add(Buffer.from(part));
       if (!out.held) await this.#write(part);
       if (out.complete) out.whenComplete?.();
     }
@@ -179,12 +179,7 @@ export class ForwardConnection extends SocketFacade {
     const space = head.indexOf(' ');
     const method = head.slice(0, space);
     const target = head.slice(space + 1, head.indexOf(' ', space + 1));
-    let what = method;
-    try {
-      what = `${method} ${new URL(target).origin}`; // never the path or query: they can hold secrets
-    } catch {
-      // not absolute form: named by method only
-    }
+    const what = requestName(method, target);
     const length = CONTENT_LENGTH.exec(`${head}\r\n`);
     const chunked = CHUNKED.test(`${head}\r\n`);
     const out: Outgoing = {
@@ -194,9 +189,7 @@ export class ForwardConnection extends SocketFacade {
       remaining: length ? Number(length[1]) : 0,
       chunked: chunked ? new ChunkedEnd() : undefined,
       complete: !chunked && !(length && Number(length[1]) > 0),
-      body: [],
-      size: 0,
-      over: false,
+      record: new BodyRecord(this.#limit),
       session: new ProxyAuthSession(this.#route, this.#options),
       onAuthenticated: undefined,
       held: false,
@@ -207,10 +200,10 @@ export class ForwardConnection extends SocketFacade {
     this.#in = newIncoming(method);
     this.#awaiting = true;
     let header = basicHeader(this.#route);
-    if (needsNegotiateToken(this.#route, this.#authenticated)) header = await out.session.preAuth(this.#abort.signal);
+    if (needsNegotiateToken(this.#route, this.#auth.authenticated)) header = await out.session.preAuth(this.#abort.signal);
     else {
       out.session.sentWith(header);
-      if (header === undefined && this.#route.auth === 'negotiate') out.onAuthenticated = this.#generation;
+      if (header === undefined && this.#route.auth === 'negotiate') out.onAuthenticated = this.#auth.generation;
     }
     await this.#write(Buffer.from(withHeader(out.head, header), 'latin1'));
   }
@@ -221,15 +214,6 @@ export class ForwardConnection extends SocketFacade {
     const space = head.indexOf(' ');
     if (origin === undefined || head.charCodeAt(space + 1) !== 0x2f /* '/' */) return head;
     return `${head.slice(0, space + 1)}${origin}${head.slice(space + 1)}`;
-  }
-
-  #record(out: Outgoing, part: Buffer): void {
-    if (out.over) return;
-    out.size += part.length;
-    if (out.size > this.#limit) {
-      out.over = true;
-      out.body = [];
-    } else out.body.push(Buffer.from(part));
   }
 
   #write(data: Buffer): Promise<void> {
@@ -303,10 +287,10 @@ export class ForwardConnection extends SocketFacade {
       // The proxy refused the head's size, which our token made large: an error, not the answer.
       const tooLarge = out.session.refusedForSize(head.statusCode, head.statusText, out.what, head.headers);
       if (tooLarge) throw tooLarge;
-      if (out.session.sent === 'negotiate') this.#authenticated = true;
-      if (out.session.mustVerify(head.headers, this.#verified)) {
+      if (out.session.sent === 'negotiate') this.#auth.markAuthenticated();
+      if (out.session.mustVerify(head.headers, this.#auth.verified)) {
         this.#socket.pause();
-        if (await out.session.verify(head.headers, `its ${head.statusCode} answer to ${out.what}`, this.#verified)) this.#verified = true;
+        if (await out.session.verify(head.headers, `its ${head.statusCode} answer to ${out.what}`, this.#auth.verified)) this.#auth.markVerified();
         this.#socket.resume();
       }
       this.#deliver(headBytes);
@@ -329,7 +313,7 @@ export class ForwardConnection extends SocketFacade {
       this.#awaiting = false;
       return;
     }
-    const onAuthenticatedConnection = out.onAuthenticated !== undefined && out.onAuthenticated === this.#generation;
+    const onAuthenticatedConnection = out.onAuthenticated !== undefined && this.#auth.same(out.onAuthenticated);
     out.onAuthenticated = undefined;
     const header = await out.session.answer407(challenge.headers['proxy-authenticate'], { signal: this.#abort.signal, onAuthenticatedConnection });
     if (!out.complete && out.expectContinue) {
@@ -345,9 +329,9 @@ export class ForwardConnection extends SocketFacade {
     } else if (challenge.framing.kind === 'close' || /(^|,)\s*close\s*(,|$)/i.test((challenge.headers.connection ?? []).join(','))) {
       await this.#redial();
     }
-    if (out.over) throw new RequestBodyReplayError(this.#route.proxy, out.what, this.#limit);
+    if (out.record.over) throw new RequestBodyReplayError(this.#route.proxy, out.what, out.record.limit);
     debug('proxy %s: %s sent again after a 407', this.#route.proxy.redacted, out.what);
-    const replay = this.#write(Buffer.concat([Buffer.from(withHeader(out.head, header), 'latin1'), ...out.body]));
+    const replay = this.#write(Buffer.concat([Buffer.from(withHeader(out.head, header), 'latin1'), ...out.record.chunks]));
     out.held = false; // set with the replay written, so no part of the body can pass it
     await replay;
   }
@@ -355,6 +339,7 @@ export class ForwardConnection extends SocketFacade {
   async #redial(): Promise<void> {
     const old = this.#socket;
     this.#generation++; // the old socket's events are ignored from here on
+    this.#auth.closed();
     old.destroy();
     const socket = await dialProxy(this.#route.proxy, this.#options);
     this.#socket = socket;

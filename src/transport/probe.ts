@@ -1,7 +1,7 @@
 import type { ProxyEndpoint } from '../config/proxy-url.js';
 import { offeredSchemes, parseChallenges } from '../auth/challenge.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
-import { readResponseHead, type ResponseHead } from './response-head.js';
+import { exchangeHead } from './head-exchange.js';
 import { ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from './errors.js';
 
 export interface ProbeResult {
@@ -32,22 +32,12 @@ export async function probeProxy(proxy: ProxyEndpoint, target: URL, options: Dia
     const what = tls ? `CONNECT ${authority}` : `HEAD ${target.origin}`;
     // Absolute form without userinfo or fragment (RFC 9112 §3.2.2: an absolute-URI has no fragment).
     const absolute = `${target.origin}${target.pathname}${target.search}`;
-    socket.write(tls ? `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n` : `HEAD ${absolute} HTTP/1.1\r\nHost: ${target.host}\r\nConnection: close\r\n\r\n`);
-    const head = await new Promise<ResponseHead>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new ProxyTimeoutError(proxy, `waiting for the answer to ${what} from`, options.timeout, tls ? 'connect-response' : 'response'));
-      }, options.timeout);
-      readResponseHead(socket, { method: tls ? 'CONNECT' : 'HEAD' }).then(
-        (res) => {
-          clearTimeout(timer);
-          resolve(res);
-        },
-        (error: Error) => {
-          clearTimeout(timer);
-          reject(tls ? new ProxyTunnelError(proxy, authority, error.message) : new ProxyConnectionError(proxy, error.message, error, what));
-        },
-      );
+    const request = tls ? `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n` : `HEAD ${absolute} HTTP/1.1\r\nHost: ${target.host}\r\nConnection: close\r\n\r\n`;
+    const head = await exchangeHead(socket, request, {
+      method: tls ? 'CONNECT' : 'HEAD',
+      wait: options.timeout,
+      timedOut: () => new ProxyTimeoutError(proxy, `waiting for the answer to ${what} from`, options.timeout, tls ? 'connect-response' : 'response'),
+      failed: (error) => (tls ? new ProxyTunnelError(proxy, authority, error.message) : new ProxyConnectionError(proxy, error.message, error, what)),
     });
     return {
       ms: Math.round(performance.now() - started),

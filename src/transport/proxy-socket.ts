@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { ProxyEndpoint } from '../config/proxy-url.js';
 import { ProxyConnectionError, ProxyTimeoutError } from './errors.js';
@@ -15,7 +15,7 @@ export function dialProxy(proxy: ProxyEndpoint, options: DialOptions): Promise<S
   return new Promise((resolve, reject) => {
     const socket: Socket =
       proxy.protocol === 'https:'
-        ? tlsConnect({ ...options.proxyTls, host: proxy.hostname, port: proxy.port, servername: isIpLiteral(proxy.hostname) ? '' : proxy.hostname, ALPNProtocols: ['http/1.1'] })
+        ? tlsConnect({ ...options.proxyTls, host: proxy.hostname, port: proxy.port, servername: isIP(proxy.hostname) !== 0 ? '' : proxy.hostname, ALPNProtocols: ['http/1.1'] })
         : netConnect({ host: proxy.hostname, port: proxy.port });
     const ready = proxy.protocol === 'https:' ? 'secureConnect' : 'connect';
     const timer = setTimeout(() => {
@@ -35,8 +35,4 @@ export function dialProxy(proxy: ProxyEndpoint, options: DialOptions): Promise<S
     };
     socket.once('error', onError);
   });
-}
-
-function isIpLiteral(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(':');
 }

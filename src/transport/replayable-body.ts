@@ -39,6 +39,40 @@ function toBuffer(chunk: unknown): Buffer {
 }
 
 /**
+ * The bytes of one body kept for a replay, up to `limit`; past it, none (the replay is then an error
+ * naming the limit). The one recorder of both bindings: RecordedBody here (undici), and the node:http
+ * connection (forward-connection.ts), which sees the body as the bytes node:http writes.
+ */
+export class BodyRecord {
+  readonly limit: number;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #over = false;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  get over(): boolean {
+    return this.#over;
+  }
+
+  /** What was kept, in order (empty once over the limit). */
+  get chunks(): readonly Buffer[] {
+    return this.#chunks;
+  }
+
+  add(chunk: Buffer): void {
+    if (this.#over) return;
+    this.#size += chunk.length;
+    if (this.#size > this.limit) {
+      this.#over = true;
+      this.#chunks = [];
+    } else this.#chunks.push(chunk);
+  }
+}
+
+/**
  * A streamed body read once from its source and recorded as it goes. Each `attempt()` is a fresh
  * async iterable for one send of the request: the recorded chunks, then the rest of the source. Only
  * the newest attempt reads: an older one that is still being consumed ends, and its `return()` does
@@ -46,10 +80,7 @@ function toBuffer(chunk: unknown): Buffer {
  */
 class RecordedBody {
   readonly #source: AsyncIterator<unknown> | Iterator<unknown>;
-  readonly #limit: number;
-  readonly #chunks: Buffer[] = [];
-  #size = 0;
-  #over = false;
+  readonly #record: BodyRecord;
   #ended = false;
   #current = 0;
   #pull: Promise<unknown> = Promise.resolve();
@@ -59,13 +90,13 @@ class RecordedBody {
       typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
         ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
         : (source as Iterable<unknown>)[Symbol.iterator]();
-    this.#limit = limit;
+    this.#record = new BodyRecord(limit);
   }
 
   attempt(): AsyncIterable<Buffer> | ReplayLimitExceeded {
-    if (this.#over) return new ReplayLimitExceeded(this.#limit);
+    if (this.#record.over) return new ReplayLimitExceeded(this.#record.limit);
     const id = ++this.#current;
-    const recorded = this.#chunks.slice();
+    const recorded = this.#record.chunks.slice();
     let i = 0;
     const next = async (): Promise<IteratorResult<Buffer>> => {
       if (id !== this.#current) return { done: true, value: undefined };
@@ -86,13 +117,7 @@ class RecordedBody {
         return { done: true, value: undefined };
       }
       const chunk = toBuffer(r.value);
-      if (!this.#over) {
-        this.#size += chunk.length;
-        if (this.#size > this.#limit) {
-          this.#over = true;
-          this.#chunks.length = 0;
-        } else this.#chunks.push(chunk);
-      }
+      this.#record.add(chunk);
       return { done: false, value: chunk };
     });
     this.#pull = result.catch(() => undefined);

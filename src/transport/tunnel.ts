@@ -5,7 +5,8 @@ import { debug } from '../debug.js';
 import { ProxyAuthSession, type ProxyAuthOptions } from './proxy-auth-session.js';
 import { ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from './errors.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
-import { readResponseHead, type ResponseHead } from './response-head.js';
+import { exchangeHead } from './head-exchange.js';
+import type { ResponseHead } from './response-head.js';
 
 export interface TunnelOptions extends ProxyAuthOptions, DialOptions {
   /** More fields for every CONNECT sent (e.g. a local proxy's `Via`, RFC 9110 §7.6.3). Never credentials. */
@@ -60,9 +61,9 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
     debug('CONNECT %s via %s (%s)', authority, proxy.redacted, header ? `pre-auth ${auth.sent}` : 'no pre-auth');
     for (;;) {
       if (socket.destroyed) throw new ProxyConnectionError(proxy, 'the connection closed while the token for the CONNECT was being made');
-      socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${extra}${header ? `Proxy-Authorization: ${header}\r\n` : ''}\r\n`);
+      const request = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${extra}${header ? `Proxy-Authorization: ${header}\r\n` : ''}\r\n`;
       const wait = options.deadline === undefined ? options.timeout : Math.max(1, Math.min(options.timeout, options.deadline - performance.now()));
-      const res = await answer(socket, route, authority, wait, options.timeout);
+      const res = await answer(socket, request, route, authority, wait, options.timeout);
       debug('CONNECT %s via %s: %d %s', authority, proxy.redacted, res.statusCode, res.statusText);
       if (res.statusCode >= 200 && res.statusCode < 300) {
         await auth.verify(res.headers, `its ${res.statusCode} answer to CONNECT ${authority}`);
@@ -90,22 +91,12 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
   }
 }
 
-/** The CONNECT's answer, waited for `wait` ms; the error names `timeout`, the bound in force. */
-function answer(socket: Socket, route: ProxyRoute, authority: string, wait: number, timeout: number): Promise<ResponseHead> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new ProxyTimeoutError(route.proxy, `waiting for the answer to CONNECT ${authority} from`, timeout, 'connect-response'));
-    }, wait);
-    readResponseHead(socket, { method: 'CONNECT' }).then(
-      (res) => {
-        clearTimeout(timer);
-        resolve(res);
-      },
-      (error: Error) => {
-        clearTimeout(timer);
-        reject(new ProxyTunnelError(route.proxy, authority, error.message));
-      },
-    );
+/** The CONNECT sent and its answer waited for `wait` ms; the error names `timeout`, the bound in force. */
+function answer(socket: Socket, request: string, route: ProxyRoute, authority: string, wait: number, timeout: number): Promise<ResponseHead> {
+  return exchangeHead(socket, request, {
+    method: 'CONNECT',
+    wait,
+    timedOut: () => new ProxyTimeoutError(route.proxy, `waiting for the answer to CONNECT ${authority} from`, timeout, 'connect-response'),
+    failed: (error) => new ProxyTunnelError(route.proxy, authority, error.message),
   });
 }

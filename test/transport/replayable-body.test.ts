@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { ReplayableBody, ReplayLimitExceeded, resendable } from '../../src/transport/replayable-body.js';
+import { BodyRecord, ReplayableBody, ReplayLimitExceeded, resendable } from '../../src/transport/replayable-body.js';
 
 async function collect(body: unknown): Promise<string> {
   const chunks: Buffer[] = [];
@@ -39,4 +39,24 @@ test('a string body is its own replay, not copied', () => {
   assert.equal(body.streamed, false);
   assert.equal(body.first(), 'text');
   assert.equal(body.again(), 'text');
+});
+
+test('BodyRecord: keeps the chunks in order up to the limit, then none, for good', () => {
+  const rows: ReadonlyArray<[number[], number, boolean, number]> = [
+    // chunk sizes, limit, over, bytes kept
+    [[], 10, false, 0],
+    [[4, 6], 10, false, 10], // exactly the limit is kept
+    [[4, 7], 10, true, 0],
+    [[11], 10, true, 0],
+    [[11, 1], 10, true, 0], // once over, a small chunk after is not kept either
+    [[0, 0, 3], 0, true, 0],
+  ];
+  for (const [sizes, limit, over, kept] of rows) {
+    const r = new BodyRecord(limit);
+    sizes.forEach((n, i) => r.add(Buffer.alloc(n, i)));
+    const label = `${JSON.stringify(sizes)} under ${limit}`;
+    assert.equal(r.over, over, label);
+    assert.equal(Buffer.concat(r.chunks).length, kept, label);
+    if (!over) assert.deepEqual(Buffer.concat(r.chunks), Buffer.concat(sizes.map((n, i) => Buffer.alloc(n, i))), label);
+  }
 });

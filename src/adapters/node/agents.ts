@@ -9,6 +9,7 @@ import { debug } from '../../debug.js';
 import { pacRouterFor, pacRoutes } from '../../pac/pac-route.js';
 import type { PacRouter } from '../../pac/pac-router.js';
 import { redactUrl } from '../../redact.js';
+import { DEFAULT_RESPONSE_TIMEOUT } from '../../transport/defaults.js';
 import { ProxyTimeoutError } from '../../transport/errors.js';
 import { originTls, routingOptions, type ProxyClientOptions } from '../client-options.js';
 import { routeKey } from '../route-key.js';
@@ -36,9 +37,6 @@ export type ProxyAgentOptions = ProxyClientOptions &
      */
     headersTimeout?: number;
   };
-
-/** The default bound on a forwarded request's answer: undici's headersTimeout, so every client agrees. */
-const DEFAULT_HEADERS_TIMEOUT = 300_000;
 
 /**
  * Bounds the wait for a forwarded request's answer: a silent proxy would otherwise hold the request
@@ -143,7 +141,7 @@ export class ProxyHttpAgent extends HttpAgent {
     // forwarded request the connection takes it out on the wire whenever the head was rendered.
     if (!req.headersSent) req.removeHeader('proxy-authorization');
     const mode: HttpMode = req.getHeader('upgrade') !== undefined ? 'tunnel' : 'forward';
-    const answerMs = this.#options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT;
+    const answerMs = this.#options.headersTimeout ?? DEFAULT_RESPONSE_TIMEOUT;
     if (decision.pac) {
       const { pac } = decision;
       const config = this.#routingNow().config;

@@ -3,7 +3,9 @@ import type { Dispatcher } from 'undici';
 import type { ProxyRoute } from '../../config/proxy-config.js';
 import { forwardFailure, RequestBodyReplayError } from '../../transport/errors.js';
 import { basicHeader, needsNegotiateToken, ProxyAuthSession, type ProxyAuthOptions } from '../../transport/proxy-auth-session.js';
+import { requestName } from '../../transport/request-name.js';
 import { ReplayableBody, ReplayLimitExceeded } from '../../transport/replayable-body.js';
+import { ConnectionAuthState } from '../../transport/connection-auth-state.js';
 import type { HeadBound } from '../../transport/head-bound.js';
 import { replaceHeader } from './headers.js';
 import { StableController } from './stable-controller.js';
@@ -21,60 +23,36 @@ export interface ForwardOptions extends ProxyAuthOptions {
 
 type Headers = Record<string, string | string[] | undefined>;
 
+/** What a ConnectionState needs of its connection: its public connect events, and a way to say it is free. */
+interface Connection {
+  on(event: 'connect' | 'disconnect', listener: () => void): unknown;
+  drained(): void;
+}
+
 /**
- * What one pooled undici Client knows of its connection (a Client has one socket): which connection
- * it is (counted from the Client's public `connect` events), and whether a token was accepted on it
- * (Squid then wants no more) and a reply token verified on it (mutual authentication shown).
+ * What one pooled connection knows of itself (a Client has one socket): its proxy-auth state, fed from
+ * the connection's public `connect`/`disconnect` events.
  */
-class ConnectionState {
-  readonly #client: Dispatcher;
-  readonly #origin: URL;
-  #generation = 0;
-  #connected = false;
-  #authenticated = -1;
-  #verified = -1;
+class ConnectionState extends ConnectionAuthState {
+  readonly #connection: Connection;
   /** HEAD_LIMITS on the answers, which undici's parser reads (see head-bound.ts). */
   readonly heads: HeadBound | undefined;
 
-  constructor(client: Dispatcher, origin: string, heads?: HeadBound) {
-    this.#client = client;
-    this.#origin = new URL(origin);
+  constructor(connection: Connection, heads?: HeadBound) {
+    super();
+    this.#connection = connection;
     this.heads = heads;
-    client.on('connect', () => {
-      this.#generation++;
-      this.#connected = true;
-    });
-    client.on('disconnect', () => {
-      this.#connected = false;
-    });
+    connection.on('connect', () => this.opened());
+    connection.on('disconnect', () => this.closed());
   }
 
-  get generation(): number {
-    return this.#generation;
-  }
-  get authenticated(): boolean {
-    return this.#connected && this.#authenticated === this.#generation;
-  }
-  get verified(): boolean {
-    return this.#connected && this.#verified === this.#generation;
-  }
-  /** Whether the connection is still the one that was current at `generation`. */
-  same(generation: number): boolean {
-    return this.#connected && this.#generation === generation;
-  }
-  markAuthenticated(): void {
-    this.#authenticated = this.#generation;
-  }
-  markVerified(): void {
-    this.#verified = this.#generation;
-  }
   /**
-   * The interceptor told the pool this Client was busy while a request waited for its token; when that
-   * request then never reaches the Client (aborted, failed), or the Client took it and is not busy,
-   * the Client will not say it is free again, so its interceptor does, with the Client's public event.
+   * The interceptor told the pool this connection was busy while a request waited for its token; when
+   * that request then never reaches the Client (aborted, failed), or the Client took it and is not
+   * busy, the Client will not say it is free again, so the connection (a ForwardClient) does.
    */
   release(): void {
-    (this.#client as unknown as NodeJS.EventEmitter).emit('drain', this.#origin, [this.#client]);
+    this.#connection.drained();
   }
 }
 
@@ -264,24 +242,19 @@ class ForwardAuthHandler implements Handler {
     this.#handler.onResponseError?.(this.#controller, forwardFailure(this.#route.proxy, this.#what(), e, this.#options.timeouts));
   }
 
-  /** The request as an error may name it: method and origin, never the path or query (they can hold secrets). */
   #what(): string {
-    try {
-      return `${this.#opts.method} ${new URL(this.#opts.path).origin}`;
-    } catch {
-      return this.#opts.method;
-    }
+    return requestName(this.#opts.method, this.#opts.path);
   }
 }
 
 /**
- * The interceptor for one pooled Client of a forwarding pool (compose it onto each Client in the
- * Pool's `factory`): every request gets a ForwardAuthHandler. A request that needs a token waits for
+ * The interceptor for one pooled connection of a forwarding pool (a ForwardClient composes it onto
+ * its Client): every request gets a ForwardAuthHandler. A request that needs a token waits for
  * it before it reaches the Client, and the Client reports itself busy meanwhile, so the pool sends
  * parallel requests to other connections instead of queueing them behind the token.
  */
-export function forwardAuthInterceptor(route: ProxyRoute, options: ForwardOptions, client: Dispatcher, heads?: HeadBound): Dispatcher.DispatcherComposeInterceptor {
-  const state = new ConnectionState(client, route.proxy.origin, heads);
+export function forwardAuthInterceptor(route: ProxyRoute, options: ForwardOptions, connection: Connection, heads?: HeadBound): Dispatcher.DispatcherComposeInterceptor {
+  const state = new ConnectionState(connection, heads);
   const basic = basicHeader(route);
   return (dispatch) => (opts, handler) => {
     const h = new ForwardAuthHandler(route, options, state, opts, handler, dispatch);

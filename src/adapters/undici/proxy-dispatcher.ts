@@ -11,17 +11,16 @@ import { originTls, routingOptions, transportOptions, type ProxyClientOptions } 
 import { HeadBound } from '../../transport/head-bound.js';
 import { dialProxy } from '../../transport/proxy-socket.js';
 import { DEFAULT_BODY_REPLAY_LIMIT } from '../../transport/replayable-body.js';
+import { DEFAULT_RESPONSE_TIMEOUT } from '../../transport/defaults.js';
 import { ProxyTimeoutError } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
 import { routeKey } from '../route-key.js';
 import { forwardAuthInterceptor } from './forward-auth.js';
+import { ForwardClient } from './forward-client.js';
 import { tunnelErrorsHandler } from './tunnel-errors.js';
 import { retryInterceptor } from './retry-handler.js';
 import { replaceHeader, withoutHeader } from './headers.js';
 import { resolveRouting } from '../routing.js';
-
-/** undici's own default for headersTimeout and bodyTimeout (ms), which the pools keep unless told. */
-const DEFAULT_RESPONSE_TIMEOUT = 300_000;
 
 /**
  * Whether a debug line would go anywhere: NODE_DEBUG (debug()'s section, fixed at startup, so asked
@@ -250,7 +249,7 @@ export class ProxyDispatcher extends Dispatcher {
               );
             },
           });
-          return client.compose(forwardAuthInterceptor(route, forward, client, heads));
+          return new ForwardClient(client, proxy.origin, (owner) => forwardAuthInterceptor(route, forward, owner, heads));
         },
       });
     }
