@@ -27,7 +27,9 @@ export interface ProxiedHttpClient extends HttpClient {
  * nothing another client uses.
  */
 export function createAzureHttpClient(options: ProxyDispatcherOptions = {}): ProxiedHttpClient {
-  const dispatcher = new ProxyDispatcher(options);
+  // Azure's pipeline retries a refused or reset connection itself (as RestError codes): ours under it
+  // would multiply the attempts, unless the caller asks for both.
+  const dispatcher = new ProxyDispatcher({ retries: false, ...options });
   return { dispatcher, sendRequest: (request) => send(dispatcher, request) };
 }
 

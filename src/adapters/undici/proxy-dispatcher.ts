@@ -50,6 +50,11 @@ export interface ProxyDispatcherOptions extends ProxyClientOptions {
   keepAliveTimeout?: number;
   /** Maximum connections per origin (per proxy for forwarded http). Default: unlimited. */
   connections?: number;
+  /**
+   * Send again what is safe to send again (docs/errors.md); default true. False for a client whose own
+   * policy retries the same failures (Azure's pipeline), so attempts do not multiply.
+   */
+  retries?: boolean;
 }
 
 /**
@@ -176,7 +181,7 @@ export class ProxyDispatcher extends Dispatcher {
     }
     const pool = this.#dispatcherFor(route, tunnelled);
     // A request that failed before its answer began, on a connection refused or broken, may go again (retry-decision.ts).
-    const via = !retry || opts.upgrade != null ? pool : (this.#retrying.get(pool) ?? pool);
+    const via = !retry || this.#options.retries === false || opts.upgrade != null ? pool : (this.#retrying.get(pool) ?? pool);
     if (tunnelled) return via.dispatch(clean, tunnelErrorsHandler(route, clean, handler));
     // Absolute form to the proxy; Host names the origin.
     const url = fullTarget(opts, target);
