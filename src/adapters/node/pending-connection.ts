@@ -126,11 +126,18 @@ export class PendingConnection extends Duplex {
     this.#apply((s) => s.setNoDelay?.(noDelay));
     return this;
   }
-  /** The idle timeout node:http sets (keep-alive, `req.setTimeout`); the connection's `'timeout'` is relayed. */
+  /**
+   * The idle timeout node:http sets (keep-alive, `req.setTimeout`); the connection's `'timeout'` is relayed.
+   * As `net.Socket#setTimeout`: 0 removes the callback it was given, so a kept-alive connection does not
+   * gather one listener per request.
+   */
   setTimeout(ms: number, callback?: () => void): this {
     this.#timeout = ms;
     this.#apply((s) => s.setTimeout?.(ms));
-    if (callback) this.once('timeout', callback);
+    if (callback) {
+      if (ms === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
+    }
     return this;
   }
   get timeout(): number {
