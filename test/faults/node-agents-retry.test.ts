@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createAgents, JaatoProxyError, ProxyConnectionError } from '../../src/index.js';
 import { ProxyTimeoutError } from '../../src/transport/errors.js';
 import { scriptedProxy } from '../helpers/scripted-proxy.js';
+import { RETRY_DELAYS } from '../../src/transport/retry-decision.js';
 import type { RetryEvent } from '../../src/transport/retry-report.js';
 import type { Lab } from '../../lab/lab.js';
 import { useLab } from '../helpers/lab.js';
@@ -61,17 +62,24 @@ async function restartUnderAgents(lab: Lab, proxy: string, restart: () => Promis
     await until(() => lab.origins.http.seen.filter((s) => s.url.startsWith(`/delay/3000?nf-${tag}-`)).length >= 2, 'the 2 http requests reached the origin through the proxy');
     const restarting = restart();
     let up = false;
-    void restarting.then(() => (up = true), () => (up = true));
+    let upAt = Infinity;
+    void restarting.then(() => ((up = true), (upAt = performance.now())), () => (up = true));
     // From when the kill has taken effect (a request in flight was cut): one issued before could reach
     // the dying proxy and be cut in flight, which is not the dial's case.
     await Promise.race(inFlight);
     const during: Array<Promise<Outcome>> = [];
+    const startedAt: number[] = [];
     for (let n = 0; !up || n < 2; n++) {
+      startedAt.push(performance.now(), performance.now());
       during.push(get(lab, `${lab.origins.https.url}/node-outage-${tag}-${n}`, outageAgents.https), get(lab, `${lab.origins.http.url}/node-outage-${tag}-${n}`, outageAgents.http));
       await delay(30);
     }
     await restarting;
-    return { inFlight: await Promise.all(inFlight), forwarded: await Promise.all(forwarded), during: await Promise.all(during), retries };
+    // The dial's retries wait RETRY_DELAYS in all: a request begun longer than that before the proxy was
+    // back is not promised to wait the outage out (a loaded machine can drag a restart past it).
+    const span = RETRY_DELAYS.reduce((a, b) => a + b, 0);
+    const promised = (await Promise.all(during)).filter((_, i) => upAt - (startedAt[i] ?? 0) <= span);
+    return { inFlight: await Promise.all(inFlight), forwarded: await Promise.all(forwarded), during: promised, retries };
   } finally {
     unsubscribe('jaato-proxy:retry', listener);
     agents.https.destroy();
