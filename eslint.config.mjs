@@ -12,7 +12,7 @@ const CASTS_TO_FIX = [
   'src/adapters/undici/public-dispatcher.ts',
   'src/adapters/undici/tunnel-errors.ts',
   'test/adapters/dispatch-fast-path.test.ts',
-  'test/adapters/global-install.test.ts',
+  'test/install/global-install.test.ts',
   'test/adapters/node-agents-early-head.test.ts',
   'test/conformance/clients.ts',
   'test/helpers/websocket.ts',

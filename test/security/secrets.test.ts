@@ -15,7 +15,7 @@ import { createAxios } from '../../src/adapters/axios.js';
 import { getAxiosConfig } from '../../src/adapters/axios-config.js';
 import { getGotOptions } from '../../src/adapters/got.js';
 import { createAzureHttpClient } from '../../src/adapters/azure.js';
-import { install, uninstall } from '../../src/adapters/global.js';
+import { install, uninstall } from '../../src/install/global.js';
 import { explain, parseProxyUrl, resolveConfig } from '../../src/config/index.js';
 import { explainWithPac } from '../../src/pac/pac-explain.js';
 import { useLab } from '../helpers/lab.js';

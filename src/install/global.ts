@@ -2,11 +2,11 @@ import http from 'node:http';
 import https from 'node:https';
 import { setGlobalDispatcher } from 'undici';
 import { InvalidOptionError } from '../config/errors.js';
-import { programAxiosCommonJs, programAxiosCopies, takeProxyOff, type AxiosDefaultsHolder } from './axios-copies.js';
+import { programAxiosCommonJs, programAxiosCopies, takeProxyOff, type AxiosDefaultsHolder } from '../adapters/axios-copies.js';
 import { startSafetyNet, type SafetyNet } from './local-proxy-net.js';
-import { createAgents, type ProxyAgents } from './node/agents.js';
-import { RequestFunctions } from './node/request-functions.js';
-import { ProxyDispatcher, type ProxyDispatcherOptions } from './undici/public-dispatcher.js';
+import { createAgents, type ProxyAgents } from '../adapters/node/agents.js';
+import { RequestFunctions } from '../adapters/node/request-functions.js';
+import { ProxyDispatcher, type ProxyDispatcherOptions } from '../adapters/undici/public-dispatcher.js';
 
 export interface InstallOptions extends ProxyDispatcherOptions {
   /**

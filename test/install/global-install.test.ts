@@ -16,7 +16,7 @@ import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 
 const ctx = useLab();
 const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // .test-build/test/adapters → project root
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // .test-build/test/install → project root
 
 test('install() is idempotent and uninstall() restores exactly the previous dispatcher and agents', async () => {
   // Both of undici's global slots: Node 26's fetch reads .2, older ones and npm undici 7 read .1.
@@ -168,7 +168,7 @@ test('install(): requests on agents of Node own classes (given, agent: false, or
 const count = (lists: NodeJS.ReadOnlyDict<readonly unknown[]>): number => Object.values(lists).reduce((n, l) => n + (l?.length ?? 0), 0);
 
 test("register's axios step: both copies the program loads get proxy: false; uninstall() puts the field back as it was (absent)", async () => {
-  const { adoptProgramAxios } = await import('../../src/adapters/global.js');
+  const { adoptProgramAxios } = await import('../../src/install/global.js');
   const esm = (await import('axios')).default as unknown as { defaults: Record<string, unknown> };
   const cjs = createRequire(import.meta.url)('axios') as { defaults: Record<string, unknown> };
   assert.notEqual(esm, cjs, 'two copies, two sets of defaults');
