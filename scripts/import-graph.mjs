@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 const SRC = resolve(import.meta.dirname ?? dirname(new URL(import.meta.url).pathname), '..', 'src');
 
 /** Top first: a folder may import only folders below it. */
-const LAYERS = ['entry', 'cli', 'install', 'server', 'diagnostics', 'adapters', 'system', 'pac', 'transport', 'auth', 'config', 'base'];
+const LAYERS = ['entry', 'cli', 'install', 'server', 'diagnostics', 'adapters', 'routing', 'system', 'pac', 'transport', 'auth', 'config', 'base'];
 /** Files at the root of src/: the package's entry points, and the utilities every folder uses. */
 const ROOT = { 'index.ts': 'entry', 'errors.ts': 'base', 'debug.ts': 'base', 'redact.ts': 'base' };
 function files(dir) {

@@ -8,7 +8,7 @@
 export { createFetch, getFetchInit, type ProxiedFetch } from './adapters/fetch.js';
 export { ProxyDispatcher, type ProxyDispatcherOptions } from './adapters/undici/public-dispatcher.js';
 export { createAgents, getAgent, type ProxyAgentOptions, type ProxyAgents } from './adapters/node/agents.js';
-export type { ProxyClientOptions } from './adapters/client-options.js';
+export type { ProxyClientOptions } from './transport/options.js';
 // createAxios lives at 'jaato-proxy/axios' (its types need axios); the config helper needs nothing.
 export { getAxiosConfig, type AxiosProxyConfig } from './adapters/axios-config.js';
 export { getGotOptions } from './adapters/got.js';

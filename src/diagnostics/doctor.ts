@@ -6,7 +6,7 @@ import { JaatoProxyError, unwrapError } from '../errors.js';
 import { KerberosError } from '../auth/errors.js';
 import { ProxyMutualAuthError, ProxyTunnelError } from '../transport/errors.js';
 import { createFetch } from '../adapters/fetch.js';
-import { transportOptions } from '../adapters/client-options.js';
+import { transportOptions } from '../transport/options.js';
 import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
 import { authCheck, directRemedy, fetchAuthNote, mutualAuthRemedy, originRemedy, sentWith, tunnelRefusedRemedy, type AuthSetting } from './advice.js';
 import { checkKerberos, KERBEROS_OFF, spnStateOf, type KerberosFacts } from './kerberos-checks.js';

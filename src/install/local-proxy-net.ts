@@ -14,8 +14,8 @@ import { redactUrl } from '../redact.js';
 import type { LocalProxyOptions } from '../server/local-proxy.js';
 import { newClientCredential, withCredential } from '../server/client-credential.js';
 import type { SerializedError, WorkerInput, WorkerMessage } from './local-proxy-worker.js';
-import { routingOptions } from '../adapters/client-options.js';
-import { routingFor } from '../adapters/routing.js';
+import { routingOptions } from '../transport/options.js';
+import { routingFor } from '../routing/routing.js';
 import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
 
 /** The proxy variables children and self-routing libraries read: all four spellings point at the local proxy. */
