@@ -10,8 +10,9 @@ const SRC = resolve(import.meta.dirname ?? dirname(new URL(import.meta.url).path
 
 /** Top first: a folder may import only folders below it. */
 const LAYERS = ['entry', 'cli', 'install', 'server', 'diagnostics', 'adapters', 'routing', 'system', 'pac', 'transport', 'auth', 'config', 'base'];
-/** Files at the root of src/: the package's entry points, and the utilities every folder uses. */
+/** Files at the root of src/: the package's main entry point, and the utilities every folder uses. */
 const ROOT = { 'index.ts': 'entry', 'errors.ts': 'base', 'debug.ts': 'base', 'redact.ts': 'base' };
+
 function files(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
@@ -46,7 +47,8 @@ for (const file of files(SRC)) {
 
 const rank = (f) => (LAYERS.includes(f) ? LAYERS.indexOf(f) : -1);
 const problems = [];
-for (const f of graph.keys()) if (rank(f) < 0) problems.push(`folder ${f} is in no layer: add it to LAYERS in scripts/import-graph.mjs`);
+const folders = new Set([...graph.keys(), ...[...graph.values()].flatMap((to) => [...to])]);
+for (const f of folders) if (rank(f) < 0) problems.push(`folder ${f} is in no layer: add it to LAYERS in scripts/import-graph.mjs`);
 
 console.log('src/ folder graph (imports between folders, top layer first):');
 for (const from of LAYERS) {
