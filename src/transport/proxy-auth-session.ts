@@ -4,7 +4,7 @@ import { offeredSchemes, parseChallenges, type Challenge } from '../auth/challen
 import { KerberosError } from '../auth/errors.js';
 import { NegotiateContext } from '../auth/spnego.js';
 import { debug } from '../debug.js';
-import { decideOn407, refusedForSize, type SentScheme } from './auth-decision.js';
+import { decideOn407, refusedForSize, type SentScheme } from '../auth/auth-decision.js';
 import { ProxyAuthenticationError, ProxyHeaderTooLargeError, ProxyMutualAuthError } from './errors.js';
 
 export interface ProxyAuthOptions {

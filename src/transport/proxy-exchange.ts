@@ -1,6 +1,6 @@
 import type { ProxyRoute } from '../config/proxy-config.js';
 import { offeredSchemes, parseChallenges } from '../auth/challenge.js';
-import type { SentScheme } from './auth-decision.js';
+import type { SentScheme } from '../auth/auth-decision.js';
 import type { ConnectionAuthState } from './connection-auth-state.js';
 import { ProxyAuthenticationError, ProxyConnectionError, ProxyTunnelError, RequestBodyReplayError, type ProxyHeaderTooLargeError } from './errors.js';
 import { basicHeader, needsNegotiateToken } from './proxy-auth-session.js';
