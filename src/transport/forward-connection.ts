@@ -31,7 +31,7 @@ const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*(\d+)[ \t]*(?=\r\n)/i;
 const CHUNKED = /\r\ntransfer-encoding:[^\r]*chunked[ \t]*(?=\r\n)/i;
 const EXPECT_CONTINUE = /\r\nexpect:[ \t]*100-continue[ \t]*(?=\r\n)/i;
 
-/** One request as it crosses the connection: its head (as the client wrote it), its body so far, its session. */
+/** One request as it crosses the connection: its head (as the client wrote it), its body so far, its exchange. */
 interface Outgoing {
   method: string;
   /** The head without the final empty line, as the client wrote it (no Proxy-Authorization: ours is added). */
@@ -66,7 +66,8 @@ interface Incoming {
 
 /**
  * The connection a node:http agent hands to a request forwarded to the proxy (absolute form): a Duplex
- * between node:http and the proxy's socket that applies the proxy-auth session to each request, which
+ * between node:http and the proxy's socket, the node:http binding of the forwarded exchange
+ * (proxy-exchange.ts decides, this does the I/O). It applies the proxy auth to each request, which
  * node:http cannot do itself (it renders a request's head synchronously, and a Negotiate token is made
  * asynchronously). It reads the HTTP/1.1 framing node:http writes, so it knows where each request head
  * starts, and the framing of the proxy's answers (the strict reader), so it knows which answer is whose:
