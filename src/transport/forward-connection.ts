@@ -6,7 +6,7 @@ import { ConnectionAuthState } from './connection-auth-state.js';
 import { forwardFailure, ProxyConnectionError } from './errors.js';
 import { checkReply, makeLeg } from './exchange-steps.js';
 import { ProxyAuthSession, type ProxyAuthOptions } from './proxy-auth-session.js';
-import { ProxyExchange, type ExchangeAction } from './proxy-exchange.js';
+import { connectionCloses, ProxyExchange, type ExchangeAction } from './proxy-exchange.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
 import { BodyRecord, DEFAULT_BODY_REPLAY_LIMIT } from './replayable-body.js';
 import { SocketFacade } from './socket-facade.js';
@@ -312,7 +312,7 @@ export class ForwardConnection extends SocketFacade {
     inc.framing = head.framing;
     if (head.framing.kind === 'length') inc.remaining = head.framing.length;
     if (head.framing.kind === 'chunked') inc.chunked = new ChunkedEnd();
-    const closes = head.framing.kind === 'close' || /(^|,)\s*close\s*(,|$)/i.test((head.headers.connection ?? []).join(','));
+    const closes = head.framing.kind === 'close' || connectionCloses(head.headers);
     let action = out.exchange.step({ type: 'head', statusCode: head.statusCode, statusText: head.statusText, headers: head.headers, closes, bodySent: out.complete });
     if (action.do === 'fail') throw action.error;
     if (action.do === 'hold') {

@@ -14,6 +14,13 @@ type Headers = Record<string, string | readonly string[] | undefined>;
  */
 export const MAX_LEGS = 4;
 
+/** Whether an answer's `Connection` field closes the connection after it (RFC 9112 §9.6). */
+export function connectionCloses(headers: Headers): boolean {
+  const value = headers.connection;
+  if (value === undefined) return false;
+  return /(^|,)\s*close\s*(,|$)/i.test(typeof value === 'string' ? value : value.join(','));
+}
+
 /** What the exchange asks of the request's auth session, all synchronous (ProxyAuthSession is one). */
 export interface ExchangeAuth {
   readonly sent: SentScheme;

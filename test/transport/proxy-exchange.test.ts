@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { resolveConfig, type ProxyRoute } from '../../src/config/proxy-config.js';
 import { ConnectionAuthState } from '../../src/transport/connection-auth-state.js';
 import { forgetAuthModes, ProxyAuthSession } from '../../src/transport/proxy-auth-session.js';
-import { MAX_LEGS, ProxyExchange, type ExchangeAction, type ExchangeEvent } from '../../src/transport/proxy-exchange.js';
+import { connectionCloses, MAX_LEGS, ProxyExchange, type ExchangeAction, type ExchangeEvent } from '../../src/transport/proxy-exchange.js';
 
 // The forwarded exchange's decision table: each row is a route, a connection, the events a binding
 // reports (in order) and the actions the engine must answer with, one for each event.
@@ -273,3 +273,9 @@ test('proxy exchange: a 2xx to a Negotiate token marks the connection authentica
   exchange.step({ type: 'verified', ok: true });
   assert.equal(connection.verified, true);
 });
+
+for (const [value, closes] of [[undefined, false], ['keep-alive', false], ['close', true], ['Keep-Alive, Close', true], [['upgrade', 'close'], true], ['closed', false]] as const) {
+  test(`proxy exchange: Connection: ${JSON.stringify(value)} ${closes ? 'closes' : 'keeps'} the connection`, () => {
+    assert.equal(connectionCloses(value === undefined ? {} : { connection: value }), closes);
+  });
+}

@@ -4,7 +4,7 @@ import type { ProxyRoute } from '../../config/proxy-config.js';
 import { forwardFailure } from '../../transport/errors.js';
 import { checkReply, makeLeg } from '../../transport/exchange-steps.js';
 import { ProxyAuthSession, type ProxyAuthOptions } from '../../transport/proxy-auth-session.js';
-import { ProxyExchange, type ExchangeAction } from '../../transport/proxy-exchange.js';
+import { connectionCloses, ProxyExchange, type ExchangeAction } from '../../transport/proxy-exchange.js';
 import { requestName } from '../../transport/request-name.js';
 import { ReplayableBody, ReplayLimitExceeded } from '../../transport/replayable-body.js';
 import { ConnectionAuthState } from '../../transport/connection-auth-state.js';
@@ -174,7 +174,8 @@ class ForwardAuthHandler implements Handler {
   }
 
   onResponseStart(controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
-    const action = this.#exchange.step({ type: 'head', statusCode, statusText: statusMessage ?? '', headers, closes: false, bodySent: true });
+    // undici redials by itself after a close; the exchange needs to know only for a leg bound to the connection.
+    const action = this.#exchange.step({ type: 'head', statusCode, statusText: statusMessage ?? '', headers, closes: connectionCloses(headers), bodySent: true });
     switch (action.do) {
       case 'hold':
         this.#holding = true;
