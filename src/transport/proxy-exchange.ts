@@ -46,6 +46,12 @@ export type ExchangeEvent =
   | { type: 'start' }
   /** The token asked for is made: the first one (`preAuth`), or a leg answering a 407. */
   | { type: 'token'; header: string | undefined; sameConnection?: boolean }
+  /**
+   * The request is going out now, on the connection current at this moment: from a binding whose
+   * transport may have redialled by itself (undici's Client), so a leg bound to its connection is
+   * never carried by another.
+   */
+  | { type: 'written' }
   | { type: 'token-failed'; error: unknown }
   /**
    * An answer's head. `closes`: the proxy will not keep the connection after it (Connection: close, or a
@@ -138,6 +144,8 @@ export class ProxyExchange {
         return this.#start();
       case 'token':
         return this.#token(event.header, event.sameConnection === true);
+      case 'written':
+        return this.#bound && !this.#connection.same(this.#legConnection) ? this.#failLeg() : NOTHING;
       case 'head':
         return this.#head(event);
       case 'end':
@@ -179,13 +187,8 @@ export class ProxyExchange {
       this.#phase = 'sent';
       return { do: 'send', header, replay: false, connection: 'same' };
     }
-    if (sameConnection && (this.#closes || !this.#bodySent || !this.#connection.same(this.#legConnection))) {
-      return this.#fail(new ProxyAuthenticationError(
-        this.#route.proxy,
-        this.#offered(),
-        'the proxy did not keep the connection between the legs of its handshake (NTLM, or a Negotiate continuation), which must stay on one connection',
-      ));
-    }
+    if (sameConnection && (this.#closes || !this.#bodySent || !this.#connection.same(this.#legConnection))) return this.#failLeg();
+    this.#bound = sameConnection;
     this.#header = header;
     this.#phase = 'replaying';
     return { do: 'replay-body' };
@@ -193,6 +196,16 @@ export class ProxyExchange {
 
   /** The connection the 407 being answered came on. */
   #legConnection = 0;
+  /** The leg being sent is bound to that connection. */
+  #bound = false;
+
+  #failLeg(): ExchangeAction {
+    return this.#fail(new ProxyAuthenticationError(
+      this.#route.proxy,
+      this.#offered(),
+      'the proxy did not keep the connection between the legs of its handshake (NTLM, or a Negotiate continuation), which must stay on one connection',
+    ));
+  }
 
   #head(e: Extract<ExchangeEvent, { type: 'head' }>): ExchangeAction {
     if (this.#phase !== 'sent') return NOTHING;

@@ -9,10 +9,11 @@ import { connectionCloses, MAX_LEGS, ProxyExchange, type ExchangeAction, type Ex
 // reports (in order) and the actions the engine must answer with, one for each event.
 //
 // Events: start · token:<Scheme>[:same] (a token made; `none` for none; `:same` a leg bound to the
-// connection) · token-failed · <status>[:close][:early][:reply][:squid] (an answer's head: the
-// connection closes after it, the body was not all sent, it carries a Negotiate reply token, it is
-// Squid's own) · end · body / body:over · verified / verified:no · verify-failed · closed · failed ·
-// reconnect (the connection closes and a new one opens, between events: no action).
+// connection) · written (the request goes out now) · token-failed · <status>[:close][:early][:reply]
+// [:squid] (an answer's head: the connection closes after it, the body was not all sent, it carries a
+// Negotiate reply token, it is Squid's own) · end · body / body:over · verified / verified:no ·
+// verify-failed · closed · failed · reconnect (the connection closes and a new one opens, between
+// events: no action).
 // Actions: send(<Scheme>,same|new[,replay]) · token · answer[:onauth] · hold · replay-body · verify ·
 // deliver · finish · fail(<error class>) · nothing.
 
@@ -59,6 +60,7 @@ function event(text: string): ExchangeEvent | 'reconnect' {
     case 'failed':
       return { type: name, error: new Error(name) };
     case 'start':
+    case 'written':
     case 'end':
     case 'closed':
     case 'reconnect':
@@ -224,6 +226,18 @@ const rows: Record<string, Row> = {
   'a bound leg when the connection was lost while it was made: ProxyAuthenticationError': {
     events: ['start', 'token:NTLM', '407', 'end', 'reconnect', 'token:NTLM:same'],
     actions: ['token', 'send(NTLM,same)', 'hold', 'answer', 'fail(ProxyAuthenticationError)'],
+  },
+  'a bound leg written on its connection: it goes': {
+    events: ['start', 'token:NTLM', '407', 'end', 'token:NTLM:same', 'body', 'written', '200'],
+    actions: ['token', 'send(NTLM,same)', 'hold', 'answer', 'replay-body', 'send(NTLM,same,replay)', 'nothing', 'deliver'],
+  },
+  'a bound leg the transport put on a connection it redialled by itself (undici): ProxyAuthenticationError': {
+    events: ['start', 'token:NTLM', '407', 'end', 'token:NTLM:same', 'body', 'reconnect', 'written'],
+    actions: ['token', 'send(NTLM,same)', 'hold', 'answer', 'replay-body', 'send(NTLM,same,replay)', 'fail(ProxyAuthenticationError)'],
+  },
+  'a fresh Negotiate token on a connection the transport redialled: it goes': {
+    events: [...ANSWERED, 'reconnect', 'written', '200'],
+    actions: ['token', 'send(Negotiate,same)', 'hold', 'answer', 'replay-body', 'send(Negotiate,same,replay)', 'nothing', 'deliver'],
   },
   'a bound leg over a CONNECT whose 407 is not read: ProxyAuthenticationError': {
     connect: true,

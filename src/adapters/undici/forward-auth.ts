@@ -164,6 +164,12 @@ class ForwardAuthHandler implements Handler {
     // undici starts a request on a connection once the previous answer is over: what comes next is ours.
     this.#state.heads?.expect();
     this.#controller.current = controller;
+    const action = this.#exchange.step({ type: 'written' });
+    if (action.do === 'fail') {
+      this.#report(action.error);
+      controller.abort(action.error as Error);
+      return;
+    }
     if (this.#started) return;
     this.#started = true;
     this.#handler.onRequestStart?.(this.#controller, context);
