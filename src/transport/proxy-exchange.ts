@@ -26,7 +26,7 @@ export interface ExchangeAuth {
   readonly sent: SentScheme;
   sentWith(header: string | undefined): void;
   mustVerify(headers: Headers, verifiedConnection: boolean): boolean;
-  refusedForSize(statusCode: number, statusText: string, what: string, forwarded?: Record<string, unknown>): ProxyHeaderTooLargeError | undefined;
+  refusedForSize(statusCode: number, statusText: string, what: () => string, forwarded?: Record<string, unknown>): ProxyHeaderTooLargeError | undefined;
 }
 
 /**
@@ -92,7 +92,14 @@ export type ExchangeAction =
 
 type Phase = 'new' | 'first-token' | 'sent' | 'held' | 'answering' | 'replaying' | 'verifying' | 'delivering' | 'done';
 
+// The actions without data, made once: the exchange runs on every forwarded request.
 const NOTHING: ExchangeAction = { do: 'nothing' };
+const TOKEN: ExchangeAction = { do: 'token' };
+const REPLAY_BODY: ExchangeAction = { do: 'replay-body' };
+const HOLD: ExchangeAction = { do: 'hold' };
+const VERIFY: ExchangeAction = { do: 'verify' };
+const DELIVER: ExchangeAction = { do: 'deliver' };
+const FINISH: ExchangeAction = { do: 'finish' };
 
 /**
  * The forwarded proxy exchange of one request (or one CONNECT), as a pure state machine: events in,
@@ -109,7 +116,8 @@ export class ProxyExchange {
   readonly #route: ProxyRoute;
   readonly #auth: ExchangeAuth;
   readonly #connection: ConnectionAuthState;
-  readonly #what: string;
+  /** The request's name for errors, or what makes it (a URL parse, needed only on a failure). */
+  #what: string | (() => string);
   /** A CONNECT's authority: then any final answer but a 2xx is a refusal of the tunnel. */
   readonly #authority: string | undefined;
   #phase: Phase = 'new';
@@ -124,12 +132,18 @@ export class ProxyExchange {
   /** The answer ended while its reply token was being verified. */
   #ended = false;
 
-  constructor(route: ProxyRoute, auth: ExchangeAuth, connection: ConnectionAuthState, what: string, connect?: { authority: string }) {
+  constructor(route: ProxyRoute, auth: ExchangeAuth, connection: ConnectionAuthState, what: string | (() => string), connect?: { authority: string }) {
     this.#route = route;
     this.#auth = auth;
     this.#connection = connection;
     this.#what = what;
     this.#authority = connect?.authority;
+  }
+
+  /** The request as errors name it: method and origin (request-name.ts). */
+  get what(): string {
+    if (typeof this.#what === 'function') this.#what = this.#what();
+    return this.#what;
   }
 
   /** Whether the exchange is over (delivered to its end, or failed). */
@@ -156,7 +170,7 @@ export class ProxyExchange {
         return this.#verified(event.ok);
       case 'closed':
         if (this.#phase === 'new') return NOTHING;
-        return this.#fail(new ProxyConnectionError(this.#route.proxy, 'the proxy closed the connection in the middle of the exchange', undefined, this.#what));
+        return this.#fail(new ProxyConnectionError(this.#route.proxy, 'the proxy closed the connection in the middle of the exchange', undefined, this.what));
       case 'token-failed':
       case 'verify-failed':
       case 'failed':
@@ -169,7 +183,7 @@ export class ProxyExchange {
     const connection = this.#connection;
     if (needsNegotiateToken(this.#route, connection.authenticated)) {
       this.#phase = 'first-token';
-      return { do: 'token' };
+      return TOKEN;
     }
     const basic = basicHeader(this.#route);
     this.#auth.sentWith(basic);
@@ -191,7 +205,7 @@ export class ProxyExchange {
     this.#bound = sameConnection;
     this.#header = header;
     this.#phase = 'replaying';
-    return { do: 'replay-body' };
+    return REPLAY_BODY;
   }
 
   /** The connection the 407 being answered came on. */
@@ -220,23 +234,23 @@ export class ProxyExchange {
       this.#bodySent = e.bodySent;
       this.#legConnection = this.#connection.generation;
       this.#phase = 'held';
-      return { do: 'hold' };
+      return HOLD;
     }
     // The proxy refused the head's size, which our token made large: an error, not the answer.
-    const tooLarge = this.#auth.refusedForSize(e.statusCode, e.statusText, this.#what, this.#authority === undefined ? e.headers : undefined);
+    const tooLarge = this.#auth.refusedForSize(e.statusCode, e.statusText, () => this.what, this.#authority === undefined ? e.headers : undefined);
     if (tooLarge) return this.#fail(tooLarge);
     if (this.#authority !== undefined && (e.statusCode < 200 || e.statusCode >= 300)) {
       return this.#fail(new ProxyTunnelError(this.#route.proxy, this.#authority, `the proxy answered ${e.statusCode} ${e.statusText}`.trim(), e.statusCode));
     }
-    if (e.statusCode < 200) return { do: 'deliver' }; // an interim answer; the final one follows
+    if (e.statusCode < 200) return DELIVER; // an interim answer; the final one follows
     if (this.#auth.sent === 'negotiate') this.#connection.markAuthenticated();
     if (this.#auth.mustVerify(e.headers, this.#connection.verified)) {
       // Nothing of the answer reaches the caller before the proxy has proved itself.
       this.#phase = 'verifying';
-      return { do: 'verify' };
+      return VERIFY;
     }
     this.#phase = 'delivering';
-    return { do: 'deliver' };
+    return DELIVER;
   }
 
   #end(): ExchangeAction {
@@ -250,10 +264,10 @@ export class ProxyExchange {
       case 'verifying':
         // The binding keeps the end behind the held answer; the exchange ends with `verified`.
         this.#ended = true;
-        return { do: 'finish' };
+        return FINISH;
       case 'delivering':
         this.#phase = 'done';
-        return { do: 'finish' };
+        return FINISH;
       default:
         return NOTHING;
     }
@@ -261,7 +275,7 @@ export class ProxyExchange {
 
   #body(replayable: boolean, limit: number): ExchangeAction {
     if (this.#phase !== 'replaying') return NOTHING;
-    if (!replayable) return this.#fail(new RequestBodyReplayError(this.#route.proxy, this.#what, limit));
+    if (!replayable) return this.#fail(new RequestBodyReplayError(this.#route.proxy, this.what, limit));
     this.#answers++;
     this.#phase = 'sent';
     const connection = this.#closes || !this.#bodySent ? 'new' : 'same';
@@ -272,7 +286,7 @@ export class ProxyExchange {
     if (this.#phase !== 'verifying') return NOTHING;
     if (ok) this.#connection.markVerified();
     this.#phase = this.#ended ? 'done' : 'delivering';
-    return { do: 'deliver' };
+    return DELIVER;
   }
 
   #fail(error: unknown): ExchangeAction {

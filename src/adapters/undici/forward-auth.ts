@@ -99,7 +99,7 @@ class ForwardAuthHandler implements Handler {
     this.#options = options;
     this.#state = state;
     this.#session = new ProxyAuthSession(route, options);
-    this.#exchange = new ProxyExchange(route, this.#session, state, requestName(opts.method, opts.path));
+    this.#exchange = new ProxyExchange(route, this.#session, state, () => requestName(opts.method, opts.path));
     this.#body = new ReplayableBody(opts.body, options.bodyReplayLimit);
   }
 
@@ -253,7 +253,7 @@ class ForwardAuthHandler implements Handler {
   }
 
   #what(): string {
-    return requestName(this.#opts.method, this.#opts.path);
+    return this.#exchange.what;
   }
 }
 
