@@ -29,22 +29,16 @@ export interface ExchangeAuth {
   refusedForSize(statusCode: number, statusText: string, what: () => string, forwarded?: Record<string, unknown>): ProxyHeaderTooLargeError | undefined;
 }
 
-/**
- * One leg of an authenticator: the header that answers the proxy's challenge, and whether it belongs to
- * the connection that carried the challenge (NTLM's type 3 after the type 2 challenge, a Negotiate
- * continuation token), so it can only go on that same connection. A fresh Negotiate token or Basic goes
- * on any connection.
- */
-export interface Leg {
-  header: string;
-  sameConnection: boolean;
-}
-
 /** What happened, as a binding reports it. */
 export type ExchangeEvent =
   /** The request is about to go on the connection. */
   | { type: 'start' }
-  /** The token asked for is made: the first one (`preAuth`), or a leg answering a 407. */
+  /**
+   * The token asked for is made: the first one (`preAuth`), or the leg answering a 407's challenge.
+   * `sameConnection`: the leg belongs to the connection that carried the challenge (NTLM's type 3
+   * after its type 2, a Negotiate continuation token: an authenticator's `step`), so it goes on that
+   * connection or not at all. A fresh Negotiate token or Basic goes on any connection.
+   */
   | { type: 'token'; header: string | undefined; sameConnection?: boolean }
   /**
    * The request is going out now, on the connection current at this moment: from a binding whose
@@ -121,14 +115,19 @@ export class ProxyExchange {
   /** A CONNECT's authority: then any final answer but a 2xx is a refusal of the tunnel. */
   readonly #authority: string | undefined;
   #phase: Phase = 'new';
+  /** 407s answered so far (MAX_LEGS). */
   #answers = 0;
   /** The connection the request went on without a token, because that connection was authenticated. */
   #onAuthenticated: number | undefined;
-  // The 407 being answered.
+  // The 407 being answered: its challenges, whether its connection closes after it, whether the body
+  // had all gone when it came, the connection it came on; then the header of its answer, and whether
+  // that answer is a leg bound to that connection.
   #challenges: readonly string[] = [];
   #closes = false;
   #bodySent = true;
+  #legConnection = 0;
   #header: string | undefined;
+  #bound = false;
   /** The answer ended while its reply token was being verified. */
   #ended = false;
 
@@ -207,11 +206,6 @@ export class ProxyExchange {
     this.#phase = 'replaying';
     return REPLAY_BODY;
   }
-
-  /** The connection the 407 being answered came on. */
-  #legConnection = 0;
-  /** The leg being sent is bound to that connection. */
-  #bound = false;
 
   #failLeg(): ExchangeAction {
     return this.#fail(new ProxyAuthenticationError(
