@@ -66,6 +66,7 @@ export async function soakMemory([n = 100_000, c = 64, which = 'all'] = []) {
     const failures = Object.entries(r.failures).map(([k, v]) => `${v}× ${k}`).join(', ') || '0';
     console.log(`| ${CLIENTS[r.key].name} | ${r.n} | ${r.rps} | ${failures} | ${first.rss.toFixed(1)} → ${last.rss.toFixed(1)} (${signed(last.rss - first.rss)}) | ${signed(mid.rss - first.rss)} / ${signed(last.rss - mid.rss)} | ${first.heap.toFixed(1)} → ${last.heap.toFixed(1)} | ${first.fds} → ${last.fds} |`);
   }
+  for (const r of rows) for (const [k, m] of Object.entries(r.examples ?? {})) console.log(`${r.key}, first ${k}: ${m}`);
   console.log('\nRSS (MB) after the warm-up, then at each twentieth of the run, after a full collection:');
   for (const r of rows) console.log(`${r.key}: ${r.samples.map((s) => s.rss.toFixed(1)).join(' ')}`);
 }
@@ -110,6 +111,7 @@ async function runChild() {
     return { i, rss: m.rss / 1048576, heap: m.heapUsed / 1048576, external: m.external / 1048576, fds: readdirSync('/proc/self/fd').length };
   };
   const failures = {};
+  const examples = {};
   let next = 0;
   let done = 0;
   const drive = (until) => Promise.all(Array.from({ length: spec.c }, async () => {
@@ -120,6 +122,8 @@ async function runChild() {
       } catch (error) {
         const k = kind(error);
         failures[k] = (failures[k] ?? 0) + 1;
+        // The first message of each kind (the library's messages name origins, never paths or headers).
+        examples[k] ??= String(unwrapError(error)?.message ?? error).slice(0, 300);
       }
       done++;
     }
@@ -133,7 +137,7 @@ async function runChild() {
   }
   const rps = Math.round((spec.n / (performance.now() - t)) * 1000);
   await close();
-  process.stdout.write(`${JSON.stringify({ n: spec.n, rps, failures, samples })}\n`);
+  process.stdout.write(`${JSON.stringify({ n: spec.n, rps, failures, examples, samples })}\n`);
 }
 
 if (process.argv.includes('--child')) await runChild();
