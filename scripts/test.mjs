@@ -60,11 +60,23 @@ function reporters(major) {
   return [`--test-reporter=${usual}`, '--test-reporter-destination=stdout', `--test-reporter=${join(ROOT, 'scripts', 'failing-files.mjs')}`, '--test-reporter-destination=stderr'];
 }
 
+/**
+ * The AD lab's domain controller, provisioned once into .cache/ before the suite: minutes on a loaded
+ * machine, beyond a test file's bound, where a test's own start copies the cached one in a second. A
+ * failure here is printed and the AD tests then fail with the reason themselves.
+ */
+function prepareAdDc(node) {
+  const script = "import('./.test-build/lab/ad.js').then(async (m) => { const r = await m.cacheAdDc(); console.log(`test: the AD lab's domain controller ${r.cached ? 'was cached' : `provisioned into the cache in ${(r.ms / 1000).toFixed(0)} s`}`); })";
+  const r = spawnSync(node, ['--input-type=module', '-e', script], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) console.error('test: provisioning the AD lab\'s domain controller failed (above); the AD tests will say why');
+}
+
 function runSuite(node, label, major) {
   if (!existsSync(BUILD)) {
     console.error(`test: ${BUILD} is missing: run \`npm test\` (its pretest compiles the suite)`);
     process.exit(1);
   }
+  prepareAdDc(node);
   console.log(`test: the suite on ${label}`);
   const files = testFiles(BUILD).filter((f) => !f.startsWith(WINE_TESTS));
   const r = spawnSync(node, ['--test', '--test-concurrency=2', '--test-timeout=150000', ...reporters(major), ...files], { cwd: ROOT, stdio: 'inherit' });
