@@ -80,3 +80,31 @@ test('decideResend: only an idempotent request, held whole, with no byte of its 
     else assert.deepEqual(decision, { retry: false, reason: expected }, name);
   }
 });
+
+test('RequestRecord: answering, while a final answer\'s head or framed body is still to come', () => {
+  // Each row: the request written, the answer read in pieces, and whether the answer is still going on after each piece.
+  const rows: Array<[string, string, string[], boolean[]]> = [
+    ['Content-Length', 'GET', ['HTTP/1.1 200 OK\r\nContent-Length: 5\r\n', '\r\nab', 'cde'], [true, true, false]],
+    ['chunked', 'GET', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n', '0\r\n\r\n'], [true, false]],
+    ['chunked wins over Content-Length', 'GET', ['HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc'], [true]],
+    ['to the close: never in the middle', 'GET', ['HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc'], [false]],
+    ['HEAD has no body', 'HEAD', ['HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n'], [false]],
+    ['304 has no body', 'GET', ['HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n'], [false]],
+    ['an interim answer, then the final head in pieces', 'PUT', ['HTTP/1.1 100 Continue\r\n\r\n', 'HTTP/1.1 200 OK\r\n', 'Content-Length: 0\r\n\r\n'], [false, true, false]],
+    ['101: the connection carries something else', 'GET', ['HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n'], [false]],
+    ['no answer at all', 'GET', ['SSH-2.0\r\n'], [false]],
+  ];
+  for (const [name, method, pieces, expected] of rows) {
+    const record = new RequestRecord(1024);
+    record.wrote(b(`${method} / HTTP/1.1\r\n\r\n`), 0);
+    assert.deepEqual(pieces.map((p) => (record.read(b(p)), record.answering)), expected, name);
+  }
+  const early = new RequestRecord(1024);
+  early.wrote(b('PUT / HTTP/1.1\r\nContent-Length: 9\r\n\r\n'), 0);
+  early.read(b('HTTP/1.1 413 Too Large\r\nContent-Length: 2\r\n\r\n'));
+  early.wrote(b('more body'), 1);
+  assert.equal(early.current, undefined, 'body written while an early answer is read starts no request');
+  early.read(b('no'));
+  early.wrote(b('GET / HTTP/1.1\r\n\r\n'), 2);
+  assert.equal((early.current as InFlight | undefined)?.method, 'GET', 'the next request after it does');
+});

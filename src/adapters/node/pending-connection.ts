@@ -136,6 +136,11 @@ export class PendingConnection extends Duplex {
         return;
       }
     }
+    // A tunnel closed in the middle of a framed answer: node:http would say an untyped "aborted".
+    if (this.failure && this.#record.answering) {
+      this.destroy(this.failure(Object.assign(new Error('the tunnel closed in the middle of the answer'), { code: 'ECONNRESET' })));
+      return;
+    }
     if (how === 'end') this.push(null);
     else this.destroy();
   }

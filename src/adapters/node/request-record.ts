@@ -1,3 +1,4 @@
+import { ChunkedEnd } from '../../transport/chunked-end.js';
 import { ProxyConnectionError } from '../../transport/errors.js';
 import { connectionFailure, decideRetry, idempotent, type RetryDecision } from '../../transport/retry-decision.js';
 
@@ -24,7 +25,11 @@ const MAX_LINE = 16 * 1024;
  * - it ends when a final status line has been read for it: not 1xx, except 101 (the connection then
  *   carries something else). An interim answer (`100 Continue`) does not end it, so a body written
  *   after it is the same request's, not a new one;
- * - its bytes are kept up to `limit` (the client's bodyReplayLimit); past it they are dropped.
+ * - its bytes are kept up to `limit` (the client's bodyReplayLimit); past it they are dropped;
+ * - its answer's framing (Content-Length, chunked) is followed to its end, so a connection that ends
+ *   in the middle of it is told from one that ends after it (`answering`). A body that runs to the
+ *   close is never "in the middle"; bytes written meanwhile (a body the origin answered early) start
+ *   no request.
  * Pure: PendingConnection feeds it the bytes and acts on `decideResend`.
  */
 export class RequestRecord {
@@ -32,9 +37,20 @@ export class RequestRecord {
   #current: { method: string | undefined; began: number; held: boolean; answered: boolean } | undefined;
   #chunks: Buffer[] = [];
   #bytes = 0;
-  /** The answer's line being read ('status', or the header lines of an interim answer) and its bytes so far. */
-  #state: 'status' | 'interim' = 'status';
+  /** The answer's line being read: a status line, an interim answer's headers, the final one's; and its bytes so far. */
+  #state: 'status' | 'interim' | 'headers' = 'status';
   #line = '';
+  #status = 0;
+  #length: number | undefined;
+  #chunked = false;
+  #noBody = false;
+  /** The final answer's body still to come: its bytes left, or its chunked end; undefined when none is framed. */
+  #body: { remaining: number } | ChunkedEnd | undefined;
+
+  /** A final answer's head or framed body is being read: the connection ending now cuts it. */
+  get answering(): boolean {
+    return this.#current === undefined && (this.#state === 'headers' || this.#body !== undefined);
+  }
 
   constructor(limit: number) {
     this.#limit = limit;
@@ -47,6 +63,7 @@ export class RequestRecord {
 
   /** Bytes node:http wrote; `now` is performance.now(). */
   wrote(chunk: Buffer, now: number): void {
+    if (this.answering) return;
     if (this.#current === undefined) {
       this.#current = { method: methodOf(chunk), began: now, held: true, answered: false };
       this.#state = 'status';
@@ -66,17 +83,21 @@ export class RequestRecord {
 
   /** Bytes read from the connection. */
   read(data: Buffer): void {
-    const current = this.#current;
-    if (current === undefined || data.length === 0) return;
-    current.answered = true;
-    // Only the lines up to the final status line matter; the body after it is never scanned.
+    if (this.#current !== undefined) this.#current.answered = true;
+    else if (!this.answering) return;
     let from = 0;
     while (from < data.length) {
+      if (this.#body !== undefined) {
+        this.#readBody(data.subarray(from));
+        return;
+      }
       const eol = data.indexOf(0x0a, from);
-      const piece = data.toString('latin1', from, eol < 0 ? data.length : eol);
-      this.#line += piece;
+      this.#line += data.toString('latin1', from, eol < 0 ? data.length : eol);
       if (eol < 0) {
-        if (this.#line.length > MAX_LINE) this.#end();
+        if (this.#line.length > MAX_LINE) {
+          this.#end();
+          this.#stop();
+        }
         return;
       }
       from = eol + 1;
@@ -84,17 +105,58 @@ export class RequestRecord {
       this.#line = '';
       if (this.#state === 'interim') {
         if (line === '') this.#state = 'status';
-        continue;
+      } else if (this.#state === 'status') {
+        const status = /^HTTP\/\d(?:\.\d)? (\d{3})/.exec(line);
+        this.#status = Number(status?.[1] ?? 0);
+        if (this.#status >= 100 && this.#status < 200 && this.#status !== 101) {
+          this.#state = 'interim';
+          continue;
+        }
+        // A final status line, or something that is no answer at all: either way the request is over.
+        const method = (this.#current as { method: string | undefined }).method;
+        this.#end();
+        if (status === null || this.#status === 101) return this.#stop();
+        this.#state = 'headers';
+        this.#length = undefined;
+        this.#chunked = false;
+        // No body after the head, whatever it says (RFC 9112 §6.3): HEAD, 204, 304.
+        this.#noBody = method === 'HEAD' || this.#status === 204 || this.#status === 304;
+      } else if (line !== '') {
+        const colon = line.indexOf(':');
+        const name = line.slice(0, colon).trim().toLowerCase();
+        const value = line.slice(colon + 1).trim().toLowerCase();
+        if (name === 'content-length' && this.#length === undefined && /^\d+$/.test(value)) this.#length = Number(value);
+        if (name === 'transfer-encoding') this.#chunked = value.endsWith('chunked');
+      } else {
+        // The head's end: a framed body is followed; one that runs to the close is not.
+        if (this.#noBody) this.#body = undefined;
+        else this.#body = this.#chunked ? new ChunkedEnd() : this.#length !== undefined && this.#length > 0 ? { remaining: this.#length } : undefined;
+        this.#state = 'status';
+        if (this.#body === undefined) return;
       }
-      const status = /^HTTP\/\d(?:\.\d)? (\d{3})/.exec(line);
-      if (status && status[1]?.startsWith('1') && status[1] !== '101') {
-        this.#state = 'interim';
-        continue;
-      }
-      // A final status line, or something that is no answer at all: either way the request is over.
-      this.#end();
-      return;
     }
+  }
+
+  #readBody(data: Buffer): void {
+    const body = this.#body;
+    if (body instanceof ChunkedEnd) {
+      let end: number;
+      try {
+        end = body.feed(data);
+      } catch {
+        end = 0; // node:http fails on it; nothing more is followed
+      }
+      if (end >= 0) this.#body = undefined;
+    } else if (body !== undefined) {
+      body.remaining -= Math.min(body.remaining, data.length);
+      if (body.remaining === 0) this.#body = undefined;
+    }
+  }
+
+  /** Follows nothing more of this answer. */
+  #stop(): void {
+    this.#state = 'status';
+    this.#body = undefined;
   }
 
   /** Every byte of the request in progress, to write on a new connection (only when `current.held`). */
@@ -104,6 +166,7 @@ export class RequestRecord {
 
   #end(): void {
     this.#current = undefined;
+    this.#line = '';
     this.#chunks = [];
     this.#bytes = 0;
   }
