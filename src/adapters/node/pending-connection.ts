@@ -58,7 +58,7 @@ export class PendingConnection extends Duplex {
   detail: unknown;
   /**
    * How a failure of the connection underneath is reported, when the opener says (a tunnel: the proxy's
-   * ProxyConnectionError). A request cut this way is not sent again: node:http's caller wrote its body.
+   * ProxyConnectionError), for a request that is not sent again (`#broken`).
    */
   failure: ((error: Error) => Error) | undefined;
   /** The proxy (redacted) a request cut in flight may go again through, set by the opener; none: never (DIRECT). */
@@ -124,21 +124,17 @@ export class PendingConnection extends Duplex {
    */
   #broken(how: Error | 'end' | 'close'): void {
     const request = this.#record.current;
-    const waiting = request !== undefined && !request.answered;
-    if (how instanceof Error || waiting) {
-      const breakage: Breakage = how instanceof Error ? how : 'closed';
-      if (this.resendVia !== undefined && this.#resend(request, breakage)) return;
-      // A request waiting for an answer that cannot come: node:http would report an untyped "socket hang
-      // up"; it is the connection's failure. (An idle kept-alive connection the proxy closes ends as usual.)
-      const error = how instanceof Error ? how : this.failure && Object.assign(new Error('the tunnel closed before the answer'), { code: 'ECONNRESET' });
-      if (error) {
-        this.destroy(this.failure ? this.failure(error) : error);
-        return;
-      }
+    if ((how instanceof Error || request !== undefined) && this.resendVia !== undefined && this.#resend(request, how instanceof Error ? how : 'closed')) return;
+    if (how instanceof Error) {
+      this.destroy(this.failure ? this.failure(how) : how);
+      return;
     }
-    // A tunnel closed in the middle of a framed answer: node:http would say an untyped "aborted".
-    if (this.failure && this.#record.answering) {
-      this.destroy(this.failure(Object.assign(new Error('the tunnel closed in the middle of the answer'), { code: 'ECONNRESET' })));
+    // A request still waiting for its answer, or an answer cut in the middle of its framing: node:http
+    // would report an untyped "socket hang up" or "aborted"; it is the connection's failure. (An idle
+    // kept-alive connection the proxy closes, or a body that runs to the close, ends as usual.)
+    if (this.failure && (request !== undefined || this.#record.answering)) {
+      const detail = request !== undefined && !request.answered ? 'the tunnel closed before the answer' : 'the tunnel closed in the middle of the answer';
+      this.destroy(this.failure(Object.assign(new Error(detail), { code: 'ECONNRESET' })));
       return;
     }
     if (how === 'end') this.push(null);

@@ -22,8 +22,8 @@ const MAX_LINE = 16 * 1024;
  * proxy connection under it dies before any byte of its answer (pending-connection.ts). node:http
  * sends one request at a time and writes the next only after the previous answer ended, so:
  * - a request begins with the first byte written while none is in progress;
- * - it ends when a final status line has been read for it: not 1xx, except 101 (the connection then
- *   carries something else). An interim answer (`100 Continue`) does not end it, so a body written
+ * - it ends when a final status line has been read for it: not 1xx, except 101. After a 101, or a
+ *   2xx to a CONNECT, the connection carries something else: nothing more is recorded or read. An interim answer (`100 Continue`) does not end it, so a body written
  *   after it is the same request's, not a new one;
  * - its bytes are kept up to `limit` (the client's bodyReplayLimit); past it they are dropped;
  * - its answer's framing (Content-Length, chunked) is followed to its end, so a connection that ends
@@ -44,6 +44,8 @@ export class RequestRecord {
   #length: number | undefined;
   #chunked = false;
   #noBody = false;
+  /** Upgraded (101) or a tunnel (2xx to CONNECT): the bytes are no longer HTTP. */
+  #passthrough = false;
   /** The final answer's body still to come: its bytes left, or its chunked end; undefined when none is framed. */
   #body: { remaining: number } | ChunkedEnd | undefined;
 
@@ -63,7 +65,7 @@ export class RequestRecord {
 
   /** Bytes node:http wrote; `now` is performance.now(). */
   wrote(chunk: Buffer, now: number): void {
-    if (this.answering) return;
+    if (this.#passthrough || this.answering) return;
     if (this.#current === undefined) {
       this.#current = { method: methodOf(chunk), began: now, held: true, answered: false };
       this.#state = 'status';
@@ -115,7 +117,8 @@ export class RequestRecord {
         // A final status line, or something that is no answer at all: either way the request is over.
         const method = (this.#current as { method: string | undefined }).method;
         this.#end();
-        if (status === null || this.#status === 101) return this.#stop();
+        this.#passthrough = this.#status === 101 || (method === 'CONNECT' && this.#status >= 200 && this.#status < 300);
+        if (status === null || this.#passthrough) return this.#stop();
         this.#state = 'headers';
         this.#length = undefined;
         this.#chunked = false;
