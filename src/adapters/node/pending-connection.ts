@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { destroySoon } from '../../transport/destroy-soon.js';
 import { DEFAULT_BODY_REPLAY_LIMIT } from '../../transport/replayable-body.js';
 import { errorCode, reportRetry } from '../../transport/retry-report.js';
 import type { RetryClock } from './dial-retry.js';
@@ -230,9 +231,7 @@ export class PendingConnection extends Duplex {
     return this;
   }
   destroySoon(): void {
-    if (this.writable) this.end();
-    if (this.writableFinished) this.destroy();
-    else this.once('finish', () => this.destroy());
+    destroySoon(this);
   }
   get remoteAddress(): string | undefined {
     return this.#inner?.remoteAddress;

@@ -24,6 +24,13 @@ export interface GssFunctions {
   readonly releaseBuffer: Fn;
   /** Addresses of our own `gss_OID_desc`s: never freed (a handful of bytes for the process's life). */
   readonly oids: { readonly hostbasedService: bigint; readonly userName: bigint; readonly spnego: bigint; readonly krb5: bigint };
+  /**
+   * A `gss_OID_set` of the Kerberos mechanism alone, for `gss_acquire_cred`: with no set the library
+   * acquires for every mechanism it has, and with Debian's `gss-ntlmssp` plugin installed (MIT loads
+   * it from /etc/gss/mech.d) SPNEGO would then offer NTLMSSP too, and a principal with no ticket
+   * would fail with NTLMSSP's error instead of "no credentials".
+   */
+  readonly krb5Only: bigint;
 }
 
 /** Declares the functions on `lib` with the struct layout of `platform`/`arch` (see layout.ts). */
@@ -49,6 +56,12 @@ export function declareGssFunctions(koffi: Koffi, lib: LibraryHandle, platform: 
     return desc as bigint;
   };
 
+  const krb5 = oid(OID_BYTES.krb5);
+  // gss_OID_set_desc { size_t count; gss_OID elements; }: elements points at an array of descriptors.
+  const OidSetDesc = record({ count: 'size_t', elements: 'void *' });
+  const krb5Only: unknown = koffi.alloc(OidSetDesc, 1);
+  koffi.encode(krb5Only, OidSetDesc, { count: 1, elements: krb5 });
+
   return {
     koffi,
     BufferDesc,
@@ -64,6 +77,7 @@ export function declareGssFunctions(koffi: Koffi, lib: LibraryHandle, platform: 
     releaseCred: f('gss_release_cred', [out(u32), inout(ptr)]),
     displayStatus: f('gss_display_status', [out(u32), u32, 'int', ptr, inout(u32), out(BufferDesc)]),
     releaseBuffer: f('gss_release_buffer', [out(u32), inout(BufferDesc)]),
-    oids: { hostbasedService: oid(OID_BYTES.hostbasedService), userName: oid(OID_BYTES.userName), spnego: oid(OID_BYTES.spnego), krb5: oid(OID_BYTES.krb5) },
+    oids: { hostbasedService: oid(OID_BYTES.hostbasedService), userName: oid(OID_BYTES.userName), spnego: oid(OID_BYTES.spnego), krb5 },
+    krb5Only: krb5Only as bigint,
   };
 }

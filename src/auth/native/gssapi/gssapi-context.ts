@@ -186,7 +186,11 @@ export async function acquireFor(fns: GssFunctions, info: SecurityLibraryInfo, p
   if (gssError(major)) throw failure(fns, info, 'gss_import_name', major, minor[0] ?? 0);
   try {
     const cred = [null as unknown];
-    major = await onPool(fns.acquireCred, minor, name[0], 0xffffffff, null, GSS_C_INITIATE, cred, null, [0]);
+    // MIT: Kerberos alone, so a mechanism plugin (gss-ntlmssp) never answers for it (functions.ts).
+    // Heimdal and Apple load no such plugins, and Heimdal 7.8 finds no credentials for a named
+    // principal when asked for the Kerberos mechanism alone (measured), so they get the default set.
+    const mechs = info.family === 'mit' ? fns.krb5Only : null;
+    major = await onPool(fns.acquireCred, minor, name[0], 0xffffffff, mechs, GSS_C_INITIATE, cred, null, [0]);
     if (gssError(major)) throw failure(fns, info, 'gss_acquire_cred', major, minor[0] ?? 0);
     return cred[0];
   } finally {
