@@ -2,20 +2,27 @@ import type { Route } from '../../config/proxy-config.js';
 import { decideRetry } from '../../transport/retry-decision.js';
 import { errorCode, reportRetry } from '../../transport/retry-report.js';
 
+/** When the first attempt began (performance.now()) and how many were made: the budget is shared. */
+export interface RetryClock {
+  readonly began: number;
+  attempts: number;
+}
+
 /**
  * Opens a route agent's connection, waiting out a short proxy outage as serve's CONNECT does: a
  * refused dial, or a proxy that closed before answering CONNECT, is tried again (retry-decision.ts,
  * same budget), since nothing of the request has left yet: node:http's bytes wait in the
  * PendingConnection. `method` names the request in the report ('CONNECT' for a tunnel). The
- * request's destroy (`signal`) ends the wait at once.
+ * request's destroy (`signal`) ends the wait at once. `clock` counts the attempts against the budget:
+ * a new one per connection, or the one of a request being sent again on a new connection.
  */
-export async function openWithRetry<T>(routes: readonly Route[], method: string, signal: AbortSignal, open: () => Promise<T>): Promise<T> {
-  const began = performance.now();
-  for (let attempt = 1; ; attempt++) {
+export async function openWithRetry<T>(routes: readonly Route[], method: string, signal: AbortSignal, open: () => Promise<T>, clock: RetryClock = { began: performance.now(), attempts: 0 }): Promise<T> {
+  for (;;) {
+    const attempt = ++clock.attempts;
     try {
       return await open();
     } catch (error) {
-      const decision = decideRetry(method, true, error, false, attempt, performance.now() - began, Math.random());
+      const decision = decideRetry(method, true, error, false, attempt, performance.now() - clock.began, Math.random());
       const upstream = routes.find((r) => r.type === 'proxy');
       if (!decision.retry || !upstream || signal.aborted) throw error;
       reportRetry({ method, proxy: upstream.proxy.redacted, attempt: attempt + 1, reason: decision.reason, delay: decision.delay }, errorCode(error));

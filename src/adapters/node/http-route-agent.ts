@@ -44,9 +44,11 @@ export class HttpRouteAgent extends HttpAgent {
   override createConnection(options: ConnectOptions): Duplex {
     // A forwarded request is named by its method in the retry report; a tunnel by its CONNECT.
     const method = this.#mode === 'tunnel' ? 'CONNECT' : typeof options.method === 'string' ? options.method : 'GET';
-    const pending: PendingConnection = new PendingConnection(async (signal) => {
-      const { value, route } = await openWithRetry(this.#routes, method, signal, () => openFirstReachable(this.#routes, this.#router, (r) => this.#open(r, options, signal)));
+    const pending: PendingConnection = new PendingConnection(async (signal, clock) => {
+      const { value, route } = await openWithRetry(this.#routes, method, signal, () => openFirstReachable(this.#routes, this.#router, (r) => this.#open(r, options, signal)), clock);
       pending.detail = route;
+      // A request cut in flight by the proxy goes again through it (pending-connection.ts); not a DIRECT one.
+      pending.resendVia = route.type === 'proxy' ? route.proxy.redacted : undefined;
       // A tunnel that breaks under a request is the proxy's failure, typed as on fetch (the forwarded
       // path's ForwardConnection types its own). Origin only: a path can hold secrets.
       if (route.type === 'proxy' && this.#mode === 'tunnel') {
@@ -54,7 +56,7 @@ export class HttpRouteAgent extends HttpAgent {
         pending.failure = (e) => tunnelFailure(route.proxy, what, e);
       }
       return value;
-    });
+    }, this.#client.bodyReplayLimit);
     return pending;
   }
 

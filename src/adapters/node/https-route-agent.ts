@@ -48,9 +48,11 @@ export class HttpsRouteAgent extends HttpsAgent {
   }
 
   override createConnection(options: ConnectOptions): Duplex {
-    const pending: PendingConnection = new PendingConnection(async (signal) => {
-      const { value, route } = await openWithRetry(this.#routes, 'CONNECT', signal, () => openFirstReachable(this.#routes, this.#router, (r) => this.#open(r, options, signal)));
+    const pending: PendingConnection = new PendingConnection(async (signal, clock) => {
+      const { value, route } = await openWithRetry(this.#routes, 'CONNECT', signal, () => openFirstReachable(this.#routes, this.#router, (r) => this.#open(r, options, signal)), clock);
       pending.detail = route;
+      // A request cut in flight by the proxy goes again through it, on a new TLS session (pending-connection.ts).
+      pending.resendVia = route.type === 'proxy' ? route.proxy.redacted : undefined;
       // The tunnel breaking under a request (the proxy died) is the proxy's failure, typed as on
       // fetch; the origin's own errors (TLS, HTTP) pass unchanged. Origin only: a path can hold secrets.
       if (route.type === 'proxy') {
@@ -58,7 +60,7 @@ export class HttpsRouteAgent extends HttpsAgent {
         pending.failure = (e) => tunnelFailure(route.proxy, what, e);
       }
       return value;
-    });
+    }, this.#client.bodyReplayLimit);
     return pending;
   }
 
