@@ -92,6 +92,7 @@ export class LocalProxy {
   /** Built once: the compiled configuration is cached per this object (and the environment's values). */
   readonly #routing: ReturnType<typeof routingOptions>;
   readonly #allowed: BlockList;
+  readonly #allowedSockets = new WeakMap<Socket, boolean>();
   /** Client sockets of CONNECTs and upgrades (from arrival, so close() reaches one still waiting for upstream) and their remotes. */
   readonly #tunnels = new Set<Duplex>();
   /** Set by close(): an upstream that answers afterwards is dropped, not spliced. */
@@ -167,10 +168,15 @@ export class LocalProxy {
     socket.once('close', () => this.#tunnels.delete(socket));
   }
 
+  /** Whether the client at the other end of `socket` may be served: once per connection (a BlockList check builds a SocketAddress). */
   #isAllowed(socket: Socket): boolean {
+    const known = this.#allowedSockets.get(socket);
+    if (known !== undefined) return known;
     const address = socket.remoteAddress ?? '';
     const family = isIP(address);
-    return family !== 0 && this.#allowed.check(address, family === 6 ? 'ipv6' : 'ipv4');
+    const allowed = family !== 0 && this.#allowed.check(address, family === 6 ? 'ipv6' : 'ipv4');
+    this.#allowedSockets.set(socket, allowed);
+    return allowed;
   }
 
   /**
@@ -282,11 +288,13 @@ export class LocalProxy {
     headers.host = target.host;
     headers.via = appendVia(req.headers.via, this.#via);
     const relay = new ResponseRelay(res, this.#via, (outcome) => {
-      void route.then((r) => {
+      const end = (r: Route | undefined): void => {
         if (outcome.error) return reply(502, `jaato-proxy: ${message(outcome.error)}`, target.host, 'error');
         if (outcome.status === 407) return reply(502, `jaato-proxy: ${unanswered407(r, target, outcome.unanswered407)}`, target.host, 'error');
         done(target.host, r?.type ?? 'error', outcome.status, outcome.bytes);
-      });
+      };
+      if (route instanceof Promise) void route.then(end);
+      else end(route);
     });
     this.#dispatcher.dispatch({ origin: target.origin, path: `${target.pathname}${target.search}`, method: req.method as 'GET', headers, body: hasBody ? req : null }, relay);
   }
@@ -295,12 +303,12 @@ export class LocalProxy {
    * The route of a forwarded request, for its log line and a 502's text: the configuration's decision,
    * or with a PAC its first entry; undefined for a configuration error (the dispatcher reports it).
    */
-  #routeOnce(target: URL): Promise<Route | undefined> {
+  #routeOnce(target: URL): Route | undefined | Promise<Route | undefined> {
     try {
       const { config, pac } = this.#routingNow();
-      if (!pac) return Promise.resolve(config.route(target));
+      if (!pac) return config.route(target);
     } catch {
-      return Promise.resolve(undefined);
+      return undefined;
     }
     return this.#routes(target).then(({ routes }) => routes[0], () => undefined);
   }
