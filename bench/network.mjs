@@ -119,35 +119,41 @@ export async function networkRows(lab, { rounds, requests, concurrency, only }) 
     try {
       const through = { serve: serve.url, forwarder: forwarder.url, inProcess: inProcess.url };
       if (only(2)) {
-        for (const [target, count, tunnel] of [[https, requests, true], [http, Math.round(requests / 2), false]]) {
-          const scenarios = tunnel ? ['forwarder', 'serve', 'inProcess'] : ['forwarder', 'serve'];
-          const res = await interleave(rounds, scenarios, async (s) => {
-            const d = new ProxyAgent({ uri: through[s], requestTls: { ca: lab.ca }, proxyTunnel: tunnel });
-            const rps = await throughput(count, concurrency, () => viaRequest(d, target));
-            await d.close();
-            return rps;
-          });
-          const r = ratios(res.get('serve'), res.get('forwarder'));
-          rows.push({
-            id: 2,
-            measure: `\`serve\` (own process) req/s, undici client, ${count} ${tunnel ? 'https GETs (tunnels)' : 'forwarded http GETs'}, concurrency ${concurrency}`,
-            baselineName: 'Squid forwarding to the Kerberos Squid, `cache_peer ... login=NEGOTIATE`',
-            candidate: `${median(res.get('serve')).toFixed(0)} req/s`,
-            baseline: `${median(res.get('forwarder')).toFixed(0)} req/s`,
-            result: ratioCell(r),
-            goal: '>= 1.0x',
-            met: median(r) >= 1,
-          });
-          if (tunnel) {
+        // One client per relay for the whole row, warmed up by interleave's first pass (its tunnels or
+        // kept-alive connections open, the relay's upstream connections and GSSAPI steps made), so the
+        // rounds time relaying alike for both, not each round's connection set-up.
+        for (const c of new Set([concurrency, 64])) {
+          for (const [target, count, tunnel] of [[https, requests, true], [http, Math.round(requests / 2), false]]) {
+            const scenarios = tunnel ? ['forwarder', 'serve', 'inProcess'] : ['forwarder', 'serve'];
+            const clients = new Map(scenarios.map((s) => [s, new ProxyAgent({ uri: through[s], requestTls: { ca: lab.ca }, proxyTunnel: tunnel })]));
+            let res;
+            try {
+              res = await interleave(rounds, scenarios, (s) => throughput(count, c, () => viaRequest(clients.get(s), target)));
+            } finally {
+              await Promise.all([...clients.values()].map((d) => d.close()));
+            }
+            const r = ratios(res.get('serve'), res.get('forwarder'));
             rows.push({
               id: 2,
-              measure: `\`serve\` in the bench's own process (for comparison: one thread for client, origin and relay), ${count} https GETs (tunnels), concurrency ${concurrency}`,
+              measure: `\`serve\` (own process) req/s, undici client, ${count} ${tunnel ? 'https GETs (tunnels)' : 'forwarded http GETs'}, concurrency ${c}`,
               baselineName: 'Squid forwarding to the Kerberos Squid, `cache_peer ... login=NEGOTIATE`',
-              candidate: `${median(res.get('inProcess')).toFixed(0)} req/s`,
+              candidate: `${median(res.get('serve')).toFixed(0)} req/s`,
               baseline: `${median(res.get('forwarder')).toFixed(0)} req/s`,
-              result: ratioCell(ratios(res.get('inProcess'), res.get('forwarder'))),
-              goal: '-',
+              result: ratioCell(r),
+              goal: '>= 1.1x',
+              met: median(r) >= 1.1,
             });
+            if (tunnel) {
+              rows.push({
+                id: 2,
+                measure: `\`serve\` in the bench's own process (for comparison: one thread for client, origin and relay), ${count} https GETs (tunnels), concurrency ${c}`,
+                baselineName: 'Squid forwarding to the Kerberos Squid, `cache_peer ... login=NEGOTIATE`',
+                candidate: `${median(res.get('inProcess')).toFixed(0)} req/s`,
+                baseline: `${median(res.get('forwarder')).toFixed(0)} req/s`,
+                result: ratioCell(ratios(res.get('inProcess'), res.get('forwarder'))),
+                goal: '-',
+              });
+            }
           }
         }
       }

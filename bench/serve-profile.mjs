@@ -1,14 +1,18 @@
-// Row 2's tunnels alone, for serve's CPU: `serve` in its own process (optionally under --cpu-prof),
-// then the Squid forwarder, each relaying the same https GETs from an undici client (concurrency 8),
-// with each relay's CPU time per request (serve: process.cpuUsage; Squid: /proc/<pid>/stat).
+// Row 2 alone, for serve's CPU: `serve` in its own process (optionally under --cpu-prof), then the
+// Squid forwarder, each relaying the same GETs from an undici client (https through tunnels, or
+// forwarded http with --http), with each relay's CPU time per request (serve: process.cpuUsage; Squid:
+// /proc/<pid>/stat).
 //
-//   node bench/serve-profile.mjs [requests=20000] [profile-dir]
+//   node bench/serve-profile.mjs [requests=20000] [profile-dir] [--http] [--concurrency 8]
 //   node bench/profile.mjs --summary <profile-dir>/<file>.cpuprofile <requests>
+import { parseArgs } from 'node:util';
 import { ProxyAgent, request } from 'undici';
 import { startServeProcess, procCpu } from './serve-process.mjs';
 
-const [n = '20000', profDir] = process.argv.slice(2);
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { http: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '8' } } });
+const [n = '20000', profDir] = positionals;
 const requests = Number(n);
+const concurrency = Number(values.concurrency);
 const { startLab } = await import('../.test-build/lab/lab.js');
 const { startSquidForwarder } = await import('../.test-build/lab/squid-forwarder.js');
 const lab = await startLab();
@@ -22,11 +26,11 @@ const forwarder = await startSquidForwarder({
   krb5Conf: lab.env.KRB5_CONFIG,
 });
 const serve = await startServeProcess(lab.proxies.negotiate, profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []);
-const url = `${lab.origins.https.url}/bench`;
+const url = `${lab.origins[values.http ? 'http' : 'https'].url}/bench`;
 console.log(`serve pid ${serve.pid}, forwarder pid ${forwarder.process.pid}`);
 
 async function run(name, uri, relayCpu) {
-  const d = new ProxyAgent({ uri, requestTls: { ca: lab.ca } });
+  const d = new ProxyAgent({ uri, requestTls: { ca: lab.ca }, proxyTunnel: !values.http });
   const one = async () => {
     const res = await request(url, { dispatcher: d });
     await res.body.dump();
@@ -37,7 +41,7 @@ async function run(name, uri, relayCpu) {
   const own0 = process.cpuUsage();
   const started = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: 8 }, async () => {
+  await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next++ < requests) await one();
   }));
   const ms = performance.now() - started;

@@ -31,6 +31,11 @@ export async function startKdc(o: KdcOptions): Promise<Kdc> {
   const p = (name: string): string => join(o.dir, name);
   const krb5Conf = p('krb5.conf');
   writeKrb5Conf(krb5Conf, o.realm, port);
+  // max_renewable_life 7d, as Active Directory's default (7 days): a client gets a renewable TGT only
+  // when it asks for one (kinit -r; the lab's krb5.conf asks for none), but a Squid forwarder's
+  // `cache_peer ... login=NEGOTIATE` does, and with 0 here it found its TGT "not renewable" on every
+  // request and fetched a new one from the keytab (AS-REQ with preauth, then a TGS-REQ: 3-8 ms on
+  // Squid's one thread per forwarded request, ~120-380 req/s; bench/README.md).
   writeFileSync(
     p('kdc.conf'),
     `[kdcdefaults]
@@ -42,7 +47,7 @@ export async function startKdc(o: KdcOptions): Promise<Kdc> {
     key_stash_file = ${p('stash')}
     acl_file = ${p('kadm5.acl')}
     max_life = 10h
-    max_renewable_life = 0
+    max_renewable_life = 7d
   }
 `,
   );

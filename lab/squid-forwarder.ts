@@ -31,6 +31,11 @@ export interface SquidForwarder {
  * `login=NEGOTIATE`. Squid makes those tokens itself from the keytab KRB5_KTNAME names, for the
  * service `HTTP@<peer host>`, so the peer is named (`localhost`), not given as an address. The
  * benchmark's baseline for `serve`.
+ *
+ * Squid puts a new token on every request it forwards to the peer (each validated by the Kerberos
+ * Squid's helper), and keeps the TGT it got from the keytab only while it is renewable: the lab's KDC
+ * issues renewable tickets (lab/kdc.ts), as a realm normally does, or Squid would fetch a TGT and a
+ * service ticket from the KDC for every forwarded request (bench/README.md).
  */
 export async function startSquidForwarder(o: SquidForwarderOptions): Promise<SquidForwarder> {
   const port = await freePort();

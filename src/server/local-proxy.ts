@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect as netConnect, isIP, type AddressInfo, type BlockList, type Socket } from 'node:net';
+import { isIP, type AddressInfo, type BlockList, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { offeredSchemes, parseChallenges } from '../auth/challenge.js';
 import { DEFAULT_PORTS, unbracket } from '../config/host.js';
 import { InvalidOptionError } from '../config/errors.js';
 import { resolveConfig, type Route } from '../config/proxy-config.js';
-import { JaatoProxyError, unwrapError } from '../errors.js';
+import { unwrapError } from '../errors.js';
 import { routingOptions, transportOptions } from '../transport/options.js';
 import { ProxyDispatcher, type ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
 import { ProxyAuthenticationError, ProxyTunnelError } from '../transport/errors.js';
@@ -20,6 +20,9 @@ import type { PacRouter } from '../pac/pac-router.js';
 import { allowList, parseAllowEntry } from './allow-list.js';
 import { sentCredential } from './client-credential.js';
 import { ListeningAddresses } from './self-address.js';
+import { appendVia, endToEnd } from './hop-headers.js';
+import { ResponseRelay } from './response-relay.js';
+import { connectDirect } from './direct-dial.js';
 
 export interface LocalProxyOptions extends ProxyDispatcherOptions {
   /** Address to listen on. Default `127.0.0.1`. */
@@ -63,21 +66,14 @@ export interface AccessLogEntry {
   ms: number;
 }
 
-// RFC 9110 §7.6.1: connection-specific fields are not forwarded; Proxy-* belong to this hop only.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+/** What admission decided: the target, or the refusal to send (and the host for the log line). */
+type Admission =
+  | { refused?: undefined; target: URL; host: string; hostname: string; port: number }
+  | { refused: { status: number; text: string }; host: string };
 
-function endToEnd(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const listed = new Set(String(headers.connection ?? '').toLowerCase().split(',').map((s) => s.trim()));
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !HOP_BY_HOP.has(k) && !listed.has(k)) out[k] = v;
-  return out;
-}
+const refusal = (status: number, text: string, host = '-'): Admission => ({ refused: { status, text }, host });
 
-/** A Via list (RFC 9110 §7.6.3) with one more entry appended. */
-function appendVia(via: string | string[] | undefined, entry: string): string {
-  const before = Array.isArray(via) ? via.join(', ') : via;
-  return before ? `${before}, ${entry}` : entry;
-}
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 407: 'Proxy Authentication Required', 502: 'Bad Gateway', 508: 'Loop Detected' };
 
 /**
  * A local forward proxy for tools that cannot speak Negotiate (git, pip, curl without GSSAPI, Docker):
@@ -96,6 +92,7 @@ export class LocalProxy {
   /** Built once: the compiled configuration is cached per this object (and the environment's values). */
   readonly #routing: ReturnType<typeof routingOptions>;
   readonly #allowed: BlockList;
+  readonly #allowedSockets = new WeakMap<Socket, boolean>();
   /** Client sockets of CONNECTs and upgrades (from arrival, so close() reaches one still waiting for upstream) and their remotes. */
   readonly #tunnels = new Set<Duplex>();
   /** Set by close(): an upstream that answers afterwards is dropped, not spliced. */
@@ -171,10 +168,15 @@ export class LocalProxy {
     socket.once('close', () => this.#tunnels.delete(socket));
   }
 
+  /** Whether the client at the other end of `socket` may be served: once per connection (a BlockList check builds a SocketAddress). */
   #isAllowed(socket: Socket): boolean {
+    const known = this.#allowedSockets.get(socket);
+    if (known !== undefined) return known;
     const address = socket.remoteAddress ?? '';
     const family = isIP(address);
-    return family !== 0 && this.#allowed.check(address, family === 6 ? 'ipv6' : 'ipv4');
+    const allowed = family !== 0 && this.#allowed.check(address, family === 6 ? 'ipv6' : 'ipv4');
+    this.#allowedSockets.set(socket, allowed);
+    return allowed;
   }
 
   /**
@@ -202,28 +204,6 @@ export class LocalProxy {
     return via !== undefined && (Array.isArray(via) ? via.join(',') : via).includes(this.#mark);
   }
 
-  /** The address of ours that `host:port` reaches, if it does (a request to this proxy itself). */
-  #ownAddress(host: string, port: number): Promise<string | undefined> {
-    return this.#self ? this.#self.reachedBy(host, port) : Promise.resolve(undefined);
-  }
-
-  #route(target: URL): Route | undefined {
-    try {
-      return this.#routingNow().config.route(target);
-    } catch {
-      return undefined; // the dispatcher reports the configuration error to the client
-    }
-  }
-
-  /**
-   * The route a forwarded request took, for the log: the configuration's, or with a PAC the PAC's
-   * first entry once the dispatcher is done (a proxy it found dead is marked bad by then, so last).
-   */
-  async #chosen(target: URL, configured: Route | undefined): Promise<Route | undefined> {
-    if (!this.#routingNow().pac) return configured;
-    return this.#routes(target).then(({ routes }) => routes[0], () => undefined);
-  }
-
   /**
    * The routes to try, in order: the PAC's entries when a PAC is configured (with its router, which
    * hears of a proxy found dead), else the one decision.
@@ -244,6 +224,34 @@ export class LocalProxy {
     this.#options.log?.(entry);
   }
 
+  /**
+   * Admission, the same for a forwarded request, a CONNECT and an upgrade: the client allowed and
+   * authorized, a target this kind of request can name, no loop (our Via mark) and not this proxy
+   * itself (by address, after DNS: a lookup only when the port is ours). Returns the target, or the
+   * refusal to send; a promise only when that lookup was needed.
+   */
+  #admit(req: IncomingMessage, socket: Socket, kind: 'forward' | 'connect' | 'upgrade'): Admission | Promise<Admission> {
+    if (!this.#isAllowed(socket)) return refusal(403, `jaato-proxy: client ${socket.remoteAddress ?? '?'} is not allowed (serve --allow)`);
+    if (!this.#authorized(req)) return refusal(407, this.#refusal.text);
+    const raw = req.url ?? '';
+    let target: URL;
+    try {
+      target = new URL(kind === 'connect' ? `https://${raw}/` : raw);
+      if (kind === 'connect' && !target.port && !raw.endsWith(':443')) throw new Error('no port');
+      // Clients name a WebSocket target `http://` or `ws://` (the same thing on the wire).
+      if (kind === 'upgrade' && target.protocol !== 'http:' && target.protocol !== 'ws:') throw new Error('not http');
+    } catch {
+      return refusal(400, kind === 'connect' ? 'jaato-proxy: CONNECT needs host:port' : NOT_A_PROXY_REQUEST);
+    }
+    const host = kind === 'connect' ? raw : target.host;
+    if (this.#looped(req.headers.via)) return refusal(508, LOOPED, host);
+    const port = target.port === '' ? (DEFAULT_PORTS[kind === 'upgrade' ? 'http:' : target.protocol] ?? 0) : Number(target.port);
+    const admitted: Admission = { target, host, hostname: unbracket(target.hostname), port };
+    if (!this.#self || port !== this.#self.port) return admitted; // the usual case: no lookup, no promise
+    const what = kind === 'connect' ? 'CONNECT to this proxy itself' : 'the request targets this proxy itself';
+    return this.#self.reachedBy(target.hostname, port).then((own) => (own ? refusal(508, `jaato-proxy: ${what} (${host} reaches ${own})`, host) : admitted));
+  }
+
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     const client = req.socket.remoteAddress ?? '?';
@@ -255,20 +263,10 @@ export class LocalProxy {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) + 1, ...challenge }).end(`${text}\n`);
       done(host, route, status, Buffer.byteLength(text) + 1);
     };
-    if (!this.#isAllowed(req.socket)) return reply(403, `jaato-proxy: client ${client} is not allowed (serve --allow)`);
-    if (!this.#authorized(req)) return reply(407, this.#refusal.text);
-    let target: URL;
-    try {
-      target = new URL(req.url ?? '');
-    } catch {
-      return reply(400, 'jaato-proxy: this is a proxy; send absolute-form requests (GET http://host/path) or CONNECT');
-    }
-    if (this.#looped(req.headers.via)) return reply(508, LOOPED, target.host);
-    const port = target.port === '' ? (DEFAULT_PORTS[target.protocol] ?? 0) : Number(target.port);
-    void this.#ownAddress(target.hostname, port).then((own) => {
-      if (own) return reply(508, `jaato-proxy: the request targets this proxy itself (${target.host} reaches ${own})`, target.host);
-      this.#forward(req, res, target, reply, done);
-    });
+    const go = (a: Admission): void => (a.refused ? reply(a.refused.status, a.refused.text, a.host) : this.#forward(req, res, a.target, reply, done));
+    const admission = this.#admit(req, req.socket, 'forward');
+    if (admission instanceof Promise) void admission.then(go);
+    else go(admission);
   }
 
   #forward(
@@ -280,41 +278,50 @@ export class LocalProxy {
   ): void {
     // Node's server has already answered `Expect: 100-continue` with 100 Continue; the expectation is
     // met on this hop and is not passed on (undici refuses it). Others cannot be met (RFC 9110 §10.1.1).
-    const expect = req.headers.expect?.toLowerCase();
-    if (expect !== undefined && expect !== '100-continue') return reply(417, `jaato-proxy: cannot meet "Expect: ${expect}"`, target.host);
-    delete req.headers.expect;
-    const resolved = this.#route(target);
+    const expect = req.headers.expect;
+    if (expect !== undefined && expect.toLowerCase() !== '100-continue') return reply(417, `jaato-proxy: cannot meet "Expect: ${expect.toLowerCase()}"`, target.host);
+    // The route, computed once here, is the log line's (with a PAC, the entry it put first).
+    const route = this.#routeOnce(target);
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
-    const headers = { ...endToEnd(req.headers), host: target.host, via: appendVia(req.headers.via, this.#via) };
-    this.#dispatcher
-      .request({ origin: target.origin, path: `${target.pathname}${target.search}`, method: req.method as 'GET', headers, body: hasBody ? req : null })
-      .then(
-        (upstream) => {
-          if (upstream.statusCode === 407) {
-            upstream.body.destroy();
-            void this.#chosen(target, resolved).then((r) => reply(502, `jaato-proxy: ${unanswered407(r, target, upstream.headers['proxy-authenticate'])}`, target.host, 'error'));
-            return;
-          }
-          let bytes = 0;
-          const back = endToEnd(upstream.headers as Record<string, string | string[] | undefined>);
-          res.writeHead(upstream.statusCode, { ...back, via: appendVia(back.via, this.#via) });
-          upstream.body.on('data', (c: Buffer) => (bytes += c.length));
-          // The answer has begun: a failure now cannot become a 502, so the client's connection is cut
-          // (pipe() would leave it open, waiting for the rest forever).
-          upstream.body.on('error', () => res.destroy());
-          upstream.body.pipe(res);
-          res.on('close', () => {
-            if (!res.writableFinished) upstream.body.destroy();
-            void this.#chosen(target, resolved).then((r) => done(target.host, r?.type ?? 'error', upstream.statusCode, bytes));
-          });
-        },
-        (error: unknown) => reply(502, `jaato-proxy: ${message(error)}`, target.host, 'error'),
-      );
+    const headers = endToEnd(req.headers);
+    delete headers.expect;
+    headers.host = target.host;
+    headers.via = appendVia(req.headers.via, this.#via);
+    const relay = new ResponseRelay(res, this.#via, (outcome) => {
+      const end = (r: Route | undefined): void => {
+        if (outcome.error) return reply(502, `jaato-proxy: ${message(outcome.error)}`, target.host, 'error');
+        if (outcome.status === 407) return reply(502, `jaato-proxy: ${unanswered407(r, target, outcome.unanswered407)}`, target.host, 'error');
+        done(target.host, r?.type ?? 'error', outcome.status, outcome.bytes);
+      };
+      if (route instanceof Promise) void route.then(end);
+      else end(route);
+    });
+    this.#dispatcher.dispatch({ origin: target.origin, path: `${target.pathname}${target.search}`, method: req.method as 'GET', headers, body: hasBody ? req : null }, relay);
+  }
+
+  /**
+   * The route of a forwarded request, for its log line and a 502's text: the configuration's decision,
+   * or with a PAC its first entry; undefined for a configuration error (the dispatcher reports it).
+   */
+  #routeOnce(target: URL): Route | undefined | Promise<Route | undefined> {
+    try {
+      const { config, pac } = this.#routingNow();
+      if (!pac) return config.route(target);
+    } catch {
+      return undefined;
+    }
+    return this.#routes(target).then(({ routes }) => routes[0], () => undefined);
   }
 
   /** This hop's Via entry. */
   get #via(): string {
     return `1.1 ${this.#mark}`;
+  }
+
+  /** The raw refusal for a CONNECT or an upgrade (the client socket is not an HTTP response). */
+  #refuseRaw(socket: Duplex, status: number, text: string): void {
+    const line = `${status} ${STATUS_TEXT[status] ?? 'Error'}`;
+    socket.end(`HTTP/1.1 ${line}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\n${this.#challengeLine(line)}connection: close\r\n\r\n${text}\n`);
   }
 
   #onConnect(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -323,29 +330,17 @@ export class LocalProxy {
     const authority = req.url ?? '';
     const log = (route: AccessLogEntry['route'], status: number, bytes: number): void =>
       this.#log({ client, method: 'CONNECT', host: authority, route, status, bytes, ms: Math.round(performance.now() - started) });
-    const refuse = (status: string, text: string, route: AccessLogEntry['route']): void => {
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\n${this.#challengeLine(status)}connection: close\r\n\r\n${text}\n`);
-      log(route, Number(status.slice(0, 3)), 0);
+    const refuse = (status: number, text: string, route: AccessLogEntry['route']): void => {
+      this.#refuseRaw(socket, status, text);
+      log(route, status, 0);
     };
     socket.on('error', () => socket.destroy());
     this.#track(socket);
-    if (!this.#isAllowed(socket as Socket)) return refuse('403 Forbidden', `jaato-proxy: client ${client} is not allowed (serve --allow)`, 'refused');
-    if (!this.#authorized(req)) return refuse('407 Proxy Authentication Required', this.#refusal.text, 'refused');
-    let target: URL;
-    try {
-      target = new URL(`https://${authority}/`);
-      if (!target.port && !authority.endsWith(':443')) throw new Error('no port');
-    } catch {
-      return refuse('400 Bad Request', 'jaato-proxy: CONNECT needs host:port', 'refused');
-    }
-    if (this.#looped(req.headers.via)) return refuse('508 Loop Detected', LOOPED, 'refused');
-    const host = unbracket(target.hostname);
-    const port = Number(target.port || 443);
-    void this.#ownAddress(target.hostname, port).then((own) => {
-      if (own) return refuse('508 Loop Detected', `jaato-proxy: CONNECT to this proxy itself (${authority} reaches ${own})`, 'refused');
-      if (this.#closing) return socket.destroy();
+    const go = (a: Admission): void => {
+      if (a.refused) return refuse(a.refused.status, a.refused.text, 'refused');
+      if (this.#closing) return void socket.destroy();
       // A configuration error (a malformed variable, a PAC that cannot be loaded) is the 502's text.
-      this.#open(socket, target, host, port, req.headers.via).then(
+      this.#open(socket, a.target, a.hostname, a.port, req.headers.via).then(
         (opened) => {
           if (!opened) return;
           socket.write(ESTABLISHED);
@@ -353,14 +348,17 @@ export class LocalProxy {
           this.#splice(socket, opened.remote, (bytes) => log(opened.route.type, 200, bytes));
         },
         (error: unknown) => {
-          if (this.#closing) return socket.destroy();
+          if (this.#closing) return void socket.destroy();
           // A loop found further up (another proxy led our CONNECT back to us) is a loop here too.
           const e = unwrapError(error);
-          if (e instanceof ProxyTunnelError && e.statusCode === 508) return refuse('508 Loop Detected', `jaato-proxy: ${e.message}`, 'error');
-          refuse('502 Bad Gateway', `jaato-proxy: ${message(error)}`, 'error');
+          if (e instanceof ProxyTunnelError && e.statusCode === 508) return refuse(508, `jaato-proxy: ${e.message}`, 'error');
+          refuse(502, `jaato-proxy: ${message(error)}`, 'error');
         },
       );
-    });
+    };
+    const admission = this.#admit(req, socket as Socket, 'connect');
+    if (admission instanceof Promise) void admission.then(go);
+    else go(admission);
   }
 
   /**
@@ -372,8 +370,12 @@ export class LocalProxy {
   async #open(socket: Duplex, target: URL, host: string, port: number, via: string | string[] | undefined): Promise<{ remote: Socket; route: Route } | undefined> {
     const { routes, router } = await this.#routes(target);
     const transport = transportOptions(this.#options);
+    // Every dial is bounded by the connect timeout: a direct one by its own timer, a tunnel's whole
+    // set-up (dial, token, CONNECT answer) by one deadline.
     const open = (r: Route): Promise<Socket> =>
-      r.type === 'direct' ? connectDirect(host, port, transport.timeout) : openTunnel(r, host, port, { ...transport, connectHeaders: { Via: appendVia(via, this.#via) } });
+      r.type === 'direct'
+        ? connectDirect(host, port, transport.timeout)
+        : openTunnel(r, host, port, { ...transport, deadline: performance.now() + transport.timeout, connectHeaders: { Via: appendVia(via, this.#via) } });
     // A refused dial or a proxy that closed before answering CONNECT: nothing of the client's went
     // anywhere, so it is tried again (retry-decision.ts), as a forwarded request's would be.
     const began = performance.now();
@@ -435,38 +437,29 @@ export class LocalProxy {
     const method = req.method ?? 'GET';
     const log = (host: string, route: AccessLogEntry['route'], status: number, bytes: number): void =>
       this.#log({ client, method, host, route, status, bytes, ms: Math.round(performance.now() - started) });
-    const refuse = (status: string, text: string, host: string, route: AccessLogEntry['route']): void => {
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text) + 1}\r\n${this.#challengeLine(status)}connection: close\r\n\r\n${text}\n`);
-      log(host, route, Number(status.slice(0, 3)), 0);
+    const refuse = (status: number, text: string, host: string, route: AccessLogEntry['route']): void => {
+      this.#refuseRaw(socket, status, text);
+      log(host, route, status, 0);
     };
     socket.on('error', () => socket.destroy());
     this.#track(socket);
-    if (!this.#isAllowed(socket as Socket)) return refuse('403 Forbidden', `jaato-proxy: client ${client} is not allowed (serve --allow)`, '-', 'refused');
-    if (!this.#authorized(req)) return refuse('407 Proxy Authentication Required', this.#refusal.text, '-', 'refused');
-    let target: URL;
-    try {
-      // Clients name a WebSocket target `http://` or `ws://` (the same thing on the wire).
-      target = new URL(req.url ?? '');
-      if (target.protocol !== 'http:' && target.protocol !== 'ws:') throw new Error('not http');
-    } catch {
-      return refuse('400 Bad Request', 'jaato-proxy: this is a proxy; send absolute-form requests (GET http://host/path) or CONNECT', '-', 'refused');
-    }
-    if (this.#looped(req.headers.via)) return refuse('508 Loop Detected', LOOPED, target.host, 'refused');
-    const host = unbracket(target.hostname);
-    const port = target.port === '' ? 80 : Number(target.port);
-    void this.#ownAddress(target.hostname, port).then((own) => {
-      if (own) return refuse('508 Loop Detected', `jaato-proxy: the request targets this proxy itself (${target.host} reaches ${own})`, target.host, 'refused');
-      if (this.#closing) return socket.destroy();
-      this.#open(socket, target, host, port, req.headers.via).then(
+    const go = (a: Admission): void => {
+      if (a.refused) return refuse(a.refused.status, a.refused.text, a.host, 'refused');
+      if (this.#closing) return void socket.destroy();
+      const { target } = a;
+      this.#open(socket, target, a.hostname, a.port, req.headers.via).then(
         (opened) => {
           if (!opened) return;
           opened.remote.write(upgradeHead(req, target, appendVia(req.headers.via, this.#via)));
           if (head.length > 0) opened.remote.write(head);
           this.#splice(socket, opened.remote, (bytes) => log(target.host, opened.route.type, 101, bytes));
         },
-        (error: unknown) => (this.#closing ? socket.destroy() : refuse('502 Bad Gateway', `jaato-proxy: ${message(error)}`, target.host, 'error')),
+        (error: unknown) => (this.#closing ? socket.destroy() : refuse(502, `jaato-proxy: ${message(error)}`, target.host, 'error')),
       );
-    });
+    };
+    const admission = this.#admit(req, socket as Socket, 'upgrade');
+    if (admission instanceof Promise) void admission.then(go);
+    else go(admission);
   }
 
   /** Stops listening, ends the tunnels in flight and closes upstream connections. */
@@ -478,31 +471,6 @@ export class LocalProxy {
     this.#server.closeAllConnections();
     await Promise.all([closed, this.#dispatcher.destroy()]);
   }
-}
-
-/**
- * A direct TCP connection for a client's tunnel or upgrade, bounded as every other dial is (the
- * connect timeout, default 10 s): an address that drops SYNs would otherwise hold the client for the
- * system's connect timeout (minutes).
- */
-function connectDirect(host: string, port: number, timeout: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = netConnect({ host, port, noDelay: true });
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new JaatoProxyError('ERR_JAATO_CONNECT_TIMEOUT', `Timed out after ${timeout} ms connecting to ${host.includes(':') ? `[${host}]` : host}:${port} (direct)`));
-    }, timeout);
-    s.once('connect', () => {
-      clearTimeout(timer);
-      s.off('error', onError);
-      resolve(s);
-    });
-    const onError = (error: Error): void => {
-      clearTimeout(timer);
-      reject(error);
-    };
-    s.once('error', onError);
-  });
 }
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
@@ -524,6 +492,8 @@ function upgradeHead(req: IncomingMessage, target: URL, via: string): string {
 
 const NOT_AUTHORIZED = 'jaato-proxy: this local proxy needs the credential in the proxy URL it was given (JAATO_LOCAL_PROXY_URL)';
 
+
+const NOT_A_PROXY_REQUEST = 'jaato-proxy: this is a proxy; send absolute-form requests (GET http://host/path) or CONNECT';
 
 const LOOPED = 'jaato-proxy: loop detected: this request has already passed through this proxy (its Via carries our mark); the upstream proxy leads back here';
 

@@ -51,6 +51,32 @@ for (const scheme of ['http', 'https'] as const) {
   });
 }
 
+// Squid's login=NEGOTIATE keeps the TGT it got from the keytab only while it is renewable (Squid's
+// krb5_create_cache asks for a renewable one and starts over when renew_till is near): with a KDC that
+// issues none, the forwarder fetched a new TGT and service ticket on every forwarded request.
+test('the lab KDC issues a renewable TGT to a client that asks for one (the forwarder keeps its TGT)', async () => {
+  const { lab } = ctx;
+  const keytab = await lab.clientKeytab();
+  const ccache = `FILE:${lab.dir}/renewable-ccache`;
+  const env = { ...process.env, ...lab.env, KRB5CCNAME: ccache, LC_ALL: 'C' };
+  const run = (cmd: string, args: string[]): Promise<string> =>
+    new Promise((resolve, reject) => execFile(cmd, args, { env, timeout: 30_000 }, (error, stdout, stderr) => (error ? reject(new Error(`${cmd}: ${error.message}\n${stderr}`)) : resolve(stdout))));
+  await run('kinit', ['-r', '1d', '-k', '-t', keytab, lab.principal]);
+  const listed = await run('klist', ['-f', '-c', ccache]);
+  // klist: `<valid starting> <expires> krbtgt/...` then `renew until <time>`; with no renewable life
+  // the KDC set renew until to the start time, which Squid takes as "renew now".
+  const times = /(\S+ \S+)\s+\S+ \S+\s+krbtgt\/[^\n]*\n\s*renew until (\S+ [\d:]+)/.exec(listed);
+  assert.ok(times, listed);
+  // LC_ALL=C: mm/dd/yy hh:mm:ss
+  const at = (t: string): number => {
+    const [mo, d, y, h, mi, se] = t.split(/[/ :]/).map(Number) as [number, number, number, number, number, number];
+    return Date.UTC(2000 + y, mo - 1, d, h, mi, se);
+  };
+  const renewable = at(times[2]!) - at(times[1]!);
+  // Squid keeps the TGT while renew until is more than twice its clock skew (2 x 300 s) away.
+  assert.ok(renewable > 3_600_000, `renewable for ${renewable / 1000} s only:\n${listed}`);
+});
+
 // Squid leaves its segments in /dev/shm when SIGKILLed; stop() removes them once Squid has exited. A
 // test file's last hook awaits that exit with nothing else pending, so this child does the same: the
 // lab stopped first (its origins closed), then the forwarder.

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { startLocalProxy } from '../../src/server/local-proxy.js';
+import { connectDirect, DirectConnectTimeoutError } from '../../src/server/direct-dial.js';
 
 const held: Socket[] = [];
 let blocker: ChildProcess | undefined;
@@ -37,8 +38,11 @@ async function silentPort(): Promise<number> {
   throw new Error('the accept queue never filled');
 }
 
+let silent: Promise<number> | undefined;
+const sharedSilentPort = (): Promise<number> => (silent ??= silentPort());
+
 test('a CONNECT that serve dials directly to an address that never answers: 502 after the connect bound, typed text', async () => {
-  const port = await silentPort();
+  const port = await sharedSilentPort();
   const serve = await startLocalProxy({ port: 0, env: {}, connectTimeout: 1500 });
   try {
     const started = Date.now();
@@ -57,4 +61,15 @@ test('a CONNECT that serve dials directly to an address that never answers: 502 
   } finally {
     await serve.close();
   }
+});
+
+test('the direct dial itself rejects with a typed DirectConnectTimeoutError naming the address and the bound', async () => {
+  const port = await sharedSilentPort();
+  await assert.rejects(connectDirect('127.0.0.1', port, 800), (e: unknown) => {
+    assert.ok(e instanceof DirectConnectTimeoutError, String(e));
+    assert.equal(e.code, 'ERR_JAATO_CONNECT_TIMEOUT');
+    assert.equal(e.timeout, 800);
+    assert.equal(e.message, `Timed out after 800 ms connecting to 127.0.0.1:${port} (direct)`);
+    return true;
+  });
 });
