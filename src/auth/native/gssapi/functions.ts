@@ -22,8 +22,16 @@ export interface GssFunctions {
   readonly releaseCred: Fn;
   readonly displayStatus: Fn;
   readonly releaseBuffer: Fn;
+  /**
+   * `gss_acquire_cred_with_password` (RFC 5587's extension, in MIT and Heimdal): credentials from a
+   * user name and password for one mechanism (NTLMSSP's explicit credentials). Undefined where the
+   * library does not export it.
+   */
+  readonly acquireCredWithPassword: Fn | undefined;
   /** Addresses of our own `gss_OID_desc`s: never freed (a handful of bytes for the process's life). */
-  readonly oids: { readonly hostbasedService: bigint; readonly userName: bigint; readonly spnego: bigint; readonly krb5: bigint };
+  readonly oids: { readonly hostbasedService: bigint; readonly userName: bigint; readonly spnego: bigint; readonly krb5: bigint; readonly ntlmssp: bigint };
+  /** A `gss_OID_set` of NTLMSSP alone (the mechanism a password credential is for). */
+  readonly ntlmsspSet: bigint;
 }
 
 /** Declares the functions on `lib` with the struct layout of `platform`/`arch` (see layout.ts). */
@@ -41,6 +49,14 @@ export function declareGssFunctions(koffi: Koffi, lib: LibraryHandle, platform: 
   const ptr = 'void *';
   const f = (name: string, args: unknown[]): Fn => lib.func(name, u32, args as never);
 
+  const OidSet = record({ count: 'size_t', elements: 'void *' });
+  const optional = (name: string, args: unknown[]): Fn | undefined => {
+    try {
+      return f(name, args);
+    } catch {
+      return undefined;
+    }
+  };
   const oid = (bytes: Buffer): bigint => {
     const elements: unknown = koffi.alloc('uint8_t', bytes.length);
     koffi.encode(elements, 'uint8_t', [...bytes], bytes.length);
@@ -49,6 +65,10 @@ export function declareGssFunctions(koffi: Koffi, lib: LibraryHandle, platform: 
     return desc as bigint;
   };
 
+  const oids = { hostbasedService: oid(OID_BYTES.hostbasedService), userName: oid(OID_BYTES.userName), spnego: oid(OID_BYTES.spnego), krb5: oid(OID_BYTES.krb5), ntlmssp: oid(OID_BYTES.ntlmssp) };
+  // The set's elements are the descriptors themselves (an array of one), not pointers to them.
+  const set: unknown = koffi.alloc(OidSet, 1);
+  koffi.encode(set, OidSet, { count: 1, elements: oids.ntlmssp });
   return {
     koffi,
     BufferDesc,
@@ -64,6 +84,8 @@ export function declareGssFunctions(koffi: Koffi, lib: LibraryHandle, platform: 
     releaseCred: f('gss_release_cred', [out(u32), inout(ptr)]),
     displayStatus: f('gss_display_status', [out(u32), u32, 'int', ptr, inout(u32), out(BufferDesc)]),
     releaseBuffer: f('gss_release_buffer', [out(u32), inout(BufferDesc)]),
-    oids: { hostbasedService: oid(OID_BYTES.hostbasedService), userName: oid(OID_BYTES.userName), spnego: oid(OID_BYTES.spnego), krb5: oid(OID_BYTES.krb5) },
+    acquireCredWithPassword: optional('gss_acquire_cred_with_password', [out(u32), ptr, P(BufferDesc), u32, ptr, 'int', out(ptr), ptr, out(u32)]),
+    oids,
+    ntlmsspSet: set as bigint,
   };
 }

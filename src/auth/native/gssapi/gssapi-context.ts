@@ -1,4 +1,4 @@
-import type { ContextStep, InitContextOptions, SecurityContext, SecurityLibraryInfo } from '../provider.js';
+import { NativeSecurityFailure, type ContextStep, type InitContextOptions, type SecurityContext, type SecurityLibraryInfo } from '../provider.js';
 import { failure, nameText, onPool, takeBuffer } from './calls.js';
 import type { GssFunctions } from './functions.js';
 import { GSS_S, gssError, isKrb5Code } from './status.js';
@@ -58,8 +58,8 @@ export class GssapiContext implements SecurityContext {
     const h = this.#h;
     if (h.disposed) throw new Error('GssapiContext: step() after dispose()');
     if (!h.target) h.target = this.#importTarget();
-    if (this.#options.principal && !h.cred) {
-      const cred = await this.#acquire(this.#options.principal);
+    if ((this.#options.principal || this.#options.password) && !h.cred) {
+      const cred = this.#options.password ? await this.#acquireWithPassword(this.#options.password) : await this.#acquire(this.#options.principal as string);
       if (h.disposed) {
         fns.releaseCred([0], [cred]);
         throw new Error('GssapiContext: disposed while its credentials were acquired');
@@ -69,12 +69,15 @@ export class GssapiContext implements SecurityContext {
     const minor = [0];
     const context = [h.context];
     const output: { length?: number; value?: unknown } = {};
-    const flags = (this.#options.mutual ? GSS_C_MUTUAL_FLAG : 0) | GSS_C_SEQUENCE_FLAG;
+    const ntlm = this.#options.mechanism === 'ntlm';
+    // NTLM has no mutual authentication: the proxy's last word is its status, not a token.
+    const flags = (this.#options.mutual && !ntlm ? GSS_C_MUTUAL_FLAG : 0) | GSS_C_SEQUENCE_FLAG;
+    const mech = ntlm ? fns.oids.ntlmssp : fns.oids.spnego;
     const token = input && input.length > 0 ? { length: input.length, value: input } : { length: 0, value: null };
     h.busy = true;
     let major: number;
     try {
-      major = await onPool(fns.initSecContext, minor, h.cred, context, h.target, fns.oids.spnego, flags, 0, null, token, null, output, null, null);
+      major = await onPool(fns.initSecContext, minor, h.cred, context, h.target, mech, flags, 0, null, token, null, output, null, null);
     } finally {
       h.busy = false;
       h.context = context[0] ?? null;
@@ -90,7 +93,7 @@ export class GssapiContext implements SecurityContext {
       // MIT's numbers stay fixed for the process's life, so each is asked about once.
       const known = this.#info.family === 'mit' ? renumbered.get(first.minor) : undefined;
       if (known !== undefined) throw failure(fns, this.#info, 'gss_init_sec_context', first.major, known);
-      if (!input && !isKrb5Code(first.minor) && !h.disposed) {
+      if (!ntlm && !input && !isKrb5Code(first.minor) && !h.disposed) {
         const direct = await this.#krb5Failure();
         // The same failure seen closer, not another one (the environment may have changed between the calls).
         const same = direct && ((direct.major & 0x00ff0000) === (first.major & 0x00ff0000) || (first.major & 0x00ff0000) === GSS_S.BAD_MECH);
@@ -169,6 +172,31 @@ export class GssapiContext implements SecurityContext {
     const major = fns.importName(minor, { length: text.length, value: text }, fns.oids.hostbasedService, name) as number;
     if (gssError(major)) throw failure(fns, this.#info, 'gss_import_name', major, minor[0] ?? 0);
     return name[0];
+  }
+
+  /**
+   * NTLMSSP credentials from a user name and password (`gss_acquire_cred_with_password` for that
+   * mechanism alone). The password goes to the library in a buffer of ours, zeroed once it returns.
+   */
+  async #acquireWithPassword(credentials: { readonly username: string; readonly password: string }): Promise<unknown> {
+    const fns = this.#fns;
+    const acquire = fns.acquireCredWithPassword;
+    if (!acquire) throw new NativeSecurityFailure('no-credentials', 'gss_acquire_cred_with_password', GSS_S.UNAVAILABLE, 0, `${this.#info.library} has no gss_acquire_cred_with_password: NTLM needs the logged-on user's credentials there (NTLM_USER_FILE)`);
+    const text = Buffer.from(credentials.username, 'utf8');
+    const minor = [0];
+    const name = [null as unknown];
+    let major = fns.importName(minor, { length: text.length, value: text }, fns.oids.userName, name) as number;
+    if (gssError(major)) throw failure(fns, this.#info, 'gss_import_name', major, minor[0] ?? 0);
+    const secret = Buffer.from(credentials.password, 'utf8');
+    try {
+      const cred = [null as unknown];
+      major = await onPool(acquire, minor, name[0], { length: secret.length, value: secret }, 0xffffffff, fns.ntlmsspSet, GSS_C_INITIATE, cred, null, [0]);
+      if (gssError(major)) throw failure(fns, this.#info, 'gss_acquire_cred_with_password', major, minor[0] ?? 0);
+      return cred[0];
+    } finally {
+      secret.fill(0);
+      fns.releaseName([0], name);
+    }
   }
 
   /** Credentials of `principal` instead of the cache's default one (may reach the KDC, via a client keytab). */
