@@ -27,3 +27,7 @@ export {
   type SpnegoOptions,
   type TokenOptions,
 } from './spnego.js';
+export type { AuthenticatorStep, ProxyAuthenticator } from './authenticator.js';
+export { NtlmAuthenticator, type NtlmOptions } from './ntlm.js';
+export { classifyNtlmError, NtlmError, NtlmNoCredentialsError, NtlmUnavailableError } from './ntlm-errors.js';
+export { chooseProxyScheme, parseProxyAuthSetting, PROXY_AUTH_SETTINGS, type ProxyAuthSetting, type SchemeChoice, type SchemeInputs } from './scheme-choice.js';

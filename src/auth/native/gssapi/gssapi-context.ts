@@ -93,6 +93,11 @@ export class GssapiContext implements SecurityContext {
       // MIT's numbers stay fixed for the process's life, so each is asked about once.
       const known = this.#info.family === 'mit' ? renumbered.get(first.minor) : undefined;
       if (known !== undefined) throw failure(fns, this.#info, 'gss_init_sec_context', first.major, known);
+      // NTLM's first leg needs nothing but credentials (no network): gss-ntlmssp reports none found
+      // (no NTLM_USER_FILE, no winbind) as GSS_S_FAILURE with an errno (ENOENT) for its minor.
+      if (ntlm && !input && first.kind === 'other' && (first.major & 0x00ff0000) === GSS_S.FAILURE) {
+        throw new NativeSecurityFailure('no-credentials', first.call, first.major, first.minor, first.message);
+      }
       if (!ntlm && !input && !isKrb5Code(first.minor) && !h.disposed) {
         const direct = await this.#krb5Failure();
         // The same failure seen closer, not another one (the environment may have changed between the calls).
