@@ -107,6 +107,7 @@ const AD_REQUIRED: ReadonlyArray<{ path: string; pkg: string }> = [
   // Squid's NTLM: Samba's ntlm_auth asks the DC's winbindd.
   { path: '/usr/bin/ntlm_auth', pkg: 'winbind' },
   { path: '/usr/sbin/winbindd', pkg: 'winbind' },
+  { path: '/usr/bin/unshare', pkg: 'util-linux' },
 ];
 
 /** A command inside the namespace. */
