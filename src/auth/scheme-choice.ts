@@ -1,18 +1,6 @@
-import type { Env } from '../config/env.js';
-import { InvalidOptionError } from '../config/errors.js';
+import { PROXY_AUTH_SETTINGS, parseProxyAuthSetting, type ProxyAuthSetting } from '../config/proxy-auth-setting.js';
 
-/** JAATO_PROXY_AUTH's values: pin one scheme, or `any` (the default) to let the proxy's offer decide. */
-export const PROXY_AUTH_SETTINGS = ['negotiate', 'ntlm', 'basic', 'any'] as const;
-export type ProxyAuthSetting = (typeof PROXY_AUTH_SETTINGS)[number];
-
-/** JAATO_PROXY_AUTH, or `option` (e.g. `proxyAuth`) when given: `any` when unset or empty. */
-export function parseProxyAuthSetting(env: Env, option?: string): ProxyAuthSetting {
-  const from = option !== undefined ? 'proxyAuth' : 'JAATO_PROXY_AUTH';
-  const raw = (option ?? env.JAATO_PROXY_AUTH ?? '').trim().toLowerCase();
-  if (raw === '') return 'any';
-  if ((PROXY_AUTH_SETTINGS as readonly string[]).includes(raw)) return raw as ProxyAuthSetting;
-  throw new InvalidOptionError(from, `must be one of ${PROXY_AUTH_SETTINGS.join(', ')}, got "${raw.slice(0, 40)}"`);
-}
+export { PROXY_AUTH_SETTINGS, parseProxyAuthSetting, type ProxyAuthSetting };
 
 export interface SchemeInputs {
   /** Schemes the proxy's 407 offered, lower case, any order. */
