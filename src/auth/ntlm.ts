@@ -44,11 +44,6 @@ export class NtlmAuthenticator implements ProxyAuthenticator {
   constructor(proxyHost: string, options: NtlmOptions = {}) {
     const timeout = options.timeout ?? DEFAULT_TOKEN_TIMEOUT;
     if (!(timeout > 0 && Number.isFinite(timeout))) throw new InvalidOptionError('tokenTimeout', `must be a positive number of milliseconds, got ${String(timeout)}`);
-    const user = options.credentials?.username;
-    if (user !== undefined && !/^[^\\@]+\\[^\\]+$|^[^\\@]+@[^\\@]+$/.test(user)) {
-      // The shape only, never the value: it may be half a password pasted in the wrong place.
-      throw new InvalidOptionError('proxy credentials', 'NTLM needs the user as DOMAIN\\user (or user@domain); in a proxy URL write the backslash as %5C');
-    }
     this.proxyHost = proxyHost;
     this.#options = options;
   }

@@ -21,7 +21,7 @@ before(async () => {
 });
 after(async () => lab?.stop());
 
-async function ntlm(spec: { mode: 'curl' | 'raw'; user?: string }, env: Record<string, string> = {}): Promise<NtlmResult> {
+async function ntlm(spec: { mode: 'curl' | 'raw' | 'choose'; user?: string }, env: Record<string, string> = {}): Promise<NtlmResult> {
   const r = await lab.node(CLIENT, [JSON.stringify({ proxy: lab.proxyUrl, ...spec })], env);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as NtlmResult;
@@ -77,4 +77,26 @@ test('AD: no NTLM credentials at all is NtlmNoCredentialsError, before any NTLM 
   const r = await ntlm({ mode: 'raw' }, { NTLM_USER_FILE: join(lab.dir, 'no-such-file') });
   assert.equal(r.error?.code, 'ERR_JAATO_NTLM_NO_CREDENTIALS', JSON.stringify(r));
   assert.match(r.error?.message ?? '', /NTLM_USER_FILE/);
+});
+
+test('AD: offered Negotiate and NTLM, startProxyAuthenticator picks Negotiate where a ticket makes a token (the user\'s principal in the log)', async () => {
+  const from = lab.accessLog().length;
+  const r = await ntlm({ mode: 'choose' });
+  assert.equal(r.error, undefined, JSON.stringify(r.error));
+  assert.equal(r.scheme, 'Negotiate');
+  assert.deepEqual(r.statuses, [407, 200, 200]);
+  assert.deepEqual(passedAs(from), [lab.users.user.principal]);
+});
+
+test('AD: with no Kerberos ticket, startProxyAuthenticator falls to NTLM, says why in the debug log, and Squid logs the domain user', async () => {
+  const file = join(lab.dir, 'ntlm-users-fallback');
+  writeFileSync(file, `${lab.netbiosDomain}:${lab.users.user.name}:${lab.users.user.password}\n`, { mode: 0o600 });
+  const from = lab.accessLog().length;
+  const r = await ntlm({ mode: 'choose' }, { NTLM_USER_FILE: file, KRB5CCNAME: `FILE:${join(lab.dir, 'no-ticket-here')}` });
+  assert.equal(r.error, undefined, JSON.stringify(r.error));
+  assert.equal(r.scheme, 'NTLM', JSON.stringify(r));
+  assert.deepEqual(r.statuses, [407, 407, 200, 200]);
+  assert.ok(r.debug?.some((l) => /Negotiate could not make a token \(ERR_JAATO_KERBEROS_NO_CREDENTIALS\): choosing again without it/.test(l)), JSON.stringify(r.debug));
+  assert.ok(r.debug?.some((l) => /proxy auth for proxy\.ad\.jaato\.test: ntlm \(the proxy offers NTLM; Negotiate could not make a token \(ERR_JAATO_KERBEROS_NO_CREDENTIALS\)/.test(l)), JSON.stringify(r.debug));
+  assert.deepEqual(passedAs(from), [domainUser()]);
 });

@@ -7,13 +7,15 @@
 // (none: the authenticator uses the platform's credentials, e.g. NTLM_USER_FILE).
 import { execFile } from 'node:child_process';
 import net from 'node:net';
-import { NtlmAuthenticator, parseChallenges } from '../../src/auth/index.js';
+import { NtlmAuthenticator, parseChallenges, startProxyAuthenticator, type ProxyAuthenticator } from '../../src/auth/index.js';
+import { debugChannel } from '../../src/debug.js';
 import { ProxyCredentials } from '../../src/config/proxy-credentials.js';
 import { startHttpOrigin } from '../../lab/origin.js';
 
 interface Spec {
   proxy: string;
-  mode: 'curl' | 'raw';
+  /** `choose`: the authenticator startProxyAuthenticator picks from the first 407's offer (Kerberos on). */
+  mode: 'curl' | 'raw' | 'choose';
   user?: string;
 }
 
@@ -26,6 +28,10 @@ export interface NtlmResult {
   legs?: string[];
   /** Every CONNECT went on one TCP connection (raw mode). */
   oneConnection?: boolean;
+  /** The scheme the authenticator spoke (raw and choose modes). */
+  scheme?: string;
+  /** The library's debug lines about the choice (choose mode). */
+  debug?: string[];
   error?: { name: string; code?: string; message: string };
 }
 
@@ -64,27 +70,45 @@ async function raw(): Promise<NtlmResult> {
   const legs: string[] = [];
   const statuses: number[] = [];
   const credentials = spec.user && password !== undefined ? new ProxyCredentials(spec.user, password) : undefined;
-  const ntlm = new NtlmAuthenticator(proxy.hostname, { credentials });
   const socket = net.connect(Number(proxy.port), proxy.hostname);
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   const localPort = socket.localPort;
   const read = reader(socket);
+  let auth: ProxyAuthenticator | undefined;
   const connect = (token: string): void => {
-    socket.write(`CONNECT ${target.host} HTTP/1.1\r\nHost: ${target.host}\r\nProxy-Authorization: NTLM ${token}\r\n\r\n`);
+    socket.write(`CONNECT ${target.host} HTTP/1.1\r\nHost: ${target.host}\r\nProxy-Authorization: ${auth?.scheme} ${token}\r\n\r\n`);
   };
+  const debugLines: string[] = [];
+  const onDebug = (m: unknown): void => void debugLines.push((m as { message: string }).message);
+  debugChannel.subscribe(onDebug);
   try {
     // No credentials at first: the 407 says what the proxy offers.
     socket.write(`CONNECT ${target.host} HTTP/1.1\r\nHost: ${target.host}\r\n\r\n`);
     const first = await read();
     statuses.push(first.status);
     const offered = parseChallenges(first.headers.filter(([k]) => k === 'proxy-authenticate').map(([, v]) => v)).map((c) => c.scheme);
-    connect(await ntlm.start());
+    if (spec.mode === 'choose') {
+      const started = await startProxyAuthenticator({ offered, setting: 'any', kerberos: true, spn: `HTTP@${proxy.hostname}`, proxyHost: proxy.hostname, credentials });
+      if (started.scheme !== 'negotiate' && started.scheme !== 'ntlm') throw new Error(`no authenticator: ${started.choice.reason}`);
+      auth = started.authenticator;
+      connect(started.token);
+    } else {
+      auth = new NtlmAuthenticator(proxy.hostname, { credentials });
+      connect(await auth.start());
+    }
     legs.push('start');
     const challenged = await read();
     statuses.push(challenged.status);
+    const done = { offered, legs, scheme: auth.scheme, ...(spec.mode === 'choose' && { debug: debugLines }) };
+    // Negotiate: one token, and Squid's answer is the status (a 200 carries no reply token from Squid).
+    if (challenged.status === 200 && auth.scheme === 'Negotiate') {
+      socket.write(`GET /through-negotiate HTTP/1.1\r\nHost: ${target.host}\r\nConnection: close\r\n\r\n`);
+      statuses.push((await read()).status);
+      return { statuses, ...done, oneConnection: socket.localPort === localPort };
+    }
     const challenge = parseChallenges(challenged.headers.filter(([k]) => k === 'proxy-authenticate').map(([, v]) => v)).find((c) => c.scheme === 'ntlm')?.token;
-    if (challenged.status !== 407 || !challenge) return { statuses, offered, legs, oneConnection: socket.localPort === localPort };
-    const next = await ntlm.step(challenge);
+    if (challenged.status !== 407 || !challenge) return { statuses, ...done, oneConnection: socket.localPort === localPort };
+    const next = await auth.step(challenge);
     legs.push('step');
     if (!next.done || !next.token) throw new Error('NTLM wanted another leg after the challenge');
     connect(next.token);
@@ -94,9 +118,10 @@ async function raw(): Promise<NtlmResult> {
       socket.write(`GET /through-ntlm HTTP/1.1\r\nHost: ${target.host}\r\nConnection: close\r\n\r\n`);
       statuses.push((await read()).status);
     }
-    return { statuses, offered, legs, oneConnection: socket.localPort === localPort && !socket.destroyed };
+    return { statuses, ...done, oneConnection: socket.localPort === localPort && !socket.destroyed };
   } finally {
-    ntlm.dispose();
+    debugChannel.unsubscribe(onDebug);
+    auth?.dispose();
     socket.destroy();
   }
 }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { NativeSecurityFailure, NtlmAuthenticator, type SecurityProvider } from '../../src/auth/index.js';
+import { NativeSecurityFailure, NtlmAuthenticator, startProxyAuthenticator, type SecurityProvider } from '../../src/auth/index.js';
 import type { InitContextOptions } from '../../src/auth/native/provider.js';
 import { ProxyCredentials } from '../../src/config/proxy-credentials.js';
 import { JaatoProxyError } from '../../src/errors.js';
@@ -76,10 +76,34 @@ test('NtlmAuthenticator: typed errors for no mechanism, no credentials and a fai
     });
     assert.ok(f.disposed() >= 1, `${code}: the context is released after a failure`);
   }
-  assert.throws(() => new NtlmAuthenticator('p', { credentials: new ProxyCredentials('bob', PASSWORD) }), (e: unknown) => {
-    assert.ok(e instanceof JaatoProxyError && e.code === 'ERR_JAATO_INVALID_OPTION');
-    assert.match(e.message, /DOMAIN\\user/);
-    assert.ok(!e.message.includes(PASSWORD) && !e.message.includes('bob'));
-    return true;
+});
+
+test('startProxyAuthenticator: Negotiate first; falls to NTLM only where Negotiate cannot make a token and NTLM is allowed', async () => {
+  // Negotiate (SPNEGO) fails for want of a ticket; NTLM works.
+  const provider = (spnegoFails: boolean): SecurityProvider => ({
+    info: { family: 'mit', library: 'fake', version: undefined, api: 'GSSAPI' },
+    inquireCredential: async () => ({ principal: undefined, lifetimeSeconds: undefined }),
+    initContext: (options) => ({
+      step: async () => {
+        if (options.mechanism !== 'ntlm' && spnegoFails) throw new NativeSecurityFailure('no-credentials', 'gss_init_sec_context', 7 << 16, 0, 'No credentials');
+        return { token: Buffer.from(options.mechanism === 'ntlm' ? 'type1' : 'spnego'), complete: false };
+      },
+      targetName: async () => undefined,
+      dispose: () => undefined,
+    }),
   });
+  const base = { offered: ['negotiate', 'ntlm'], kerberos: true, spn: 'HTTP@proxy.example', proxyHost: 'proxy.example', platform: 'linux' as const };
+  const ok = await startProxyAuthenticator({ ...base, setting: 'any', provider: provider(false) });
+  assert.equal(ok.scheme, 'negotiate');
+  const fell = await startProxyAuthenticator({ ...base, setting: 'any', provider: provider(true) });
+  assert.equal(fell.scheme, 'ntlm');
+  assert.match(fell.choice.reason, /Negotiate could not make a token \(ERR_JAATO_KERBEROS_NO_CREDENTIALS\)/);
+  if (fell.scheme === 'ntlm') {
+    assert.equal(fell.authenticator.scheme, 'NTLM');
+    assert.equal(fell.token, Buffer.from('type1').toString('base64'));
+    fell.authenticator.dispose();
+  }
+  const pinned = await startProxyAuthenticator({ ...base, setting: 'negotiate', provider: provider(true) });
+  assert.equal(pinned.scheme, undefined);
+  if (pinned.scheme === undefined) assert.deepEqual(pinned.errors.map((e) => e.code), ['ERR_JAATO_KERBEROS_NO_CREDENTIALS']);
 });

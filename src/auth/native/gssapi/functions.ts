@@ -32,6 +32,11 @@ export interface GssFunctions {
   readonly oids: { readonly hostbasedService: bigint; readonly userName: bigint; readonly spnego: bigint; readonly krb5: bigint; readonly ntlmssp: bigint };
   /** A `gss_OID_set` of NTLMSSP alone (the mechanism a password credential is for). */
   readonly ntlmsspSet: bigint;
+  /** `gss_OID_set`s of Kerberos alone (what our SPNEGO may negotiate) and of SPNEGO with Kerberos (the credential it runs on). */
+  readonly krb5Set: bigint;
+  readonly spnegoKrb5Set: bigint;
+  /** `gss_set_neg_mechs` (MIT, Heimdal): which mechanisms a SPNEGO credential offers. Undefined where not exported. */
+  readonly setNegMechs: Fn | undefined;
 }
 
 /** Declares the functions on `lib` with the struct layout of `platform`/`arch` (see layout.ts). */
@@ -66,9 +71,18 @@ export function declareGssFunctions(koffi: Koffi, lib: LibraryHandle, platform: 
   };
 
   const oids = { hostbasedService: oid(OID_BYTES.hostbasedService), userName: oid(OID_BYTES.userName), spnego: oid(OID_BYTES.spnego), krb5: oid(OID_BYTES.krb5), ntlmssp: oid(OID_BYTES.ntlmssp) };
-  // The set's elements are the descriptors themselves (an array of one), not pointers to them.
-  const set: unknown = koffi.alloc(OidSet, 1);
-  koffi.encode(set, OidSet, { count: 1, elements: oids.ntlmssp });
+  // A set's elements are the descriptors themselves (one contiguous array), not pointers to them.
+  const oidSet = (members: readonly Buffer[]): bigint => {
+    const elements: unknown = koffi.alloc(OidDesc, members.length);
+    koffi.encode(elements, koffi.array(OidDesc, members.length), members.map((bytes) => {
+      const b: unknown = koffi.alloc('uint8_t', bytes.length);
+      koffi.encode(b, 'uint8_t', [...bytes], bytes.length);
+      return { length: bytes.length, elements: b };
+    }));
+    const set: unknown = koffi.alloc(OidSet, 1);
+    koffi.encode(set, OidSet, { count: members.length, elements });
+    return set as bigint;
+  };
   return {
     koffi,
     BufferDesc,
@@ -86,6 +100,9 @@ export function declareGssFunctions(koffi: Koffi, lib: LibraryHandle, platform: 
     releaseBuffer: f('gss_release_buffer', [out(u32), inout(BufferDesc)]),
     acquireCredWithPassword: optional('gss_acquire_cred_with_password', [out(u32), ptr, P(BufferDesc), u32, ptr, 'int', out(ptr), ptr, out(u32)]),
     oids,
-    ntlmsspSet: set as bigint,
+    ntlmsspSet: oidSet([OID_BYTES.ntlmssp]),
+    krb5Set: oidSet([OID_BYTES.krb5]),
+    spnegoKrb5Set: oidSet([OID_BYTES.spnego, OID_BYTES.krb5]),
+    setNegMechs: optional('gss_set_neg_mechs', [out(u32), ptr, ptr]),
   };
 }

@@ -14,6 +14,10 @@ interface Handles {
   cred: unknown;
   /** A call is running on the pool with these handles: release when it returns, not before. */
   busy: boolean;
+  /** SPNEGO's credential was limited to Kerberos (or that was tried and left to the default). */
+  negotiated: boolean;
+  /** `cred` is that limited SPNEGO credential. */
+  limited: boolean;
   disposed: boolean;
 }
 
@@ -43,7 +47,7 @@ export class GssapiContext implements SecurityContext {
   readonly #fns: GssFunctions;
   readonly #info: SecurityLibraryInfo;
   readonly #options: InitContextOptions;
-  readonly #h: Handles = { context: null, target: null, cred: null, busy: false, disposed: false };
+  readonly #h: Handles = { context: null, target: null, cred: null, busy: false, negotiated: false, limited: false, disposed: false };
   #complete = false;
 
   constructor(fns: GssFunctions, info: SecurityLibraryInfo, options: InitContextOptions) {
@@ -58,6 +62,16 @@ export class GssapiContext implements SecurityContext {
     const h = this.#h;
     if (h.disposed) throw new Error('GssapiContext: step() after dispose()');
     if (!h.target) h.target = this.#importTarget();
+    const ntlm = this.#options.mechanism === 'ntlm';
+    if (!ntlm && !h.cred && !h.negotiated) {
+      h.negotiated = true;
+      h.cred = await this.#kerberosOnlySpnego();
+      h.limited = h.cred !== null;
+      if (h.disposed) {
+        release(fns, h);
+        throw new Error('GssapiContext: disposed while its credentials were acquired');
+      }
+    }
     if ((this.#options.principal || this.#options.password) && !h.cred) {
       const cred = this.#options.password ? await this.#acquireWithPassword(this.#options.password) : await this.#acquire(this.#options.principal as string);
       if (h.disposed) {
@@ -69,7 +83,6 @@ export class GssapiContext implements SecurityContext {
     const minor = [0];
     const context = [h.context];
     const output: { length?: number; value?: unknown } = {};
-    const ntlm = this.#options.mechanism === 'ntlm';
     // NTLM has no mutual authentication: the proxy's last word is its status, not a token.
     const flags = (this.#options.mutual && !ntlm ? GSS_C_MUTUAL_FLAG : 0) | GSS_C_SEQUENCE_FLAG;
     const mech = ntlm ? fns.oids.ntlmssp : fns.oids.spnego;
@@ -101,7 +114,9 @@ export class GssapiContext implements SecurityContext {
       if (!ntlm && !input && !isKrb5Code(first.minor) && !h.disposed) {
         const direct = await this.#krb5Failure();
         // The same failure seen closer, not another one (the environment may have changed between the calls).
-        const same = direct && ((direct.major & 0x00ff0000) === (first.major & 0x00ff0000) || (first.major & 0x00ff0000) === GSS_S.BAD_MECH);
+        // Limited to Kerberos, SPNEGO reports a missing ticket as GSS_S_FAILURE ("cannot find mechanisms to negotiate").
+        const nothingToNegotiate = h.limited && (first.major & 0x00ff0000) === GSS_S.FAILURE;
+        const same = direct && ((direct.major & 0x00ff0000) === (first.major & 0x00ff0000) || (first.major & 0x00ff0000) === GSS_S.BAD_MECH || nothingToNegotiate);
         if (direct && same && (isKrb5Code(direct.minor) || direct.kind !== 'other')) {
           if (this.#info.family === 'mit' && first.minor !== 0 && isKrb5Code(direct.minor)) renumbered.set(first.minor, direct.minor);
           throw direct;
@@ -152,7 +167,9 @@ export class GssapiContext implements SecurityContext {
     h.busy = true;
     let major: number;
     try {
-      major = await onPool(fns.initSecContext, minor, h.cred, context, h.target, fns.oids.krb5, GSS_C_MUTUAL_FLAG, 0, null, { length: 0, value: null }, [null], output, [0], [0]);
+      // The limited SPNEGO credential may hold no Kerberos element (no ticket): ask with the default one, as before it.
+      const cred = h.limited && !this.#options.principal ? null : h.cred;
+      major = await onPool(fns.initSecContext, minor, cred, context, h.target, fns.oids.krb5, GSS_C_MUTUAL_FLAG, 0, null, { length: 0, value: null }, [null], output, [0], [0]);
     } finally {
       h.busy = false;
       if (output.value) takeBuffer(fns, output);
@@ -177,6 +194,37 @@ export class GssapiContext implements SecurityContext {
     const major = fns.importName(minor, { length: text.length, value: text }, fns.oids.hostbasedService, name) as number;
     if (gssError(major)) throw failure(fns, this.#info, 'gss_import_name', major, minor[0] ?? 0);
     return name[0];
+  }
+
+  /**
+   * A SPNEGO credential that negotiates Kerberos alone (`gss_set_neg_mechs`). Without it SPNEGO offers
+   * every mechanism with credentials, and with gss-ntlmssp installed and NTLM credentials at hand
+   * (NTLM_USER_FILE, winbind) but no ticket, its "Negotiate" token is NTLM, which a Kerberos proxy
+   * refuses (measured against the AD lab's Squid): NTLM is chosen as its own scheme, never inside
+   * SPNEGO. Null where this cannot be done (no ticket, an old library): the init call then runs on the
+   * default credential and reports any failure as before.
+   */
+  async #kerberosOnlySpnego(): Promise<unknown> {
+    const fns = this.#fns;
+    if (!fns.setNegMechs) return null;
+    const principal = this.#options.principal;
+    const minor = [0];
+    const name = [null as unknown];
+    if (principal) {
+      const text = Buffer.from(principal, 'utf8');
+      if (gssError(fns.importName(minor, { length: text.length, value: text }, fns.oids.userName, name) as number)) return null;
+    }
+    try {
+      const cred = [null as unknown];
+      if (gssError(await onPool(fns.acquireCred, minor, name[0], 0xffffffff, fns.spnegoKrb5Set, GSS_C_INITIATE, cred, null, [0])) || !cred[0]) return null;
+      if (gssError(fns.setNegMechs(minor, cred[0], fns.krb5Set) as number)) {
+        fns.releaseCred([0], cred);
+        return null;
+      }
+      return cred[0];
+    } finally {
+      if (name[0]) fns.releaseName([0], name);
+    }
   }
 
   /**
