@@ -2,29 +2,6 @@
 // information (fast: no program to build), and no formatting: the code's layout is not its business.
 import tseslint from 'typescript-eslint';
 
-// Files that still hold an `as unknown as` when the rule came in (issue 27): a warning there, an error
-// everywhere else, so that no new one appears. Fix a file's casts (or disable each on its line with the
-// reason), then take it off this list.
-const CASTS_TO_FIX = [
-  'src/adapters/global.ts',
-  'src/adapters/node/agents.ts',
-  'src/adapters/undici/forward-auth.ts',
-  'src/adapters/undici/public-dispatcher.ts',
-  'src/adapters/undici/tunnel-errors.ts',
-  'test/adapters/dispatch-fast-path.test.ts',
-  'test/adapters/global-install.test.ts',
-  'test/adapters/node-agents-early-head.test.ts',
-  'test/conformance/clients.ts',
-  'test/helpers/websocket.ts',
-  'test/pac/pac-functions.test.ts',
-  'test/sdk/azure.test.ts',
-  'test/security/hostile-pac-inprocess.test.ts',
-  'test/security/hostile-pac-run.ts',
-  'test/security/secrets.test.ts',
-  'test/session/per-request.test.ts',
-  'test/system/readers.test.ts',
-];
-
 export default tseslint.config(
   { ignores: ['dist/', '.test-build/', '.cache/', 'node_modules/', 'coverage/'] },
   {
@@ -44,9 +21,5 @@ export default tseslint.config(
         },
       ],
     },
-  },
-  {
-    files: CASTS_TO_FIX,
-    rules: { 'no-restricted-syntax': ['warn', { selector: "TSAsExpression > TSAsExpression.expression[typeAnnotation.type='TSUnknownKeyword']", message: '`as unknown as`: one of the casts issue 27 is to remove' }] },
   },
 );

@@ -5,6 +5,8 @@
 //   npm run build && node --expose-gc bench/soak.mjs [fetchRequests=100000] [serveRequests=50000] [concurrency=64]
 // (--expose-gc: the heap is measured after a full collection, so growth means retained memory)
 //   npm run bench:soak -- --faults [requests=20000] [concurrency=32]: the soak with faults (soak-faults.mjs)
+//   npm run bench:soak -- --memory [requests=100000] [concurrency=64] [client]: each client in its own
+//     process, memory at twenty points and failures without faults (soak-memory.mjs)
 import { spawn } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,6 +15,11 @@ import { Agent, ProxyAgent } from 'undici';
 import { startLab } from '../.test-build/lab/lab.js';
 import { createFetch } from '../dist/index.js';
 
+if (process.argv.includes('--memory')) {
+  const { soakMemory } = await import('./soak-memory.mjs');
+  await soakMemory(process.argv.slice(2).filter((a) => a !== '--memory'));
+  process.exit(0);
+}
 if (process.argv.includes('--faults')) {
   const { soakWithFaults } = await import('./soak-faults.mjs');
   await soakWithFaults(process.argv.slice(2).filter((a) => a !== '--faults').map(Number));

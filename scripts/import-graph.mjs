@@ -9,16 +9,9 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 const SRC = resolve(import.meta.dirname ?? dirname(new URL(import.meta.url).pathname), '..', 'src');
 
 /** Top first: a folder may import only folders below it. */
-const LAYERS = ['entry', 'cli', 'lab', 'install', 'server', 'diagnostics', 'adapters', 'system', 'pac', 'transport', 'auth', 'config', 'base'];
-/** Files at the root of src/: the package's entry points, and the utilities every folder uses. */
-const ROOT = { 'index.ts': 'entry', 'register.ts': 'entry', 'register-require.ts': 'entry', 'errors.ts': 'base', 'debug.ts': 'base', 'redact.ts': 'base' };
-/**
- * Known upward edges, each with the issue that removes it: kept visible in the output, not failed on,
- * so the check guards against new ones meanwhile. Empty this list, do not grow it.
- */
-const KNOWN = new Map([
-  ['adapters -> server', 'issue 27: the local proxy thread (adapters/local-proxy-*.ts) belongs in install/, which src/index.ts names'],
-]);
+const LAYERS = ['entry', 'cli', 'install', 'server', 'diagnostics', 'adapters', 'routing', 'system', 'pac', 'transport', 'auth', 'config', 'base'];
+/** Files at the root of src/: the package's main entry point, and the utilities every folder uses. */
+const ROOT = { 'index.ts': 'entry', 'errors.ts': 'base', 'debug.ts': 'base', 'redact.ts': 'base' };
 
 function files(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -54,7 +47,8 @@ for (const file of files(SRC)) {
 
 const rank = (f) => (LAYERS.includes(f) ? LAYERS.indexOf(f) : -1);
 const problems = [];
-for (const f of graph.keys()) if (rank(f) < 0) problems.push(`folder ${f} is in no layer: add it to LAYERS in scripts/import-graph.mjs`);
+const folders = new Set([...graph.keys(), ...[...graph.values()].flatMap((to) => [...to])]);
+for (const f of folders) if (rank(f) < 0) problems.push(`folder ${f} is in no layer: add it to LAYERS in scripts/import-graph.mjs`);
 
 console.log('src/ folder graph (imports between folders, top layer first):');
 for (const from of LAYERS) {
@@ -63,8 +57,8 @@ for (const from of LAYERS) {
   const parts = out.map((to) => {
     const key = `${from} -> ${to}`;
     const up = rank(to) <= rank(from);
-    if (up && !KNOWN.has(key)) problems.push(`upward import ${key} (${edges.get(key)})`);
-    return `${to} (${edges.get(key)})${up ? (KNOWN.has(key) ? ' UPWARD, known' : ' UPWARD') : ''}`;
+    if (up) problems.push(`upward import ${key} (${edges.get(key)})`);
+    return `${to} (${edges.get(key)})${up ? ' UPWARD' : ''}`;
   });
   console.log(`  ${from.padEnd(12)} -> ${parts.join(', ')}`);
 }
@@ -91,17 +85,11 @@ function connect(v) {
       info.get(w).on = false;
       component.push(w);
     } while (w !== v);
-    if (component.length > 1) {
-      const known = component.every((a) => component.every((b) => a === b || !graph.get(a)?.has(b) || rank(b) > rank(a) || KNOWN.has(`${a} -> ${b}`)));
-      const line = `cycle between folders: ${component.sort().join(', ')}`;
-      if (known) console.log(`  ${line} (only through known upward edges)`);
-      else problems.push(line);
-    }
+    if (component.length > 1) problems.push(`cycle between folders: ${component.sort().join(', ')}`);
   }
 }
 for (const v of graph.keys()) if (!info.has(v)) connect(v);
 
-for (const [key, why] of KNOWN) if (edges.has(key)) console.log(`  known: ${key}: ${why}`);
 if (problems.length > 0) {
   for (const p of problems) console.error(`import-graph: ${p}`);
   process.exit(1);

@@ -13,32 +13,8 @@ PACKAGES+=(samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind ldb-t
 # NTLM with winbind's ntlm_auth, and util-linux's unshare gives Squid the lab's own winbindd socket.
 PACKAGES+=(gss-ntlmssp util-linux)
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing Debian packages: ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  # Installing apache2 (or squid) starts the system service, apache2 on port 80. The lab runs its own
-  # instances and neither needs nor should disturb those: a policy-rc.d that refuses (exit 101) keeps
-  # them from starting. One already there is the machine's own and stays; ours is removed afterwards.
-  POLICY=/usr/sbin/policy-rc.d
-  ours=""
-  if [ ! -e "$POLICY" ]; then
-    printf '#!/bin/sh\n# jaato-proxy setup: no service starts during this install\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
-    $SUDO chmod 755 "$POLICY"
-    ours=1
-    trap '$SUDO rm -f "$POLICY"' EXIT
-  fi
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  if [ -n "$ours" ]; then
-    $SUDO rm -f "$POLICY"
-    trap - EXIT
-  fi
-fi
+source scripts/apt-install.sh
+apt_install setup "${PACKAGES[@]}"
 
 # No dependency needs its install script (koffi's binary is its @koromix/koffi-<platform> package).
 echo "setup: npm ci"

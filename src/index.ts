@@ -8,13 +8,13 @@
 export { createFetch, getFetchInit, type ProxiedFetch } from './adapters/fetch.js';
 export { ProxyDispatcher, type ProxyDispatcherOptions } from './adapters/undici/public-dispatcher.js';
 export { createAgents, getAgent, type ProxyAgentOptions, type ProxyAgents } from './adapters/node/agents.js';
-export type { ProxyClientOptions } from './adapters/client-options.js';
+export type { ProxyClientOptions } from './transport/options.js';
 // createAxios lives at 'jaato-proxy/axios' (its types need axios); the config helper needs nothing.
 export { getAxiosConfig, type AxiosProxyConfig } from './adapters/axios-config.js';
 export { getGotOptions } from './adapters/got.js';
 // The whole process.
-export { install, installed, uninstall, type Installation, type InstallOptions } from './adapters/global.js';
-export type { EnvironmentChange } from './adapters/local-proxy-net.js';
+export { install, installed, uninstall, type Installation, type InstallOptions } from './install/global.js';
+export type { EnvironmentChange } from './install/local-proxy-net.js';
 // Decisions, as the seed named them.
 export { explain, getProxyUrl, isKerberosProxyEnabled, shouldBypassProxy, type Explanation } from './config/index.js';
 export { generateSpnegoToken, type SpnegoOptions } from './auth/index.js';
@@ -40,4 +40,4 @@ export {
 } from './auth/index.js';
 export { ProxyAuthenticationError, ProxyConnectionError, ProxyHeaderTooLargeError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError, RequestBodyReplayError } from './transport/errors.js';
 export { PacEvaluationError, PacFetchError, type PacFailure } from './pac/errors.js';
-export { LocalProxyThreadError } from './adapters/local-proxy-net.js';
+export { LocalProxyThreadError } from './install/local-proxy-net.js';

@@ -4,12 +4,11 @@
  */
 import { createRequire } from 'node:module';
 import type { AxiosInstance, AxiosStatic, CreateAxiosDefaults } from 'axios';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import http, { Agent as HttpAgent } from 'node:http';
+import https, { Agent as HttpsAgent } from 'node:https';
 import { getAxiosConfig } from './axios-config.js';
 import { programAxiosCopies, type AxiosDefaultsHolder } from './axios-copies.js';
-import { installed } from './global.js';
-import { getDefaultAgents, type ProxyAgentOptions } from './node/agents.js';
+import { getDefaultAgents, ProxyHttpAgent, ProxyHttpsAgent, type ProxyAgentOptions } from './node/agents.js';
 
 export { getAxiosConfig, type AxiosProxyConfig } from './axios-config.js';
 
@@ -28,9 +27,10 @@ function plainAgent(agent: unknown): boolean {
 
 function wire(axios: AxiosDefaultsHolder): void {
   axios.defaults.proxy = false;
-  // Under the global install the agents behind http(s).globalAgent route; without one, ours go in
-  // the defaults, so proxy: false never means direct.
-  if (installed()) return;
+  // Under the global install the agents behind http(s).globalAgent route (asked of the agents, not of
+  // install/, which sits above the adapters); without one, ours go in the defaults, so proxy: false
+  // never means direct.
+  if (http.globalAgent instanceof ProxyHttpAgent && https.globalAgent instanceof ProxyHttpsAgent) return;
   const agents = getDefaultAgents();
   if (plainAgent(axios.defaults.httpAgent)) axios.defaults.httpAgent = agents.http;
   if (plainAgent(axios.defaults.httpsAgent)) axios.defaults.httpsAgent = agents.https;

@@ -1,7 +1,7 @@
 import { KerberosError, KerberosUnknownSpnError } from '../auth/errors.js';
 import { chooseProxyScheme, type ProxyAuthSetting } from '../auth/scheme-choice.js';
 import { JaatoProxyError } from '../errors.js';
-import { decideOn407, LARGE_AUTH_HEADER, VERY_LARGE_AUTH_HEADER } from '../transport/auth-decision.js';
+import { decideOn407, LARGE_AUTH_HEADER, VERY_LARGE_AUTH_HEADER } from '../auth/auth-decision.js';
 import { ProxyAuthenticationError, ProxyHeaderTooLargeError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError } from '../transport/errors.js';
 import { withPrincipal } from './credentials.js';
 import { certificateProblem, certificateRemedy, DNS, errorCodes, NOT_TLS, REFUSED } from './error-codes.js';

@@ -6,8 +6,7 @@ import { JaatoProxyError, unwrapError } from '../errors.js';
 import { KerberosError } from '../auth/errors.js';
 import { ProxyMutualAuthError, ProxyTunnelError } from '../transport/errors.js';
 import { createFetch } from '../adapters/fetch.js';
-import { transportOptions } from '../adapters/client-options.js';
-import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
+import { transportOptions, type ProxyClientOptions } from '../transport/options.js';
 import { authCheck, directRemedy, fetchAuthNote, mutualAuthRemedy, originRemedy, sentWith, tunnelRefusedRemedy, type AuthSetting } from './advice.js';
 import { checkKerberos, KERBEROS_OFF, spnStateOf, type KerberosFacts } from './kerberos-checks.js';
 import { judgeProbe, planPac, type PacFacts, type PacPlan, type PacProbe } from './pac-checks.js';
@@ -26,7 +25,7 @@ import type { Check } from './check.js';
 export type { Check, CheckStatus } from './check.js';
 
 export interface DoctorOptions
-  extends Pick<ProxyDispatcherOptions, 'ca' | 'proxyCa' | 'proxyTls' | 'rejectUnauthorized' | 'proxy' | 'proxySource' | 'noProxy' | 'kerberos' | 'connectTimeout' | 'tokenTimeout' | 'requireMutualAuth'> {
+  extends Pick<ProxyClientOptions, 'ca' | 'proxyCa' | 'proxyTls' | 'rejectUnauthorized' | 'proxy' | 'proxySource' | 'noProxy' | 'kerberos' | 'connectTimeout' | 'tokenTimeout' | 'requireMutualAuth'> {
   env?: Env;
   /** What set `noProxy` to turn every proxy off (the CLI's `-x ""`), for the proxy-variables line. */
   noProxySource?: string;
@@ -120,7 +119,7 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   }
 
   // 3. The route (for the URL), else the proxies configured for each scheme; with a PAC, what it answers.
-  const clientOptions: ProxyDispatcherOptions = { env, ...explicitRouting(routing), ...pick(options, 'ca', 'proxyCa', 'proxyTls', 'rejectUnauthorized', 'connectTimeout', 'tokenTimeout'), ...(pac && { pac: pac.url }) };
+  const clientOptions: ProxyClientOptions = { env, ...explicitRouting(routing), ...pick(options, 'ca', 'proxyCa', 'proxyTls', 'rejectUnauthorized', 'connectTimeout', 'tokenTimeout'), ...(pac && { pac: pac.url }) };
   const transport = { ...transportOptions(options), ...(url === undefined && { standIn: true, forward: (t: URL) => forwardedHead(t, clientOptions) }) };
   let routes: Probe[];
   let plan: PacPlan | undefined;
@@ -230,7 +229,7 @@ function authSetting(route: ProxyRoute): AuthSetting {
 }
 
 /** A HEAD through the library's own forwarding, as any http: request goes; its status, or the typed error. */
-async function forwardedHead(target: URL, options: ProxyDispatcherOptions): Promise<string> {
+async function forwardedHead(target: URL, options: ProxyClientOptions): Promise<string> {
   const fetch = createFetch(options);
   try {
     const res = await fetch(target, { method: 'HEAD', redirect: 'manual' });

@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, isIP } from 'node:net';
 import { basicAuthorization } from '../auth/basic.js';
 import type { ProxyEndpoint } from '../config/proxy-url.js';
 import type { Check } from './check.js';
@@ -23,7 +23,12 @@ export function classifyServeAnswer(answer: string): ServeAnswer {
   return 'other';
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/i;
+/** Where serve can be on this machine: `localhost`, 127.0.0.0/8 or ::1 (the URL parser has made the address canonical). */
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  const family = isIP(host);
+  return family === 4 ? host.startsWith('127.') : family === 6 && host === '::1';
+}
 
 /** Sends `GET / HTTP/1.1` (origin form: serve refuses it after its client check, forwarding nothing) and returns the answer's start. */
 function ask(proxy: ProxyEndpoint, authorization: string | undefined, timeout: number): Promise<string> {
@@ -53,7 +58,7 @@ function ask(proxy: ProxyEndpoint, authorization: string | undefined, timeout: n
  * and whether the credential in the proxy URL is this run's.
  */
 export async function checkServeClientAuth(proxy: ProxyEndpoint, timeout = 2000): Promise<Check | undefined> {
-  if (proxy.protocol !== 'http:' || !LOOPBACK.test(proxy.hostname)) return undefined;
+  if (proxy.protocol !== 'http:' || !isLoopbackHost(proxy.hostname)) return undefined;
   const kind = classifyServeAnswer(await ask(proxy, undefined, timeout));
   const name = 'serve client auth';
   const where = `jaato-proxy serve at ${proxy.redacted} (${proxy.source})`;

@@ -3,8 +3,10 @@ import type { ProxyRoute } from '../config/proxy-config.js';
 import { debug } from '../debug.js';
 import { ChunkedEnd } from './chunked-end.js';
 import { ConnectionAuthState } from './connection-auth-state.js';
-import { forwardFailure, ProxyConnectionError, RequestBodyReplayError } from './errors.js';
-import { basicHeader, needsNegotiateToken, ProxyAuthSession, type ProxyAuthOptions } from './proxy-auth-session.js';
+import { forwardFailure, ProxyConnectionError } from './errors.js';
+import { checkReply, makeLeg } from './exchange-steps.js';
+import { ProxyAuthSession, type ProxyAuthOptions } from './proxy-auth-session.js';
+import { connectionCloses, ProxyExchange, type ExchangeAction } from './proxy-exchange.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
 import { BodyRecord, DEFAULT_BODY_REPLAY_LIMIT } from './replayable-body.js';
 import { SocketFacade } from './socket-facade.js';
@@ -29,7 +31,7 @@ const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*(\d+)[ \t]*(?=\r\n)/i;
 const CHUNKED = /\r\ntransfer-encoding:[^\r]*chunked[ \t]*(?=\r\n)/i;
 const EXPECT_CONTINUE = /\r\nexpect:[ \t]*100-continue[ \t]*(?=\r\n)/i;
 
-/** One request as it crosses the connection: its head (as the client wrote it), its body so far, its session. */
+/** One request as it crosses the connection: its head (as the client wrote it), its body so far, its exchange. */
 interface Outgoing {
   method: string;
   /** The head without the final empty line, as the client wrote it (no Proxy-Authorization: ours is added). */
@@ -41,8 +43,7 @@ interface Outgoing {
   /** Its body so far, kept to send it again after a 407 (up to the replay limit). */
   record: BodyRecord;
   session: ProxyAuthSession;
-  /** The connection it went on without a token because that connection was authenticated. */
-  onAuthenticated: number | undefined;
+  exchange: ProxyExchange;
   /** After a 407 that came before the body was complete: the rest is recorded only, and sent with the replay. */
   held: boolean;
   /** `Expect: 100-continue`: the client may wait for a 100 before it sends the body. */
@@ -65,7 +66,8 @@ interface Incoming {
 
 /**
  * The connection a node:http agent hands to a request forwarded to the proxy (absolute form): a Duplex
- * between node:http and the proxy's socket that applies the proxy-auth session to each request, which
+ * between node:http and the proxy's socket, the node:http binding of the forwarded exchange
+ * (proxy-exchange.ts decides, this does the I/O). It applies the proxy auth to each request, which
  * node:http cannot do itself (it renders a request's head synchronously, and a Negotiate token is made
  * asynchronously). It reads the HTTP/1.1 framing node:http writes, so it knows where each request head
  * starts, and the framing of the proxy's answers (the strict reader), so it knows which answer is whose:
@@ -182,6 +184,7 @@ export class ForwardConnection extends SocketFacade {
     const what = requestName(method, target);
     const length = CONTENT_LENGTH.exec(`${head}\r\n`);
     const chunked = CHUNKED.test(`${head}\r\n`);
+    const session = new ProxyAuthSession(this.#route, this.#options);
     const out: Outgoing = {
       method,
       head: head.replace(/\r\nproxy-authorization:[^\r]*(?=\r\n|$)/gi, ''),
@@ -190,8 +193,8 @@ export class ForwardConnection extends SocketFacade {
       chunked: chunked ? new ChunkedEnd() : undefined,
       complete: !chunked && !(length && Number(length[1]) > 0),
       record: new BodyRecord(this.#limit),
-      session: new ProxyAuthSession(this.#route, this.#options),
-      onAuthenticated: undefined,
+      session,
+      exchange: new ProxyExchange(this.#route, session, this.#auth, what),
       held: false,
       expectContinue: EXPECT_CONTINUE.test(`${head}\r\n`),
       whenComplete: undefined,
@@ -199,13 +202,43 @@ export class ForwardConnection extends SocketFacade {
     this.#out = out;
     this.#in = newIncoming(method);
     this.#awaiting = true;
-    let header = basicHeader(this.#route);
-    if (needsNegotiateToken(this.#route, this.#auth.authenticated)) header = await out.session.preAuth(this.#abort.signal);
-    else {
-      out.session.sentWith(header);
-      if (header === undefined && this.#route.auth === 'negotiate') out.onAuthenticated = this.#auth.generation;
+    await this.#act(out, out.exchange.step({ type: 'start' }));
+  }
+
+  /** Does what the request's exchange asks (proxy-exchange.ts), until it waits for the proxy. */
+  async #act(out: Outgoing, action: ExchangeAction): Promise<void> {
+    for (;;) {
+      switch (action.do) {
+        case 'token':
+        case 'answer':
+          action = out.exchange.step(await makeLeg(out.session, action, this.#abort.signal));
+          break;
+        case 'replay-body':
+          if (!out.complete && !out.expectContinue) {
+            // The proxy answered before the body was sent: the rest goes with the replay, once it came.
+            out.held = true;
+            await new Promise<void>((resolve) => (out.whenComplete = resolve));
+          }
+          action = out.exchange.step({ type: 'body', replayable: !out.record.over, limit: out.record.limit });
+          break;
+        case 'send': {
+          // A new connection when the proxy closes this one, or is behind on it (the 407 came before the
+          // body was all sent); with `Expect: 100-continue` the head goes again at once, with what came
+          // of the body so far, and the rest follows as it comes.
+          if (action.connection === 'new') await this.#redial();
+          const head = Buffer.from(withHeader(out.head, action.header), 'latin1');
+          if (!action.replay) return this.#write(head);
+          debug('proxy %s: %s sent again after a 407', this.#route.proxy.redacted, out.what);
+          const replay = this.#write(Buffer.concat([head, ...out.record.chunks]));
+          out.held = false; // set with the replay written, so no part of the body can pass it
+          return replay;
+        }
+        case 'fail':
+          throw action.error;
+        default:
+          return;
+      }
     }
-    await this.#write(Buffer.from(withHeader(out.head, header), 'latin1'));
   }
 
   /** The request line in absolute form (RFC 9112 §3.2.2) when it came in origin form and the origin is known. */
@@ -258,7 +291,7 @@ export class ForwardConnection extends SocketFacade {
       const part = data.subarray(0, n);
       data = data.subarray(n);
       if (!inc.swallow) this.#deliver(part);
-      if (done) await this.#answerEnded(inc);
+      if (done) await this.#answerEnded();
     }
   }
 
@@ -279,18 +312,18 @@ export class ForwardConnection extends SocketFacade {
     inc.framing = head.framing;
     if (head.framing.kind === 'length') inc.remaining = head.framing.length;
     if (head.framing.kind === 'chunked') inc.chunked = new ChunkedEnd();
-    if (head.statusCode === 407) {
+    const closes = head.framing.kind === 'close' || connectionCloses(head.headers);
+    let action = out.exchange.step({ type: 'head', statusCode: head.statusCode, statusText: head.statusText, headers: head.headers, closes, bodySent: out.complete });
+    if (action.do === 'fail') throw action.error;
+    if (action.do === 'hold') {
       inc.swallow = head;
       // Whatever of the body comes while the 407 is answered waits for the replay.
       if (!out.complete) out.held = true;
     } else {
-      // The proxy refused the head's size, which our token made large: an error, not the answer.
-      const tooLarge = out.session.refusedForSize(head.statusCode, head.statusText, out.what, head.headers);
-      if (tooLarge) throw tooLarge;
-      if (out.session.sent === 'negotiate') this.#auth.markAuthenticated();
-      if (out.session.mustVerify(head.headers, this.#auth.verified)) {
+      if (action.do === 'verify') {
         this.#socket.pause();
-        if (await out.session.verify(head.headers, `its ${head.statusCode} answer to ${out.what}`, this.#auth.verified)) this.#auth.markVerified();
+        action = out.exchange.step(await checkReply(out.session, head.headers, `its ${head.statusCode} answer to ${out.what}`, this.#auth.verified));
+        if (action.do === 'fail') throw action.error;
         this.#socket.resume();
       }
       this.#deliver(headBytes);
@@ -302,38 +335,15 @@ export class ForwardConnection extends SocketFacade {
         return;
       }
     }
-    if (head.framing.kind === 'none' || (head.framing.kind === 'length' && head.framing.length === 0)) await this.#answerEnded(inc);
+    if (head.framing.kind === 'none' || (head.framing.kind === 'length' && head.framing.length === 0)) await this.#answerEnded();
   }
 
-  async #answerEnded(inc: Incoming): Promise<void> {
-    const challenge = inc.swallow;
+  async #answerEnded(): Promise<void> {
     const out = this.#out as Outgoing;
     this.#in = newIncoming(out.method);
-    if (!challenge) {
-      this.#awaiting = false;
-      return;
-    }
-    const onAuthenticatedConnection = out.onAuthenticated !== undefined && this.#auth.same(out.onAuthenticated);
-    out.onAuthenticated = undefined;
-    const header = await out.session.answer407(challenge.headers['proxy-authenticate'], { signal: this.#abort.signal, onAuthenticatedConnection });
-    if (!out.complete && out.expectContinue) {
-      // The client waits for a 100 before it sends (the rest of) its body: the head goes again now,
-      // on a new connection, with what came of the body so far; the rest follows as it comes.
-      await this.#redial();
-    } else if (!out.complete) {
-      // The proxy answered before the body was sent: it is behind on this connection, so the rest
-      // goes with the replay, on a new one.
-      out.held = true;
-      await new Promise<void>((resolve) => (out.whenComplete = resolve));
-      await this.#redial();
-    } else if (challenge.framing.kind === 'close' || /(^|,)\s*close\s*(,|$)/i.test((challenge.headers.connection ?? []).join(','))) {
-      await this.#redial();
-    }
-    if (out.record.over) throw new RequestBodyReplayError(this.#route.proxy, out.what, out.record.limit);
-    debug('proxy %s: %s sent again after a 407', this.#route.proxy.redacted, out.what);
-    const replay = this.#write(Buffer.concat([Buffer.from(withHeader(out.head, header), 'latin1'), ...out.record.chunks]));
-    out.held = false; // set with the replay written, so no part of the body can pass it
-    await replay;
+    const action = out.exchange.step({ type: 'end' });
+    if (action.do === 'answer') return this.#act(out, action);
+    this.#awaiting = false;
   }
 
   async #redial(): Promise<void> {
@@ -354,12 +364,13 @@ export class ForwardConnection extends SocketFacade {
   async #closed(): Promise<void> {
     const inc = this.#in;
     if (inc?.framing?.kind === 'close') {
-      if (inc.swallow) return this.#answerEnded(inc); // a 407 whose body ran to the close: answer it on a new connection
+      if (inc.swallow) return this.#answerEnded(); // a 407 whose body ran to the close: answer it on a new connection
       this.push(null);
       return;
     }
     if (this.#awaiting) {
-      this.#fail(new ProxyConnectionError(this.#route.proxy, 'the proxy closed the connection in the middle of the exchange', undefined, this.#out?.what));
+      const action = this.#out?.exchange.step({ type: 'closed' });
+      this.#fail(action?.do === 'fail' ? action.error : new ProxyConnectionError(this.#route.proxy, 'the proxy closed the connection in the middle of the exchange', undefined, this.#out?.what));
       return;
     }
     this.push(null);

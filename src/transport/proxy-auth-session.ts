@@ -4,7 +4,7 @@ import { offeredSchemes, parseChallenges, type Challenge } from '../auth/challen
 import { KerberosError } from '../auth/errors.js';
 import { NegotiateContext } from '../auth/spnego.js';
 import { debug } from '../debug.js';
-import { decideOn407, refusedForSize, type SentScheme } from './auth-decision.js';
+import { decideOn407, refusedForSize, type SentScheme } from '../auth/auth-decision.js';
 import { ProxyAuthenticationError, ProxyHeaderTooLargeError, ProxyMutualAuthError } from './errors.js';
 
 export interface ProxyAuthOptions {
@@ -135,12 +135,13 @@ export class ProxyAuthSession {
   /**
    * The error for a non-407 answer that refuses the size of a request carrying our token (431, or 400
    * and 413 with a large one: auth-decision.ts), else undefined: the answer is the target's.
-   * `what` names the request (`CONNECT host:443`, `GET http://host`); `forwarded`: the answer's headers
+   * `what` names the request (`CONNECT host:443`, `GET http://host`), or makes its name when needed; `forwarded`: the answer's headers
    * when it answers a forwarded request (it may be the origin's), absent for a CONNECT (the proxy's).
    */
-  refusedForSize(statusCode: number, statusText: string, what: string, forwarded?: Record<string, unknown>): ProxyHeaderTooLargeError | undefined {
+  refusedForSize(statusCode: number, statusText: string, what: string | (() => string), forwarded?: Record<string, unknown>): ProxyHeaderTooLargeError | undefined {
     const proxysOwn = forwarded === undefined || forwarded['x-squid-error'] !== undefined;
     if (!refusedForSize(statusCode, this.#sent, this.#headerBytes, proxysOwn)) return undefined;
+    if (typeof what === 'function') what = what();
     debug('proxy %s: %d to %s, which carried a %d-byte Proxy-Authorization line', this.#route.proxy.redacted, statusCode, what, this.#headerBytes);
     return new ProxyHeaderTooLargeError(this.#route.proxy, what, statusCode, statusText, this.#headerBytes);
   }

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { Duplex, type DuplexOptions } from 'node:stream';
+import { destroySoon } from './destroy-soon.js';
 
 /**
  * A Duplex that node:http takes for its socket while the bytes go through code of ours to a real
@@ -54,9 +55,7 @@ export abstract class SocketFacade extends Duplex {
     return this;
   }
   destroySoon(): void {
-    if (this.writable) this.end();
-    if (this.writableFinished) this.destroy();
-    else this.once('finish', () => this.destroy());
+    destroySoon(this);
   }
   get remoteAddress(): string | undefined {
     return this.inner.remoteAddress;

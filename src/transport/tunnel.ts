@@ -3,7 +3,10 @@ import { InvalidOptionError } from '../config/errors.js';
 import type { ProxyRoute } from '../config/proxy-config.js';
 import { debug } from '../debug.js';
 import { ProxyAuthSession, type ProxyAuthOptions } from './proxy-auth-session.js';
+import { ConnectionAuthState } from './connection-auth-state.js';
 import { ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from './errors.js';
+import { checkReply, makeLeg } from './exchange-steps.js';
+import { ProxyExchange } from './proxy-exchange.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
 import { exchangeHead } from './head-exchange.js';
 import type { ResponseHead } from './response-head.js';
@@ -37,8 +40,8 @@ function extraFields(headers: TunnelOptions['connectHeaders']): string {
 /**
  * Opens a CONNECT tunnel through the proxy to `host:port` and returns the raw socket, ready for the
  * caller's TLS handshake with the origin (so TLS stays end to end and the proxy sees only the
- * authority). The auth rides on the CONNECT: pre-auth with a fresh token, then each 407 answered
- * (bounded) on a new connection.
+ * authority). The auth rides on the CONNECT, as the exchange (proxy-exchange.ts) decides: pre-auth with
+ * a fresh token, then each 407 answered (bounded) on a new connection.
  */
 export async function openTunnel(route: ProxyRoute, host: string, port: number, options: TunnelOptions): Promise<Socket> {
   const { proxy } = route;
@@ -46,42 +49,65 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
   const extra = extraFields(options.connectHeaders);
   const { signal } = options;
   const auth = new ProxyAuthSession(route, options);
+  const connection = new ConnectionAuthState();
+  const exchange = new ProxyExchange(route, auth, connection, `CONNECT ${authority}`, { authority });
   signal?.throwIfAborted();
   // While a token is being made the socket has no reader: an error then (the proxy died) must not
   // go unheard, so it is kept, and the CONNECT's reader, which sees the socket closed, reports it.
   const ignore = (): void => undefined;
   let socket = (await dialProxy(proxy, options)).on('error', ignore);
+  connection.opened();
   const onAbort = (): void => {
     socket.destroy();
   };
   signal?.addEventListener('abort', onAbort);
+  let res: ResponseHead | undefined;
   try {
-    let header = await auth.preAuth(signal);
-    signal?.throwIfAborted();
-    debug('CONNECT %s via %s (%s)', authority, proxy.redacted, header ? `pre-auth ${auth.sent}` : 'no pre-auth');
+    let action = exchange.step({ type: 'start' });
     for (;;) {
-      if (socket.destroyed) throw new ProxyConnectionError(proxy, 'the connection closed while the token for the CONNECT was being made');
-      const request = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${extra}${header ? `Proxy-Authorization: ${header}\r\n` : ''}\r\n`;
-      const wait = options.deadline === undefined ? options.timeout : Math.max(1, Math.min(options.timeout, options.deadline - performance.now()));
-      const res = await answer(socket, request, route, authority, wait, options.timeout);
-      debug('CONNECT %s via %s: %d %s', authority, proxy.redacted, res.statusCode, res.statusText);
-      if (res.statusCode >= 200 && res.statusCode < 300) {
-        await auth.verify(res.headers, `its ${res.statusCode} answer to CONNECT ${authority}`);
-        socket.off('error', ignore);
-        return socket;
+      switch (action.do) {
+        case 'token':
+        case 'answer':
+          action = exchange.step(await makeLeg(auth, action, signal));
+          break;
+        case 'replay-body':
+          action = exchange.step({ type: 'body', replayable: true, limit: 0 }); // a CONNECT has none
+          break;
+        case 'send': {
+          signal?.throwIfAborted();
+          if (action.connection === 'new') {
+            socket = (await dialProxy(proxy, options)).on('error', ignore);
+            connection.opened();
+          } else debug('CONNECT %s via %s (%s)', authority, proxy.redacted, action.header ? `pre-auth ${auth.sent}` : 'no pre-auth');
+          if (socket.destroyed) throw new ProxyConnectionError(proxy, 'the connection closed while the token for the CONNECT was being made');
+          const request = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${extra}${action.header ? `Proxy-Authorization: ${action.header}\r\n` : ''}\r\n`;
+          const wait = options.deadline === undefined ? options.timeout : Math.max(1, Math.min(options.timeout, options.deadline - performance.now()));
+          res = await answer(socket, request, route, authority, wait, options.timeout);
+          debug('CONNECT %s via %s: %d %s', authority, proxy.redacted, res.statusCode, res.statusText);
+          action = exchange.step({ type: 'head', statusCode: res.statusCode, statusText: res.statusText, headers: res.headers, closes: true, bodySent: true });
+          break;
+        }
+        case 'hold':
+          // The 407's body is not read: framing it would trust the proxy's Content-Length/chunking, and a
+          // framing mistake hands body bytes to the next attempt as its answer. The next attempt goes on a
+          // new connection (as https-proxy-agent and undici do); Negotiate makes a fresh token for it anyway.
+          socket.destroy();
+          connection.closed();
+          action = exchange.step({ type: 'end' });
+          break;
+        case 'verify': {
+          const head = res as ResponseHead;
+          action = exchange.step(await checkReply(auth, head.headers, `its ${head.statusCode} answer to CONNECT ${authority}`, false));
+          break;
+        }
+        case 'deliver':
+          socket.off('error', ignore);
+          return socket;
+        case 'fail':
+          throw action.error;
+        default:
+          throw new Error(`the CONNECT exchange asked for ${action.do}`);
       }
-      if (res.statusCode !== 407) {
-        // A head too large for the proxy is our token's doing, not the target's (a large AD ticket).
-        throw auth.refusedForSize(res.statusCode, res.statusText, `CONNECT ${authority}`) ??
-          new ProxyTunnelError(proxy, authority, `the proxy answered ${res.statusCode} ${res.statusText}`.trim(), res.statusCode);
-      }
-      // The 407's body is not read: framing it would trust the proxy's Content-Length/chunking, and a
-      // framing mistake hands body bytes to the next attempt as its answer. The next attempt goes on a
-      // new connection (as https-proxy-agent and undici do); Negotiate makes a fresh token for it anyway.
-      socket.destroy();
-      header = await auth.answer407(res.headers['proxy-authenticate'], signal ? { signal } : {});
-      signal?.throwIfAborted();
-      socket = (await dialProxy(proxy, options)).on('error', ignore);
     }
   } catch (error) {
     socket.destroy();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveConfig, type Route } from '../../src/config/proxy-config.js';
-import { routeKey } from '../../src/adapters/route-key.js';
+import { routeKey } from '../../src/routing/route-key.js';
 
 /** The route for https://origin.example/ under these variables (compiled as the agents compile them). */
 function route(env: Record<string, string>): Route {

@@ -64,7 +64,7 @@ async function fetchRequest(f: typeof globalThis.fetch, url: string, spec: Reque
   if (spec.body !== undefined) {
     const body = spec.body;
     // Node's fetch takes an async iterable as a body; the DOM types do not know it.
-    init.body = typeof body === 'function' ? (spec.iterable ? (body() as unknown as ReadableStream) : (ReadableStream.from(body()) as ReadableStream)) : body;
+    init.body = typeof body === 'function' ? (spec.iterable ? body() : (ReadableStream.from(body()) as ReadableStream)) : body;
     init.duplex = 'half';
   }
   const res = await f(url, init);

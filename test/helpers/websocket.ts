@@ -47,7 +47,9 @@ export function undiciEcho(url: string, dispatcher: Dispatcher): Promise<Array<[
       if (got.length === WS_MESSAGES.length) ws.close();
     });
     ws.addEventListener('error', (event) => {
-      const { error, message } = event as unknown as { error?: unknown; message?: string };
+      // undici's is an ErrorEvent (error, message); the type says Event.
+      const error = 'error' in event ? event.error : undefined;
+      const message = 'message' in event && typeof event.message === 'string' ? event.message : '';
       reject(new Error(`undici WebSocket ${url} failed: ${message || String(error)}`, { cause: error }));
     });
     // Settled on close, not on the last echo: the connection (the proxy's tunnel) is then gone, and the

@@ -34,15 +34,15 @@ test('PAC functions: a hostile string (millions of characters) costs linear time
 
 test('PAC functions: DNS is asked only for what can be a name (253 characters)', async (t) => {
   const asked: string[] = [];
-  const real = dns.lookup;
-  dns.lookup = ((host: string, options: unknown, callback?: (e: Error | null, a?: string, f?: number) => void) => {
+  // t.mock.method takes any function for one with overloads (dns.lookup's), where an assignment would need a cast.
+  const lookup = t.mock.method(dns, 'lookup', (host: string, options: unknown, callback?: (e: Error | null, a?: string, f?: number) => void) => {
     asked.push(host);
     const cb = (typeof options === 'function' ? options : callback) as (e: Error | null, a?: string, f?: number) => void;
     process.nextTick(() => cb(null, '10.1.2.3', 4));
-  }) as unknown as typeof dns.lookup;
+  });
   syncBuiltinESMExports();
   t.after(() => {
-    dns.lookup = real;
+    lookup.mock.restore();
     syncBuiltinESMExports();
   });
   const { sandbox } = await import('pac-resolver');

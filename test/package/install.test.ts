@@ -66,7 +66,7 @@ function filesUnder(dir: string, prefix = ''): string[] {
 
 test('the tarball: dist built by prepack with its types, LICENSE; no lab, no demo, no source maps; undici, the PAC evaluator and koffi at run time; no install script', () => {
   const files = filesUnder(installed);
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'dist/register.d.ts', 'dist/adapters/axios.js', 'dist/adapters/axios.d.ts', 'dist/cli/main.js']) {
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/install/register.js', 'dist/install/register.d.ts', 'dist/adapters/axios.js', 'dist/adapters/axios.d.ts', 'dist/cli/main.js']) {
     assert.ok(files.includes(f), `${f} is missing from the package`);
   }
   assert.deepEqual(files.filter((f) => !f.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(f)), [], 'files outside dist/');

@@ -48,19 +48,19 @@ test('in process: dnsResolve 200,000 times past the limit: a typed timeout three
 });
 
 test('in process: a DNS answer landing after the deadline before any timer could run: a typed timeout, no unhandled rejection', async (t) => {
-  const real = dns.lookup;
   let callStarted = 0;
-  dns.lookup = ((host: string, options: unknown, callback?: (e: Error | null, a?: string, f?: number) => void) => {
+  // t.mock.method takes any function for one with overloads (dns.lookup's), where an assignment would need a cast.
+  const lookup = t.mock.method(dns, 'lookup', (host: string, options: unknown, callback?: (e: Error | null, a?: string, f?: number) => void) => {
     const cb = (typeof options === 'function' ? options : callback) as (e: Error | null, a?: string, f?: number) => void;
     // Holds the loop until 50 ms past the deadline, so the answer comes before the guard timer.
     setImmediate(() => {
       while (Date.now() < callStarted + limits.callTimeoutMs + 50);
       cb(null, '127.0.0.1', 4);
     });
-  }) as unknown as typeof dns.lookup;
+  });
   syncBuiltinESMExports();
   t.after(() => {
-    dns.lookup = real;
+    lookup.mock.restore();
     syncBuiltinESMExports();
   });
   const pac = await CompiledPac.compile('http://pac.test/proxy.pac', "function FindProxyForURL(url, host) { var a = dnsResolve('slow.test'); for (var i = 0; i < 5000000; i++) {} return 'PROXY ' + a + ':1'; }", limits);

@@ -10,6 +10,7 @@
  * lands past the deadline before any timer can run (an honest but slow DNS server at the worst moment).
  */
 import dns from 'node:dns';
+import { mock } from 'node:test';
 import { syncBuiltinESMExports } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parsePacAnswer } from '../../src/pac/pac-answer.js';
@@ -26,14 +27,14 @@ const job = JSON.parse(process.argv[2] ?? '{}') as Job;
 let callStarted = 0;
 if (job.slowDnsAt !== undefined) {
   const at = job.slowDnsAt;
-  const slow = ((host: string, options: unknown, callback: (e: Error | null, a?: string, f?: number) => void) => {
+  // mock.method takes any function for one with overloads (dns.lookup's), where an assignment would need a cast.
+  mock.method(dns, 'lookup', (host: string, options: unknown, callback: (e: Error | null, a?: string, f?: number) => void) => {
     const cb = typeof options === 'function' ? (options as typeof callback) : callback;
     setImmediate(() => {
       while (Date.now() < callStarted + at);
       cb(null, '127.0.0.1', 4);
     });
-  }) as unknown as typeof dns.lookup;
-  dns.lookup = slow;
+  });
   // pac-resolver imports `lookup` from 'dns' by name: this makes the named export follow.
   syncBuiltinESMExports();
 }

@@ -15,7 +15,7 @@ import { createAxios } from '../../src/adapters/axios.js';
 import { getAxiosConfig } from '../../src/adapters/axios-config.js';
 import { getGotOptions } from '../../src/adapters/got.js';
 import { createAzureHttpClient } from '../../src/adapters/azure.js';
-import { install, uninstall } from '../../src/adapters/global.js';
+import { install, uninstall } from '../../src/install/global.js';
 import { explain, parseProxyUrl, resolveConfig } from '../../src/config/index.js';
 import { explainWithPac } from '../../src/pac/pac-explain.js';
 import { useLab } from '../helpers/lab.js';
@@ -66,7 +66,8 @@ test('every object the public API returns or hands a client library prints no pa
   const config = resolveConfig({ env });
   const objects: Record<string, unknown> = {
     'createAgents({ env })': agents,
-    'agent.options': (agents.http as unknown as { options: unknown }).options,
+    // Node's http.Agent keeps its options as https.Agent does; @types/node declares only the latter's.
+    'agent.options': 'options' in agents.http ? agents.http.options : undefined,
     'createAgents({ proxy, proxyTls })': withProxyOption,
     'createFetch({ env })': createFetch({ env }),
     'new ProxyDispatcher({ env })': dispatcher,

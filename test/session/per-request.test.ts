@@ -137,7 +137,7 @@ const BODIES: Array<{ name: string; bytes: Buffer; init: () => RequestInit & { d
       body: (async function* () {
         yield Buffer.from('a');
         yield Buffer.from('bc');
-      })() as unknown as RequestInit['body'],
+      })(),
       duplex: 'half',
     }),
   },

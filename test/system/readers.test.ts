@@ -70,7 +70,8 @@ test('macOS scutil --proxy: recorded outputs → one settings shape', () => {
     const s = macosReader.parse([ok(text)], {});
     assert.equal(s.mode, mode, text);
     assert.equal(s.source, 'macOS System Configuration (scutil --proxy)');
-    for (const [k, v] of Object.entries(fields)) assert.deepEqual((s as unknown as Record<string, unknown>)[k], v, `${mode} ${k}`);
+    const record: Record<string, unknown> = { ...s };
+    for (const [k, v] of Object.entries(fields)) assert.deepEqual(record[k], v, `${mode} ${k}`);
   }
   assert.match(macosReader.parse([{ ok: false, error: 'ENOENT: not installed' }], {}).problems[0] ?? '', /scutil --proxy could not be run/);
 });

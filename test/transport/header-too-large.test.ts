@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
 import { createAgents, createFetch, JaatoProxyError, ProxyHeaderTooLargeError, unwrapError } from '../../src/index.js';
-import { LARGE_AUTH_HEADER, refusedForSize, VERY_LARGE_AUTH_HEADER } from '../../src/transport/auth-decision.js';
+import { LARGE_AUTH_HEADER, refusedForSize, VERY_LARGE_AUTH_HEADER } from '../../src/auth/auth-decision.js';
 import { tokenSizeCheck } from '../../src/diagnostics/advice.js';
 import { useLab } from '../helpers/lab.js';
 import { doctorJson, doctorLine, labEnv } from '../cli/helpers.js';

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, closeSync, constants, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, closeSync, constants, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,9 +14,21 @@ export const APP = join(WINE_DIR, 'app');
 const NODE_EXE = join(WINE_DIR, `node-${NODE_WIN_VERSION}`, 'node.exe');
 const PREFIX = join(WINE_DIR, 'prefix');
 
+/**
+ * An empty GSSAPI mechanism list for Wine's Kerberos, which runs the host's MIT library: a host plugin
+ * (Debian's gss-ntlmssp in /etc/gss/mech.d) would otherwise join the union credential Wine acquires
+ * for a named principal with no ticket, and Wine then makes a Kerberos token from the default ticket,
+ * another user's (measured: 714 bytes for a principal without one). Windows' SSPI has no such plugins.
+ */
+function noMechPlugins(): string {
+  const path = join(WINE_DIR, 'gss-mech-none.conf');
+  if (!existsSync(path)) writeFileSync(path, '# no GSSAPI mechanism plugins for the Wine tests (windows-node.ts)\n');
+  return path;
+}
+
 /** The environment every Wine process of the harness gets: our prefix, quiet, no Mono/Gecko download. */
 export function wineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, WINEPREFIX: PREFIX, WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=', ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, WINEPREFIX: PREFIX, WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=', GSS_MECH_CONFIG: noMechPlugins(), ...extra };
   delete env['DISPLAY'];
   return env;
 }

@@ -11,9 +11,10 @@ import type { PacRouter } from '../../pac/pac-router.js';
 import { redactUrl } from '../../redact.js';
 import { DEFAULT_RESPONSE_TIMEOUT } from '../../transport/defaults.js';
 import { ProxyTimeoutError } from '../../transport/errors.js';
-import { originTls, routingOptions, type ProxyClientOptions } from '../client-options.js';
-import { routeKey } from '../route-key.js';
-import { resolveRouting, type Routing } from '../routing.js';
+import { originTls, routingOptions, type ProxyClientOptions } from '../../transport/options.js';
+import { routeKey } from '../../routing/route-key.js';
+import { resolveRouting, type Routing } from '../../routing/routing.js';
+import { addRequest } from './add-request.js';
 import { HttpRouteAgent, type HttpMode } from './http-route-agent.js';
 import { HttpsRouteAgent } from './https-route-agent.js';
 import { PendingConnection } from './pending-connection.js';
@@ -21,11 +22,6 @@ import { refuse } from './refusing-agent.js';
 import { RouteAgents } from './route-agents.js';
 import { originOf, type ConnectOptions } from './route-target.js';
 import { decideRoute, type AgentDecision } from './routing.js';
-
-/** Node's Agent#addRequest: called by every ClientRequest, used by agent-base and proxy-agent, not in @types/node. */
-interface NodeAgent {
-  addRequest(req: ClientRequest, options: object): void;
-}
 
 export type ProxyAgentOptions = ProxyClientOptions &
   Omit<AgentOptions, 'timeout'> & {
@@ -148,7 +144,7 @@ export class ProxyHttpAgent extends HttpAgent {
       const router = pacRouterFor(pac.url);
       if (mode === 'forward') boundAnswer(req, () => proxyOf(req), target, answerMs);
       pacRoutes(target, config, pac, router).then(
-        ({ routes }) => this.#routeAgent(routes, router, mode).addRequest(req, options),
+        ({ routes }) => addRequest(this.#routeAgent(routes, router, mode), req, options),
         (error: unknown) => refuse(req, options, error),
       );
       return;
@@ -156,11 +152,11 @@ export class ProxyHttpAgent extends HttpAgent {
     const { route } = decision;
     if (route.type === 'direct') {
       debug('node:http %s: direct (%s)', target.origin, route.rule);
-      (this.#direct as unknown as NodeAgent).addRequest(req, options);
+      addRequest(this.#direct, req, options);
       return;
     }
     if (mode === 'forward') boundAnswer(req, () => route, target, answerMs);
-    this.#routeAgent([route], undefined, mode).addRequest(req, options);
+    addRequest(this.#routeAgent([route], undefined, mode), req, options);
   }
 
   /**
@@ -180,20 +176,20 @@ export class ProxyHttpAgent extends HttpAgent {
     } catch {
       // not an authority we can route by: sent as addressed
     }
-    const direct = (): void => (this.#direct as unknown as NodeAgent).addRequest(req, options);
+    const direct = (): void => addRequest(this.#direct, req, options);
     if (route === undefined || addressed === undefined) return direct();
     const proxy = route;
     // The client may have resolved the proxy's name itself (grpc-js does): same port, and its address one of the name's.
     sameHost(unbracket(addressed.hostname), proxy.proxy.hostname).then((same) => {
       if (!same) return direct();
       debug('node:http CONNECT %s of the client\'s own: authenticated to %s', req.path, proxy.proxy.redacted);
-      this.#routeAgent([proxy], undefined, 'forward').addRequest(req, options);
+      addRequest(this.#routeAgent([proxy], undefined, 'forward'), req, options);
     }, direct);
   }
 
-  #routeAgent(routes: readonly Route[], router: PacRouter | undefined, mode: HttpMode): NodeAgent {
+  #routeAgent(routes: readonly Route[], router: PacRouter | undefined, mode: HttpMode): HttpAgent {
     const key = keyOf(routes, `${mode} ${router ? `pac ${redactUrl(router.url)} ` : ''}`);
-    return this.#routes.get(key, () => new HttpRouteAgent(routes, router, mode, this.#options, this.#agentOptions)) as unknown as NodeAgent;
+    return this.#routes.get(key, () => new HttpRouteAgent(routes, router, mode, this.#options, this.#agentOptions));
   }
 
   /** Closes the connections of every route (and the agent's own, which holds none). */
@@ -246,7 +242,7 @@ export class ProxyHttpsAgent extends HttpsAgent {
       const config = this.#routingNow().config;
       const router = pacRouterFor(pac.url);
       pacRoutes(target, config, pac, router).then(
-        ({ routes }) => this.#routeAgent(routes, router).addRequest(req, options),
+        ({ routes }) => addRequest(this.#routeAgent(routes, router), req, options),
         (error: unknown) => refuse(req, options, error),
       );
       return;
@@ -254,15 +250,15 @@ export class ProxyHttpsAgent extends HttpsAgent {
     const { route } = decision;
     if (route.type === 'direct') {
       debug('node:https %s: direct (%s)', target.origin, route.rule);
-      (this.#direct as unknown as NodeAgent).addRequest(req, options);
+      addRequest(this.#direct, req, options);
       return;
     }
-    this.#routeAgent([route], undefined).addRequest(req, options);
+    addRequest(this.#routeAgent([route], undefined), req, options);
   }
 
-  #routeAgent(routes: readonly Route[], router: PacRouter | undefined): NodeAgent {
+  #routeAgent(routes: readonly Route[], router: PacRouter | undefined): HttpsAgent {
     const key = keyOf(routes, router ? `pac ${redactUrl(router.url)} ` : '');
-    return this.#routes.get(key, () => new HttpsRouteAgent(routes, router, this.#options, this.#agentOptions)) as unknown as NodeAgent;
+    return this.#routes.get(key, () => new HttpsRouteAgent(routes, router, this.#options, this.#agentOptions));
   }
 
   /** Closes the connections of every route. */

@@ -9,7 +9,7 @@ import type { PacRouter } from '../../pac/pac-router.js';
 import { openFirstReachable } from '../../pac/first-reachable.js';
 import { ProxyTimeoutError, tunnelFailure } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
-import { transportOptions, type ProxyClientOptions } from '../client-options.js';
+import { transportOptions, type ProxyClientOptions } from '../../transport/options.js';
 import { openWithRetry } from './dial-retry.js';
 import { PendingConnection } from './pending-connection.js';
 import { connected, originOf, type ConnectOptions } from './route-target.js';

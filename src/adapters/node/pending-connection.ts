@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { destroySoon } from '../../transport/destroy-soon.js';
 
 /** The socket methods node:http and its Agent call, applied to the connection once it exists. */
 type SocketLike = Duplex & {
@@ -152,9 +153,7 @@ export class PendingConnection extends Duplex {
     return this;
   }
   destroySoon(): void {
-    if (this.writable) this.end();
-    if (this.writableFinished) this.destroy();
-    else this.once('finish', () => this.destroy());
+    destroySoon(this);
   }
   get remoteAddress(): string | undefined {
     return this.#inner?.remoteAddress;

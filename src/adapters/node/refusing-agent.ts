@@ -1,16 +1,7 @@
 import { Agent as HttpAgent, type ClientRequest } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { addRequest } from './add-request.js';
 import { PendingConnection } from './pending-connection.js';
-
-/** Node's Agent#addRequest: called by every ClientRequest, used by agent-base and proxy-agent, not in @types/node. */
-interface NodeAgent {
-  addRequest(req: ClientRequest, options: object): void;
-}
-
-/** Every Node line's Agent has it; checked rather than asserted, since @types/node does not declare it. */
-function hasAddRequest(agent: object): agent is NodeAgent {
-  return typeof (agent as Partial<NodeAgent>).addRequest === 'function';
-}
 
 /**
  * A request that cannot be routed (a malformed variable set at run time, a PAC that failed) fails the
@@ -33,7 +24,5 @@ class RefusingAgent extends HttpAgent {
 }
 
 export function refuse(req: ClientRequest, options: object, error: unknown): void {
-  const agent = new RefusingAgent(error instanceof Error ? error : new Error(String(error)));
-  if (!hasAddRequest(agent)) throw new TypeError('node:http Agent has no addRequest');
-  agent.addRequest(req, options);
+  addRequest(new RefusingAgent(error instanceof Error ? error : new Error(String(error))), req, options);
 }

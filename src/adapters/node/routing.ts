@@ -1,6 +1,6 @@
 import { schemeClass, type Route } from '../../config/proxy-config.js';
 import type { PacSetting } from '../../pac/pac-route.js';
-import type { Routing } from '../routing.js';
+import type { Routing } from '../../routing/routing.js';
 
 /**
  * How a node agent routes a request: a route known now (a bypass rule, or the proxy variables), or a

@@ -1,8 +1,10 @@
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ProxyRoute } from '../../config/proxy-config.js';
-import { forwardFailure, RequestBodyReplayError } from '../../transport/errors.js';
-import { basicHeader, needsNegotiateToken, ProxyAuthSession, type ProxyAuthOptions } from '../../transport/proxy-auth-session.js';
+import { forwardFailure } from '../../transport/errors.js';
+import { checkReply, makeLeg } from '../../transport/exchange-steps.js';
+import { ProxyAuthSession, type ProxyAuthOptions } from '../../transport/proxy-auth-session.js';
+import { connectionCloses, ProxyExchange, type ExchangeAction } from '../../transport/proxy-exchange.js';
 import { requestName } from '../../transport/request-name.js';
 import { ReplayableBody, ReplayLimitExceeded } from '../../transport/replayable-body.js';
 import { ConnectionAuthState } from '../../transport/connection-auth-state.js';
@@ -57,13 +59,14 @@ class ConnectionState extends ConnectionAuthState {
 }
 
 /**
- * One request forwarded to the proxy in absolute form, with its ProxyAuthSession:
+ * One request forwarded to the proxy in absolute form: the undici binding of the forwarded exchange
+ * (transport/proxy-exchange.ts decides; this handler does what it asks), a decorator in the manner of
+ * undici's RetryHandler:
  * - the token goes up front when the connection is not authenticated yet, or on every request once the
  *   proxy is known to authenticate requests; on a Squid connection already authenticated, nothing is
  *   added and nothing waits;
- * - a 407 is not passed on but answered (fresh token, or Basic when that is all the proxy takes) and
- *   the request sent again on the same Client (kept alive), body included (replayable-body.ts), at
- *   most MAX_AUTH_RETRIES times; then a ProxyAuthenticationError saying what the proxy offered;
+ * - a 407 is not passed on but answered and the request sent again on the same Client (kept alive),
+ *   body included (replayable-body.ts); undici redials when the proxy closed the connection;
  * - a reply token on the answer is verified before the answer is delivered (ProxyMutualAuthError).
  * Every failure reaches the caller as a JaatoProxyError naming the proxy (undici's own error as its
  * cause): a stalled answer is a ProxyTimeoutError, a broken connection a ProxyConnectionError. Never a
@@ -77,13 +80,14 @@ class ForwardAuthHandler implements Handler {
   readonly #options: ForwardOptions;
   readonly #state: ConnectionState;
   readonly #session: ProxyAuthSession;
+  readonly #exchange: ProxyExchange;
   readonly #body: ReplayableBody<Dispatcher.DispatchOptions['body']>;
   readonly #controller = new StableController();
   #started = false;
-  #done = false;
-  /** The connection the last attempt went on, when it went without a token on an authenticated one. */
-  #onAuthenticated: number | undefined;
-  #pending407: string[] | undefined;
+  /** The body the replay carries (a fresh attempt of a streamed one). */
+  #replayBody: unknown;
+  /** The answer is a 407 being answered: none of it reaches the caller. */
+  #holding = false;
   /** Callbacks held while the answer's reply token is verified. */
   #held: Array<() => void> | undefined;
 
@@ -95,40 +99,56 @@ class ForwardAuthHandler implements Handler {
     this.#options = options;
     this.#state = state;
     this.#session = new ProxyAuthSession(route, options);
+    this.#exchange = new ProxyExchange(route, this.#session, state, () => requestName(opts.method, opts.path));
     this.#body = new ReplayableBody(opts.body, options.bodyReplayLimit);
   }
 
-  /** Sends at once, with the route's static header (Basic) or none: no token is needed. */
-  sendNow(basic: string | undefined): boolean {
-    this.#session.sentWith(basic);
-    if (basic === undefined) this.#onAuthenticated = this.#state.generation;
-    return this.#send(basic, this.#body.first());
-  }
-
   /**
-   * Makes the token, then sends. The caller's handler gets the controller at once, so an abort ends
-   * the wait for the token at once too.
+   * Starts the exchange; returns what the Client's dispatch returned, or false while the token is
+   * made: the pool then sends parallel requests to other connections. The caller's handler gets the
+   * controller at once, so an abort ends the wait for the token at once too.
    */
-  sendWithToken(): void {
-    const abort = new AbortController();
-    this.#controller.between = true;
-    this.#controller.onAbortBetweenAttempts = (reason) => {
-      abort.abort(reason);
-      this.#fail(reason);
-    };
+  start(): boolean {
+    const action = this.#exchange.step({ type: 'start' });
+    if (action.do !== 'token') return !this.#act(action);
     this.#started = true;
     this.#handler.onRequestStart?.(this.#controller, {});
-    this.#session.preAuth(abort.signal).then(
-      (header) => {
-        if (this.#done) return this.#state.release();
-        // A Client that takes the request without becoming busy will not announce it is free: say so.
-        if (this.#send(header, this.#body.first())) this.#state.release();
-      },
-      (error: unknown) => {
-        this.#fail(error);
-        this.#state.release();
-      },
-    );
+    this.#act(action);
+    return false;
+  }
+
+  /** Does what the exchange asks; returns true when a send left the Client busy (it will announce when free). */
+  #act(action: ExchangeAction): boolean {
+    switch (action.do) {
+      case 'token':
+      case 'answer': {
+        const abort = new AbortController();
+        this.#controller.between = true;
+        this.#controller.onAbortBetweenAttempts = (reason) => {
+          abort.abort(reason);
+          this.#fail(reason);
+        };
+        void makeLeg(this.#session, action, abort.signal).then((event) => {
+          const busy = this.#act(this.#exchange.step(event));
+          // The pool was told this connection was busy while the first token was made: when the request
+          // never reached the Client, or the Client took it without becoming busy, it will not say it is free.
+          if (action.do === 'token' && !busy) this.#state.release();
+        });
+        return false;
+      }
+      case 'replay-body': {
+        const body = this.#body.again();
+        this.#replayBody = body;
+        return this.#act(this.#exchange.step(body instanceof ReplayLimitExceeded ? { type: 'body', replayable: false, limit: body.limit } : { type: 'body', replayable: true, limit: 0 }));
+      }
+      case 'send':
+        return !this.#send(action.header, action.replay ? this.#replayBody : this.#body.first());
+      case 'fail':
+        this.#report(action.error);
+        return false;
+      default:
+        return false;
+    }
   }
 
   #send(header: string | undefined, body: unknown): boolean {
@@ -144,6 +164,12 @@ class ForwardAuthHandler implements Handler {
     // undici starts a request on a connection once the previous answer is over: what comes next is ours.
     this.#state.heads?.expect();
     this.#controller.current = controller;
+    const action = this.#exchange.step({ type: 'written' });
+    if (action.do === 'fail') {
+      this.#report(action.error);
+      controller.abort(action.error as Error);
+      return;
+    }
     if (this.#started) return;
     this.#started = true;
     this.#handler.onRequestStart?.(this.#controller, context);
@@ -154,96 +180,80 @@ class ForwardAuthHandler implements Handler {
   }
 
   onResponseStart(controller: Controller, statusCode: number, headers: Headers, statusMessage?: string): void {
-    if (statusCode === 407) {
-      const value = headers['proxy-authenticate'];
-      this.#pending407 = value === undefined ? [] : Array.isArray(value) ? value : [value];
-      return;
-    }
-    // The proxy refused the head's size, which our token made large: an error, not the answer.
-    const tooLarge = this.#session.refusedForSize(statusCode, statusMessage ?? '', this.#what(), headers);
-    if (tooLarge) {
-      this.#fail(tooLarge);
-      controller.abort(tooLarge);
-      return;
-    }
-    const state = this.#state;
-    if (this.#session.sent === 'negotiate' && statusCode >= 200) state.markAuthenticated();
-    if (statusCode < 200 || !this.#session.mustVerify(headers, state.verified)) {
-      this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
-      return;
+    // undici redials by itself after a close; the exchange needs to know only for a leg bound to the connection.
+    const action = this.#exchange.step({ type: 'head', statusCode, statusText: statusMessage ?? '', headers, closes: connectionCloses(headers), bodySent: true });
+    switch (action.do) {
+      case 'hold':
+        this.#holding = true;
+        return;
+      case 'deliver':
+        this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
+        return;
+      case 'fail':
+        this.#report(action.error);
+        controller.abort(action.error as Error);
+        return;
+      case 'verify':
+        break;
+      default:
+        return;
     }
     // Hold the answer until the proxy has proved itself; nothing of it reaches the caller before.
     this.#held = [];
     controller.pause();
-    this.#session.verify(headers, `its ${statusCode} answer to ${this.#what()}`, state.verified).then(
-      (verified) => {
-        if (verified) state.markVerified();
-        const held = this.#held ?? [];
-        this.#held = undefined;
+    void checkReply(this.#session, headers, `its ${statusCode} answer to ${this.#what()}`, this.#state.verified).then((event) => {
+      const next = this.#exchange.step(event);
+      const held = this.#held ?? [];
+      this.#held = undefined;
+      if (next.do === 'deliver') {
         this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
         for (const call of held) call();
-        if (!this.#done) this.#controller.resume();
-      },
-      (error: unknown) => {
-        this.#held = undefined;
-        this.#fail(error);
-        controller.abort(error as Error); // never reuse a connection to a proxy that failed to prove itself
-      },
-    );
+        if (!this.#exchange.done) this.#controller.resume();
+      } else if (next.do === 'fail') {
+        this.#report(next.error);
+        controller.abort(next.error as Error); // never reuse a connection to a proxy that failed to prove itself
+      }
+    });
   }
 
   onResponseData(_c: Controller, chunk: Buffer): void {
-    if (this.#pending407) return;
+    if (this.#holding) return;
     if (this.#held) this.#held.push(() => this.#handler.onResponseData?.(this.#controller, chunk));
     else this.#handler.onResponseData?.(this.#controller, chunk);
   }
 
   onResponseEnd(_c: Controller, trailers: Headers): void {
-    const challenges = this.#pending407;
-    if (!challenges) {
-      const end = (): void => {
-        if (this.#done) return;
-        this.#done = true;
-        this.#handler.onResponseEnd?.(this.#controller, trailers);
-      };
-      if (this.#held) this.#held.push(end);
-      else end();
+    const action = this.#exchange.step({ type: 'end' });
+    if (action.do === 'answer') {
+      this.#holding = false;
+      this.#act(action);
       return;
     }
-    this.#pending407 = undefined;
-    const generation = this.#onAuthenticated;
-    const onAuthenticatedConnection = generation !== undefined && this.#state.same(generation);
-    this.#onAuthenticated = undefined;
-    const abort = new AbortController();
-    this.#controller.between = true;
-    this.#controller.onAbortBetweenAttempts = (reason) => {
-      abort.abort(reason);
-      this.#fail(reason);
+    if (action.do !== 'finish') return;
+    const end = (): void => {
+      this.#handler.onResponseEnd?.(this.#controller, trailers);
     };
-    this.#session.answer407(challenges, { signal: abort.signal, onAuthenticatedConnection }).then(
-      (header) => {
-        if (this.#done) return; // aborted while the token was being made: already reported
-        const body = this.#body.again();
-        if (body instanceof ReplayLimitExceeded) return this.#fail(new RequestBodyReplayError(this.#route.proxy, this.#what(), body.limit));
-        this.#send(header, body);
-      },
-      (error: unknown) => this.#fail(error),
-    );
+    if (this.#held) this.#held.push(end);
+    else end();
   }
 
   onResponseError(_c: Controller, error: Error): void {
     this.#fail(error);
   }
 
+  /** A failure of the I/O (undici's, an abort): the exchange ends, and the caller hears of it once. */
   #fail(error: unknown): void {
-    if (this.#done) return;
-    this.#done = true;
+    const action = this.#exchange.step({ type: 'failed', error });
+    if (action.do === 'fail') this.#report(action.error);
+  }
+
+  #report(error: unknown): void {
     const e = error instanceof Error ? error : new Error(String(error));
     this.#handler.onResponseError?.(this.#controller, forwardFailure(this.#route.proxy, this.#what(), e, this.#options.timeouts));
   }
 
   #what(): string {
-    return requestName(this.#opts.method, this.#opts.path);
+    return this.#exchange.what;
   }
 }
 
@@ -255,11 +265,7 @@ class ForwardAuthHandler implements Handler {
  */
 export function forwardAuthInterceptor(route: ProxyRoute, options: ForwardOptions, connection: Connection, heads?: HeadBound): Dispatcher.DispatcherComposeInterceptor {
   const state = new ConnectionState(connection, heads);
-  const basic = basicHeader(route);
   return (dispatch) => (opts, handler) => {
-    const h = new ForwardAuthHandler(route, options, state, opts, handler, dispatch);
-    if (!needsNegotiateToken(route, state.authenticated)) return h.sendNow(basic);
-    h.sendWithToken();
-    return false;
+    return new ForwardAuthHandler(route, options, state, opts, handler, dispatch).start();
   };
 }

@@ -7,20 +7,20 @@ import { pacRouterFor, pacRoutes, type PacSetting } from '../../pac/pac-route.js
 import { proxyUnreachable } from '../../pac/unreachable.js';
 import { failoverHandler } from './pac-failover.js';
 import { debug, debugChannel } from '../../debug.js';
-import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../client-options.js';
+import { originTls, routingOptions, transportOptions, type ProxyClientOptions } from '../../transport/options.js';
 import { HeadBound } from '../../transport/head-bound.js';
 import { dialProxy } from '../../transport/proxy-socket.js';
 import { DEFAULT_BODY_REPLAY_LIMIT } from '../../transport/replayable-body.js';
 import { DEFAULT_RESPONSE_TIMEOUT } from '../../transport/defaults.js';
 import { ProxyTimeoutError } from '../../transport/errors.js';
 import { openTunnel } from '../../transport/tunnel.js';
-import { routeKey } from '../route-key.js';
+import { routeKey } from '../../routing/route-key.js';
 import { forwardAuthInterceptor } from './forward-auth.js';
 import { ForwardClient } from './forward-client.js';
 import { tunnelErrorsHandler } from './tunnel-errors.js';
 import { retryInterceptor } from './retry-handler.js';
 import { replaceHeader, withoutHeader } from './headers.js';
-import { resolveRouting } from '../routing.js';
+import { resolveRouting } from '../../routing/routing.js';
 
 /**
  * Whether a debug line would go anywhere: NODE_DEBUG (debug()'s section, fixed at startup, so asked

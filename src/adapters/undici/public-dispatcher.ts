@@ -24,6 +24,9 @@ export interface ProxyDispatcherConstructor {
 }
 
 // The one cast: the class is the same object; only its declared instance type gains FetchDispatcher.
+// npm undici's Dispatcher and @types/node's (undici-types) are two declarations of one class, not
+// comparable to each other, so no cast without `unknown` compiles.
+// eslint-disable-next-line no-restricted-syntax -- see above: two copies of undici's types
 export const ProxyDispatcher = UndiciProxyDispatcher as unknown as ProxyDispatcherConstructor;
 
 // The same test @types/node makes (web-globals/fetch.d.ts) to tell whether the DOM lib is loaded.

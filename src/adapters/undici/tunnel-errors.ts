@@ -20,7 +20,8 @@ interface LegacyHandler {
   onHeaders?(statusCode: number, headers: RawHeaders, resume: () => void, statusText: string): boolean;
   onData?(chunk: Buffer): boolean;
   onComplete?(trailers: RawHeaders): void;
-  onBodySent?(chunk: Buffer): void;
+  /** undici calls it with the chunk (lib/core/request.js); its types declare a size: passed on as it came. */
+  onBodySent?(chunk: Buffer | number): void;
   onRequestSent?(): void;
 }
 
@@ -95,7 +96,7 @@ class LegacyTunnelErrorsHandler implements LegacyHandler {
   onComplete(trailers: RawHeaders): void {
     this.#handler.onComplete?.(trailers);
   }
-  onBodySent(chunk: Buffer): void {
+  onBodySent(chunk: Buffer | number): void {
     this.#handler.onBodySent?.(chunk);
   }
   onRequestSent(): void {
@@ -114,5 +115,5 @@ class LegacyTunnelErrorsHandler implements LegacyHandler {
  */
 export function tunnelErrorsHandler(route: ProxyRoute, opts: Dispatcher.DispatchOptions, handler: Handler): Handler {
   if (typeof handler.onRequestStart === 'function') return new TunnelErrorsHandler(route, opts, handler);
-  return new LegacyTunnelErrorsHandler(route, opts, handler as LegacyHandler) as unknown as Handler;
+  return new LegacyTunnelErrorsHandler(route, opts, handler as LegacyHandler);
 }

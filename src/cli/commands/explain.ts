@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { localProxyNote } from '../../adapters/local-proxy-net.js';
+import { localProxyNote } from '../../install/local-proxy-net.js';
 import { explainWithPac } from '../../pac/pac-explain.js';
 import { systemSettingsFor } from '../../system/system-source.js';
 import { IP_SPN_HINT } from '../../diagnostics/advice.js';

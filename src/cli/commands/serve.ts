@@ -94,7 +94,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   // Loud, at start: whoever --allow admits uses the proxy identity of the user who runs serve.
   for (const warning of allowWarnings((values.allow ?? []).map(parseAllowEntry))) process.stderr.write(`jaato-proxy serve: WARNING: ${warning}\n`);
-  // With no -x, --pac or proxy variable, the OS's settings: as the server itself routes (adapters/routing).
+  // With no -x, --pac or proxy variable, the OS's settings: as the server itself routes (routing/routing.ts).
   const system = systemSettingsFor(process.env, { ...routing, ...(values.pac !== undefined && { pac: values.pac }) });
   const pac = pacSetting(values.pac) ?? systemPac(system);
   const upstream = explain('https://example.com/', process.env, { ...routing, ...(system && { system }) });

@@ -32,8 +32,14 @@ export interface GssFunctions {
   readonly oids: { readonly hostbasedService: bigint; readonly userName: bigint; readonly spnego: bigint; readonly krb5: bigint; readonly ntlmssp: bigint };
   /** A `gss_OID_set` of NTLMSSP alone (the mechanism a password credential is for). */
   readonly ntlmsspSet: bigint;
-  /** `gss_OID_set`s of Kerberos alone (what our SPNEGO may negotiate) and of SPNEGO with Kerberos (the credential it runs on). */
-  readonly krb5Set: bigint;
+  /**
+   * A `gss_OID_set` of the Kerberos mechanism alone: for `gss_acquire_cred` of a named principal (with
+   * no set the library acquires for every mechanism it has, and with Debian's `gss-ntlmssp` plugin a
+   * principal with no ticket would fail with NTLMSSP's error instead of "no credentials"), and what our
+   * SPNEGO may negotiate (`gss_set_neg_mechs`).
+   */
+  readonly krb5Only: bigint;
+  /** SPNEGO with Kerberos: the credential our SPNEGO runs on. */
   readonly spnegoKrb5Set: bigint;
   /** `gss_set_neg_mechs` (MIT, Heimdal): which mechanisms a SPNEGO credential offers. Undefined where not exported. */
   readonly setNegMechs: Fn | undefined;
@@ -101,7 +107,7 @@ export function declareGssFunctions(koffi: Koffi, lib: LibraryHandle, platform: 
     acquireCredWithPassword: optional('gss_acquire_cred_with_password', [out(u32), ptr, P(BufferDesc), u32, ptr, 'int', out(ptr), ptr, out(u32)]),
     oids,
     ntlmsspSet: oidSet([OID_BYTES.ntlmssp]),
-    krb5Set: oidSet([OID_BYTES.krb5]),
+    krb5Only: oidSet([OID_BYTES.krb5]),
     spnegoKrb5Set: oidSet([OID_BYTES.spnego, OID_BYTES.krb5]),
     setNegMechs: optional('gss_set_neg_mechs', [out(u32), ptr, ptr]),
   };

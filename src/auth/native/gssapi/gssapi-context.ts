@@ -217,7 +217,7 @@ export class GssapiContext implements SecurityContext {
     try {
       const cred = [null as unknown];
       if (gssError(await onPool(fns.acquireCred, minor, name[0], 0xffffffff, fns.spnegoKrb5Set, GSS_C_INITIATE, cred, null, [0])) || !cred[0]) return null;
-      if (gssError(fns.setNegMechs(minor, cred[0], fns.krb5Set) as number)) {
+      if (gssError(fns.setNegMechs(minor, cred[0], fns.krb5Only) as number)) {
         fns.releaseCred([0], cred);
         return null;
       }
@@ -267,7 +267,11 @@ export async function acquireFor(fns: GssFunctions, info: SecurityLibraryInfo, p
   if (gssError(major)) throw failure(fns, info, 'gss_import_name', major, minor[0] ?? 0);
   try {
     const cred = [null as unknown];
-    major = await onPool(fns.acquireCred, minor, name[0], 0xffffffff, null, GSS_C_INITIATE, cred, null, [0]);
+    // MIT: Kerberos alone, so a mechanism plugin (gss-ntlmssp) never answers for it (functions.ts).
+    // Heimdal and Apple load no such plugins, and Heimdal 7.8 finds no credentials for a named
+    // principal when asked for the Kerberos mechanism alone (measured), so they get the default set.
+    const mechs = info.family === 'mit' ? fns.krb5Only : null;
+    major = await onPool(fns.acquireCred, minor, name[0], 0xffffffff, mechs, GSS_C_INITIATE, cred, null, [0]);
     if (gssError(major)) throw failure(fns, info, 'gss_acquire_cred', major, minor[0] ?? 0);
     return cred[0];
   } finally {

@@ -14,7 +14,7 @@ import { logSince, quietLogLength, servePac, useLab } from '../helpers/lab.js';
  * the one our configuration chooses for the request, and is kept otherwise.
  */
 const ctx = useLab();
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // .test-build/test/adapters → project root
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // .test-build/test/install → project root
 const azure = createRequire(join(ROOT, 'node_modules', '@typespec', 'ts-http-runtime', 'package.json'));
 const { HttpsProxyAgent } = azure('https-proxy-agent') as { HttpsProxyAgent: new (proxy: string) => https.Agent & { proxy: URL } };
 const { HttpProxyAgent } = azure('http-proxy-agent') as { HttpProxyAgent: new (proxy: string) => http.Agent & { proxy: URL } };

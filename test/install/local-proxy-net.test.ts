@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { InvalidOptionError, install, installed, uninstall, type InstallOptions } from '../../src/index.js';
 import { debugChannel } from '../../src/debug.js';
-import { localProxyRequested, netChanges } from '../../src/adapters/local-proxy-net.js';
+import { localProxyRequested, netChanges } from '../../src/install/local-proxy-net.js';
 import { createBareRepo, gitHttpBackend } from '../../lab/git-http.js';
 import type { Lab } from '../../lab/lab.js';
 import type { EchoReply } from '../../lab/origin.js';
@@ -20,7 +20,7 @@ import { mountGitHubModels, STAND_IN_REPLY } from '../sdk/github-models-stand-in
 
 const ctx = useLab();
 const execFileP = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // .test-build/test/adapters → project root
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // .test-build/test/install → project root
 
 test('JAATO_LOCAL_PROXY: true/1/yes on, false/0/no/unset off, anything else a typed error naming it', () => {
   for (const v of ['true', '1', 'yes', 'TRUE']) assert.equal(localProxyRequested({ JAATO_LOCAL_PROXY: v }), true);
@@ -286,7 +286,7 @@ test('a bad JAATO_LOCAL_PROXY stops --import jaato-proxy/register with the typed
     /ERR_JAATO_INVALID_OPTION/.test(e.stderr) && /JAATO_LOCAL_PROXY: "sure"/.test(e.stderr));
   await assert.rejects(execFileP(process.execPath, ['--require', 'jaato-proxy/register', '-e', '0'], { cwd: ROOT, env: { ...env, JAATO_LOCAL_PROXY: 'true' } }), (e: { stderr: string }) =>
     /JAATO_LOCAL_PROXY: the in-process local proxy needs `node --import jaato-proxy\/register`/.test(e.stderr));
-  assert.ok(existsSync(join(ROOT, 'dist', 'register-require.js')));
+  assert.ok(existsSync(join(ROOT, 'dist', 'install', 'register-require.js')));
 });
 
 test('install({ localProxy: true, env: process.env }): the live environment is copied, so fetch still goes to Squid, not round to the local proxy', async () => {

@@ -1,8 +1,8 @@
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { InvalidOptionError } from '../config/errors.js';
 import { ProxyConfig, type ProxyOptions } from '../config/proxy-config.js';
-import type { ProxyAuthOptions } from '../transport/proxy-auth-session.js';
-import { defaultCaCertificates, secureContextTrusting } from '../transport/trust.js';
+import type { ProxyAuthOptions } from './proxy-auth-session.js';
+import { defaultCaCertificates, secureContextTrusting } from './trust.js';
 
 /** Options shared by every adapter: where to route (ProxyOptions) and how to connect. */
 export interface ProxyClientOptions extends ProxyOptions, ProxyAuthOptions {

@@ -16,12 +16,12 @@ import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 
 const ctx = useLab();
 const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // .test-build/test/adapters → project root
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // .test-build/test/install → project root
 
 test('install() is idempotent and uninstall() restores exactly the previous dispatcher and agents', async () => {
   // Both of undici's global slots: Node 26's fetch reads .2, older ones and npm undici 7 read .1.
   const slots = [Symbol.for('undici.globalDispatcher.1'), Symbol.for('undici.globalDispatcher.2')];
-  const globals = globalThis as unknown as Record<symbol, unknown>;
+  const globals: Record<symbol, unknown> = globalThis;
   const before = { d: getGlobalDispatcher(), slots: slots.map((s) => globals[s]), h: http.globalAgent, s: https.globalAgent };
   const functions = (): unknown[] => [http.request, http.get, https.request, https.get, httpNamed.request, httpsNamed.get];
   const functionsBefore = functions();
@@ -165,12 +165,15 @@ test('install(): requests on agents of Node own classes (given, agent: false, or
   }
 });
 
+/** What the test reads of an axios copy: its defaults' `proxy` field. */
+type AxiosCopy = { defaults: { proxy?: unknown } };
+
 const count = (lists: NodeJS.ReadOnlyDict<readonly unknown[]>): number => Object.values(lists).reduce((n, l) => n + (l?.length ?? 0), 0);
 
 test("register's axios step: both copies the program loads get proxy: false; uninstall() puts the field back as it was (absent)", async () => {
-  const { adoptProgramAxios } = await import('../../src/adapters/global.js');
-  const esm = (await import('axios')).default as unknown as { defaults: Record<string, unknown> };
-  const cjs = createRequire(import.meta.url)('axios') as { defaults: Record<string, unknown> };
+  const { adoptProgramAxios } = await import('../../src/install/global.js');
+  const esm: AxiosCopy = (await import('axios')).default;
+  const cjs = createRequire(import.meta.url)('axios') as AxiosCopy;
   assert.notEqual(esm, cjs, 'two copies, two sets of defaults');
   for (const copy of [esm, cjs]) assert.equal(Object.hasOwn(copy.defaults, 'proxy'), false);
   install({ env: {} });

@@ -6,8 +6,8 @@
  * and takes axios' own proxy handling off (adoptProgramAxios), as installAxios(axios) does.
  * `--require` loads register-require.ts instead (a required module cannot wait).
  */
-import { adoptProgramAxios, install } from './adapters/global.js';
-import { localProxyRequested } from './adapters/local-proxy-net.js';
+import { adoptProgramAxios, install } from './global.js';
+import { localProxyRequested } from './local-proxy-net.js';
 
 if (localProxyRequested()) await install({ localProxy: true });
 else install();

@@ -1,6 +1,7 @@
 /**
  * The 407 state machine's decisions, kept pure: given what the proxy offered and what was tried, what
- * to send next, or why to give up. The I/O around it lives in proxy-authenticator.ts.
+ * to send next, or why to give up. The session that makes the tokens is transport/proxy-auth-session.ts,
+ * and the exchange that asks for them transport/proxy-exchange.ts.
  */
 
 /** At most this many answers to 407s per connection attempt (the first request is not counted). */

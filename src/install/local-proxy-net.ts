@@ -14,9 +14,9 @@ import { redactUrl } from '../redact.js';
 import type { LocalProxyOptions } from '../server/local-proxy.js';
 import { newClientCredential, withCredential } from '../server/client-credential.js';
 import type { SerializedError, WorkerInput, WorkerMessage } from './local-proxy-worker.js';
-import { routingOptions } from './client-options.js';
-import { routingFor } from './routing.js';
-import type { ProxyDispatcherOptions } from './undici/proxy-dispatcher.js';
+import { routingOptions } from '../transport/options.js';
+import { routingFor } from '../routing/routing.js';
+import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
 
 /** The proxy variables children and self-routing libraries read: all four spellings point at the local proxy. */
 const POINTED = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'] as const;

@@ -2,11 +2,11 @@ import http from 'node:http';
 import https from 'node:https';
 import { setGlobalDispatcher } from 'undici';
 import { InvalidOptionError } from '../config/errors.js';
-import { programAxiosCommonJs, programAxiosCopies, takeProxyOff, type AxiosDefaultsHolder } from './axios-copies.js';
+import { programAxiosCommonJs, programAxiosCopies, takeProxyOff, type AxiosDefaultsHolder } from '../adapters/axios-copies.js';
 import { startSafetyNet, type SafetyNet } from './local-proxy-net.js';
-import { createAgents, type ProxyAgents } from './node/agents.js';
-import { RequestFunctions } from './node/request-functions.js';
-import { ProxyDispatcher, type ProxyDispatcherOptions } from './undici/public-dispatcher.js';
+import { createAgents, type ProxyAgents } from '../adapters/node/agents.js';
+import { RequestFunctions } from '../adapters/node/request-functions.js';
+import { ProxyDispatcher, type ProxyDispatcherOptions } from '../adapters/undici/public-dispatcher.js';
 
 export interface InstallOptions extends ProxyDispatcherOptions {
   /**
@@ -36,6 +36,8 @@ export interface Installation {
  * saved and put back as they were, so uninstall() restores exactly what each fetch had.
  */
 const DISPATCHER_SYMBOLS = [Symbol.for('undici.globalDispatcher.1'), Symbol.for('undici.globalDispatcher.2')] as const;
+/** The global object seen through the symbol-keyed slots undici keeps there. */
+const GLOBALS: Record<symbol, unknown> = globalThis;
 
 interface Saved {
   dispatchers: unknown[];
@@ -97,8 +99,7 @@ async function installWithNet(options: ProxyDispatcherOptions): Promise<Installa
 }
 
 function replaceGlobals(options: ProxyDispatcherOptions, withNet: boolean, net?: SafetyNet): Installation {
-  const globals = globalThis as unknown as Record<symbol, unknown>;
-  const dispatchers = DISPATCHER_SYMBOLS.map((s) => globals[s]);
+  const dispatchers = DISPATCHER_SYMBOLS.map((s) => GLOBALS[s]);
   const httpAgent = http.globalAgent;
   const httpsAgent = https.globalAgent;
   const current: Installation = { dispatcher: new ProxyDispatcher(options), agents: createAgents(options) };
@@ -122,9 +123,8 @@ export async function uninstall(): Promise<void> {
   state = undefined;
   // The globals first: a local proxy slow to stop (a tunnel being closed) must not leave them installed.
   const stopping = net?.stop();
-  const globals = globalThis as unknown as Record<symbol, unknown>;
   // undici defines these non-configurable but writable, so plain assignment puts the old ones back.
-  DISPATCHER_SYMBOLS.forEach((s, i) => (globals[s] = saved.dispatchers[i]));
+  DISPATCHER_SYMBOLS.forEach((s, i) => (GLOBALS[s] = saved.dispatchers[i]));
   http.globalAgent = saved.httpAgent;
   https.globalAgent = saved.httpsAgent;
   saved.functions.restore();
