@@ -24,6 +24,8 @@ export interface AdLab {
   /** The network namespace everything runs in. */
   netns: string;
   realm: string;
+  /** The domain's NetBIOS name (`ADJAATO`): NTLM's `DOMAIN\\user`. */
+  netbiosDomain: string;
   /** The domain controller's address, inside the namespace. */
   dcAddress: string;
   /** The proxy's name (SPN `HTTP/<name>`), an A record for 127.0.0.1 in Samba's DNS. */
@@ -77,6 +79,7 @@ export interface AdUser {
 
 const REALM = 'AD.JAATO.TEST';
 const DOMAIN = 'ad.jaato.test';
+const NETBIOS_DOMAIN = 'ADJAATO';
 const BASE_DN = 'DC=ad,DC=jaato,DC=test';
 const DC_ADDRESS = '10.53.0.1';
 const PROXY_PORT = 3128;
@@ -101,6 +104,10 @@ const AD_REQUIRED: ReadonlyArray<{ path: string; pkg: string }> = [
   { path: '/usr/sbin/squid', pkg: 'squid' },
   { path: '/usr/lib/squid/negotiate_kerberos_auth', pkg: 'squid' },
   { path: '/usr/bin/ip', pkg: 'iproute2' },
+  // Squid's NTLM: Samba's ntlm_auth asks the DC's winbindd.
+  { path: '/usr/bin/ntlm_auth', pkg: 'winbind' },
+  { path: '/usr/sbin/winbindd', pkg: 'winbind' },
+  { path: '/usr/bin/unshare', pkg: 'util-linux' },
 ];
 
 /** A command inside the namespace. */
@@ -128,15 +135,16 @@ function cacheRoot(): string {
 }
 
 function smbConf(dcDir: string): string {
-  // Only what the lab uses: LDAP (samba-tool, ldbadd), the KDC, DNS and RPC (samba-tool dns).
+  // Only what the lab uses: LDAP (samba-tool, ldbadd), the KDC, DNS, RPC (samba-tool dns) and winbindd
+  // (Squid's NTLM helper, Samba's ntlm_auth, checks NTLM answers through it against the DC's own accounts).
   return `[global]
 	netbios name = DC1
 	realm = ${REALM}
-	workgroup = ADJAATO
+	workgroup = ${NETBIOS_DOMAIN}
 	server role = active directory domain controller
 	interfaces = lo
 	bind interfaces only = yes
-	server services = ldap kdc dns rpc
+	server services = ldap kdc dns rpc winbindd
 	dcerpc endpoint servers = -winreg -srvsvc
 	idmap_ldb:use rfc2307 = yes
 	load printers = no
@@ -210,6 +218,34 @@ async function waitInNs(ns: string, host: string, port: number, what: string, ch
 function removeFaketimeShm(child: ChildProcess | undefined): void {
   if (child?.pid === undefined) return;
   for (const f of [`faketime_shm_${child.pid}`, `sem.faketime_sem_${child.pid}`]) rmSync(join('/dev/shm', f), { force: true });
+}
+
+/**
+ * libwbclient (Samba's ntlm_auth) finds winbindd only at its built-in socket directory, never one from
+ * smb.conf: Squid (and so its NTLM helper) runs in a mount namespace of its own where this lab's
+ * winbindd directory is bound over `/run/samba/winbindd`, so two labs never share one winbindd.
+ */
+const WINBINDD_SOCKET_DIR = '/run/samba/winbindd';
+
+function withOwnWinbindd(dcDir: string, command: string, args: readonly string[]): [string, string[]] {
+  mkdirSync(WINBINDD_SOCKET_DIR, { recursive: true }); // only a mount point: nothing is written to it
+  return ['unshare', ['-m', 'sh', '-c', `mount --bind "$0" ${WINBINDD_SOCKET_DIR} && exec "$@"`, join(dcDir, 'run', 'winbindd'), command, ...args]];
+}
+
+/**
+ * Waits for the DC's winbindd (the NTLM helper's way to the DC) and lets Squid's helpers, which run as
+ * the `proxy` user, into its privileged pipe's directory (winbindd makes it root's, 0750).
+ */
+async function openWinbindd(dcDir: string, samba: ChildProcess): Promise<void> {
+  const privileged = join(dcDir, 'state', 'winbindd_privileged');
+  const deadline = Date.now() + 30_000;
+  while (!existsSync(join(privileged, 'pipe')) || !existsSync(join(dcDir, 'run', 'winbindd', 'pipe'))) {
+    if (samba.exitCode !== null || Date.now() > deadline) {
+      throw new LabSetupError(`Samba's winbindd did not open its pipes in ${dcDir} (package winbind; samba-ad-dc starts it as a DC service)`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await run('chgrp', ['proxy', privileged]);
 }
 
 /** Polls until nothing accepts on `host:port` inside the namespace. */
@@ -442,6 +478,7 @@ export async function startAdLab(options: StartAdLabOptions = {}): Promise<AdLab
     await createNetns(ns);
     samba = startSamba(ns, dcDir);
     await waitInNs(ns, DC_ADDRESS, 88, 'Samba (AD DC)', samba, [join(dcDir, 'samba.out'), join(dcDir, 'log.samba')]);
+    await openWinbindd(dcDir, samba);
     const smb = ['-s', join(dcDir, 'etc', 'smb.conf')];
     // The directory's own file: the running DC reads each change from it at once (ldb's sequence number).
     const samLdb = join(dcDir, 'private', 'sam.ldb');
@@ -495,6 +532,9 @@ hosts_file /etc/hosts
 ${headerLimit !== undefined ? `request_header_max_size ${headerLimit} bytes\n` : ''}auth_param negotiate program /usr/lib/squid/negotiate_kerberos_auth -k ${keytab} -s GSS_C_NO_NAME
 auth_param negotiate children 4 startup=1 idle=1
 auth_param negotiate keep_alive on
+auth_param ntlm program /usr/bin/ntlm_auth --helper-protocol=squid-2.5-ntlmssp --configfile=${join(dcDir, 'etc', 'smb.conf')}
+auth_param ntlm children 4 startup=1 idle=1
+auth_param ntlm keep_alive on
 acl authenticated proxy_auth REQUIRED
 http_access allow authenticated
 http_access deny all
@@ -502,7 +542,7 @@ http_access deny all
     );
     writeSquidConf(options.squidHeaderLimit);
     const squidEnv = { ...process.env, KRB5_CONFIG: conf, KRB5_KTNAME: keytab, KRB5RCACHEDIR: join(squidDir, 'rcache') };
-    const [scmd, sargs] = inNs(ns, 'squid', ['-N', '-n', squidName, '-f', squidConf]);
+    const [scmd, sargs] = inNs(ns, ...withOwnWinbindd(dcDir, 'squid', ['-N', '-n', squidName, '-f', squidConf]));
     squid = startService(scmd, sargs, join(squidDir, 'squid.out'), { env: squidEnv });
     await waitInNs(ns, '127.0.0.1', PROXY_PORT, 'Squid (AD lab)', squid, [join(logs, 'cache.log'), join(squidDir, 'squid.out')]);
     const user = (u: { name: string; password: string }): AdUser => ({ ...u, principal: `${u.name}@${REALM}` });
@@ -516,6 +556,7 @@ http_access deny all
       dir,
       netns: ns,
       realm: REALM,
+      netbiosDomain: NETBIOS_DOMAIN,
       dcAddress: DC_ADDRESS,
       proxyHost: `proxy.${DOMAIN}`,
       proxyUrl: `http://proxy.${DOMAIN}:${PROXY_PORT}`,
@@ -568,6 +609,7 @@ http_access deny all
         removeFaketimeShm(old);
         samba = startSamba(ns, dcDir, clockOffset);
         await waitInNs(ns, DC_ADDRESS, 88, 'Samba (AD DC)', samba, [join(dcDir, 'samba.out')]);
+        await openWinbindd(dcDir, samba);
       },
       accessLog: () => readAccessLog(join(logs, 'access.log')),
       stop: async () => {

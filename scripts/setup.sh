@@ -9,6 +9,9 @@ PACKAGES=(krb5-kdc krb5-admin-server krb5-user libgssapi-krb5-2 libgssapi3-heimd
 PACKAGES+=(dbus libglib2.0-bin dconf-gsettings-backend gsettings-desktop-schemas dnsmasq-base) # GNOME settings (a private D-Bus session) and WPAD (dnsmasq) tests
 # The AD lab (lab/ad.ts): a Samba AD DC in a network namespace, faketime for its clock-skew test.
 PACKAGES+=(samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind ldb-tools faketime iproute2)
+# NTLM: GSSAPI's NTLMSSP mechanism (MIT's GSSAPI loads it from /etc/gss/mech.d); the AD lab's Squid checks
+# NTLM with winbind's ntlm_auth, and util-linux's unshare gives Squid the lab's own winbindd socket.
+PACKAGES+=(gss-ntlmssp util-linux)
 
 source scripts/apt-install.sh
 apt_install setup "${PACKAGES[@]}"

@@ -34,6 +34,9 @@ export {
   KerberosPasswordExpiredError,
   KerberosTicketExpiredError,
   KerberosUnknownSpnError,
+  NtlmError,
+  NtlmNoCredentialsError,
+  NtlmUnavailableError,
 } from './auth/index.js';
 export { ProxyAuthenticationError, ProxyConnectionError, ProxyHeaderTooLargeError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError, RequestBodyReplayError } from './transport/errors.js';
 export { PacEvaluationError, PacFetchError, type PacFailure } from './pac/errors.js';

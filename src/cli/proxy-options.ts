@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ProxyDispatcherOptions } from '../adapters/undici/proxy-dispatcher.js';
 import { firstSet, PROXY_VARIABLES, type Env } from '../config/env.js';
 import { parseProxyUrl } from '../config/proxy-url.js';
+import { normalizeSpn } from '../config/spn.js';
 import { integerOption, optionLabel, secondsOption } from './args.js';
 import { CommandFailure, UsageError } from './errors.js';
 
@@ -23,6 +24,9 @@ export const CA_OPTION = { cacert: { type: 'string' } } as const;
 export const ROUTE_OPTIONS = {
   'proxy-user': { type: 'string', short: 'U' },
   'proxy-negotiate': { type: 'boolean' },
+  'proxy-ntlm': { type: 'boolean' },
+  'proxy-anyauth': { type: 'boolean' },
+  'proxy-service-name': { type: 'string' },
   noproxy: { type: 'string' },
   insecure: { type: 'boolean', short: 'k' },
   'proxy-insecure': { type: 'boolean' },
@@ -33,8 +37,12 @@ export const ROUTE_OPTIONS = {
 /** How `-x` is named in messages, in place of the library's `options.proxy`. */
 /** The help lines of the routing and trust options fetch and doctor share (they mean the same in both). */
 export const ROUTE_AND_TRUST_HELP = `  -x, --proxy <url>           the proxy for every scheme, instead of HTTPS_PROXY/HTTP_PROXY ("" for none)
-  -U, --proxy-user <u:p>      Basic credentials for the proxy (never shown)
+  -U, --proxy-user <u:p>      credentials for the proxy, Basic's or NTLM's DOMAIN\\user (never shown)
       --proxy-negotiate       Kerberos/SPNEGO to the proxy, as JAATO_KERBEROS_PROXY=true
+      --proxy-ntlm            NTLM only, as JAATO_PROXY_AUTH=ntlm (-U 'DOMAIN\\user:password', or the
+                              platform's credentials: the logged-on user, NTLM_USER_FILE)
+      --proxy-anyauth         the best scheme the proxy offers: Negotiate, then NTLM, then Basic
+      --proxy-service-name <spn>  the proxy's Kerberos service name (HTTP/host), as JAATO_KERBEROS_SPN
       --noproxy <list>        hosts to reach directly, instead of NO_PROXY
   -k, --insecure              do not verify the origin's certificate
       --cacert <file>         trust this CA (PEM) for the origin, in addition to the defaults
@@ -82,10 +90,42 @@ function withUserinfo(value: string, credentials: { username: string; password: 
   return url.href;
 }
 
-type RouteValues = { proxy?: string | undefined; 'proxy-user'?: string | undefined; 'proxy-negotiate'?: boolean | undefined; noproxy?: string | undefined };
+type RouteValues = {
+  proxy?: string | undefined;
+  'proxy-user'?: string | undefined;
+  'proxy-negotiate'?: boolean | undefined;
+  'proxy-ntlm'?: boolean | undefined;
+  'proxy-anyauth'?: boolean | undefined;
+  'proxy-service-name'?: string | undefined;
+  noproxy?: string | undefined;
+};
 
 /**
- * Where to route, from -x, -U, --proxy-negotiate and --noproxy. -U goes into the proxy URL of the
+ * The proxy's scheme from curl's flags: --proxy-ntlm pins NTLM, --proxy-anyauth takes the best offered
+ * (Kerberos included, as curl's does where it has GSSAPI), --proxy-negotiate turns Kerberos on. curl
+ * lets the last flag win; two that disagree are a usage error here, not a silent pick.
+ */
+function schemeFromOptions(values: RouteValues): Pick<ProxyDispatcherOptions, 'kerberos' | 'proxyAuth'> {
+  const given = (['proxy-negotiate', 'proxy-ntlm', 'proxy-anyauth'] as const).filter((f) => values[f]);
+  if (given.length > 1) throw new UsageError(`${given.map((f) => `--${f}`).join(' and ')} choose different schemes: give one`);
+  if (values['proxy-ntlm']) return { proxyAuth: 'ntlm' };
+  if (values['proxy-anyauth']) return { proxyAuth: 'any', kerberos: true };
+  return values['proxy-negotiate'] ? { kerberos: true } : {};
+}
+
+/** --proxy-service-name as the `spn` option: `HTTP/host` or `HTTP@host`, checked here so the error names the flag. */
+function serviceNameOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    normalizeSpn(value.trim(), '--proxy-service-name');
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return value.trim();
+}
+
+/**
+ * Where to route, from -x, -U, --proxy-negotiate, --proxy-ntlm, --proxy-anyauth, --proxy-service-name and --noproxy. -U goes into the proxy URL of the
  * variable that would be used for each scheme (so messages still name that variable), or of -x.
  */
 export function routeFromOptions(values: RouteValues, env: Env): ProxyDispatcherOptions & { env: Env } {
@@ -110,7 +150,9 @@ export function routeFromOptions(values: RouteValues, env: Env): ProxyDispatcher
       }
     }
   }
-  if (values['proxy-negotiate']) o.kerberos = true;
+  Object.assign(o, schemeFromOptions(values));
+  const spn = serviceNameOf(values['proxy-service-name']);
+  if (spn !== undefined) o.spn = spn;
   if (values.noproxy !== undefined && o.noProxy === undefined) o.noProxy = values.noproxy;
   return { ...o, env: routedEnv };
 }

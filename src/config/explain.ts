@@ -3,6 +3,7 @@ import { JaatoProxyError } from '../errors.js';
 import type { Env } from './env.js';
 import { toUrl } from './host.js';
 import { resolveConfig, type AuthScheme, type ProxyConfig, type ProxyOptions, type Route } from './proxy-config.js';
+import { schemePreference } from './proxy-auth-setting.js';
 import { describeIgnoredParts, type ProxyEndpoint } from './proxy-url.js';
 
 /**
@@ -29,6 +30,11 @@ export interface Explanation {
   spnSource: string | null;
   /** Under Negotiate: Basic credentials in the proxy URL are a fallback should the proxy not offer Negotiate. `null` unless auth is `negotiate`. */
   basicFallback: boolean | null;
+  /**
+   * Which scheme answers the proxy's 407 and why (JAATO_PROXY_AUTH, Kerberos on or off, credentials in
+   * the proxy URL), before the proxy's offer is known; `null` unless the route is `proxy`.
+   */
+  authChoice: string | null;
   /** The configuration error that makes this URL unroutable; `null` unless the route is `error`. */
   error: { code: string; message: string } | null;
   /** Everything odd about the configuration: ignored list entries, unknown values, ignored parts of a proxy URL. */
@@ -50,7 +56,7 @@ export interface PacExplanation {
   skipped: string[];
 }
 
-const NOT_PROXIED = { proxy: null, auth: 'none', spn: null, spnSource: null, basicFallback: null, error: null } as const;
+const NOT_PROXIED = { proxy: null, auth: 'none', spn: null, spnSource: null, basicFallback: null, authChoice: null, error: null } as const;
 
 /**
  * The decision for a URL and the rule that made it. `env` as for the other configuration functions;
@@ -86,6 +92,7 @@ export function explainRoute(shown: string, route: Route, config: ProxyConfig, w
     spn: route.spn ?? null,
     spnSource: negotiate ? (config.spnSource ?? 'proxy host') : null,
     basicFallback: negotiate ? route.proxy.credentials !== undefined : null,
+    authChoice: schemePreference(config.proxyAuth, config.kerberos, route.proxy.credentials !== undefined),
     error: null,
     warnings,
     pac,

@@ -1,3 +1,4 @@
+import { parseProxyAuthSetting, type ProxyAuthSetting } from './proxy-auth-setting.js';
 import { defaultSpn, normalizeSpn } from './spn.js';
 import { BypassRules } from './bypass.js';
 import { firstSet, parseKerberosFlag, PROXY_VARIABLES, type Env } from './env.js';
@@ -23,6 +24,8 @@ export interface ProxyOptions {
   exactNoProxy?: string | readonly string[];
   /** Kerberos/SPNEGO to the proxy (JAATO_KERBEROS_PROXY). */
   kerberos?: boolean;
+  /** Which scheme answers the proxy (JAATO_PROXY_AUTH): `negotiate`, `ntlm`, `basic`, or `any` (default). */
+  proxyAuth?: ProxyAuthSetting;
   /**
    * Service name for the proxy (JAATO_KERBEROS_SPN), `HTTP/host` or `HTTP@host`; default the proxy's host.
    * Either spelling ends in the platform's form (see `platform`).
@@ -74,6 +77,8 @@ export class ProxyConfig {
   readonly exact: ExactBypassList;
   readonly noProxy: NoProxyList;
   readonly kerberos: boolean;
+  /** JAATO_PROXY_AUTH (or the `proxyAuth` option): the scheme pinned, or `any`. */
+  readonly proxyAuth: ProxyAuthSetting;
   /** The platform whose service-name form `spnFor` uses. */
   readonly platform: NodeJS.Platform;
   readonly warnings: readonly string[];
@@ -117,6 +122,7 @@ export class ProxyConfig {
       this.kerberos = flag.enabled || (system !== undefined && (env.JAATO_KERBEROS_PROXY ?? '').trim() === '');
       if (flag.warning) warnings.push(flag.warning);
     }
+    this.proxyAuth = parseProxyAuthSetting(env, options.proxyAuth);
     const spnValue = options.spn ?? env.JAATO_KERBEROS_SPN;
     const spnSource = options.spn !== undefined ? 'options.spn' : 'JAATO_KERBEROS_SPN';
     this.#spn = spnValue && spnValue.trim() !== '' ? { value: normalizeSpn(spnValue.trim(), spnSource, this.platform), source: spnSource } : undefined;
@@ -178,8 +184,10 @@ export class ProxyConfig {
     if (schemeClass(protocol) === undefined) return { type: 'direct', rule: `${protocol} URLs are never proxied` };
     const proxy = this.proxyFor(protocol);
     if (!proxy) return { type: 'direct', rule: this.#system ? `${this.#system.source} sets no proxy for ${protocol} URLs (mode ${this.#system.mode})` : `no proxy variable is set for ${protocol} URLs` };
-    if (this.kerberos) return { type: 'proxy', proxy, auth: 'negotiate', spn: this.spnFor(proxy), rule: proxy.source };
-    return { type: 'proxy', proxy, auth: proxy.credentials ? 'basic' : 'none', rule: proxy.source };
+    // Up front only what JAATO_PROXY_AUTH allows: pinned to NTLM, nothing goes before the proxy's 407.
+    const allows = (scheme: ProxyAuthSetting): boolean => this.proxyAuth === 'any' || this.proxyAuth === scheme;
+    if (this.kerberos && allows('negotiate')) return { type: 'proxy', proxy, auth: 'negotiate', spn: this.spnFor(proxy), rule: proxy.source };
+    return { type: 'proxy', proxy, auth: proxy.credentials && allows('basic') ? 'basic' : 'none', rule: proxy.source };
   }
 }
 

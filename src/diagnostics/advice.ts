@@ -1,4 +1,5 @@
 import { KerberosError, KerberosUnknownSpnError } from '../auth/errors.js';
+import { chooseProxyScheme, type ProxyAuthSetting } from '../auth/scheme-choice.js';
 import { JaatoProxyError } from '../errors.js';
 import { decideOn407, LARGE_AUTH_HEADER, VERY_LARGE_AUTH_HEADER } from '../auth/auth-decision.js';
 import { ProxyAuthenticationError, ProxyHeaderTooLargeError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError } from '../transport/errors.js';
@@ -42,6 +43,17 @@ export function unmetOffer(offered: readonly string[], s: AuthSetting): string |
   if (offered.includes('ntlm')) return NTLM_ONLY;
   if (offered.length === 0) return 'the 407 carries no Proxy-Authenticate challenge, so there is no scheme to answer: ask the proxy\'s administrators';
   return `none of the offered schemes is one jaato-proxy speaks (Negotiate and Basic): ask the proxy's administrators to offer one of those`;
+}
+
+/**
+ * The `scheme` line: which of the schemes the proxy's 407 offered would answer it, and why (the pure
+ * choice the transport makes, JAATO_PROXY_AUTH included). A warning when none would: the `proxy` line
+ * above already fails with the remedy where nothing configured meets the offer.
+ */
+export function schemeCheck(offered: readonly string[], s: { setting: ProxyAuthSetting; kerberos: boolean; credentials: boolean }): Check {
+  const choice = chooseProxyScheme({ offered, setting: s.setting, kerberos: s.kerberos, credentials: s.credentials });
+  if (choice.scheme === undefined) return { name: 'scheme', status: 'warn', detail: `no scheme would answer the proxy: ${choice.reason}` };
+  return { name: 'scheme', status: 'ok', detail: `${schemeName(choice.scheme)}, because ${choice.reason}` };
 }
 
 /** The remedy for a CONNECT the proxy refused for its target, not for want of credentials. */

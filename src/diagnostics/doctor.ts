@@ -157,7 +157,7 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   // with their own service name, judged by their place in the answer.
   for (const { route, variables, target, forwarded, pac: entry } of routes) {
     const own = entry && route !== main ? spnStateOf(config, route, platform) : spn;
-    const probed = await checkProxy(route, target, variables, { spn: own, principal: kerberos.principal ?? undefined }, { ...transport, ...(forwarded && { forwardedTarget: forwarded }) });
+    const probed = await checkProxy(route, target, variables, { spn: own, principal: kerberos.principal ?? undefined }, { ...transport, scheme: { setting: config.proxyAuth, kerberos: config.kerberos }, ...(forwarded && { forwardedTarget: forwarded }) });
     for (const c of plan && entry ? judgeProbe(plan, entry, probed.checks) : probed.checks) add(c);
     report.proxies.push(probed.facts);
   }

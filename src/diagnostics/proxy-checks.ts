@@ -3,7 +3,8 @@ import type { ProxyRoute } from '../config/proxy-config.js';
 import { probeProxy } from '../transport/probe.js';
 import { openTunnel } from '../transport/tunnel.js';
 import { ProxyHeaderTooLargeError, ProxyMutualAuthError } from '../transport/errors.js';
-import { authCheck, authModeCheck, connectionRemedy, headerSizeRemedy, offerCheck, replyTokenCheck, sentWith, unmetOffer, type AuthOutcome, type AuthSetting, type ProxyPlace, type SpnState } from './advice.js';
+import type { ProxyAuthSetting } from '../config/proxy-auth-setting.js';
+import { authCheck, authModeCheck, connectionRemedy, headerSizeRemedy, offerCheck, replyTokenCheck, schemeCheck, sentWith, unmetOffer, type AuthOutcome, type AuthSetting, type ProxyPlace, type SpnState } from './advice.js';
 import { probeForwardedAuth, type ReplyToken } from './auth-mode.js';
 import type { Check } from './check.js';
 import { countTokens } from './token-count.js';
@@ -51,6 +52,8 @@ export interface ProxyCheckOptions {
   requireMutualAuth?: boolean;
   /** The Kerberos client principal, when one is chosen. */
   principal?: string;
+  /** JAATO_PROXY_AUTH and the Kerberos switch, for the `scheme` line (default: `any`, Kerberos as the route says). */
+  scheme?: { setting: ProxyAuthSetting; kerberos: boolean };
 }
 
 /**
@@ -82,6 +85,9 @@ export async function checkProxy(
   const tls = target.protocol === 'https:' || target.protocol === 'wss:';
   const port = Number(target.port || (tls ? 443 : 80));
   const checks = [offerCheck(probe, proxy.redacted, setting, tls, options.standIn ? `${target.hostname}:${port}` : undefined)];
+  if (probe.statusCode === 407) {
+    checks.push(schemeCheck(probe.offered, { setting: options.scheme?.setting ?? 'any', kerberos: options.scheme?.kerberos ?? setting.kerberos, credentials: setting.basicCredentials }));
+  }
   const forward = options.forward;
   if (probe.statusCode !== 407 || unmetOffer(probe.offered, setting)) return { checks, facts };
   const probing: Probing = { route, options, place, checks, facts };

@@ -58,7 +58,7 @@ test('usage errors name the command and the option: unknown options, missing val
 });
 
 test('explain --json: every key present for each route kind; a proxy URL with a path is used without it, with a warning', async () => {
-  const keys = ['url', 'route', 'rule', 'proxy', 'auth', 'spn', 'spnSource', 'basicFallback', 'error', 'warnings', 'pac'];
+  const keys = ['url', 'route', 'rule', 'proxy', 'auth', 'spn', 'spnSource', 'basicFallback', 'authChoice', 'error', 'warnings', 'pac'];
   const env = { PATH: process.env.PATH, HTTPS_PROXY: 'http://proxy.corp:8080/some/path', JAATO_NO_PROXY: 'github.com' };
   const rows: ReadonlyArray<[string, NodeJS.ProcessEnv, number, Partial<Record<string, unknown>>]> = [
     ['https://github.com/', env, 0, { route: 'direct', proxy: null, spn: null, error: null }],

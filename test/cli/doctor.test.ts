@@ -143,6 +143,8 @@ test('doctor: a proxy that offers only NTLM → ✗, spelled NTLM, with what to 
     assert.match(line(report, 'proxy').detail, /answered 407 Proxy Authentication Required in \d+ ms; offers NTLM$/);
     assert.match(line(report, 'proxy').remedy ?? '', /^jaato-proxy speaks Negotiate \(Kerberos\) and Basic, not NTLM: .*Cntlm, Px/);
     assert.deepEqual(report.proxies[0]?.offers, ['ntlm']);
+    // The scheme the policy picks, and why (the transport answers it once it speaks NTLM: issue 21).
+    assert.match(line(report, 'scheme').detail, /^NTLM, because the proxy offers NTLM, with the platform's credentials$/);
   }
 });
 

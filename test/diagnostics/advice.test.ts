@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KerberosNoCredentialsError, KerberosUnknownSpnError } from '../../src/auth/errors.js';
 import { parseProxyUrl } from '../../src/config/proxy-url.js';
-import { authCheck, authModeCheck, connectionRemedy, directRemedy, fetchAuthNote, offerCheck, originRemedy, replyTokenCheck, schemeName, sentWith, spnRemedy, tokenRemedy, unmetOffer, type AuthSetting, type SpnState } from '../../src/diagnostics/advice.js';
+import { authCheck, authModeCheck, connectionRemedy, directRemedy, fetchAuthNote, offerCheck, originRemedy, replyTokenCheck, schemeCheck, schemeName, sentWith, spnRemedy, tokenRemedy, unmetOffer, type AuthSetting, type SpnState } from '../../src/diagnostics/advice.js';
 import { ProxyAuthenticationError, ProxyConnectionError, ProxyMutualAuthError, ProxyTimeoutError, ProxyTunnelError } from '../../src/transport/errors.js';
 
 // doctor's judgements as tables: what the proxy offered or answered, what was configured → the
@@ -159,4 +159,19 @@ test('an authenticated request the proxy did not prove itself on: the mutual-aut
   assert.match(none.remedy ?? '', /no reply token on CONNECT/);
   const bad = authCheck({ ok: false, error: new ProxyMutualAuthError(proxy, 'bad-token', 'its 200 answer to HEAD http://a', new Error('x')) }, 'HEAD http://a', setting, place);
   assert.match(bad.remedy ?? '', /a man in the middle/);
+});
+
+test('schemeCheck: the scheme that would answer the 407 and why, JAATO_PROXY_AUTH included', () => {
+  const rows: ReadonlyArray<[string[], Parameters<typeof schemeCheck>[1], 'ok' | 'warn', RegExp]> = [
+    [['negotiate', 'ntlm'], { setting: 'any', kerberos: true, credentials: false }, 'ok', /^Negotiate, because the proxy offers Negotiate$/],
+    [['negotiate', 'ntlm'], { setting: 'any', kerberos: false, credentials: false }, 'ok', /^NTLM, because .*Negotiate is off \(JAATO_KERBEROS_PROXY\)/],
+    [['negotiate', 'ntlm'], { setting: 'ntlm', kerberos: true, credentials: true }, 'ok', /^NTLM, because the proxy offers NTLM \(JAATO_PROXY_AUTH=ntlm\), with the given credentials$/],
+    [['negotiate'], { setting: 'basic', kerberos: true, credentials: true }, 'warn', /no scheme would answer the proxy: JAATO_PROXY_AUTH=basic but the proxy offers negotiate/],
+  ];
+  for (const [offered, s, status, detail] of rows) {
+    const c = schemeCheck(offered, s);
+    assert.equal(c.name, 'scheme');
+    assert.equal(c.status, status, c.detail);
+    assert.match(c.detail, detail);
+  }
 });

@@ -87,12 +87,15 @@ export interface WindowsRun {
  * Runs `node.exe script args` under Wine and resolves when it exits, or kills it after `timeoutMs`.
  * Stdout and stderr go to files (`<outBase>.out`/`.err`): a pipe makes Node for Windows die with EBADF.
  */
-export function runWindowsNode(script: string, args: readonly string[], options: { env?: Record<string, string>; outBase: string; timeoutMs: number }): Promise<WindowsRun> {
+export function runWindowsNode(script: string, args: readonly string[], options: { env?: Record<string, string>; outBase: string; timeoutMs: number; netns?: string }): Promise<WindowsRun> {
   const outPath = `${options.outBase}.out`;
   const errPath = `${options.outBase}.err`;
   const out = openSync(outPath, 'w');
   const err = openSync(errPath, 'w');
-  const child = spawn('wine', [NODE_EXE, windowsPath(script), ...args], { cwd: APP, env: wineEnv(options.env), stdio: ['ignore', out, err] });
+  // `netns`: inside a network namespace a test made (the AD lab's), so node.exe reaches what runs there.
+  const wine = ['wine', NODE_EXE, windowsPath(script), ...args];
+  const [command, ...rest] = options.netns ? ['ip', 'netns', 'exec', options.netns, ...wine] : wine;
+  const child = spawn(command as string, rest, { cwd: APP, env: wineEnv(options.env), stdio: ['ignore', out, err] });
   closeSync(out);
   closeSync(err);
   return new Promise((resolve, reject) => {

@@ -41,6 +41,11 @@ export interface InitContextOptions {
   readonly mutual: boolean;
   /** `spnego` (default) or `ntlm` where the library offers NTLM. */
   readonly mechanism?: 'spnego' | 'ntlm';
+  /**
+   * A user name and password instead of the default credential (GSSAPI's NTLMSSP: `DOMAIN\\user`).
+   * `ProxyCredentials` is one: it prints as `****`. Never logged, never in an error.
+   */
+  readonly password?: { readonly username: string; readonly password: string };
 }
 
 /**

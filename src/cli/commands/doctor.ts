@@ -67,6 +67,7 @@ export async function doctorCommand(args: string[]): Promise<number> {
     // -x "": doctor says the variables were set aside, and by what.
     ...(values.proxy === '' && { noProxySource: '-x ""' }),
     ...(values['proxy-negotiate'] && { kerberosSource: '--proxy-negotiate' }),
+    ...(values['proxy-anyauth'] && { kerberosSource: '--proxy-anyauth' }),
     ...trustFromOptions(values, EXIT.failure),
     ...(timeout !== undefined && { connectTimeout: timeout }),
     ...(values['require-mutual-auth'] && { requireMutualAuth: true }),

@@ -21,7 +21,7 @@ that cannot be loaded or gives no usable answer).
   --pac <location>  a PAC file (http(s)://, file:// or a path) instead of JAATO_PAC_URL
   --json   the same as JSON, one object whose keys are always all present (null where they do not
            apply): url, route (direct|proxy|error), rule, proxy, auth (negotiate|basic|none), spn,
-           spnSource, basicFallback, error ({code, message}), warnings (array of strings),
+           spnSource, basicFallback, authChoice, error ({code, message}), warnings (array of strings),
            pac (null without a PAC; else {url, source, answer, entries, skipped})`;
 
 export async function explainCommand(args: string[]): Promise<number> {
@@ -51,6 +51,7 @@ export async function explainCommand(args: string[]): Promise<number> {
     const note = localProxyNote(process.env, e.proxy);
     if (note) lines.push(`  note:    ${note}`);
     lines.push(`  auth:    ${e.auth}${e.basicFallback ? ' (Basic credentials as fallback)' : ''}`);
+    if (e.authChoice) lines.push(`  scheme:  ${e.authChoice}`);
     if (e.spn) lines.push(`  spn:     ${e.spn} ${dim(`(${e.spnSource})`)}`);
     // A KDC names services after host names: an address as the proxy's host gives a name it never has.
     if (e.spnSource === 'proxy host' && e.proxy && isIP(new URL(e.proxy).hostname.replace(/^\[|\]$/g, '')) !== 0) {

@@ -90,4 +90,5 @@ test('the structs have sspi.h\'s 64-bit layout', () => {
   assert.deepEqual(layout(t.SecBuffer), { size: 16, cbBuffer: 0, BufferType: 4, pvBuffer: 8 });
   assert.deepEqual(layout(t.SecBufferDesc), { size: 16, ulVersion: 0, cBuffers: 4, pBuffers: 8 });
   assert.deepEqual(layout(t.SecPkgInfoW), { size: 32, fCapabilities: 0, wVersion: 4, wRPCID: 6, cbMaxToken: 8, Name: 16, Comment: 24 });
+  assert.deepEqual(layout(t.AuthIdentityW), { size: 48, User: 0, UserLength: 8, Domain: 16, DomainLength: 24, Password: 32, PasswordLength: 40, Flags: 44 });
 });

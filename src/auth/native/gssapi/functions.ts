@@ -22,15 +22,27 @@ export interface GssFunctions {
   readonly releaseCred: Fn;
   readonly displayStatus: Fn;
   readonly releaseBuffer: Fn;
-  /** Addresses of our own `gss_OID_desc`s: never freed (a handful of bytes for the process's life). */
-  readonly oids: { readonly hostbasedService: bigint; readonly userName: bigint; readonly spnego: bigint; readonly krb5: bigint };
   /**
-   * A `gss_OID_set` of the Kerberos mechanism alone, for `gss_acquire_cred`: with no set the library
-   * acquires for every mechanism it has, and with Debian's `gss-ntlmssp` plugin installed (MIT loads
-   * it from /etc/gss/mech.d) SPNEGO would then offer NTLMSSP too, and a principal with no ticket
-   * would fail with NTLMSSP's error instead of "no credentials".
+   * `gss_acquire_cred_with_password` (RFC 5587's extension, in MIT and Heimdal): credentials from a
+   * user name and password for one mechanism (NTLMSSP's explicit credentials). Undefined where the
+   * library does not export it.
+   */
+  readonly acquireCredWithPassword: Fn | undefined;
+  /** Addresses of our own `gss_OID_desc`s: never freed (a handful of bytes for the process's life). */
+  readonly oids: { readonly hostbasedService: bigint; readonly userName: bigint; readonly spnego: bigint; readonly krb5: bigint; readonly ntlmssp: bigint };
+  /** A `gss_OID_set` of NTLMSSP alone (the mechanism a password credential is for). */
+  readonly ntlmsspSet: bigint;
+  /**
+   * A `gss_OID_set` of the Kerberos mechanism alone: for `gss_acquire_cred` of a named principal (with
+   * no set the library acquires for every mechanism it has, and with Debian's `gss-ntlmssp` plugin a
+   * principal with no ticket would fail with NTLMSSP's error instead of "no credentials"), and what our
+   * SPNEGO may negotiate (`gss_set_neg_mechs`).
    */
   readonly krb5Only: bigint;
+  /** SPNEGO with Kerberos: the credential our SPNEGO runs on. */
+  readonly spnegoKrb5Set: bigint;
+  /** `gss_set_neg_mechs` (MIT, Heimdal): which mechanisms a SPNEGO credential offers. Undefined where not exported. */
+  readonly setNegMechs: Fn | undefined;
 }
 
 /** Declares the functions on `lib` with the struct layout of `platform`/`arch` (see layout.ts). */
@@ -48,6 +60,14 @@ export function declareGssFunctions(koffi: Koffi, lib: LibraryHandle, platform: 
   const ptr = 'void *';
   const f = (name: string, args: unknown[]): Fn => lib.func(name, u32, args as never);
 
+  const OidSet = record({ count: 'size_t', elements: 'void *' });
+  const optional = (name: string, args: unknown[]): Fn | undefined => {
+    try {
+      return f(name, args);
+    } catch {
+      return undefined;
+    }
+  };
   const oid = (bytes: Buffer): bigint => {
     const elements: unknown = koffi.alloc('uint8_t', bytes.length);
     koffi.encode(elements, 'uint8_t', [...bytes], bytes.length);
@@ -56,12 +76,19 @@ export function declareGssFunctions(koffi: Koffi, lib: LibraryHandle, platform: 
     return desc as bigint;
   };
 
-  const krb5 = oid(OID_BYTES.krb5);
-  // gss_OID_set_desc { size_t count; gss_OID elements; }: elements points at an array of descriptors.
-  const OidSetDesc = record({ count: 'size_t', elements: 'void *' });
-  const krb5Only: unknown = koffi.alloc(OidSetDesc, 1);
-  koffi.encode(krb5Only, OidSetDesc, { count: 1, elements: krb5 });
-
+  const oids = { hostbasedService: oid(OID_BYTES.hostbasedService), userName: oid(OID_BYTES.userName), spnego: oid(OID_BYTES.spnego), krb5: oid(OID_BYTES.krb5), ntlmssp: oid(OID_BYTES.ntlmssp) };
+  // A set's elements are the descriptors themselves (one contiguous array), not pointers to them.
+  const oidSet = (members: readonly Buffer[]): bigint => {
+    const elements: unknown = koffi.alloc(OidDesc, members.length);
+    koffi.encode(elements, koffi.array(OidDesc, members.length), members.map((bytes) => {
+      const b: unknown = koffi.alloc('uint8_t', bytes.length);
+      koffi.encode(b, 'uint8_t', [...bytes], bytes.length);
+      return { length: bytes.length, elements: b };
+    }));
+    const set: unknown = koffi.alloc(OidSet, 1);
+    koffi.encode(set, OidSet, { count: members.length, elements });
+    return set as bigint;
+  };
   return {
     koffi,
     BufferDesc,
@@ -77,7 +104,11 @@ export function declareGssFunctions(koffi: Koffi, lib: LibraryHandle, platform: 
     releaseCred: f('gss_release_cred', [out(u32), inout(ptr)]),
     displayStatus: f('gss_display_status', [out(u32), u32, 'int', ptr, inout(u32), out(BufferDesc)]),
     releaseBuffer: f('gss_release_buffer', [out(u32), inout(BufferDesc)]),
-    oids: { hostbasedService: oid(OID_BYTES.hostbasedService), userName: oid(OID_BYTES.userName), spnego: oid(OID_BYTES.spnego), krb5 },
-    krb5Only: krb5Only as bigint,
+    acquireCredWithPassword: optional('gss_acquire_cred_with_password', [out(u32), ptr, P(BufferDesc), u32, ptr, 'int', out(ptr), ptr, out(u32)]),
+    oids,
+    ntlmsspSet: oidSet([OID_BYTES.ntlmssp]),
+    krb5Only: oidSet([OID_BYTES.krb5]),
+    spnegoKrb5Set: oidSet([OID_BYTES.spnego, OID_BYTES.krb5]),
+    setNegMechs: optional('gss_set_neg_mechs', [out(u32), ptr, ptr]),
   };
 }

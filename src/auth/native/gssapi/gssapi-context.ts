@@ -1,4 +1,4 @@
-import type { ContextStep, InitContextOptions, SecurityContext, SecurityLibraryInfo } from '../provider.js';
+import { NativeSecurityFailure, type ContextStep, type InitContextOptions, type SecurityContext, type SecurityLibraryInfo } from '../provider.js';
 import { failure, nameText, onPool, takeBuffer } from './calls.js';
 import type { GssFunctions } from './functions.js';
 import { GSS_S, gssError, isKrb5Code } from './status.js';
@@ -14,6 +14,10 @@ interface Handles {
   cred: unknown;
   /** A call is running on the pool with these handles: release when it returns, not before. */
   busy: boolean;
+  /** SPNEGO's credential was limited to Kerberos (or that was tried and left to the default). */
+  negotiated: boolean;
+  /** `cred` is that limited SPNEGO credential. */
+  limited: boolean;
   disposed: boolean;
 }
 
@@ -43,7 +47,7 @@ export class GssapiContext implements SecurityContext {
   readonly #fns: GssFunctions;
   readonly #info: SecurityLibraryInfo;
   readonly #options: InitContextOptions;
-  readonly #h: Handles = { context: null, target: null, cred: null, busy: false, disposed: false };
+  readonly #h: Handles = { context: null, target: null, cred: null, busy: false, negotiated: false, limited: false, disposed: false };
   #complete = false;
 
   constructor(fns: GssFunctions, info: SecurityLibraryInfo, options: InitContextOptions) {
@@ -58,8 +62,18 @@ export class GssapiContext implements SecurityContext {
     const h = this.#h;
     if (h.disposed) throw new Error('GssapiContext: step() after dispose()');
     if (!h.target) h.target = this.#importTarget();
-    if (this.#options.principal && !h.cred) {
-      const cred = await this.#acquire(this.#options.principal);
+    const ntlm = this.#options.mechanism === 'ntlm';
+    if (!ntlm && !h.cred && !h.negotiated) {
+      h.negotiated = true;
+      h.cred = await this.#kerberosOnlySpnego();
+      h.limited = h.cred !== null;
+      if (h.disposed) {
+        release(fns, h);
+        throw new Error('GssapiContext: disposed while its credentials were acquired');
+      }
+    }
+    if ((this.#options.principal || this.#options.password) && !h.cred) {
+      const cred = this.#options.password ? await this.#acquireWithPassword(this.#options.password) : await this.#acquire(this.#options.principal as string);
       if (h.disposed) {
         fns.releaseCred([0], [cred]);
         throw new Error('GssapiContext: disposed while its credentials were acquired');
@@ -69,12 +83,14 @@ export class GssapiContext implements SecurityContext {
     const minor = [0];
     const context = [h.context];
     const output: { length?: number; value?: unknown } = {};
-    const flags = (this.#options.mutual ? GSS_C_MUTUAL_FLAG : 0) | GSS_C_SEQUENCE_FLAG;
+    // NTLM has no mutual authentication: the proxy's last word is its status, not a token.
+    const flags = (this.#options.mutual && !ntlm ? GSS_C_MUTUAL_FLAG : 0) | GSS_C_SEQUENCE_FLAG;
+    const mech = ntlm ? fns.oids.ntlmssp : fns.oids.spnego;
     const token = input && input.length > 0 ? { length: input.length, value: input } : { length: 0, value: null };
     h.busy = true;
     let major: number;
     try {
-      major = await onPool(fns.initSecContext, minor, h.cred, context, h.target, fns.oids.spnego, flags, 0, null, token, null, output, null, null);
+      major = await onPool(fns.initSecContext, minor, h.cred, context, h.target, mech, flags, 0, null, token, null, output, null, null);
     } finally {
       h.busy = false;
       h.context = context[0] ?? null;
@@ -90,10 +106,17 @@ export class GssapiContext implements SecurityContext {
       // MIT's numbers stay fixed for the process's life, so each is asked about once.
       const known = this.#info.family === 'mit' ? renumbered.get(first.minor) : undefined;
       if (known !== undefined) throw failure(fns, this.#info, 'gss_init_sec_context', first.major, known);
-      if (!input && !isKrb5Code(first.minor) && !h.disposed) {
+      // NTLM's first leg needs nothing but credentials (no network): gss-ntlmssp reports none found
+      // (no NTLM_USER_FILE, no winbind) as GSS_S_FAILURE with an errno (ENOENT) for its minor.
+      if (ntlm && !input && first.kind === 'other' && (first.major & 0x00ff0000) === GSS_S.FAILURE) {
+        throw new NativeSecurityFailure('no-credentials', first.call, first.major, first.minor, first.message);
+      }
+      if (!ntlm && !input && !isKrb5Code(first.minor) && !h.disposed) {
         const direct = await this.#krb5Failure();
         // The same failure seen closer, not another one (the environment may have changed between the calls).
-        const same = direct && ((direct.major & 0x00ff0000) === (first.major & 0x00ff0000) || (first.major & 0x00ff0000) === GSS_S.BAD_MECH);
+        // Limited to Kerberos, SPNEGO reports a missing ticket as GSS_S_FAILURE ("cannot find mechanisms to negotiate").
+        const nothingToNegotiate = h.limited && (first.major & 0x00ff0000) === GSS_S.FAILURE;
+        const same = direct && ((direct.major & 0x00ff0000) === (first.major & 0x00ff0000) || (first.major & 0x00ff0000) === GSS_S.BAD_MECH || nothingToNegotiate);
         if (direct && same && (isKrb5Code(direct.minor) || direct.kind !== 'other')) {
           if (this.#info.family === 'mit' && first.minor !== 0 && isKrb5Code(direct.minor)) renumbered.set(first.minor, direct.minor);
           throw direct;
@@ -144,7 +167,9 @@ export class GssapiContext implements SecurityContext {
     h.busy = true;
     let major: number;
     try {
-      major = await onPool(fns.initSecContext, minor, h.cred, context, h.target, fns.oids.krb5, GSS_C_MUTUAL_FLAG, 0, null, { length: 0, value: null }, [null], output, [0], [0]);
+      // The limited SPNEGO credential may hold no Kerberos element (no ticket): ask with the default one, as before it.
+      const cred = h.limited && !this.#options.principal ? null : h.cred;
+      major = await onPool(fns.initSecContext, minor, cred, context, h.target, fns.oids.krb5, GSS_C_MUTUAL_FLAG, 0, null, { length: 0, value: null }, [null], output, [0], [0]);
     } finally {
       h.busy = false;
       if (output.value) takeBuffer(fns, output);
@@ -169,6 +194,62 @@ export class GssapiContext implements SecurityContext {
     const major = fns.importName(minor, { length: text.length, value: text }, fns.oids.hostbasedService, name) as number;
     if (gssError(major)) throw failure(fns, this.#info, 'gss_import_name', major, minor[0] ?? 0);
     return name[0];
+  }
+
+  /**
+   * A SPNEGO credential that negotiates Kerberos alone (`gss_set_neg_mechs`). Without it SPNEGO offers
+   * every mechanism with credentials, and with gss-ntlmssp installed and NTLM credentials at hand
+   * (NTLM_USER_FILE, winbind) but no ticket, its "Negotiate" token is NTLM, which a Kerberos proxy
+   * refuses (measured against the AD lab's Squid): NTLM is chosen as its own scheme, never inside
+   * SPNEGO. Null where this cannot be done (no ticket, an old library): the init call then runs on the
+   * default credential and reports any failure as before.
+   */
+  async #kerberosOnlySpnego(): Promise<unknown> {
+    const fns = this.#fns;
+    if (!fns.setNegMechs) return null;
+    const principal = this.#options.principal;
+    const minor = [0];
+    const name = [null as unknown];
+    if (principal) {
+      const text = Buffer.from(principal, 'utf8');
+      if (gssError(fns.importName(minor, { length: text.length, value: text }, fns.oids.userName, name) as number)) return null;
+    }
+    try {
+      const cred = [null as unknown];
+      if (gssError(await onPool(fns.acquireCred, minor, name[0], 0xffffffff, fns.spnegoKrb5Set, GSS_C_INITIATE, cred, null, [0])) || !cred[0]) return null;
+      if (gssError(fns.setNegMechs(minor, cred[0], fns.krb5Only) as number)) {
+        fns.releaseCred([0], cred);
+        return null;
+      }
+      return cred[0];
+    } finally {
+      if (name[0]) fns.releaseName([0], name);
+    }
+  }
+
+  /**
+   * NTLMSSP credentials from a user name and password (`gss_acquire_cred_with_password` for that
+   * mechanism alone). The password goes to the library in a buffer of ours, zeroed once it returns.
+   */
+  async #acquireWithPassword(credentials: { readonly username: string; readonly password: string }): Promise<unknown> {
+    const fns = this.#fns;
+    const acquire = fns.acquireCredWithPassword;
+    if (!acquire) throw new NativeSecurityFailure('no-credentials', 'gss_acquire_cred_with_password', GSS_S.UNAVAILABLE, 0, `${this.#info.library} has no gss_acquire_cred_with_password: NTLM needs the logged-on user's credentials there (NTLM_USER_FILE)`);
+    const text = Buffer.from(credentials.username, 'utf8');
+    const minor = [0];
+    const name = [null as unknown];
+    let major = fns.importName(minor, { length: text.length, value: text }, fns.oids.userName, name) as number;
+    if (gssError(major)) throw failure(fns, this.#info, 'gss_import_name', major, minor[0] ?? 0);
+    const secret = Buffer.from(credentials.password, 'utf8');
+    try {
+      const cred = [null as unknown];
+      major = await onPool(acquire, minor, name[0], { length: secret.length, value: secret }, 0xffffffff, fns.ntlmsspSet, GSS_C_INITIATE, cred, null, [0]);
+      if (gssError(major)) throw failure(fns, this.#info, 'gss_acquire_cred_with_password', major, minor[0] ?? 0);
+      return cred[0];
+    } finally {
+      secret.fill(0);
+      fns.releaseName([0], name);
+    }
   }
 
   /** Credentials of `principal` instead of the cache's default one (may reach the KDC, via a client keytab). */

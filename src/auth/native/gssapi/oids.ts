@@ -13,4 +13,6 @@ export const OID_BYTES = {
   spnego: Buffer.from('2b0601050502', 'hex'),
   /** 1.2.840.113554.1.2.2, the Kerberos 5 mechanism (RFC 1964): to canonicalize a name as the KDC will see it. */
   krb5: Buffer.from('2a864886f712010202', 'hex'),
+  /** 1.3.6.1.4.1.311.2.2.10, NTLMSSP: a mechanism plugin (gss-ntlmssp) where one is installed. */
+  ntlmssp: Buffer.from('2b06010401823702020a', 'hex'),
 } as const;

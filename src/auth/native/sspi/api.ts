@@ -29,6 +29,8 @@ export interface SspiTypes {
   readonly SecBuffer: KoffiType;
   readonly SecBufferDesc: KoffiType;
   readonly SecPkgInfoW: KoffiType;
+  /** SEC_WINNT_AUTH_IDENTITY_W: explicit credentials for AcquireCredentialsHandleW (48 bytes on 64-bit). */
+  readonly AuthIdentityW: KoffiType;
 }
 
 const typeCache = new WeakMap<KoffiModule, SspiTypes>();
@@ -51,6 +53,15 @@ export function sspiTypes(koffi: KoffiModule): SspiTypes {
         cbMaxToken: 'uint32_t',
         Name: 'void *',
         Comment: 'void *',
+      }),
+      AuthIdentityW: koffi.struct({
+        User: 'void *',
+        UserLength: 'uint32_t',
+        Domain: 'void *',
+        DomainLength: 'uint32_t',
+        Password: 'void *',
+        PasswordLength: 'uint32_t',
+        Flags: 'uint32_t',
       }),
     };
     typeCache.set(koffi, types);

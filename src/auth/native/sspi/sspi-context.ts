@@ -75,21 +75,28 @@ export class SspiContext implements SecurityContext {
   }
 
   async #acquire(): Promise<SecHandleValue> {
+    // Explicit credentials (NTLM's DOMAIN\\user and password) instead of the logged-on user's.
     const { AcquireCredentialsHandleW } = this.#api;
     const credential: SecHandleValue = { dwLower: 0, dwUpper: 0 };
     const expiry = [0];
-    const status = await callAsync(
-      AcquireCredentialsHandleW,
-      this.#options.principal ?? null,
-      this.#packageName,
-      SECPKG_CRED_OUTBOUND,
-      null,
-      null,
-      null,
-      null,
-      credential,
-      expiry,
-    );
+    const identity = this.#options.password ? authIdentity(this.#api, this.#options.password) : undefined;
+    let status: number;
+    try {
+      status = await callAsync(
+        AcquireCredentialsHandleW,
+        identity ? null : (this.#options.principal ?? null),
+        this.#packageName,
+        SECPKG_CRED_OUTBOUND,
+        null,
+        identity?.pointer ?? null,
+        null,
+        null,
+        credential,
+        expiry,
+      );
+    } finally {
+      identity?.free();
+    }
     if (status !== SEC_E_OK) throw this.#fail('AcquireCredentialsHandleW', status, 'credentials');
     return credential;
   }
@@ -157,6 +164,9 @@ export class SspiContext implements SecurityContext {
 
   /** The GSSAPI side's flags (mutual when asked, sequence), on a connection-oriented context; never delegation. */
   #requirements(): number {
+    // NTLM to a proxy protects no messages afterwards: asking for sequence detection makes it demand
+    // signing, which a proxy's challenge without 128-bit keys refuses (Wine's ntlm_auth: "NA").
+    if (this.#packageName === 'NTLM') return ISC_REQ_CONNECTION;
     return ISC_REQ_CONNECTION | ISC_REQ_SEQUENCE_DETECT | (this.#options.mutual ? ISC_REQ_MUTUAL_AUTH : 0);
   }
 
@@ -206,4 +216,45 @@ export class SspiContext implements SecurityContext {
     for (const p of [this.#outDesc, this.#outBuffer, this.#outToken]) if (p !== undefined) koffi.free(p);
     this.#context = this.#credential = this.#outDesc = this.#outBuffer = this.#outToken = undefined;
   }
+}
+
+const SEC_WINNT_AUTH_IDENTITY_UNICODE = 2;
+
+/**
+ * SEC_WINNT_AUTH_IDENTITY_W for `DOMAIN\\user` (or `user@domain`, which Windows takes as the user with
+ * no domain) and a password, in memory of ours that stays put while the call runs on the pool. `free()`
+ * zeroes the password's copy before giving the memory back.
+ */
+function authIdentity(api: SspiApi, credentials: { readonly username: string; readonly password: string }): { pointer: unknown; free(): void } {
+  const { koffi, types } = api;
+  const slash = credentials.username.indexOf('\\');
+  const domain = slash >= 0 ? credentials.username.slice(0, slash) : '';
+  const user = slash >= 0 ? credentials.username.slice(slash + 1) : credentials.username;
+  const allocated: unknown[] = [];
+  const wide = (text: string): unknown => {
+    const units = Array.from({ length: text.length + 1 }, (_, i) => (i < text.length ? text.charCodeAt(i) : 0));
+    const p: unknown = koffi.alloc('uint16_t', units.length);
+    koffi.encode(p, 'uint16_t', units, units.length);
+    allocated.push(p);
+    return p;
+  };
+  const password = wide(credentials.password);
+  const pointer: unknown = koffi.alloc(types.AuthIdentityW, 1);
+  allocated.push(pointer);
+  koffi.encode(pointer, types.AuthIdentityW, {
+    User: wide(user),
+    UserLength: user.length,
+    Domain: wide(domain),
+    DomainLength: domain.length,
+    Password: password,
+    PasswordLength: credentials.password.length,
+    Flags: SEC_WINNT_AUTH_IDENTITY_UNICODE,
+  });
+  return {
+    pointer,
+    free: () => {
+      koffi.encode(password, 'uint16_t', new Array<number>(credentials.password.length + 1).fill(0), credentials.password.length + 1);
+      for (const p of allocated) koffi.free(p);
+    },
+  };
 }
