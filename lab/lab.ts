@@ -70,10 +70,19 @@ export interface Lab {
   /** Starts the stopped KDC again, on the same port and database. */
   startKdc(): Promise<void>;
   /** Kills Squid (SIGKILL, as a crash would) and starts it again on the same ports. */
-  restartSquid(): Promise<void>;
+  restartSquid(options?: RestartOptions): Promise<void>;
   /** Kills Apache (`proxies.perRequest`; SIGKILL to its process group, as a crash would) and starts it again on the same port. */
-  restartApache(): Promise<void>;
+  restartApache(options?: RestartOptions): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface RestartOptions {
+  /**
+   * Awaited while the proxy is down (killed, its ports free), before it is started again: a test that
+   * needs the outage to be seen (a refused dial) waits for it here instead of hoping a loaded machine's
+   * requests reach the dial before a quick restart is over.
+   */
+  whileDown?: () => Promise<void>;
 }
 
 export interface StartLabOptions {
@@ -288,16 +297,18 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
         kdc.process = await kdc.relaunch();
         track(kdc.process);
       },
-      restartSquid: async () => {
+      restartSquid: async (options = {}) => {
         await killAndWait(squid.process);
         await Promise.all([...Object.values(squid.ports), squid.managerPort].map((port) => waitForPortFree(port, 'Squid')));
         removeShm(name);
+        await options.whileDown?.();
         squid.process = await squid.relaunch();
         track(squid.process);
       },
-      restartApache: async () => {
+      restartApache: async (options = {}) => {
         await killAndWait(apache.process);
         await waitForPortFree(apache.port, 'Apache httpd');
+        await options.whileDown?.();
         apache.process = await apache.relaunch();
         track(apache.process);
       },
