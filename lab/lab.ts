@@ -97,6 +97,16 @@ export interface StartLabOptions {
   squidHeaderLimit?: number;
 }
 
+/** Runs a restart's `whileDown`; its failure is returned, so the proxy is started again all the same. */
+async function holdDown(options: RestartOptions): Promise<{ error: unknown } | undefined> {
+  try {
+    await options.whileDown?.();
+    return undefined;
+  } catch (error) {
+    return { error };
+  }
+}
+
 /** Processes this Node process started, killed on exit even if the caller never calls stop(). */
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -301,16 +311,18 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
         await killAndWait(squid.process);
         await Promise.all([...Object.values(squid.ports), squid.managerPort].map((port) => waitForPortFree(port, 'Squid')));
         removeShm(name);
-        await options.whileDown?.();
+        const held = await holdDown(options);
         squid.process = await squid.relaunch();
         track(squid.process);
+        if (held) throw held.error;
       },
       restartApache: async (options = {}) => {
         await killAndWait(apache.process);
         await waitForPortFree(apache.port, 'Apache httpd');
-        await options.whileDown?.();
+        const held = await holdDown(options);
         apache.process = await apache.relaunch();
         track(apache.process);
+        if (held) throw held.error;
       },
       stop: stopAll,
     };
