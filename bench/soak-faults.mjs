@@ -24,6 +24,8 @@ function kind(error) {
   const e = unwrapError(error);
   const typed = e instanceof JaatoProxyError;
   const cause = e?.cause?.code ?? e?.cause?.name;
+  // A non-200 answer is the proxy's or the origin's word, not an error of ours: named by its status.
+  if (!typed && /^status \d+/.test(e?.message ?? '')) return `answer ${e.message}`;
   return `${typed ? '' : 'UNTYPED '}${e?.name ?? 'Error'} ${e?.code ?? ''}${cause ? ` ← ${cause}` : ''}`.trim();
 }
 
