@@ -64,6 +64,8 @@ export interface AccessLogEntry {
   /** Bytes sent to the client (response body, or tunnel bytes towards the client). */
   bytes: number;
   ms: number;
+  /** For `error`: the reason the client was told (its 502's text), so the log says why. */
+  reason?: string;
 }
 
 /** What admission decided: the target, or the refusal to send (and the host for the log line). */
@@ -256,12 +258,12 @@ export class LocalProxy {
     const started = performance.now();
     const client = req.socket.remoteAddress ?? '?';
     const method = req.method ?? 'GET';
-    const done = (host: string, route: AccessLogEntry['route'], status: number, bytes: number): void =>
-      this.#log({ client, method, host, route, status, bytes, ms: Math.round(performance.now() - started) });
+    const done = (host: string, route: AccessLogEntry['route'], status: number, bytes: number, reason?: string): void =>
+      this.#log({ client, method, host, route, status, bytes, ms: Math.round(performance.now() - started), ...(reason !== undefined && { reason }) });
     const reply = (status: number, text: string, host = '-', route: AccessLogEntry['route'] = 'refused'): void => {
       const challenge = status === 407 ? { 'proxy-authenticate': this.#refusal.challenge } : {};
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) + 1, ...challenge }).end(`${text}\n`);
-      done(host, route, status, Buffer.byteLength(text) + 1);
+      done(host, route, status, Buffer.byteLength(text) + 1, route === 'error' ? text : undefined);
     };
     const go = (a: Admission): void => (a.refused ? reply(a.refused.status, a.refused.text, a.host) : this.#forward(req, res, a.target, reply, done));
     const admission = this.#admit(req, req.socket, 'forward');
@@ -328,11 +330,11 @@ export class LocalProxy {
     const started = performance.now();
     const client = (socket as Socket).remoteAddress ?? '?';
     const authority = req.url ?? '';
-    const log = (route: AccessLogEntry['route'], status: number, bytes: number): void =>
-      this.#log({ client, method: 'CONNECT', host: authority, route, status, bytes, ms: Math.round(performance.now() - started) });
+    const log = (route: AccessLogEntry['route'], status: number, bytes: number, reason?: string): void =>
+      this.#log({ client, method: 'CONNECT', host: authority, route, status, bytes, ms: Math.round(performance.now() - started), ...(reason !== undefined && { reason }) });
     const refuse = (status: number, text: string, route: AccessLogEntry['route']): void => {
       this.#refuseRaw(socket, status, text);
-      log(route, status, 0);
+      log(route, status, 0, route === 'error' ? text : undefined);
     };
     socket.on('error', () => socket.destroy());
     this.#track(socket);
@@ -435,11 +437,11 @@ export class LocalProxy {
     const started = performance.now();
     const client = (socket as Socket).remoteAddress ?? '?';
     const method = req.method ?? 'GET';
-    const log = (host: string, route: AccessLogEntry['route'], status: number, bytes: number): void =>
-      this.#log({ client, method, host, route, status, bytes, ms: Math.round(performance.now() - started) });
+    const log = (host: string, route: AccessLogEntry['route'], status: number, bytes: number, reason?: string): void =>
+      this.#log({ client, method, host, route, status, bytes, ms: Math.round(performance.now() - started), ...(reason !== undefined && { reason }) });
     const refuse = (status: number, text: string, host: string, route: AccessLogEntry['route']): void => {
       this.#refuseRaw(socket, status, text);
-      log(host, route, status, 0);
+      log(host, route, status, 0, route === 'error' ? text : undefined);
     };
     socket.on('error', () => socket.destroy());
     this.#track(socket);

@@ -157,7 +157,9 @@ test('fetch through the per-request Apache, killed and restarted: the same', asy
 
 test('serve, its upstream Squid killed and restarted: forwarded GETs and CONNECTs during the outage all succeed; a cut POST is a 502, sent once', async () => {
   const lab = ctx.lab;
-  const serve = await startLocalProxy({ port: 0, proxy: lab.proxies.negotiate, kerberos: true, env: {}, connectTimeout: 5000 });
+  // serve's access log: a 502's reason, printed if an outage request fails.
+  const errors: string[] = [];
+  const serve = await startLocalProxy({ port: 0, proxy: lab.proxies.negotiate, kerberos: true, env: {}, connectTimeout: 5000, log: (e) => void (e.reason && errors.push(`${e.method} ${e.host}: ${e.reason}`)) });
   const agent = new HttpAgent({ keepAlive: true });
   const tunnels = new ProxyAgent({ uri: serve.url, requestTls: { ca: lab.ca } });
   // CONNECTs issued during the outage on a client of their own: the warm tunnel, cut by the kill, is a
@@ -207,7 +209,7 @@ test('serve, its upstream Squid killed and restarted: forwarded GETs and CONNECT
     });
     assert.deepEqual(result.inFlight, [200, 200, 200, 200], 'forwarded GETs cut in flight were sent again');
     assert.ok(result.during.length >= 2);
-    assert.deepEqual(result.during.filter((s) => s !== 200), [], `requests during the outage waited it out; retries: ${JSON.stringify(retries)}`);
+    assert.deepEqual(result.during.filter((s) => s !== 200), [], `requests during the outage waited it out; serve said: ${JSON.stringify(errors)}; retries: ${JSON.stringify(retries)}`);
     assert.equal(result.cutPost, 502, 'the cut POST is answered 502 (nothing was sent to the client yet)');
     assert.equal(lab.origins.http.seen.filter((s) => s.url === '/delay/3000?sp-0').length, 1, 'the POST reached the origin once');
     assert.ok(retries.some((e) => e.method === 'CONNECT' && e.reason === 'refused'), `a CONNECT dial refused was retried: ${JSON.stringify(retries)}`);

@@ -6,7 +6,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { startLocalProxy } from '../../src/server/local-proxy.js';
+import { startLocalProxy, type AccessLogEntry } from '../../src/server/local-proxy.js';
+import { formatAccessLog } from '../../src/cli/commands/serve.js';
 import { connectDirect, DirectConnectTimeoutError } from '../../src/server/direct-dial.js';
 
 const held: Socket[] = [];
@@ -41,9 +42,10 @@ async function silentPort(): Promise<number> {
 let silent: Promise<number> | undefined;
 const sharedSilentPort = (): Promise<number> => (silent ??= silentPort());
 
-test('a CONNECT that serve dials directly to an address that never answers: 502 after the connect bound, typed text', async () => {
+test('a CONNECT that serve dials directly to an address that never answers: 502 after the connect bound, typed text, the reason in the access log', async () => {
   const port = await sharedSilentPort();
-  const serve = await startLocalProxy({ port: 0, env: {}, connectTimeout: 1500 });
+  const entries: AccessLogEntry[] = [];
+  const serve = await startLocalProxy({ port: 0, env: {}, connectTimeout: 1500, log: (e) => entries.push(e) });
   try {
     const started = Date.now();
     const answer = await new Promise<string>((resolve, reject) => {
@@ -58,6 +60,12 @@ test('a CONNECT that serve dials directly to an address that never answers: 502 
     assert.match(answer, /^HTTP\/1\.1 502 Bad Gateway\r\n/, answer);
     assert.match(answer, new RegExp(`Timed out after 1500 ms connecting to 127\\.0\\.0\\.1:${port} \\(direct\\)`));
     assert.ok(ms >= 1400 && ms < 15_000, `${ms} ms`);
+    // The access log says why, as the client was told; the CLI prints it on the entry's line.
+    const entry = entries.find((e) => e.method === 'CONNECT');
+    assert.equal(entry?.route, 'error');
+    assert.equal(entry?.status, 502);
+    assert.match(entry?.reason ?? '', new RegExp(`^jaato-proxy: Timed out after 1500 ms connecting to 127\\.0\\.0\\.1:${port} \\(direct\\)`));
+    assert.match(formatAccessLog(entry as AccessLogEntry), new RegExp(` CONNECT 127\\.0\\.0\\.1:${port} error 502 0B \\d+ms \\(jaato-proxy: Timed out after 1500 ms`));
   } finally {
     await serve.close();
   }

@@ -8,6 +8,7 @@ import { pacSetting } from '../../pac/pac-route.js';
 import { systemPac } from '../../config/system/settings.js';
 import { systemSettingsFor } from '../../system/system-source.js';
 import { redactUrl } from '../../redact.js';
+import { printable } from '../../debug.js';
 import { bold, dim } from '../style.js';
 import { EXIT, UsageError } from '../errors.js';
 import { parseCommand } from '../args.js';
@@ -46,7 +47,9 @@ function clientOrigin(url: string): string {
 }
 
 export function formatAccessLog(e: AccessLogEntry): string {
-  return `${new Date().toISOString()} ${e.client} ${e.method} ${e.host} ${e.route} ${e.status} ${e.bytes}B ${e.ms}ms`;
+  // The reason is serve's own 502 text: redacted like every message, on one line.
+  const reason = e.reason ? ` (${printable(e.reason)})` : '';
+  return `${new Date().toISOString()} ${e.client} ${e.method} ${e.host} ${e.route} ${e.status} ${e.bytes}B ${e.ms}ms${reason}`;
 }
 
 /** The library names its options (`allow`); on the command line they are flags (`-x` is named as such already). */
