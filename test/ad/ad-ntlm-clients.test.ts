@@ -32,11 +32,21 @@ function urlWith(user: string, password: string): string {
   return u.toString();
 }
 
-async function through(proxy: string, extra: Record<string, unknown>, env: Record<string, string> = {}): Promise<{ results: AdResult[]; log: AccessLogEntry[]; stderr: string }> {
+/**
+ * Each client family in a process of its own: in one process, the first forwarded NTLM handshake of a
+ * second family's node:http facade fails in gss-ntlmssp (not understood yet: see docs/ntlm.md).
+ */
+async function through(proxy: string, extra: { clients: string[] } & Record<string, unknown>, env: Record<string, string> = {}): Promise<{ results: AdResult[]; log: AccessLogEntry[]; stderr: string }> {
   const from = lab.accessLog().length;
-  const r = await lab.node(CLIENT, [JSON.stringify({ proxy, repeat: REPEAT, ...extra })], env);
-  assert.equal(r.code, 0, r.stderr);
-  return { results: JSON.parse(r.stdout.trim().split('\n').pop() ?? '[]') as AdResult[], log: lab.accessLog().slice(from), stderr: r.stderr };
+  const results: AdResult[] = [];
+  let stderr = '';
+  for (const client of extra.clients) {
+    const r = await lab.node(CLIENT, [JSON.stringify({ proxy, repeat: REPEAT, ...extra, clients: [client] })], env);
+    assert.equal(r.code, 0, r.stderr);
+    results.push(...(JSON.parse(r.stdout.trim().split('\n').pop() ?? '[]') as AdResult[]));
+    stderr += r.stderr;
+  }
+  return { results, log: lab.accessLog().slice(from), stderr };
 }
 
 function statuses(results: AdResult[]): string[] {
