@@ -78,9 +78,13 @@ function assertNtlm(log: AccessLogEntry[], methods: readonly string[] = ['CONNEC
 }
 
 test('AD NTLM: fetch over CONNECT and forwarded http, DOMAIN\\user:password in the proxy URL, Kerberos off: the domain user in Squid\'s log', async () => {
-  const { results, log } = await through(urlWith(domainUser(), lab.users.user.password), { clients: ['fetch'], kerberos: false });
+  const { results, log, stderr } = await through(urlWith(domainUser(), lab.users.user.password), { clients: ['fetch'], kerberos: false }, { NODE_DEBUG: 'jaato-proxy' });
   assert.deepEqual(statuses(results), expected(['fetch']), JSON.stringify(results));
   assertNtlm(log);
+  // The debug log says NTLM answered, and holds no NTLM message (base64 of `NTLMSSP\0`) and no password.
+  assert.match(stderr, /answering its 407 with NTLM \(the proxy offers NTLM; Negotiate is off/);
+  assert.doesNotMatch(stderr, /TlRMTVNTUA/);
+  assert.ok(!stderr.includes(lab.users.user.password));
   // Forwarded http: two 407s per connection (its handshake), and a connection carries later requests without new legs.
   const http = log.filter((l) => l.method === 'GET');
   const connections = new Set(http.map((l) => l.clientPort)).size;
@@ -117,7 +121,7 @@ test('AD NTLM: offered Negotiate and NTLM with a ticket and the default policy, 
 
 test('AD NTLM: a wrong password is a typed ERR_JAATO_PROXY_AUTH naming NTLM\'s refusal, never the password', async () => {
   const password = 'not-the-password-4711';
-  const { results, log, stderr } = await through(urlWith(domainUser(), password), { clients: ['fetch', 'agents'], kerberos: false, repeat: 1 });
+  const { results, log, stderr } = await through(urlWith(domainUser(), password), { clients: ['fetch', 'agents'], kerberos: false, repeat: 1 }, { NODE_DEBUG: 'jaato-proxy' });
   assert.equal(results.length, 4);
   for (const r of results) {
     assert.equal(r.error?.code, 'ERR_JAATO_PROXY_AUTH', JSON.stringify(r));
@@ -125,5 +129,6 @@ test('AD NTLM: a wrong password is a typed ERR_JAATO_PROXY_AUTH naming NTLM\'s r
     assert.doesNotMatch(JSON.stringify(r), new RegExp(password));
   }
   assert.doesNotMatch(stderr, new RegExp(password));
+  assert.doesNotMatch(stderr, /TlRMTVNTUA/);
   assert.equal(log.filter((l) => l.status === 200).length, 0);
 });
