@@ -33,8 +33,8 @@ function urlWith(user: string, password: string): string {
 }
 
 /**
- * Each client family in a process of its own: in one process, the first forwarded NTLM handshake of a
- * second family's node:http facade fails in gss-ntlmssp (not understood yet: see docs/ntlm.md).
+ * Each client family in a process of its own: in one process, after a family that used the node agents,
+ * the next family's first forwarded NTLM handshakes fail (not understood yet: docs/ntlm.md).
  */
 async function through(proxy: string, extra: { clients: string[] } & Record<string, unknown>, env: Record<string, string> = {}): Promise<{ results: AdResult[]; log: AccessLogEntry[]; stderr: string }> {
   const from = lab.accessLog().length;
