@@ -198,7 +198,7 @@ export class ProxyAuthSession {
       if (!(error instanceof KerberosError)) throw error;
       this.#kerberosError = error;
       // Negotiate cannot make a token on this machine: NTLM where the proxy offers it and the policy allows.
-      if (this.#ntlmAnswers(offered, error.code)) return { header: await this.#ntlmStart(offered, options.signal), sameConnection: false };
+      if (this.#ntlmAnswers(offered, error.code)) return { header: await this.#ntlmStart(offered, options.signal, error), sameConnection: false };
       // Negotiate is what the proxy wants and we cannot make a token: Basic is the last resort if offered.
       if (offered.includes('basic') && proxy.credentials && this.#sent !== 'basic') return { header: this.#basic(), sameConnection: false };
       throw new ProxyAuthenticationError(proxy, offered, `our Kerberos token failed: ${error.message}`, error);
@@ -225,7 +225,7 @@ export class ProxyAuthSession {
   }
 
   /** NTLM's NEGOTIATE message: it may go on any connection; the rest of the handshake stays on the one that carried it. */
-  async #ntlmStart(offered: readonly string[], signal: AbortSignal | undefined): Promise<string> {
+  async #ntlmStart(offered: readonly string[], signal: AbortSignal | undefined, kerberos?: KerberosError): Promise<string> {
     const { proxy } = this.#route;
     const { tokenTimeout } = this.#options;
     const ntlm = new NtlmAuthenticator(proxy.hostname, {
@@ -240,6 +240,8 @@ export class ProxyAuthSession {
       ntlm.dispose();
       if (!(error instanceof NtlmError)) throw error;
       if (offered.includes('basic') && proxy.credentials && this.#sent !== 'basic' && (this.#route.proxyAuth ?? 'any') === 'any') return this.#basic();
+      // NTLM was the fallback of a Kerberos failure: that failure is what the user must fix, so it stays the cause.
+      if (kerberos) throw new ProxyAuthenticationError(proxy, offered, `our Kerberos token failed: ${kerberos.message}; NTLM could not answer either (${error.code})`, kerberos);
       throw new ProxyAuthenticationError(proxy, offered, `our NTLM message failed: ${error.message}`, error);
     }
     this.#ntlm = ntlm;
