@@ -7,7 +7,8 @@
 /** At most this many answers to 407s per connection attempt (the first request is not counted). */
 export const MAX_AUTH_RETRIES = 2;
 
-export type SentScheme = 'negotiate' | 'basic' | 'none';
+/** What an attempt carried: `ntlm` is any leg of an NTLM handshake. */
+export type SentScheme = 'negotiate' | 'ntlm' | 'basic' | 'none';
 
 export interface AuthState {
   /** Schemes the proxy offered in its 407, lower case. */
@@ -42,7 +43,7 @@ export function decideOn407(s: AuthState): AuthDecision {
   }
   if (basic) return { action: 'fail', reason: 'the proxy wants Basic credentials: put them in the proxy URL (http://user:password@proxy:port)' };
   if (s.offered.length === 0) return { action: 'fail', reason: 'the 407 carried no Proxy-Authenticate challenge' };
-  return { action: 'fail', reason: 'none of the offered schemes is supported (Negotiate and Basic are)' };
+  return { action: 'fail', reason: 'none of the offered schemes is supported (Negotiate, NTLM and Basic are)' };
 }
 
 function refusedHint(lastSent: SentScheme): string {
@@ -53,6 +54,7 @@ function refusedHint(lastSent: SentScheme): string {
       'a clock skew over 5 minutes, or a ticket for another realm';
   }
   if (lastSent === 'basic') return 'the proxy refused the Basic credentials from the proxy URL';
+  if (lastSent === 'ntlm') return 'the proxy refused our NTLM credentials';
   return 'no credentials could be sent';
 }
 

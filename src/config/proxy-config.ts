@@ -60,6 +60,8 @@ export interface ProxyRoute {
   auth: AuthScheme;
   /** The service name in the platform's form (`HTTP/host` on Windows, `HTTP@host` elsewhere), when auth is negotiate. */
   spn?: string;
+  /** JAATO_PROXY_AUTH when it pins a scheme (absent: `any`): which scheme may answer a 407. */
+  proxyAuth?: ProxyAuthSetting;
   rule: string;
 }
 
@@ -186,8 +188,9 @@ export class ProxyConfig {
     if (!proxy) return { type: 'direct', rule: this.#system ? `${this.#system.source} sets no proxy for ${protocol} URLs (mode ${this.#system.mode})` : `no proxy variable is set for ${protocol} URLs` };
     // Up front only what JAATO_PROXY_AUTH allows: pinned to NTLM, nothing goes before the proxy's 407.
     const allows = (scheme: ProxyAuthSetting): boolean => this.proxyAuth === 'any' || this.proxyAuth === scheme;
-    if (this.kerberos && allows('negotiate')) return { type: 'proxy', proxy, auth: 'negotiate', spn: this.spnFor(proxy), rule: proxy.source };
-    return { type: 'proxy', proxy, auth: proxy.credentials && allows('basic') ? 'basic' : 'none', rule: proxy.source };
+    const pinned = this.proxyAuth !== 'any' ? { proxyAuth: this.proxyAuth } : undefined;
+    if (this.kerberos && allows('negotiate')) return { type: 'proxy', proxy, auth: 'negotiate', spn: this.spnFor(proxy), ...pinned, rule: proxy.source };
+    return { type: 'proxy', proxy, auth: proxy.credentials && allows('basic') ? 'basic' : 'none', ...pinned, rule: proxy.source };
   }
 }
 

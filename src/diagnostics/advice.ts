@@ -1,4 +1,5 @@
 import { KerberosError, KerberosUnknownSpnError } from '../auth/errors.js';
+import { NtlmError } from '../auth/ntlm-errors.js';
 import { chooseProxyScheme, type ProxyAuthSetting } from '../auth/scheme-choice.js';
 import { JaatoProxyError } from '../errors.js';
 import { decideOn407, LARGE_AUTH_HEADER, VERY_LARGE_AUTH_HEADER } from '../auth/auth-decision.js';
@@ -18,10 +19,6 @@ export function schemeName(scheme: string): string {
   return known[scheme.toLowerCase()] ?? scheme.charAt(0).toUpperCase() + scheme.slice(1);
 }
 
-const NTLM_ONLY =
-  'jaato-proxy speaks Negotiate (Kerberos) and Basic, not NTLM: ask the proxy\'s administrators to offer Negotiate (Kerberos) ' +
-  'too, or run a local NTLM-speaking proxy (Cntlm, Px) and point HTTPS_PROXY at it';
-
 /** What the proxy and the configuration say about authentication, as seen by doctor. */
 export interface AuthSetting {
   /** JAATO_KERBEROS_PROXY (or the option) is on. */
@@ -36,13 +33,14 @@ export interface AuthSetting {
 export function unmetOffer(offered: readonly string[], s: AuthSetting): string | undefined {
   // Met or not is the transport's own decision on a first 407; the words here are doctor's.
   if (decideOn407({ offered, kerberos: s.kerberos, hasBasicCredentials: s.basicCredentials, lastSent: 'none', retries: 0 }).action !== 'fail') return undefined;
+  // NTLM answers with the proxy URL's DOMAIN\user or the platform's credentials; whether it may (JAATO_PROXY_AUTH) is the `scheme` line's.
+  if (offered.includes('ntlm')) return undefined;
   const negotiate = offered.includes('negotiate');
   const basic = offered.includes('basic');
   if (negotiate) return `the proxy wants Kerberos (Negotiate) and it is off: export JAATO_KERBEROS_PROXY=true${basic ? ', or put Basic credentials in the proxy URL' : ''}`;
   if (basic) return `the proxy wants Basic credentials: put them in ${s.variable} (http://user:password@host:port)`;
-  if (offered.includes('ntlm')) return NTLM_ONLY;
   if (offered.length === 0) return 'the 407 carries no Proxy-Authenticate challenge, so there is no scheme to answer: ask the proxy\'s administrators';
-  return `none of the offered schemes is one jaato-proxy speaks (Negotiate and Basic): ask the proxy's administrators to offer one of those`;
+  return `none of the offered schemes is one jaato-proxy speaks (Negotiate, NTLM and Basic): ask the proxy's administrators to offer one of those`;
 }
 
 /**
@@ -239,6 +237,7 @@ export function authCheck(outcome: AuthOutcome, what: string, s: AuthSetting & {
     if (kerberos && what) detail = `${what}: 407, and no token to answer it (${kerberos.code}, see above) [${error.code}]`;
     let remedy: string | undefined;
     if (kerberos) remedy = tokenRemedy(kerberos, s.spn, s.principal);
+    else if (error.cause instanceof NtlmError && error.cause.remedy) remedy = error.cause.remedy;
     else if (s.kerberos && error.offered.includes('negotiate') && s.spn) {
       // The transport's reason guesses at causes; here the state is known, and the remedy says which.
       detail = `${what ? `${what}: ` : ''}the proxy answered each Negotiate token for ${s.spn.spn} with another 407 [${error.code}]`;

@@ -12,8 +12,8 @@ type Headers = Record<string, string | readonly string[] | undefined>;
 export async function makeLeg(session: ProxyAuthSession, action: Extract<ExchangeAction, { do: 'token' | 'answer' }>, signal?: AbortSignal): Promise<ExchangeEvent> {
   try {
     if (action.do === 'token') return { type: 'token', header: await session.preAuth(signal) };
-    const header = await session.answer407(action.challenges, { ...(signal && { signal }), onAuthenticatedConnection: action.onAuthenticatedConnection });
-    return { type: 'token', header, sameConnection: false };
+    const { header, sameConnection } = await session.nextLeg(action.challenges, { ...(signal && { signal }), onAuthenticatedConnection: action.onAuthenticatedConnection });
+    return { type: 'token', header, sameConnection };
   } catch (error) {
     return { type: 'token-failed', error };
   }

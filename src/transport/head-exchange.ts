@@ -10,6 +10,8 @@ export interface HeadExchange {
   timedOut: () => Error;
   /** The error for a head that could not be read (closed, malformed, too large). */
   failed: (error: Error) => Error;
+  /** The bytes after the head stay in the socket: the caller reads the body (readResponseHead). */
+  keepBody?: boolean;
 }
 
 /**
@@ -24,7 +26,7 @@ export function exchangeHead(socket: Socket, request: string, exchange: HeadExch
       socket.destroy();
       reject(exchange.timedOut());
     }, exchange.wait);
-    readResponseHead(socket, { method: exchange.method }).then(
+    readResponseHead(socket, { method: exchange.method, ...(exchange.keepBody && { keepBody: true }) }).then(
       (res) => {
         clearTimeout(timer);
         resolve(res);

@@ -46,8 +46,8 @@ export const DEFAULT_CONNECT_TIMEOUT = 10_000;
 
 /** Just the routing options (undefined when none are given: then the environment alone decides). */
 export function routingOptions(o: ProxyClientOptions): ProxyOptions | undefined {
-  const { proxy, proxySource, httpProxy, httpsProxy, noProxy, exactNoProxy, kerberos, spn, platform, env } = o;
-  const config: ProxyOptions = { proxy, proxySource, httpProxy, httpsProxy, noProxy, exactNoProxy, kerberos, spn, platform, env };
+  const { proxy, proxySource, httpProxy, httpsProxy, noProxy, exactNoProxy, kerberos, proxyAuth, spn, platform, env } = o;
+  const config: ProxyOptions = { proxy, proxySource, httpProxy, httpsProxy, noProxy, exactNoProxy, kerberos, proxyAuth, spn, platform, env };
   for (const k of Object.keys(config) as Array<keyof ProxyOptions>) if (config[k] === undefined) delete config[k];
   if (Object.keys(config).length === 0) return undefined;
   // Fail now, not on the first request, for explicit options that cannot work. The environment is

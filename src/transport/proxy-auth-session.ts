@@ -2,6 +2,9 @@ import type { ProxyRoute } from '../config/proxy-config.js';
 import { basicAuthorization } from '../auth/basic.js';
 import { offeredSchemes, parseChallenges, type Challenge } from '../auth/challenge.js';
 import { KerberosError } from '../auth/errors.js';
+import { NtlmAuthenticator } from '../auth/ntlm.js';
+import { NtlmError } from '../auth/ntlm-errors.js';
+import { chooseProxyScheme } from '../auth/scheme-choice.js';
 import { NegotiateContext } from '../auth/spnego.js';
 import { debug } from '../debug.js';
 import { decideOn407, refusedForSize, type SentScheme } from '../auth/auth-decision.js';
@@ -80,6 +83,10 @@ export class ProxyAuthSession {
   #retries = 0;
   #context: NegotiateContext | undefined;
   #kerberosError: KerberosError | undefined;
+  /** The NTLM handshake of this attempt's connection, from its NEGOTIATE message on. */
+  #ntlm: NtlmAuthenticator | undefined;
+  /** Its AUTHENTICATE message went: a 407 now is the proxy's refusal. */
+  #ntlmDone = false;
 
   constructor(route: ProxyRoute, options: ProxyAuthOptions = {}) {
     this.#route = route;
@@ -128,7 +135,7 @@ export class ProxyAuthSession {
 
   /** Records that the attempt went with this header (one the caller took from `basicHeader`), or none. */
   sentWith(header: string | undefined): void {
-    this.#sent = header === undefined ? 'none' : header.startsWith('Basic ') ? 'basic' : 'negotiate';
+    this.#sent = header === undefined ? 'none' : header.startsWith('Basic ') ? 'basic' : header.startsWith('NTLM ') ? 'ntlm' : 'negotiate';
     this.#headerBytes = header === undefined ? 0 : headerLine(header);
   }
 
@@ -153,6 +160,14 @@ export class ProxyAuthSession {
    * `signal` ends a wait for a token at once (with its reason).
    */
   async answer407(proxyAuthenticate: readonly string[] | string | undefined, options: { signal?: AbortSignal; onAuthenticatedConnection?: boolean } = {}): Promise<string> {
+    return (await this.nextLeg(proxyAuthenticate, options)).header;
+  }
+
+  /**
+   * Answers a 407 as `answer407`, and says whether the answer is bound to the connection of the 407
+   * (`sameConnection`: NTLM's AUTHENTICATE message, made from the challenge that 407 carried).
+   */
+  async nextLeg(proxyAuthenticate: readonly string[] | string | undefined, options: { signal?: AbortSignal; onAuthenticatedConnection?: boolean } = {}): Promise<{ header: string; sameConnection: boolean }> {
     const { proxy } = this.#route;
     if (options.onAuthenticatedConnection && this.#sent === 'none' && this.#route.auth === 'negotiate' && authModeOf(this.#route) !== 'request') {
       learned.set(modeKey(this.#route), 'request');
@@ -160,6 +175,8 @@ export class ProxyAuthSession {
     }
     const challenges: Challenge[] = parseChallenges(proxyAuthenticate);
     const offered = offeredSchemes(challenges);
+    if (this.#ntlm) return { header: await this.#ntlmStep(challenges, offered), sameConnection: true };
+    if (this.#ntlmAnswers(offered, undefined)) return { header: await this.#ntlmStart(offered, options.signal), sameConnection: false };
     const decision = decideOn407({
       offered,
       kerberos: this.#route.auth === 'negotiate',
@@ -174,16 +191,95 @@ export class ProxyAuthSession {
       throw new ProxyAuthenticationError(proxy, offered, reason, kerberos);
     }
     debug('proxy %s: 407 offers %s; answering with %s (retry %d)', proxy.redacted, offered.join(',') || 'nothing', decision.action, this.#retries);
-    if (decision.action === 'basic') return this.#basic();
+    if (decision.action === 'basic') return { header: this.#basic(), sameConnection: false };
     try {
-      return await this.#negotiate(options.signal);
+      return { header: await this.#negotiate(options.signal), sameConnection: false };
     } catch (error) {
       if (!(error instanceof KerberosError)) throw error;
       this.#kerberosError = error;
+      // Negotiate cannot make a token on this machine: NTLM where the proxy offers it and the policy allows.
+      if (this.#ntlmAnswers(offered, error.code)) return { header: await this.#ntlmStart(offered, options.signal, error), sameConnection: false };
       // Negotiate is what the proxy wants and we cannot make a token: Basic is the last resort if offered.
-      if (offered.includes('basic') && proxy.credentials && this.#sent !== 'basic') return this.#basic();
+      if (offered.includes('basic') && proxy.credentials && this.#sent !== 'basic') return { header: this.#basic(), sameConnection: false };
       throw new ProxyAuthenticationError(proxy, offered, `our Kerberos token failed: ${error.message}`, error);
     }
+  }
+
+  /**
+   * Whether NTLM answers this 407, by the policy (scheme-choice.ts): only where the proxy offers it, and
+   * Negotiate is not offered, is off, or (`negotiateFailed`) could not make a token. Without an NTLM
+   * offer nothing changes: Negotiate and Basic are decided as before (decideOn407).
+   */
+  #ntlmAnswers(offered: readonly string[], negotiateFailed: string | undefined): boolean {
+    if (!offered.includes('ntlm') || this.#sent === 'ntlm') return false;
+    const choice = chooseProxyScheme({
+      offered,
+      setting: this.#route.proxyAuth ?? 'any',
+      kerberos: this.#route.auth === 'negotiate',
+      credentials: this.#route.proxy.credentials !== undefined,
+      negotiateFailed,
+    });
+    if (choice.scheme !== 'ntlm') return false;
+    debug('proxy %s: answering its 407 with NTLM (%s)', this.#route.proxy.redacted, choice.reason);
+    return true;
+  }
+
+  /** NTLM's NEGOTIATE message: it may go on any connection; the rest of the handshake stays on the one that carried it. */
+  async #ntlmStart(offered: readonly string[], signal: AbortSignal | undefined, kerberos?: KerberosError): Promise<string> {
+    const { proxy } = this.#route;
+    const { tokenTimeout } = this.#options;
+    const ntlm = new NtlmAuthenticator(proxy.hostname, {
+      credentials: proxy.credentials,
+      ...(tokenTimeout !== undefined && { timeout: tokenTimeout }),
+      ...(signal !== undefined && { signal }),
+    });
+    let token: string;
+    try {
+      token = await ntlm.start();
+    } catch (error) {
+      ntlm.dispose();
+      if (!(error instanceof NtlmError)) throw error;
+      if (offered.includes('basic') && proxy.credentials && this.#sent !== 'basic' && (this.#route.proxyAuth ?? 'any') === 'any') return this.#basic();
+      // NTLM was the fallback of a Kerberos failure: that failure is what the user must fix, so it stays the cause.
+      if (kerberos) throw new ProxyAuthenticationError(proxy, offered, `our Kerberos token failed: ${kerberos.message}; NTLM could not answer either (${error.code})`, kerberos);
+      throw new ProxyAuthenticationError(proxy, offered, `our NTLM message failed: ${error.message}`, error);
+    }
+    this.#ntlm = ntlm;
+    this.#ntlmDone = false;
+    return this.#sentNtlm(token);
+  }
+
+  /** The 407 to our NEGOTIATE message carries the CHALLENGE: the AUTHENTICATE message answers it; a 407 after that is a refusal. */
+  async #ntlmStep(challenges: readonly Challenge[], offered: readonly string[]): Promise<string> {
+    const { proxy } = this.#route;
+    const ntlm = this.#ntlm as NtlmAuthenticator;
+    const challenge = challenges.find((c) => c.scheme === 'ntlm' && c.token)?.token;
+    if (this.#ntlmDone || challenge === undefined) {
+      ntlm.dispose();
+      this.#ntlm = undefined;
+      const reason = this.#ntlmDone
+        ? 'the proxy refused our NTLM credentials (a 407 after the AUTHENTICATE message): check the DOMAIN\\user and password in the proxy URL (or NTLM_USER_FILE), and that the account is enabled'
+        : 'the proxy answered our NTLM NEGOTIATE message without an NTLM challenge';
+      throw new ProxyAuthenticationError(proxy, offered, reason);
+    }
+    let step: { token: string | undefined };
+    try {
+      step = await ntlm.step(challenge);
+    } catch (error) {
+      this.#ntlm = undefined;
+      if (!(error instanceof NtlmError)) throw error;
+      throw new ProxyAuthenticationError(proxy, offered, `our NTLM message failed: ${error.message}`, error);
+    }
+    this.#ntlmDone = true;
+    if (step.token === undefined) throw new ProxyAuthenticationError(proxy, offered, 'the NTLM mechanism made no AUTHENTICATE message for the proxy\'s challenge');
+    return this.#sentNtlm(step.token);
+  }
+
+  #sentNtlm(token: string): string {
+    this.#sent = 'ntlm';
+    const header = `NTLM ${token}`;
+    this.#headerBytes = headerLine(header);
+    return header;
   }
 
   /**

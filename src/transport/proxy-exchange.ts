@@ -184,7 +184,8 @@ export class ProxyExchange {
       this.#phase = 'first-token';
       return TOKEN;
     }
-    const basic = basicHeader(this.#route);
+    // A connection NTLM (or Negotiate) authenticated carries the request as it is: no Basic beside it.
+    const basic = connection.authenticated ? undefined : basicHeader(this.#route);
     this.#auth.sentWith(basic);
     // Sent without a token on a connection Negotiate authenticated: a 407 to it teaches the proxy's kind.
     if (basic === undefined && this.#route.auth === 'negotiate') this.#onAuthenticated = connection.generation;
@@ -223,8 +224,9 @@ export class ProxyExchange {
       if (this.#answers >= MAX_LEGS) {
         return this.#fail(new ProxyAuthenticationError(this.#route.proxy, this.#offered(), `still refused after ${this.#answers + 1} attempts (the handshake did not end within ${MAX_LEGS} legs)`));
       }
-      // A CONNECT's 407 is never read (its framing is the proxy's to get wrong): its connection is closed.
-      this.#closes = e.closes || this.#authority !== undefined;
+      // A CONNECT's 407 is not read (its framing is the proxy's to get wrong): its connection is closed,
+      // except in an NTLM handshake, whose next leg goes on this connection (the binding reads the body).
+      this.#closes = e.closes || (this.#authority !== undefined && this.#auth.sent !== 'ntlm');
       this.#bodySent = e.bodySent;
       this.#legConnection = this.#connection.generation;
       this.#phase = 'held';
@@ -237,7 +239,7 @@ export class ProxyExchange {
       return this.#fail(new ProxyTunnelError(this.#route.proxy, this.#authority, `the proxy answered ${e.statusCode} ${e.statusText}`.trim(), e.statusCode));
     }
     if (e.statusCode < 200) return DELIVER; // an interim answer; the final one follows
-    if (this.#auth.sent === 'negotiate') this.#connection.markAuthenticated();
+    if (this.#auth.sent === 'negotiate' || this.#auth.sent === 'ntlm') this.#connection.markAuthenticated();
     if (this.#auth.mustVerify(e.headers, this.#connection.verified)) {
       // Nothing of the answer reaches the caller before the proxy has proved itself.
       this.#phase = 'verifying';

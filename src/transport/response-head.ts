@@ -262,10 +262,10 @@ function transferCodings(values: string[] | undefined): string[] | undefined {
  * Reads one final response head off the socket, skipping 1xx answers. After a 2xx to CONNECT the bytes
  * that follow belong to the tunnel and are put back into the socket; after any other answer nothing is
  * put back and the body is not read: the caller closes the connection (and dials a new one for another
- * attempt). Rejects with ResponseHeadError on a malformed answer, at once, and when the connection
+ * attempt), unless `keepBody`. Rejects with ResponseHeadError on a malformed answer, at once, and when the connection
  * closes or fails first. `method` is the request's: a HEAD's answer has no body, a CONNECT's 2xx a tunnel.
  */
-export function readResponseHead(socket: Duplex, options: { method: string }): Promise<ResponseHead> {
+export function readResponseHead(socket: Duplex, options: { method: string; keepBody?: boolean }): Promise<ResponseHead> {
   return new Promise((resolve, reject) => {
     const parser = new ResponseHeadParser(options.method);
     const cleanup = (): void => {
@@ -287,7 +287,8 @@ export function readResponseHead(socket: Duplex, options: { method: string }): P
       if (!result) return;
       cleanup();
       socket.pause();
-      if (result.head.framing.kind === 'tunnel' && result.rest.length > 0) socket.unshift(result.rest);
+      // `keepBody`: the caller reads the body itself (an NTLM handshake's 407, whose connection goes on).
+      if ((result.head.framing.kind === 'tunnel' || options.keepBody === true) && result.rest.length > 0) socket.unshift(result.rest);
       resolve(result.head);
     };
     const onEnd = (): void => {

@@ -6,10 +6,13 @@ import { ProxyAuthSession, type ProxyAuthOptions } from './proxy-auth-session.js
 import { ConnectionAuthState } from './connection-auth-state.js';
 import { ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from './errors.js';
 import { checkReply, makeLeg } from './exchange-steps.js';
-import { ProxyExchange } from './proxy-exchange.js';
+import { connectionCloses, ProxyExchange } from './proxy-exchange.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
 import { exchangeHead } from './head-exchange.js';
 import type { ResponseHead } from './response-head.js';
+
+/** Bytes of a 407's body read to keep its connection for NTLM's next leg; a larger one closes it. */
+const MAX_HELD_BODY = 1024 * 1024;
 
 export interface TunnelOptions extends ProxyAuthOptions, DialOptions {
   /** More fields for every CONNECT sent (e.g. a local proxy's `Via`, RFC 9110 §7.6.3). Never credentials. */
@@ -62,6 +65,8 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
   };
   signal?.addEventListener('abort', onAbort);
   let res: ResponseHead | undefined;
+  /** The last 407's connection is kept for the handshake's next leg. */
+  let keep = false;
   try {
     let action = exchange.step({ type: 'start' });
     for (;;) {
@@ -82,19 +87,28 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
           if (socket.destroyed) throw new ProxyConnectionError(proxy, 'the connection closed while the token for the CONNECT was being made');
           const request = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${extra}${action.header ? `Proxy-Authorization: ${action.header}\r\n` : ''}\r\n`;
           const wait = options.deadline === undefined ? options.timeout : Math.max(1, Math.min(options.timeout, options.deadline - performance.now()));
-          res = await answer(socket, request, route, authority, wait, options.timeout);
+          const ntlm = auth.sent === 'ntlm';
+          res = await answer(socket, request, route, authority, wait, options.timeout, ntlm);
           debug('CONNECT %s via %s: %d %s', authority, proxy.redacted, res.statusCode, res.statusText);
-          action = exchange.step({ type: 'head', statusCode: res.statusCode, statusText: res.statusText, headers: res.headers, closes: true, bodySent: true });
+          // In an NTLM handshake the connection goes on after a 407 whose body has a length to read.
+          keep = ntlm && res.statusCode === 407 && res.framing.kind === 'length' && res.framing.length <= MAX_HELD_BODY && !connectionCloses(res.headers);
+          action = exchange.step({ type: 'head', statusCode: res.statusCode, statusText: res.statusText, headers: res.headers, closes: !keep, bodySent: true });
           break;
         }
-        case 'hold':
+        case 'hold': {
           // The 407's body is not read: framing it would trust the proxy's Content-Length/chunking, and a
           // framing mistake hands body bytes to the next attempt as its answer. The next attempt goes on a
           // new connection (as https-proxy-agent and undici do); Negotiate makes a fresh token for it anyway.
-          socket.destroy();
-          connection.closed();
+          // Only NTLM's CHALLENGE must be answered on its own connection: then exactly its announced body
+          // is read, and anything past it (the proxy ahead of us) closes the connection.
+          const framing = (res as ResponseHead).framing;
+          if (!keep || !(await drainBody(socket, framing.kind === 'length' ? framing.length : 0, options.timeout))) {
+            socket.destroy();
+            connection.closed();
+          }
           action = exchange.step({ type: 'end' });
           break;
+        }
         case 'verify': {
           const head = res as ResponseHead;
           action = exchange.step(await checkReply(auth, head.headers, `its ${head.statusCode} answer to CONNECT ${authority}`, false));
@@ -118,11 +132,37 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
 }
 
 /** The CONNECT sent and its answer waited for `wait` ms; the error names `timeout`, the bound in force. */
-function answer(socket: Socket, request: string, route: ProxyRoute, authority: string, wait: number, timeout: number): Promise<ResponseHead> {
+function answer(socket: Socket, request: string, route: ProxyRoute, authority: string, wait: number, timeout: number, keepBody: boolean): Promise<ResponseHead> {
   return exchangeHead(socket, request, {
     method: 'CONNECT',
     wait,
+    keepBody,
     timedOut: () => new ProxyTimeoutError(route.proxy, `waiting for the answer to CONNECT ${authority} from`, timeout, 'connect-response'),
     failed: (error) => new ProxyTunnelError(route.proxy, authority, error.message),
+  });
+}
+
+/** Reads and drops exactly `length` bytes (a 407's body) within `wait` ms; false when the connection cannot go on. */
+function drainBody(socket: Socket, length: number, wait: number): Promise<boolean> {
+  if (length === 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let left = length;
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.pause();
+      resolve(ok);
+    };
+    const onData = (chunk: Buffer): void => {
+      if (chunk.length > left) return done(false);
+      left -= chunk.length;
+      if (left === 0) done(true);
+    };
+    const onClose = (): void => done(false);
+    const timer = setTimeout(() => done(false), wait);
+    socket.on('data', onData);
+    socket.once('close', onClose);
+    socket.resume();
   });
 }

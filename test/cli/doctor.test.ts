@@ -135,16 +135,16 @@ test('doctor: JAATO_KERBEROS_SPN unset and the proxy host\'s name wrong (an IP a
   assert.match(line(report, 'token').remedy ?? '', /^HTTP@127\.0\.0\.1 comes from the proxy's host and the KDC does not know it: the proxy is named by an IP address.* set JAATO_KERBEROS_SPN=HTTP@<name in the proxy's keytab>$/);
 });
 
-test('doctor: a proxy that offers only NTLM → ✗, spelled NTLM, with what to do instead', async () => {
+test('doctor: a proxy that offers only NTLM → the `proxy` line passes, `scheme` says NTLM, and without NTLM credentials `proxy auth` names the remedy', async () => {
   for (const kerberos of ['true', 'false']) {
-    const { code, report } = await doctor(labEnv(ctx.lab, { HTTPS_PROXY: ntlm.url, HTTP_PROXY: ntlm.url, JAATO_KERBEROS_PROXY: kerberos }));
+    const { code, report } = await doctor(labEnv(ctx.lab, { HTTPS_PROXY: ntlm.url, HTTP_PROXY: ntlm.url, JAATO_KERBEROS_PROXY: kerberos, NTLM_USER_FILE: '/nonexistent/jaato-ntlm-users' }));
     assert.equal(code, 1, kerberos);
-    assert.equal(line(report, 'proxy').status, 'fail');
+    assert.equal(line(report, 'proxy').status, 'ok');
     assert.match(line(report, 'proxy').detail, /answered 407 Proxy Authentication Required in \d+ ms; offers NTLM$/);
-    assert.match(line(report, 'proxy').remedy ?? '', /^jaato-proxy speaks Negotiate \(Kerberos\) and Basic, not NTLM: .*Cntlm, Px/);
     assert.deepEqual(report.proxies[0]?.offers, ['ntlm']);
-    // The scheme the policy picks, and why (the transport answers it once it speaks NTLM: issue 21).
     assert.match(line(report, 'scheme').detail, /^NTLM, because the proxy offers NTLM, with the platform's credentials$/);
+    assert.equal(line(report, 'proxy auth').status, 'fail');
+    assert.match(line(report, 'proxy auth').remedy ?? '', /NTLM_USER_FILE/);
   }
 });
 

@@ -20,7 +20,8 @@ import { connectionCloses, MAX_LEGS, ProxyExchange, type ExchangeAction, type Ex
 const LARGE_TOKEN = `Negotiate ${'A'.repeat(9000)}`;
 
 interface Row {
-  route?: 'negotiate' | 'basic' | 'basic-and-negotiate';
+  /** `ntlm`: DOMAIN\\user credentials, JAATO_PROXY_AUTH=ntlm (nothing up front). */
+  route?: 'negotiate' | 'basic' | 'basic-and-negotiate' | 'ntlm';
   /** The connection already carried an accepted Negotiate token (Squid) / a verified reply token. */
   connection?: Array<'authenticated' | 'verified'>;
   requireMutualAuth?: boolean;
@@ -31,7 +32,7 @@ interface Row {
 
 function routeOf(kind: Row['route']): ProxyRoute {
   const proxy = kind === 'negotiate' ? 'http://127.0.0.1:3128' : 'http://user:secret@127.0.0.1:3128';
-  const route = resolveConfig({ proxy, kerberos: kind !== 'basic', env: {} }).route(new URL('http://origin.test/x'));
+  const route = resolveConfig({ proxy, kerberos: kind !== 'basic', env: {}, ...(kind === 'ntlm' && { proxyAuth: 'ntlm' as const }) }).route(new URL('http://origin.test/x'));
   assert.equal(route.type, 'proxy');
   return route as ProxyRoute;
 }
@@ -239,10 +240,38 @@ const rows: Record<string, Row> = {
     events: [...ANSWERED, 'reconnect', 'written', '200'],
     actions: ['token', 'send(Negotiate,same)', 'hold', 'answer', 'replay-body', 'send(Negotiate,same,replay)', 'nothing', 'deliver'],
   },
-  'a bound leg over a CONNECT whose 407 is not read: ProxyAuthenticationError': {
+  'a bound leg over a CONNECT whose 407 the binding could not read (it closes): ProxyAuthenticationError': {
     connect: true,
-    events: ['start', 'token:NTLM', '407', 'end', 'token:NTLM:same'],
+    events: ['start', 'token:NTLM', '407:close', 'end', 'token:NTLM:same'],
     actions: ['token', 'send(NTLM,same)', 'hold', 'answer', 'fail(ProxyAuthenticationError)'],
+  },
+  'NTLM, forwarded: no credentials up front, the NEGOTIATE message, then the AUTHENTICATE message on the CHALLENGE\'s connection': {
+    route: 'ntlm',
+    events: ['start', '407', 'end', 'token:NTLM', 'body', '407', 'end', 'token:NTLM:same', 'body', '200', 'end'],
+    actions: ['send(none,same)', 'hold', 'answer', 'replay-body', 'send(NTLM,same,replay)', 'hold', 'answer', 'replay-body', 'send(NTLM,same,replay)', 'deliver', 'finish'],
+  },
+  'NTLM over CONNECT: the first 407\'s connection is closed, the CHALLENGE\'s is kept for the AUTHENTICATE message': {
+    route: 'ntlm',
+    connect: true,
+    events: ['start', '407', 'end', 'token:NTLM', 'body', '407', 'end', 'token:NTLM:same', 'body', '200'],
+    actions: ['send(none,same)', 'hold', 'answer', 'replay-body', 'send(NTLM,new,replay)', 'hold', 'answer', 'replay-body', 'send(NTLM,same,replay)', 'deliver'],
+  },
+  'NTLM over CONNECT, the CHALLENGE\'s connection closed by the proxy: ProxyAuthenticationError, never the leg on another': {
+    route: 'ntlm',
+    connect: true,
+    events: ['start', '407', 'end', 'token:NTLM', 'body', '407:close', 'end', 'token:NTLM:same'],
+    actions: ['send(none,same)', 'hold', 'answer', 'replay-body', 'send(NTLM,new,replay)', 'hold', 'answer', 'fail(ProxyAuthenticationError)'],
+  },
+  'a Negotiate 407 to a CONNECT still closes its connection': {
+    connect: true,
+    events: ['start', 'token:Negotiate', '407', 'end', 'token:Negotiate', 'body'],
+    actions: ['token', 'send(Negotiate,same)', 'hold', 'answer', 'replay-body', 'send(Negotiate,new,replay)'],
+  },
+  'a connection NTLM authenticated carries a Basic route\'s request without Basic beside it': {
+    route: 'basic',
+    connection: ['authenticated'],
+    events: ['start', '200'],
+    actions: ['send(none,same)', 'deliver'],
   },
   [`legs are bounded: the 407 after ${MAX_LEGS} answers fails`]: {
     events: ['start', 'token:NTLM', ...Array.from({ length: MAX_LEGS }, () => ['407', 'end', 'token:NTLM:same', 'body']).flat(), '407'],
@@ -286,6 +315,30 @@ test('proxy exchange: a 2xx to a Negotiate token marks the connection authentica
   assert.equal(connection.verified, false);
   exchange.step({ type: 'verified', ok: true });
   assert.equal(connection.verified, true);
+});
+
+test('proxy exchange: a 2xx to the NTLM AUTHENTICATE message marks the connection authenticated, so later requests go without legs', () => {
+  const route = routeOf('ntlm');
+  const connection = new ConnectionAuthState();
+  connection.opened();
+  const first = new ProxyExchange(route, new ProxyAuthSession(route), connection, 'GET http://origin.test');
+  assert.equal(first.step({ type: 'start' }).do, 'send');
+  first.step({ type: 'head', statusCode: 407, statusText: '', headers: { 'proxy-authenticate': ['Negotiate', 'NTLM'] }, closes: false, bodySent: true });
+  first.step({ type: 'end' });
+  first.step({ type: 'token', header: 'NTLM dG9rZW4=' });
+  first.step({ type: 'body', replayable: true, limit: 0 });
+  first.step({ type: 'head', statusCode: 407, statusText: '', headers: { 'proxy-authenticate': 'NTLM Y2hhbGxlbmdl' }, closes: false, bodySent: true });
+  first.step({ type: 'end' });
+  first.step({ type: 'token', header: 'NTLM YXV0aA==', sameConnection: true });
+  first.step({ type: 'body', replayable: true, limit: 0 });
+  assert.equal(connection.authenticated, false);
+  first.step({ type: 'head', statusCode: 200, statusText: 'OK', headers: {}, closes: false, bodySent: true });
+  assert.equal(connection.authenticated, true);
+  const next = new ProxyExchange(route, new ProxyAuthSession(route), connection, 'GET http://origin.test');
+  assert.deepEqual(next.step({ type: 'start' }), { do: 'send', header: undefined, replay: false, connection: 'same' });
+  connection.closed();
+  connection.opened();
+  assert.equal(connection.authenticated, false, 'a new connection has its own handshake');
 });
 
 for (const [value, closes] of [[undefined, false], ['keep-alive', false], ['close', true], ['Keep-Alive, Close', true], [['upgrade', 'close'], true], ['closed', false]] as const) {
