@@ -8,6 +8,7 @@ import { debug } from '../debug.js';
 import { JaatoProxyError } from '../errors.js';
 import { InvalidOptionError } from '../config/errors.js';
 import { startLocalProxy, type LocalProxy, type LocalProxyOptions } from '../server/local-proxy.js';
+import { poolCallsSettled } from '../auth/native/pool-calls.js';
 
 /** What the main thread sends the worker. */
 export interface WorkerInput {
@@ -40,7 +41,9 @@ if (port) {
   const log: LocalProxyOptions['log'] = (e) => debug('local proxy: %s %s %s %s %d %dB %dms', e.client, e.method, e.host, e.route, e.status, e.bytes, e.ms);
   port.on('message', (message: { type: 'stop' }) => {
     if (message.type !== 'stop') return;
-    void (proxy?.close() ?? Promise.resolve()).finally(() => {
+    // Then the tokens still being made: koffi writes a native call's results into this thread when it
+    // returns, so the thread is not ended under one (a call stuck in the library is waited for 10 s).
+    void (proxy?.close() ?? Promise.resolve()).then(() => poolCallsSettled(10_000)).finally(() => {
       port.postMessage({ type: 'stopped' } satisfies WorkerMessage);
       port.close(); // the worker's last handle: it exits
     });

@@ -1,14 +1,13 @@
 import { NativeSecurityFailure, type SecurityLibraryInfo } from '../provider.js';
 import type { GssFunctions } from './functions.js';
+import { onPoolThread } from '../pool-calls.js';
 import { gssFailureKind, KRB5, tidyStatusText } from './status.js';
 
 type Fn = GssFunctions['importName'];
 
 /** Runs a declared function on libuv's pool (koffi's async call) and resolves with its major status. */
-export function onPool(fn: Fn, ...args: unknown[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    fn.async(...args, (error: unknown, major: number) => (error ? reject(error) : resolve(major >>> 0)));
-  });
+export async function onPool(fn: Fn, ...args: unknown[]): Promise<number> {
+  return (await onPoolThread(fn, ...args)) >>> 0;
 }
 
 /** Copies a library-owned `gss_buffer_desc` out and releases it. */

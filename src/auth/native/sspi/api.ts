@@ -1,4 +1,5 @@
 import type * as Koffi from 'koffi';
+import { onPoolThread } from '../pool-calls.js';
 
 type KoffiModule = typeof Koffi;
 type KoffiType = ReturnType<KoffiModule['struct']>;
@@ -149,9 +150,7 @@ export function bindSspi(koffi: KoffiModule, library = 'secur32.dll'): SspiApi {
 
 /** Runs a koffi function on libuv's pool and resolves with its result. */
 export function callAsync(fn: KoffiFunction, ...args: unknown[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    fn.async(...args, (err: unknown, result: number) => (err ? reject(err) : resolve(result)));
-  });
+  return onPoolThread(fn, ...args);
 }
 
 /** A TimeStamp (FILETIME: 100 ns since 1601) as Unix milliseconds; undefined for "never" and zero. */
