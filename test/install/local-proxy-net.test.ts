@@ -351,11 +351,13 @@ test('Installation.localProxy shows no credential: the URL redacted, changes as 
 });
 
 // The origin runs in a process of its own: the lab's origins live on this thread, which execSync blocks.
-const SEPARATE_ORIGIN = `require('node:http').createServer((q, s) => s.end(JSON.stringify({ url: q.url, via: q.headers.via ?? null }))).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`;
+// It ends when its stdin does, so it cannot outlive this process (killed or crashed) and hold the test
+// runner's stderr open: the runner then waited forever for the file's end (seen after a crash in CI).
+const SEPARATE_ORIGIN = `process.stdin.on('end', () => process.exit()).resume(); require('node:http').createServer((q, s) => s.end(JSON.stringify({ url: q.url, via: q.headers.via ?? null }))).listen(0, '127.0.0.1', function () { console.log(this.address().port); });`;
 
 test('a child started with execSync is served while the main thread waits for it (the local proxy has a thread of its own)', async () => {
   const lab = ctx.lab;
-  const origin = spawn(process.execPath, ['-e', SEPARATE_ORIGIN], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const origin = spawn(process.execPath, ['-e', SEPARATE_ORIGIN], { stdio: ['pipe', 'pipe', 'inherit'] });
   try {
     const [line] = (await once(origin.stdout, 'data')) as [Buffer];
     const url = `http://127.0.0.1:${line.toString().trim()}/exec-sync`;

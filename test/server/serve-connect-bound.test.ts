@@ -19,8 +19,9 @@ after(() => {
 
 /** A port on 127.0.0.1 whose listener never accepts and whose queue is full. */
 async function silentPort(): Promise<number> {
-  const script = `const s = require('net').createServer().listen(0, '127.0.0.1', 1, () => { process.stdout.write(s.address().port + '\\n'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); });`;
-  blocker = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const script = `const s = require('net').createServer().listen(0, '127.0.0.1', 1, () => { process.stdout.write(s.address().port + '\\n'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 120000); });`;
+  // Blocked, it cannot watch for this process's end: it holds no pipe of the runner's and ends by itself.
+  blocker = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
   const port = await new Promise<number>((resolve, reject) => {
     blocker?.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     blocker?.once('exit', (code) => reject(new Error(`the listener exited (${code})`)));
