@@ -36,8 +36,8 @@ const SEC_E_SECPKG_NOT_FOUND = 0x80090305;
 
 /** No NTLM mechanism to use: gss-ntlmssp not installed (GSSAPI), or the package disabled (SSPI). */
 export class NtlmUnavailableError extends NtlmError {
-  constructor(proxyHost: string, text: string, cause?: unknown, platform: NodeJS.Platform = process.platform) {
-    const remedy = UNAVAILABLE[platform] ?? UNAVAILABLE.linux;
+  constructor(proxyHost: string, text: string, cause?: unknown, platform: NodeJS.Platform = process.platform, why?: string) {
+    const remedy = why ?? UNAVAILABLE[platform] ?? UNAVAILABLE.linux;
     super('ERR_JAATO_NTLM_UNAVAILABLE', proxyHost, `no NTLM mechanism is available: ${remedy}`, text, cause, remedy);
   }
 }

@@ -6,7 +6,8 @@ import type { AuthenticatorStep, ProxyAuthenticator } from './authenticator.js';
 import { gssCalls } from './gss-calls.js';
 import { loadSecurityProvider } from './native/load.js';
 import type { SecurityContext, SecurityProvider } from './native/provider.js';
-import { classifyNtlmError, NtlmError } from './ntlm-errors.js';
+import { opensslClash } from './native/openssl-clash.js';
+import { classifyNtlmError, NtlmError, NtlmUnavailableError } from './ntlm-errors.js';
 import { DEFAULT_TOKEN_TIMEOUT } from './spnego.js';
 
 export interface NtlmOptions {
@@ -57,6 +58,10 @@ export class NtlmAuthenticator implements ProxyAuthenticator {
       provider = this.#options.provider ?? (await loadSecurityProvider());
     } catch (error) {
       throw classifyNtlmError(this.proxyHost, error, platform);
+    }
+    if (provider.info.family !== 'sspi' && !this.#options.provider) {
+      const clash = opensslClash();
+      if (clash) throw new NtlmUnavailableError(this.proxyHost, '', undefined, platform, `this Node bundles OpenSSL ${clash.node} and exports its symbols, so gss-ntlmssp (built for the system's OpenSSL ${clash.system}) would run its NTLM cryptography on Node's copy, which fails: use a Node whose OpenSSL is ${clash.system} (Node 20 on Debian 12), or Negotiate (Kerberos)`);
     }
     const spn = this.#options.spn ?? defaultSpn(this.proxyHost, platform);
     this.#context = provider.initContext({ spn, mutual: false, mechanism: 'ntlm', ...(this.#options.credentials && { password: this.#options.credentials }) });

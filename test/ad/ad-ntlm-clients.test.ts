@@ -8,8 +8,17 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAdLab, type AdLab } from '../../lab/ad.js';
+import { opensslClash } from '../../src/auth/native/openssl-clash.js';
 import type { AccessLogEntry } from '../../lab/squid.js';
 import type { AdResult } from './ad-client.js';
+
+/**
+ * On a Node whose bundled OpenSSL is not the system's (Node 22+ on Debian 12), gss-ntlmssp would run
+ * on Node's copy and fail: the library refuses NTLM there (NtlmUnavailableError, tested below) and the
+ * handshakes of this file cannot run. Said, not silent: each such test shows this reason as its skip.
+ */
+const clash = opensslClash();
+const NO_NTLM_HERE = clash ? `NTLM through gss-ntlmssp is refused on this Node (OpenSSL ${clash.node}, the system's ${clash.system}): see the test of that refusal` : false;
 
 const CLIENT = join(fileURLToPath(new URL('.', import.meta.url)), 'ad-client.js');
 const MECH_CONF = '/etc/gss/mech.d/mech.ntlmssp.conf';
@@ -77,7 +86,7 @@ function assertNtlm(log: AccessLogEntry[], methods: readonly string[] = ['CONNEC
   }
 }
 
-test('AD NTLM: fetch over CONNECT and forwarded http, DOMAIN\\user:password in the proxy URL, Kerberos off: the domain user in Squid\'s log', async () => {
+test('AD NTLM: fetch over CONNECT and forwarded http, DOMAIN\\user:password in the proxy URL, Kerberos off: the domain user in Squid\'s log', { skip: NO_NTLM_HERE }, async () => {
   const { results, log, stderr } = await through(urlWith(domainUser(), lab.users.user.password), { clients: ['fetch'], kerberos: false }, { NODE_DEBUG: 'jaato-proxy' });
   assert.deepEqual(statuses(results), expected(['fetch']), JSON.stringify(results));
   assertNtlm(log);
@@ -93,19 +102,19 @@ test('AD NTLM: fetch over CONNECT and forwarded http, DOMAIN\\user:password in t
   assert.ok(connections < REPEAT, `every request had its own connection: ${JSON.stringify(http)}`);
 });
 
-test('AD NTLM: JAATO_PROXY_AUTH=ntlm with Kerberos on and a ticket: NTLM, not Negotiate, for fetch, the node agents and serve', async () => {
+test('AD NTLM: JAATO_PROXY_AUTH=ntlm with Kerberos on and a ticket: NTLM, not Negotiate, for fetch, the node agents and serve', { skip: NO_NTLM_HERE }, async () => {
   const { results, log } = await through(urlWith(domainUser(), lab.users.user.password), { clients: ['fetch', 'agents', 'serve'], proxyAuth: 'ntlm' });
   assert.deepEqual(statuses(results), expected(['fetch', 'agents', 'serve']), JSON.stringify(results));
   assertNtlm(log);
 });
 
-test('AD NTLM: the node agents and serve with DOMAIN\\user:password and Kerberos off', async () => {
+test('AD NTLM: the node agents and serve with DOMAIN\\user:password and Kerberos off', { skip: NO_NTLM_HERE }, async () => {
   const { results, log } = await through(urlWith(domainUser(), lab.users.user.password), { clients: ['agents', 'serve'], kerberos: false });
   assert.deepEqual(statuses(results), expected(['agents', 'serve']), JSON.stringify(results));
   assertNtlm(log);
 });
 
-test('AD NTLM: the platform\'s credentials (NTLM_USER_FILE), JAATO_PROXY_AUTH=ntlm: the domain user', async () => {
+test('AD NTLM: the platform\'s credentials (NTLM_USER_FILE), JAATO_PROXY_AUTH=ntlm: the domain user', { skip: NO_NTLM_HERE }, async () => {
   const file = join(lab.dir, 'ntlm-users-clients');
   writeFileSync(file, `${lab.netbiosDomain}:${lab.users.user.name}:${lab.users.user.password}\n`, { mode: 0o600 });
   const { results, log } = await through(lab.proxyUrl, { clients: ['fetch'], proxyAuth: 'ntlm' }, { NTLM_USER_FILE: file });
@@ -119,7 +128,7 @@ test('AD NTLM: offered Negotiate and NTLM with a ticket and the default policy, 
   assert.deepEqual([...new Set(log.filter((l) => l.status === 200).map((l) => l.user))], [lab.users.user.principal]);
 });
 
-test('AD NTLM: a wrong password is a typed ERR_JAATO_PROXY_AUTH naming NTLM\'s refusal, never the password', async () => {
+test('AD NTLM: a wrong password is a typed ERR_JAATO_PROXY_AUTH naming NTLM\'s refusal, never the password', { skip: NO_NTLM_HERE }, async () => {
   const password = 'not-the-password-4711';
   const { results, log, stderr } = await through(urlWith(domainUser(), password), { clients: ['fetch', 'agents'], kerberos: false, repeat: 1 }, { NODE_DEBUG: 'jaato-proxy' });
   assert.equal(results.length, 4);

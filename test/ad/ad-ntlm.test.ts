@@ -8,7 +8,18 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAdLab, type AdLab } from '../../lab/ad.js';
+import { opensslClash } from '../../src/auth/native/openssl-clash.js';
+import { NtlmAuthenticator } from '../../src/auth/ntlm.js';
+import { NtlmUnavailableError } from '../../src/auth/ntlm-errors.js';
 import type { NtlmResult } from './ntlm-client.js';
+
+/**
+ * On a Node whose bundled OpenSSL is not the system's (Node 22+ on Debian 12), gss-ntlmssp would run
+ * on Node's copy and fail: the library refuses NTLM there (NtlmUnavailableError, tested below) and the
+ * handshakes of this file cannot run. Said, not silent: each such test shows this reason as its skip.
+ */
+const clash = opensslClash();
+const NO_NTLM_HERE = clash ? `NTLM through gss-ntlmssp is refused on this Node (OpenSSL ${clash.node}, the system's ${clash.system}): see the test of that refusal` : false;
 
 const CLIENT = join(fileURLToPath(new URL('.', import.meta.url)), 'ntlm-client.js');
 // gss-ntlmssp's plugin, as MIT's GSSAPI finds it (its mech.d entry); setup.sh installs the package.
@@ -41,7 +52,7 @@ test('AD lab: Squid offers Negotiate and NTLM, and curl --proxy-ntlm passes as t
   assert.deepEqual(passedAs(from), [domainUser()]);
 });
 
-test('AD: NtlmAuthenticator (explicit DOMAIN\\user) makes the three messages on one connection and Squid logs the domain user', async () => {
+test('AD: NtlmAuthenticator (explicit DOMAIN\\user) makes the three messages on one connection and Squid logs the domain user', { skip: NO_NTLM_HERE }, async () => {
   const from = lab.accessLog().length;
   const r = await ntlm({ mode: 'raw', user: domainUser() }, { JAATO_TEST_PASSWORD: lab.users.user.password });
   assert.equal(r.error, undefined, JSON.stringify(r.error));
@@ -56,7 +67,7 @@ test('AD: NtlmAuthenticator (explicit DOMAIN\\user) makes the three messages on 
   assert.equal(new Set(entries.filter((l) => l.method === 'CONNECT').map((l) => l.clientPort)).size, 1);
 });
 
-test('AD: NtlmAuthenticator with the platform\'s credentials (gss-ntlmssp\'s NTLM_USER_FILE) passes as the domain user', async () => {
+test('AD: NtlmAuthenticator with the platform\'s credentials (gss-ntlmssp\'s NTLM_USER_FILE) passes as the domain user', { skip: NO_NTLM_HERE }, async () => {
   const file = join(lab.dir, 'ntlm-users');
   writeFileSync(file, `${lab.netbiosDomain}:${lab.users.user.name}:${lab.users.user.password}\n`, { mode: 0o600 });
   const from = lab.accessLog().length;
@@ -65,7 +76,7 @@ test('AD: NtlmAuthenticator with the platform\'s credentials (gss-ntlmssp\'s NTL
   assert.deepEqual(passedAs(from), [domainUser()]);
 });
 
-test('AD: a wrong password is refused by the DC (407 after the AUTHENTICATE message), nothing passes', async () => {
+test('AD: a wrong password is refused by the DC (407 after the AUTHENTICATE message), nothing passes', { skip: NO_NTLM_HERE }, async () => {
   const from = lab.accessLog().length;
   const r = await ntlm({ mode: 'raw', user: domainUser() }, { JAATO_TEST_PASSWORD: 'not-the-password' });
   assert.equal(r.error, undefined, JSON.stringify(r.error));
@@ -73,7 +84,7 @@ test('AD: a wrong password is refused by the DC (407 after the AUTHENTICATE mess
   assert.deepEqual(passedAs(from), []);
 });
 
-test('AD: no NTLM credentials at all is NtlmNoCredentialsError, before any NTLM message is sent', async () => {
+test('AD: no NTLM credentials at all is NtlmNoCredentialsError, before any NTLM message is sent', { skip: NO_NTLM_HERE }, async () => {
   const r = await ntlm({ mode: 'raw' }, { NTLM_USER_FILE: join(lab.dir, 'no-such-file') });
   assert.equal(r.error?.code, 'ERR_JAATO_NTLM_NO_CREDENTIALS', JSON.stringify(r));
   assert.match(r.error?.message ?? '', /NTLM_USER_FILE/);
@@ -88,7 +99,7 @@ test('AD: offered Negotiate and NTLM, startProxyAuthenticator picks Negotiate wh
   assert.deepEqual(passedAs(from), [lab.users.user.principal]);
 });
 
-test('AD: with no Kerberos ticket, startProxyAuthenticator falls to NTLM, says why in the debug log, and Squid logs the domain user', async () => {
+test('AD: with no Kerberos ticket, startProxyAuthenticator falls to NTLM, says why in the debug log, and Squid logs the domain user', { skip: NO_NTLM_HERE }, async () => {
   const file = join(lab.dir, 'ntlm-users-fallback');
   writeFileSync(file, `${lab.netbiosDomain}:${lab.users.user.name}:${lab.users.user.password}\n`, { mode: 0o600 });
   const from = lab.accessLog().length;
@@ -99,4 +110,13 @@ test('AD: with no Kerberos ticket, startProxyAuthenticator falls to NTLM, says w
   assert.ok(r.debug?.some((l) => /Negotiate could not make a token \(ERR_JAATO_KERBEROS_NO_CREDENTIALS\): choosing again without it/.test(l)), JSON.stringify(r.debug));
   assert.ok(r.debug?.some((l) => /proxy auth for proxy\.ad\.jaato\.test: ntlm \(the proxy offers NTLM; Negotiate could not make a token \(ERR_JAATO_KERBEROS_NO_CREDENTIALS\)/.test(l)), JSON.stringify(r.debug));
   assert.deepEqual(passedAs(from), [domainUser()]);
+});
+
+test('NTLM on a Node whose OpenSSL is not the system\'s: NtlmUnavailableError naming both versions, before any message', { skip: clash ? false : 'this Node\'s OpenSSL is the system\'s: NTLM runs (the tests above)' }, async () => {
+  await assert.rejects(new NtlmAuthenticator('proxy.example.test').start(), (e: unknown) => {
+    assert.ok(e instanceof NtlmUnavailableError, String(e));
+    assert.equal(e.code, 'ERR_JAATO_NTLM_UNAVAILABLE');
+    assert.ok(clash && e.message.includes(`OpenSSL ${clash.node}`) && e.message.includes(`OpenSSL ${clash.system}`), e.message);
+    return true;
+  });
 });
