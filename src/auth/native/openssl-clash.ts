@@ -8,6 +8,14 @@ import { createRequire } from 'node:module';
  * "Crypto routine failure". Returns the two versions when their major.minor differ, else undefined.
  */
 export function opensslClash(): { node: string; system: string } | undefined {
+  // Both versions are fixed for the process's life: read once, not a dlopen per NTLM handshake.
+  if (known === undefined) known = { clash: compare() };
+  return known.clash;
+}
+
+let known: { clash: { node: string; system: string } | undefined } | undefined;
+
+function compare(): { node: string; system: string } | undefined {
   const node = process.versions.openssl;
   if (!node) return undefined;
   let system: string;
