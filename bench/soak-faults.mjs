@@ -11,13 +11,11 @@
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
-import { readdirSync, readFileSync } from 'node:fs';
+import { fds, rssMb } from './stats.mjs';
 import { startLab } from '../.test-build/lab/lab.js';
 import { createAgents, createFetch, JaatoProxyError, unwrapError } from '../dist/index.js';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const fds = () => readdirSync('/proc/self/fd').length;
-const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024;
 
 /** A failure's type: the error class and code, UNTYPED when the library let an error through untyped. */
 function kind(error) {

@@ -9,7 +9,7 @@
 //     process, memory at twenty points and failures without faults (soak-memory.mjs)
 import { spawn } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
-import { readdirSync, readFileSync } from 'node:fs';
+import { fds, rssMb } from './stats.mjs';
 import { fileURLToPath } from 'node:url';
 import { Agent, ProxyAgent } from 'undici';
 import { startLab } from '../.test-build/lab/lab.js';
@@ -37,8 +37,6 @@ const heapMb = () => {
   global.gc?.();
   return process.memoryUsage().heapUsed / 1024 / 1024;
 };
-const fds = (pid = 'self') => readdirSync(`/proc/${pid}/fd`).length;
-const rssMb = (pid = 'self') => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 /** Runs `n` requests at concurrency C; every fifth one goes to the http origin (forwarded), the rest tunnel. */
 async function drive(n, request) {

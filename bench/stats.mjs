@@ -1,6 +1,7 @@
 // The bench's arithmetic and its one table. Every comparison is a ratio taken within one round, with
 // the baseline run in the same round, so machine noise (a shared, busy machine) hits both alike; a
 // row reports the median of those ratios and their spread (lowest and highest round).
+import { readdirSync, readFileSync } from 'node:fs';
 
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -43,3 +44,8 @@ export function printTable(title, rows) {
     console.log(`| ${r.id} | ${r.measure} | ${r.baselineName} | ${r.candidate} | ${r.baseline} | ${r.result} | ${r.goal} | ${r.met === undefined ? '' : r.met ? 'yes' : '**no**'} |`);
   }
 }
+
+/** Open descriptors of a process (this one by default), from /proc. */
+export const fds = (pid = 'self') => readdirSync(`/proc/${pid}/fd`).length;
+/** Resident memory of a process in MB, from /proc (VmRSS). */
+export const rssMb = (pid = 'self') => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
