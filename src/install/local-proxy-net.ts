@@ -189,7 +189,7 @@ async function startWorker(options: LocalProxyOptions): Promise<{ origin: string
     }
     throw error;
   }
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
   const stopped = new Promise<void>((resolve) => worker.on('message', (m: WorkerMessage) => m.type === 'stopped' && resolve()));
   let listening = false;
   const origin = await new Promise<string>((resolve, reject) => {
@@ -217,7 +217,25 @@ async function startWorker(options: LocalProxyOptions): Promise<{ origin: string
       worker.ref(); // until it has closed its connections: a program awaiting uninstall() must not exit first
       worker.postMessage({ type: 'stop' });
       await Promise.race([stopped, exited]);
-      await worker.terminate(); // whatever the thread still holds, it has nothing left to serve
+      // The thread ends by itself once stopped. Not terminated under running JavaScript: a native call
+      // made while Node stops a thread gets arguments Node-API refused to convert (a crash, see
+      // gssapi-context.ts). Terminated only if it has not ended in 10 s.
+      if (await settlesWithin(exited, 10_000)) debug('local proxy thread ended by itself (exit code %d)', await exited);
+      else {
+        debug('local proxy thread still running 10 s after it stopped: terminated');
+        await worker.terminate();
+      }
     },
   };
+}
+
+/** Whether `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

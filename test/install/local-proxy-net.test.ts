@@ -376,6 +376,29 @@ test('a child started with execSync is served while the main thread waits for it
   }
 });
 
+test('uninstall() lets the local proxy\'s thread end by itself after it made Kerberos tokens: never terminated under running JavaScript', async () => {
+  // Terminating the thread while it still ran JavaScript (its last finalizers releasing GSSAPI
+  // contexts) crashed the process now and then: Node-API refused koffi's argument conversion and the
+  // library got an uninitialized handle (SIGBUS).
+  const lab = ctx.lab;
+  const lines: string[] = [];
+  const listen = (m: unknown): void => void lines.push((m as { message: string }).message);
+  await withEnv({ HTTP_PROXY: lab.proxies.negotiate, JAATO_KERBEROS_PROXY: 'true' }, async () => {
+    await install({ localProxy: true });
+    for (let i = 0; i < 3; i++) {
+      const { stdout } = await execFileP('curl', ['-sS', '-m', '30', '-H', 'Connection: close', `${lab.origins.http.url}/thread-end-${i}`], { env: process.env });
+      assert.equal((JSON.parse(stdout) as EchoReply).url, `/thread-end-${i}`);
+    }
+    debugChannel.subscribe(listen);
+    try {
+      await uninstall();
+    } finally {
+      debugChannel.unsubscribe(listen);
+    }
+  });
+  assert.ok(lines.some((l) => l === 'local proxy thread ended by itself (exit code 0)'), lines.join('\n'));
+});
+
 test('uninstall() during a CONNECT still waiting for the upstream: it settles, the globals go back, and no tunnel opens afterwards', { timeout: 30_000 }, async () => {
   let answer: (() => void) | undefined;
   let arrived: () => void = () => undefined;

@@ -1,8 +1,8 @@
 /**
  * The native calls this thread has running on libuv's pool. koffi writes a call's results back into
- * this thread's memory when the call returns; a worker thread torn down before that (the safety net's
- * thread stopped while a token is made) crashed the process (SIGBUS in a fresh-clone run). So a thread
- * about to end waits for them first: `poolCallsSettled`.
+ * this thread's memory when the call returns, which a worker thread torn down before that (the safety
+ * net's thread stopped while a token is made) no longer has. So a thread about to end waits for them
+ * first: `poolCallsSettled`.
  */
 let running = 0;
 const idle = new Set<() => void>();

@@ -32,10 +32,20 @@ function release(fns: GssFunctions, h: Handles): void {
 /** MIT's mechglue numbers for krb5 codes seen through SPNEGO (100001 and up) → the codes themselves. */
 const renumbered = new Map<number, number>();
 
-// A context nobody disposed (its connection just went away) still gives its handles back.
-const finalizer = new FinalizationRegistry<{ fns: GssFunctions; handles: Handles }>(({ fns, handles }) => {
-  handles.disposed = true;
-  release(fns, handles);
+// A context nobody disposed (its connection just went away) still gives its handles back, but on a
+// turn of the event loop, not in V8's finalization task: that task also runs after a thread's loop has
+// ended, while Node may be stopping the thread, and then Node-API refuses koffi's argument conversion,
+// which koffi does not notice: the library got an uninitialized cell for the context (SIGBUS in the
+// safety net's thread). An unref'd immediate never runs once the loop is over: the handles are then
+// left to the thread's end.
+const orphans: { fns: GssFunctions; handles: Handles }[] = [];
+function releaseOrphans(): void {
+  for (const { fns, handles } of orphans.splice(0)) release(fns, handles);
+}
+const finalizer = new FinalizationRegistry<{ fns: GssFunctions; handles: Handles }>((held) => {
+  held.handles.disposed = true;
+  orphans.push(held);
+  if (orphans.length === 1) setImmediate(releaseOrphans).unref();
 });
 
 /**
