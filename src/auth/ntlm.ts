@@ -7,7 +7,7 @@ import { debug } from '../debug.js';
 import type { AuthenticatorStep, ProxyAuthenticator } from './authenticator.js';
 import { gssCalls } from './gss-calls.js';
 import { loadSecurityProvider } from './native/load.js';
-import { findNtlmAuth } from './ntlm-helper/find-ntlm-auth.js';
+import { findNtlmAuth, winbindRunning } from './ntlm-helper/find-ntlm-auth.js';
 import { NtlmAuthContext } from './ntlm-helper/ntlm-auth-context.js';
 import { firstNtlmUser } from './ntlm-helper/ntlm-user-file.js';
 import type { SecurityContext, SecurityProvider } from './native/provider.js';
@@ -33,6 +33,8 @@ export interface NtlmOptions {
   provider?: SecurityProvider;
   /** JAATO_NTLM_AUTH, PATH and NTLM_USER_FILE, and the few variables ntlm_auth gets; default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** Whether winbindd runs here, for single sign-on through ntlm_auth (a test's stand-in); default: its socket exists. */
+  winbindRunning?: () => boolean;
 }
 
 type Phase = 'new' | 'negotiated' | 'done' | 'disposed';
@@ -69,6 +71,10 @@ export class NtlmAuthenticator implements ProxyAuthenticator {
     let credentials = this.#options.credentials;
     if (helper) {
       credentials ??= await this.#userFile(env, platform);
+      // As gss-ntlmssp did: no credentials is said before any message goes, so the choice can move on (Basic, or the remedy).
+      if (!credentials && !(this.#options.winbindRunning ?? winbindRunning)()) {
+        throw new NtlmNoCredentialsError(this.proxyHost, 'none in the proxy URL, no NTLM_USER_FILE, and no winbindd here to hold cached ones', undefined, platform);
+      }
       this.#context = new NtlmAuthContext({ binary: helper, proxyHost: this.proxyHost, credentials, timeout: this.#timeout(), signal: this.#options.signal, env, platform });
       mechanism = helper;
     } else {

@@ -112,8 +112,9 @@ test('ntlm_auth: NTLM_USER_FILE\'s first line is the credentials (existing gss-n
   await noChildrenLeft('after the user file\'s handshake');
 });
 
-test('ntlm_auth: no credentials and winbind holds none (single sign-on off here): NtlmNoCredentialsError at the CHALLENGE, no helper left', async () => {
-  const a = new NtlmAuthenticator('proxy.example', { env: env({ USER: 'nobody-here' }) });
+test('ntlm_auth: no credentials and a winbindd that holds none for the user: NtlmNoCredentialsError at the CHALLENGE, no helper left', async () => {
+  // ntlm_auth's --use-cached-creds asks winbindd, and none answers here: as a winbindd without this user's credentials would.
+  const a = new NtlmAuthenticator('proxy.example', { env: env({ USER: 'nobody-here' }), winbindRunning: () => true });
   await a.start();
   await assert.rejects(a.step(challenge()), (e: unknown) => {
     assert.ok(e instanceof NtlmNoCredentialsError, String(e));
@@ -121,6 +122,19 @@ test('ntlm_auth: no credentials and winbind holds none (single sign-on off here)
     return true;
   });
   await noChildrenLeft('after a refusal');
+});
+
+test('ntlm_auth: no credentials, no NTLM_USER_FILE and no winbindd: NtlmNoCredentialsError before any helper starts', async () => {
+  const ran = join(dir, 'ran');
+  const spy = script('spy-never', `touch ${ran}\nexec ${NTLM_AUTH} "$@"`);
+  const a = new NtlmAuthenticator('proxy.example', { env: env({ JAATO_NTLM_AUTH: spy }), winbindRunning: () => false });
+  await assert.rejects(a.start(), (e: unknown) => {
+    assert.ok(e instanceof NtlmNoCredentialsError, String(e));
+    assert.match(e.message, /no winbindd here/);
+    assert.match(e.message, /NTLM_USER_FILE/);
+    return true;
+  });
+  assert.equal(existsSync(ran), false, 'the helper was started');
 });
 
 test('ntlm_auth: dispose() between NEGOTIATE and CHALLENGE kills the helper', async () => {

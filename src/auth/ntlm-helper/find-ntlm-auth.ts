@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { InvalidOptionError } from '../../config/errors.js';
 
@@ -38,4 +38,16 @@ function isExecutableFile(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Where winbindd's socket is, by the directory libwbclient has built in (Debian, Ubuntu, Fedora:
+ * /run/samba/winbindd; older systems /var/run; Homebrew under its prefix). Without it, ntlm_auth's
+ * `--use-cached-creds` has nobody to ask, which it would say only after the NEGOTIATE message went out.
+ */
+const WINBINDD_PIPES = ['/run/samba/winbindd/pipe', '/var/run/samba/winbindd/pipe', '/opt/homebrew/var/run/samba/winbindd/pipe', '/usr/local/var/run/samba/winbindd/pipe'];
+
+/** Whether a winbindd runs here that could hold the logged-on user's cached credentials (single sign-on). */
+export function winbindRunning(pipes: readonly string[] = WINBINDD_PIPES): boolean {
+  return pipes.some((p) => existsSync(p));
 }

@@ -3,8 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 /** What the helper did, in the order it happened: a line on stdout, or its end. */
 export type HelperEvent = { readonly type: 'line'; readonly line: string } | { readonly type: 'gone'; readonly why: string };
 
-/** The variables a helper gets: what finds programs, files and locales, and winbind. Nothing else (no proxy URL, no password). */
-const PASSED_ON = /^(PATH|HOME|USER|LOGNAME|LANG|LC_[A-Z]+|TZ|TMPDIR|WINBINDD_SOCKET_DIR)$/;
+/** The variables a helper gets: what finds programs, files and locales. Nothing else (no proxy URL, no password). */
+const PASSED_ON = /^(PATH|HOME|USER|LOGNAME|LANG|LC_[A-Z]+|TZ|TMPDIR)$/;
 
 /** Longest stderr kept (its end): enough for the reason, never unbounded. */
 const MAX_STDERR = 8_192;
