@@ -92,10 +92,14 @@ export class NtlmAuthenticator implements ProxyAuthenticator {
       this.#context = provider.initContext({ spn, mutual: false, mechanism: 'ntlm', ...(credentials && { password: credentials }) });
       mechanism = provider.info.library;
     }
+    // dispose() while the credentials or the library were looked for: nothing may start after it.
+    if ((this.#phase as Phase) === 'disposed') throw this.#fail(new NtlmError('ERR_JAATO_NTLM', this.proxyHost, 'the handshake was disposed before its NEGOTIATE message', ''));
     const token = await this.#leg(undefined);
+    if ((this.#phase as Phase) === 'disposed') throw this.#fail(new NtlmError('ERR_JAATO_NTLM', this.proxyHost, 'the handshake was disposed during its NEGOTIATE message', ''));
     if (!token) throw this.#fail(new NtlmError('ERR_JAATO_NTLM', this.proxyHost, 'the NTLM mechanism made no NEGOTIATE message', ''));
     this.#phase = 'negotiated';
-    debug('NTLM: NEGOTIATE message for %s (%s credentials, %s)', this.proxyHost, credentials ? 'explicit' : 'the platform\'s', mechanism);
+    const source = this.#options.credentials ? 'explicit' : credentials ? 'NTLM_USER_FILE' : 'the platform\'s';
+    debug('NTLM: NEGOTIATE message for %s (%s credentials, %s)', this.proxyHost, source, mechanism);
     return token;
   }
 

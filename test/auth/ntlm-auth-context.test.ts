@@ -145,6 +145,19 @@ test('ntlm_auth: dispose() between NEGOTIATE and CHALLENGE kills the helper', as
   await noChildrenLeft('after dispose() mid-handshake');
 });
 
+test('ntlm_auth: dispose() while start() still reads NTLM_USER_FILE: start() rejects, and no helper is ever started', async () => {
+  const file = join(dir, 'users-dispose');
+  writeFileSync(file, `ADJAATO:bob:${PASSWORD}\n`, { mode: 0o600 });
+  const ran = join(dir, 'ran-dispose');
+  const spy = script('spy-dispose', `touch ${ran}\nexec ${NTLM_AUTH} "$@"`);
+  const a = new NtlmAuthenticator('proxy.example', { env: env({ NTLM_USER_FILE: file, JAATO_NTLM_AUTH: spy }) });
+  const started = a.start();
+  a.dispose();
+  await assert.rejects(started, { code: 'ERR_JAATO_NTLM', message: /disposed before its NEGOTIATE message/ });
+  assert.equal(existsSync(ran), false, 'a helper was started after dispose()');
+  await noChildrenLeft('after dispose() during start()');
+});
+
 test('ntlm_auth: an abort during a leg rejects with the signal\'s reason and kills the helper', async () => {
   const hung = script('hung-abort', 'exec cat > /dev/null');
   const controller = new AbortController();
