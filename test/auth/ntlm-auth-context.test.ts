@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { NtlmAuthenticator } from '../../src/auth/ntlm.js';
+import { NtlmAuthContext } from '../../src/auth/ntlm-helper/ntlm-auth-context.js';
 import { NtlmHelperError, NtlmNoCredentialsError } from '../../src/auth/ntlm-errors.js';
 import { ProxyCredentials } from '../../src/config/proxy-credentials.js';
 
@@ -197,4 +198,16 @@ test('ntlm_auth: a helper that dies is NtlmHelperError with its stderr, the pass
     return true;
   });
   await noChildrenLeft('after a crash');
+});
+
+test('ntlm_auth: a helper gone between its lookup and its start is NtlmHelperError "could not be started (ENOENT)", naming it and winbind', async () => {
+  const binary = join(dir, 'removed', 'ntlm_auth');
+  const context = new NtlmAuthContext({ binary, proxyHost: 'proxy.example', credentials: new ProxyCredentials('ADJAATO\\bob', PASSWORD), timeout: 10_000, env: env() });
+  await assert.rejects(context.step(undefined), (e: unknown) => {
+    assert.ok(e instanceof NtlmHelperError, String(e));
+    assert.equal(e.binary, binary);
+    assert.match(e.message, /could not be started \(ENOENT\) before it answered: check .*ntlm_auth.*winbind/);
+    return true;
+  });
+  await noChildrenLeft('after a failed start');
 });
