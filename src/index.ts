@@ -35,6 +35,7 @@ export {
   KerberosTicketExpiredError,
   KerberosUnknownSpnError,
   NtlmError,
+  NtlmHelperError,
   NtlmNoCredentialsError,
   NtlmUnavailableError,
 } from './auth/index.js';

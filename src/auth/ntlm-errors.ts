@@ -21,8 +21,8 @@ export class NtlmError extends JaatoProxyError {
 }
 
 const UNAVAILABLE: Partial<Record<NodeJS.Platform, string>> = {
-  linux: 'install GSSAPI\'s NTLM mechanism (Debian/Ubuntu: `apt install gss-ntlmssp`; Fedora: `dnf install gssntlmssp`), which MIT\'s GSSAPI loads from /etc/gss/mech.d',
-  darwin: 'install gss-ntlmssp for the GSSAPI library jaato-proxy loads (JAATO_GSSAPI_LIBRARY), or use Negotiate (Kerberos)',
+  linux: 'install Samba\'s ntlm_auth (Debian/Ubuntu: `apt install winbind`; Fedora: `dnf install samba-winbind-clients`), which jaato-proxy runs outside Node\'s process, or GSSAPI\'s NTLM mechanism (Debian/Ubuntu: `apt install gss-ntlmssp`; Fedora: `dnf install gssntlmssp`)',
+  darwin: 'install Samba\'s ntlm_auth (Homebrew: `brew install samba`) and put it on PATH or in JAATO_NTLM_AUTH, or gss-ntlmssp for the GSSAPI library jaato-proxy loads (JAATO_GSSAPI_LIBRARY), or use Negotiate (Kerberos)',
   win32: 'SSPI\'s NTLM package is missing or disabled by policy ("Network security: Restrict NTLM"): ask the administrators, or use Negotiate (Kerberos)',
 };
 
@@ -30,7 +30,23 @@ const NO_CREDENTIALS: Partial<Record<NodeJS.Platform, string>> = {
   win32: 'sign in to Windows with a domain account (NTLM uses the logged-on user), or put `DOMAIN\\user:password` in the proxy URL',
 };
 const NO_CREDENTIALS_UNIX =
-  'put `DOMAIN\\user:password` in the proxy URL (percent-encode the backslash as %5C), or name a file of `DOMAIN:user:password` lines in NTLM_USER_FILE (gss-ntlmssp reads it; chmod 600)';
+  'put `DOMAIN\\user:password` in the proxy URL (percent-encode the backslash as %5C), or name a file of `DOMAIN:user:password` lines in NTLM_USER_FILE (the first line is used; chmod 600), or log in through winbind with cached credentials (ntlm_auth --use-cached-creds)';
+
+/**
+ * Samba's `ntlm_auth` helper, which makes the NTLM messages outside Node's process, could not: it did
+ * not start, did not answer in time, died, or said something we do not understand. Names the binary
+ * and the package that brings it; `helperMessage` is its own text (a `BH` line, its stderr) with any
+ * secret and any NTLM message taken out.
+ */
+export class NtlmHelperError extends NtlmError {
+  /** The helper that was run (a path). */
+  readonly binary: string;
+  constructor(proxyHost: string, binary: string, what: string, helperMessage: string, cause?: unknown) {
+    const remedy = `check ${binary} (Samba's ntlm_auth, Debian/Ubuntu package winbind; JAATO_NTLM_AUTH names another, \`off\` uses GSSAPI's gss-ntlmssp in-process instead)`;
+    super('ERR_JAATO_NTLM_HELPER', proxyHost, `the NTLM helper ${binary} ${what}: ${remedy}`, helperMessage, cause, remedy);
+    this.binary = binary;
+  }
+}
 
 const SEC_E_SECPKG_NOT_FOUND = 0x80090305;
 

@@ -3,9 +3,12 @@
 // proof) or with our NtlmAuthenticator driven by hand over one raw socket: CONNECT with the NEGOTIATE
 // message, the 407's CHALLENGE into step(), CONNECT again with the AUTHENTICATE message on the same
 // connection, then a GET through the tunnel. Prints one JSON line (NtlmResult).
-// Argument: JSON { proxy, mode: 'curl' | 'raw', user?: string }; the password comes in JAATO_TEST_PASSWORD
-// (none: the authenticator uses the platform's credentials, e.g. NTLM_USER_FILE).
+// Argument: JSON { proxy, mode: 'curl' | 'raw' | 'choose' | 'dispose', user?: string }; the password comes in
+// JAATO_TEST_PASSWORD (none: the authenticator uses the platform's credentials, e.g. NTLM_USER_FILE).
+// `dispose`: raw, but the authenticator is disposed when the CHALLENGE arrives, never stepped.
+// `helpersLeft`: the ntlm_auth processes of this process still there once all is done (polled to a deadline).
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { NtlmAuthenticator, parseChallenges, startProxyAuthenticator, type ProxyAuthenticator } from '../../src/auth/index.js';
 import { debugChannel } from '../../src/debug.js';
@@ -15,7 +18,7 @@ import { startHttpOrigin } from '../../lab/origin.js';
 interface Spec {
   proxy: string;
   /** `choose`: the authenticator startProxyAuthenticator picks from the first 407's offer (Kerberos on). */
-  mode: 'curl' | 'raw' | 'choose';
+  mode: 'curl' | 'raw' | 'choose' | 'dispose';
   user?: string;
 }
 
@@ -30,8 +33,10 @@ export interface NtlmResult {
   oneConnection?: boolean;
   /** The scheme the authenticator spoke (raw and choose modes). */
   scheme?: string;
-  /** The library's debug lines about the choice (choose mode). */
+  /** The library's debug lines (raw and choose modes). */
   debug?: string[];
+  /** ntlm_auth processes this process had left at the end (raw, choose and dispose modes). */
+  helpersLeft?: number;
   error?: { name: string; code?: string; message: string };
 }
 
@@ -99,7 +104,11 @@ async function raw(): Promise<NtlmResult> {
     legs.push('start');
     const challenged = await read();
     statuses.push(challenged.status);
-    const done = { offered, legs, scheme: auth.scheme, ...(spec.mode === 'choose' && { debug: debugLines }) };
+    const done = { offered, legs, scheme: auth.scheme, debug: debugLines };
+    if (spec.mode === 'dispose') {
+      auth.dispose();
+      return { statuses, ...done, oneConnection: socket.localPort === localPort };
+    }
     // Negotiate: one token, and Squid's answer is the status (a 200 carries no reply token from Squid).
     if (challenged.status === 200 && auth.scheme === 'Negotiate') {
       socket.write(`GET /through-negotiate HTTP/1.1\r\nHost: ${target.host}\r\nConnection: close\r\n\r\n`);
@@ -134,12 +143,35 @@ function curl(): Promise<NtlmResult> {
   });
 }
 
+/** This process's ntlm_auth children, from /proc. */
+function helpers(): number {
+  let n = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && stat.includes('(ntlm_auth)')) n++;
+    } catch {
+      // gone while we looked
+    }
+  }
+  return n;
+}
+
+/** Polls until no helper is left (a killed one is reaped a moment later), or the deadline. */
+async function helpersLeft(): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  while (helpers() > 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+  return helpers();
+}
+
 let result: NtlmResult;
 try {
-  result = spec.mode === 'curl' ? await curl() : await raw();
+  result = spec.mode === 'curl' ? await curl() : { ...(await raw()), helpersLeft: await helpersLeft() };
 } catch (error) {
   const e = error as Error & { code?: string };
-  result = { statuses: [], error: { name: e.constructor.name, ...(e.code && { code: e.code }), message: e.message } };
+  result = { statuses: [], error: { name: e.constructor.name, ...(e.code && { code: e.code }), message: e.message }, helpersLeft: await helpersLeft() };
 }
 await origin.close();
 process.stdout.write(`${JSON.stringify(result)}\n`);
