@@ -190,8 +190,16 @@ export class ProxyConfig {
     const allows = (scheme: ProxyAuthSetting): boolean => this.proxyAuth === 'any' || this.proxyAuth === scheme;
     const pinned = this.proxyAuth !== 'any' ? { proxyAuth: this.proxyAuth } : undefined;
     if (this.kerberos && allows('negotiate')) return { type: 'proxy', proxy, auth: 'negotiate', spn: this.spnFor(proxy), ...pinned, rule: proxy.source };
-    return { type: 'proxy', proxy, auth: proxy.credentials && allows('basic') ? 'basic' : 'none', ...pinned, rule: proxy.source };
+    // A Windows account (DOMAIN\\user) is NTLM's: its password waits for the proxy's offer rather than
+    // going up front in Basic, in clear, to a proxy that may well take NTLM. Pinned to Basic, it goes.
+    const upFront = proxy.credentials && allows('basic') && (this.proxyAuth === 'basic' || !windowsAccount(proxy.credentials.username));
+    return { type: 'proxy', proxy, auth: upFront ? 'basic' : 'none', ...pinned, rule: proxy.source };
   }
+}
+
+/** A user name in NTLM's `DOMAIN\\user` form. */
+function windowsAccount(username: string): boolean {
+  return username.includes('\\');
 }
 
 /** The proxy-variable class of a scheme: ws: goes as http:, wss: as https:; other schemes are never proxied. */

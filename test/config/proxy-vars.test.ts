@@ -81,6 +81,10 @@ test('explain names the rule that decided, redacts the proxy, and reports ignore
   const plain = explain('https://api.anthropic.com/', { HTTPS_PROXY: 'http://svc:pw@proxy:1' });
   assert.equal(plain.auth, 'basic');
   assert.equal(explain('https://x/', { HTTPS_PROXY: 'http://proxy:1' }).auth, 'none');
+  // A Windows account is NTLM's: nothing up front, the proxy's 407 decides (NTLM before Basic); pinned to Basic, Basic.
+  assert.equal(explain('https://x/', { HTTPS_PROXY: 'http://CORP%5Cbob:pw@proxy:1' }).auth, 'none');
+  assert.equal(explain('https://x/', { HTTPS_PROXY: 'http://CORP%5Cbob:pw@proxy:1', JAATO_PROXY_AUTH: 'basic' }).auth, 'basic');
+  assert.equal(explain('https://x/', { HTTPS_PROXY: 'http://bob%40corp.example:pw@proxy:1' }).auth, 'basic');
   assert.equal(explain('https://x/', {}).rule, 'no proxy variable is set for https: URLs');
 });
 
