@@ -28,7 +28,7 @@ export {
   type TokenOptions,
 } from './spnego.js';
 export type { AuthenticatorStep, ProxyAuthenticator } from './authenticator.js';
-export { NtlmAuthenticator, type NtlmOptions } from './ntlm.js';
+export { NtlmAuthenticator, ntlmMechanism, type NtlmOptions } from './ntlm.js';
 export { classifyNtlmError, NtlmError, NtlmHelperError, NtlmNoCredentialsError, NtlmUnavailableError } from './ntlm-errors.js';
 export { chooseProxyScheme, parseProxyAuthSetting, PROXY_AUTH_SETTINGS, type ProxyAuthSetting, type SchemeChoice, type SchemeInputs } from './scheme-choice.js';
 export { NegotiateAuthenticator } from './negotiate-authenticator.js';

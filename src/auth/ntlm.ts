@@ -178,3 +178,23 @@ export class NtlmAuthenticator implements ProxyAuthenticator {
     return `NtlmAuthenticator { proxyHost: ${this.proxyHost}, phase: ${this.#phase} }`;
   }
 }
+
+/**
+ * Which mechanism would make NTLM's messages here, in words for doctor: Samba's ntlm_auth out of
+ * process, SSPI, or GSSAPI's NTLMSSP in-process (and why that is refused on this Node, if it is). The
+ * same lookup as `start()`; a bad JAATO_NTLM_AUTH is said, not thrown.
+ */
+export function ntlmMechanism(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'win32') return "SSPI's NTLM package";
+  let helper: string | undefined;
+  try {
+    helper = findNtlmAuth(env, platform);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  if (helper) return `Samba's ${helper}, out of process`;
+  const clash = opensslClash();
+  return clash
+    ? `none usable: no ntlm_auth (Debian/Ubuntu package winbind), and GSSAPI's NTLMSSP in-process is refused on this Node (OpenSSL ${clash.node}, the system's ${clash.system})`
+    : "GSSAPI's NTLMSSP (gss-ntlmssp), in-process";
+}

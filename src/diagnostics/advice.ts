@@ -48,10 +48,11 @@ export function unmetOffer(offered: readonly string[], s: AuthSetting): string |
  * choice the transport makes, JAATO_PROXY_AUTH included). A warning when none would: the `proxy` line
  * above already fails with the remedy where nothing configured meets the offer.
  */
-export function schemeCheck(offered: readonly string[], s: { setting: ProxyAuthSetting; kerberos: boolean; credentials: boolean }): Check {
+export function schemeCheck(offered: readonly string[], s: { setting: ProxyAuthSetting; kerberos: boolean; credentials: boolean; ntlmMechanism?: string }): Check {
   const choice = chooseProxyScheme({ offered, setting: s.setting, kerberos: s.kerberos, credentials: s.credentials });
   if (choice.scheme === undefined) return { name: 'scheme', status: 'warn', detail: `no scheme would answer the proxy: ${choice.reason}` };
-  return { name: 'scheme', status: 'ok', detail: `${schemeName(choice.scheme)}, because ${choice.reason}` };
+  const through = choice.scheme === 'ntlm' && s.ntlmMechanism ? `; NTLM's mechanism: ${s.ntlmMechanism}` : '';
+  return { name: 'scheme', status: 'ok', detail: `${schemeName(choice.scheme)}, because ${choice.reason}${through}` };
 }
 
 /** The remedy for a CONNECT the proxy refused for its target, not for want of credentials. */

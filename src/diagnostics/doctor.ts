@@ -4,6 +4,7 @@ import { resolveConfig, type ProxyConfig, type ProxyRoute } from '../config/prox
 import { redactUrl } from '../redact.js';
 import { JaatoProxyError, unwrapError } from '../errors.js';
 import { KerberosError } from '../auth/errors.js';
+import { ntlmMechanism } from '../auth/ntlm.js';
 import { ProxyMutualAuthError, ProxyTunnelError } from '../transport/errors.js';
 import { createFetch } from '../adapters/fetch.js';
 import { transportOptions, type ProxyClientOptions } from '../transport/options.js';
@@ -157,7 +158,7 @@ export async function runDoctor(url: string | undefined, options: DoctorOptions 
   // with their own service name, judged by their place in the answer.
   for (const { route, variables, target, forwarded, pac: entry } of routes) {
     const own = entry && route !== main ? spnStateOf(config, route, platform) : spn;
-    const probed = await checkProxy(route, target, variables, { spn: own, principal: kerberos.principal ?? undefined }, { ...transport, scheme: { setting: config.proxyAuth, kerberos: config.kerberos }, ...(forwarded && { forwardedTarget: forwarded }) });
+    const probed = await checkProxy(route, target, variables, { spn: own, principal: kerberos.principal ?? undefined }, { ...transport, scheme: { setting: config.proxyAuth, kerberos: config.kerberos, ntlmMechanism: ntlmMechanism(env, platform) }, ...(forwarded && { forwardedTarget: forwarded }) });
     for (const c of plan && entry ? judgeProbe(plan, entry, probed.checks) : probed.checks) add(c);
     report.proxies.push(probed.facts);
   }

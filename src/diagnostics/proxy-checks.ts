@@ -53,7 +53,7 @@ export interface ProxyCheckOptions {
   /** The Kerberos client principal, when one is chosen. */
   principal?: string;
   /** JAATO_PROXY_AUTH and the Kerberos switch, for the `scheme` line (default: `any`, Kerberos as the route says). */
-  scheme?: { setting: ProxyAuthSetting; kerberos: boolean };
+  scheme?: { setting: ProxyAuthSetting; kerberos: boolean; ntlmMechanism?: string };
 }
 
 /**
@@ -86,7 +86,7 @@ export async function checkProxy(
   const port = Number(target.port || (tls ? 443 : 80));
   const checks = [offerCheck(probe, proxy.redacted, setting, tls, options.standIn ? `${target.hostname}:${port}` : undefined)];
   if (probe.statusCode === 407) {
-    checks.push(schemeCheck(probe.offered, { setting: options.scheme?.setting ?? 'any', kerberos: options.scheme?.kerberos ?? setting.kerberos, credentials: setting.basicCredentials }));
+    checks.push(schemeCheck(probe.offered, { setting: options.scheme?.setting ?? 'any', kerberos: options.scheme?.kerberos ?? setting.kerberos, credentials: setting.basicCredentials, ...(options.scheme?.ntlmMechanism !== undefined && { ntlmMechanism: options.scheme.ntlmMechanism }) }));
   }
   const forward = options.forward;
   if (probe.statusCode !== 407 || unmetOffer(probe.offered, setting)) return { checks, facts };

@@ -10,6 +10,8 @@ import { InvalidOptionError } from '../../src/config/errors.js';
 import { findNtlmAuth } from '../../src/auth/ntlm-helper/find-ntlm-auth.js';
 import { helperRequest, helperUser, parseHelperAnswer, redactHelperText } from '../../src/auth/ntlm-helper/helper-protocol.js';
 import { firstNtlmUser } from '../../src/auth/ntlm-helper/ntlm-user-file.js';
+import { ntlmMechanism } from '../../src/auth/ntlm.js';
+import { opensslClash } from '../../src/auth/native/openssl-clash.js';
 
 const NEGOTIATE = 'TlRMTVNTUAABAAAABYIIYgAAAAAoAAAAAAAAACgAAAAGAQAAAAAADw==';
 
@@ -86,6 +88,24 @@ test('findNtlmAuth: JAATO_NTLM_AUTH (path or name on PATH; `off`), else ntlm_aut
         return true;
       });
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ntlmMechanism (doctor\'s words): ntlm_auth out of process, SSPI on Windows, else GSSAPI in-process or why not; a bad JAATO_NTLM_AUTH said, not thrown', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jaato-ntlmmech-'));
+  try {
+    const helper = join(dir, 'ntlm_auth');
+    writeFileSync(helper, '#!/bin/sh\n');
+    chmodSync(helper, 0o755);
+    assert.equal(ntlmMechanism({ PATH: dir }, 'linux'), `Samba's ${helper}, out of process`);
+    assert.equal(ntlmMechanism({ PATH: dir }, 'win32'), "SSPI's NTLM package");
+    assert.match(ntlmMechanism({ PATH: dir, JAATO_NTLM_AUTH: 'no-such-helper' }, 'linux'), /^JAATO_NTLM_AUTH: "no-such-helper" is not an executable file/);
+    const clash = opensslClash();
+    const inProcess = ntlmMechanism({ PATH: dir, JAATO_NTLM_AUTH: 'off' }, 'linux');
+    if (clash) assert.equal(inProcess, `none usable: no ntlm_auth (Debian/Ubuntu package winbind), and GSSAPI's NTLMSSP in-process is refused on this Node (OpenSSL ${clash.node}, the system's ${clash.system})`);
+    else assert.equal(inProcess, "GSSAPI's NTLMSSP (gss-ntlmssp), in-process");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -142,7 +142,7 @@ test('doctor: a proxy that offers only NTLM → the `proxy` line passes, `scheme
     assert.equal(line(report, 'proxy').status, 'ok');
     assert.match(line(report, 'proxy').detail, /answered 407 Proxy Authentication Required in \d+ ms; offers NTLM$/);
     assert.deepEqual(report.proxies[0]?.offers, ['ntlm']);
-    assert.match(line(report, 'scheme').detail, /^NTLM, because the proxy offers NTLM, with the platform's credentials$/);
+    assert.match(line(report, 'scheme').detail, /^NTLM, because the proxy offers NTLM, with the platform's credentials; NTLM's mechanism: Samba's \/usr\/bin\/ntlm_auth, out of process$/);
     assert.equal(line(report, 'proxy auth').status, 'fail');
     // On every Node: Samba's ntlm_auth makes NTLM outside Node's process (docs/ntlm.md), and the missing file is what is at fault.
     assert.match(line(report, 'proxy auth').remedy ?? '', /NTLM_USER_FILE/);

@@ -167,6 +167,8 @@ test('schemeCheck: the scheme that would answer the 407 and why, JAATO_PROXY_AUT
     [['negotiate', 'ntlm'], { setting: 'any', kerberos: true, credentials: false }, 'ok', /^Negotiate, because the proxy offers Negotiate$/],
     [['negotiate', 'ntlm'], { setting: 'any', kerberos: false, credentials: false }, 'ok', /^NTLM, because .*Negotiate is off \(JAATO_KERBEROS_PROXY\)/],
     [['negotiate', 'ntlm'], { setting: 'ntlm', kerberos: true, credentials: true }, 'ok', /^NTLM, because the proxy offers NTLM \(JAATO_PROXY_AUTH=ntlm\), with the given credentials$/],
+    [['ntlm'], { setting: 'any', kerberos: true, credentials: false, ntlmMechanism: "Samba's /usr/bin/ntlm_auth, out of process" }, 'ok', /^NTLM, because the proxy offers NTLM, with the platform's credentials; NTLM's mechanism: Samba's \/usr\/bin\/ntlm_auth, out of process$/],
+    [['negotiate'], { setting: 'any', kerberos: true, credentials: false, ntlmMechanism: 'unused' }, 'ok', /^Negotiate, because the proxy offers Negotiate$/],
     [['negotiate'], { setting: 'basic', kerberos: true, credentials: true }, 'warn', /no scheme would answer the proxy: JAATO_PROXY_AUTH=basic but the proxy offers negotiate/],
   ];
   for (const [offered, s, status, detail] of rows) {
