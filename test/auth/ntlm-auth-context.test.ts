@@ -91,7 +91,7 @@ test('ntlm_auth: explicit DOMAIN\\user makes NEGOTIATE then AUTHENTICATE for a C
   // The user and domain are in the AUTHENTICATE message (UTF-16), as the proxy's DC will read them.
   assert.ok(authenticate.includes(Buffer.from('bob', 'utf16le')) && authenticate.includes(Buffer.from('ADJAATO', 'utf16le')));
   const given = readFileSync(seen, 'utf8');
-  assert.match(given, /^ARGS: --helper-protocol=ntlmssp-client-1 --username=bob --domain=ADJAATO$/m);
+  assert.match(given, /^ARGS: --helper-protocol=ntlmssp-client-1 --debuglevel=0 --username=bob --domain=ADJAATO$/m);
   assert.ok(!given.includes(PASSWORD) && !given.includes(Buffer.from(PASSWORD).toString('base64')), given);
   assert.doesNotMatch(given, /PROXY/);
   assert.ok(!inspect(a, { depth: 5, showHidden: true }).includes(PASSWORD));
@@ -144,6 +144,35 @@ test('ntlm_auth: dispose() between NEGOTIATE and CHALLENGE kills the helper', as
   assert.equal(children().length, 1, 'the helper waits for the CHALLENGE');
   a.dispose();
   await noChildrenLeft('after dispose() mid-handshake');
+});
+
+test('ntlm_auth: a helper left waiting for the challenge (its connection lost, nobody disposing) is ended after its idle bound; a late step is NtlmHelperError', async () => {
+  const context = new NtlmAuthContext({ binary: NTLM_AUTH, proxyHost: 'proxy.example', credentials: new ProxyCredentials('ADJAATO\\bob', PASSWORD), timeout: 30_000, env: env(), idleTimeout: 300 });
+  const negotiate = await context.step(undefined);
+  assert.equal(negotiate.complete, false);
+  await noChildrenLeft('after the idle bound');
+  await assert.rejects(context.step(Buffer.from(challenge(), 'base64')), (e: unknown) => {
+    assert.ok(e instanceof NtlmHelperError, String(e));
+    assert.match(e.message, /was ended: the proxy's challenge had not come 300 ms after the NEGOTIATE message/);
+    return true;
+  });
+});
+
+test('ntlm_auth: DOMAIN\\user with an empty password is that user\'s winbind cached credentials, not an empty password; a NUL in a password is refused before any helper starts', async () => {
+  const seen = join(dir, 'seen-empty');
+  const spy = script('spy-empty', `echo "ARGS: $*" > ${seen}\nexec ${NTLM_AUTH} "$@"`);
+  const empty = new NtlmAuthenticator('proxy.example', { credentials: new ProxyCredentials('ADJAATO\\bob', ''), env: env({ JAATO_NTLM_AUTH: spy }), winbindRunning: () => true });
+  await empty.start();
+  assert.match(readFileSync(seen, 'utf8'), /^ARGS: --helper-protocol=ntlmssp-client-1 --debuglevel=0 --use-cached-creds --username=bob --domain=ADJAATO$/m);
+  await assert.rejects(empty.step(challenge()), (e: unknown) => e instanceof NtlmNoCredentialsError && /winbind holds no cached credentials/.test(e.message));
+  await noChildrenLeft('after the cached-credentials refusal');
+  const noWinbind = new NtlmAuthenticator('proxy.example', { credentials: new ProxyCredentials('ADJAATO\\bob', ''), env: env(), winbindRunning: () => false });
+  await assert.rejects(noWinbind.start(), (e: unknown) => e instanceof NtlmNoCredentialsError && /no winbindd here/.test(e.message));
+  const ran = join(dir, 'ran-nul');
+  const never = script('spy-nul', `touch ${ran}\nexec ${NTLM_AUTH} "$@"`);
+  const nul = new NtlmAuthenticator('proxy.example', { credentials: new ProxyCredentials('ADJAATO\\bob', 'pa\u0000ss'), env: env({ JAATO_NTLM_AUTH: never }) });
+  await assert.rejects(nul.start(), (e: unknown) => e instanceof NtlmNoCredentialsError && /contains a NUL character/.test(e.message));
+  assert.equal(existsSync(ran), false, 'the helper was started');
 });
 
 test('ntlm_auth: dispose() while start() still reads NTLM_USER_FILE: start() rejects, and no helper is ever started', async () => {

@@ -47,6 +47,9 @@ test('redactHelperText: the password (raw and base64) and NTLM messages out, con
   assert.equal(out, 'bad **** and **** got <base64> | [31mred | end');
   assert.ok(redactHelperText('x'.repeat(5000)).length <= 1001);
   assert.equal(redactHelperText('Can\'t load /etc/samba/smb.conf - run testparm to debug it'), 'Can\'t load /etc/samba/smb.conf - run testparm to debug it');
+  // What ntlm_auth --debuglevel=10 dumps of an AUTHENTICATE message: hex runs, with and without separators.
+  assert.equal(redactHelperText('NTProofStr: 0a1b2c3d4e5f60718293a4b5c6d7e8f9 [0000] 4E 54 4C 4D 53 53 50 00   03 00 00 00'), 'NTProofStr: <base64> [0000] <hex>');
+  assert.equal(redactHelperText('pid 12345678 at 2026-12-07'), 'pid 12345678 at 2026-12-07');
 });
 
 test('helperUser: DOMAIN\\user split; a UPN with an empty domain (ntlm_auth: send none); a bare name keeps the helper\'s default', () => {

@@ -37,8 +37,9 @@ export class HelperProcess {
     stderr?.on('data', (chunk: string) => {
       this.#stderr = (this.#stderr + chunk).slice(-MAX_STDERR);
     });
-    // A write to a helper that died is EPIPE here; its exit says the rest.
+    // A write to a helper that died is EPIPE here; its exit says the rest. A read error ends it.
     stdin?.on('error', () => undefined);
+    for (const stream of [stdout, stderr]) stream?.on('error', (error: NodeJS.ErrnoException) => this.kill(`could not be read (${error.code ?? error.message})`));
     this.#child.once('error', (error: NodeJS.ErrnoException) => this.#end(`could not be started (${error.code ?? error.message})`));
     this.#child.once('close', (code: number | null, signal: NodeJS.Signals | null) => this.#end(signal ? `was ended by ${signal}` : `exited with code ${code}`));
     this.#child.unref();
@@ -70,9 +71,9 @@ export class HelperProcess {
   }
 
   /** Ends the process now (SIGKILL: it holds nothing to flush), once; safe at any time. */
-  kill(): void {
+  kill(why = 'was stopped'): void {
     if (this.#gone) return;
-    this.#end('was stopped');
+    this.#end(why);
     this.#child.stdin?.destroy();
     this.#child.kill('SIGKILL');
   }

@@ -67,6 +67,8 @@ export function redactHelperText(text: string, secrets: readonly string[] = []):
     for (const form of [secret, Buffer.from(secret, 'utf8').toString('base64')]) out = out.split(form).join('****');
   }
   out = out.replace(/[A-Za-z0-9+/]{24,}={0,2}/g, '<base64>');
+  // A debug level set high in smb.conf dumps NTLM messages in hex (the NTLMv2 response among them: enough to attack the password offline).
+  out = out.replace(/\b(?:[0-9a-fA-F]{2}[ :]{0,3}){8,}/g, '<hex>');
   out = out.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '').replace(/\s*\n\s*/g, ' | ').trim();
   return out.length > MAX_TEXT ? `…${out.slice(-MAX_TEXT)}` : out;
 }

@@ -19,7 +19,12 @@ export interface NtlmAuthContextOptions {
   /** Where the helper's few variables come from (PATH, HOME, locale; never a proxy URL) and, for single sign-on, the user's name. */
   readonly env: NodeJS.ProcessEnv;
   readonly platform?: NodeJS.Platform;
+  /** How long the helper may wait for the proxy's challenge after its NEGOTIATE message; default 60 s. */
+  readonly idleTimeout?: number;
 }
+
+/** How long a helper waits, after its NEGOTIATE message, for the proxy's challenge: a round trip to the proxy. */
+const IDLE_TIMEOUT = 60_000;
 
 // A context dropped without dispose() (a bug upstream) must not leave its helper behind until exit.
 const orphans = new FinalizationRegistry<HelperProcess>((helper) => helper.kill());
@@ -37,16 +42,21 @@ export class NtlmAuthContext implements SecurityContext {
   readonly #args: readonly string[];
   #helper: HelperProcess | undefined;
   #disposed = false;
+  /** Ends a helper left waiting between the legs (a connection lost after NEGOTIATE, its owner never disposing). */
+  #idle: NodeJS.Timeout | undefined;
+  #idled = false;
 
   constructor(options: NtlmAuthContextOptions) {
     this.#options = options;
-    const args = ['--helper-protocol=ntlmssp-client-1'];
-    if (options.credentials) {
+    // --debuglevel=0 whatever smb.conf says: at 10 the helper writes NTLM messages to stderr in hex.
+    const args = ['--helper-protocol=ntlmssp-client-1', '--debuglevel=0'];
+    if (options.credentials?.password) {
       const { username, domain } = helperUser(options.credentials.username);
       args.push(`--username=${username}`, ...(domain !== undefined ? [`--domain=${domain}`] : []));
     } else {
-      // The name winbind cached credentials under: curl's --ntlm-wb looked in the same places.
-      const { username, domain } = helperUser(options.env.NTLMUSER || options.env.LOGNAME || options.env.USER || safeUserName());
+      // The name winbind cached credentials under: a user named without a password (`DOMAIN\\user:`), else
+      // where curl's --ntlm-wb looked.
+      const { username, domain } = helperUser(options.credentials?.username || options.env.NTLMUSER || options.env.LOGNAME || options.env.USER || safeUserName());
       args.push('--use-cached-creds', `--username=${username}`, ...(domain !== undefined ? [`--domain=${domain}`] : []));
     }
     this.#args = args;
@@ -59,6 +69,8 @@ export class NtlmAuthContext implements SecurityContext {
 
   async step(input: Buffer | undefined): Promise<ContextStep> {
     if (this.#disposed) throw new Error('NtlmAuthContext: step() after dispose()');
+    clearTimeout(this.#idle);
+    if (this.#idled) throw this.#error(`was ended: the proxy's challenge had not come ${this.#idleTimeout()} ms after the NEGOTIATE message`);
     const { timeout, signal } = this.#options;
     if (signal?.aborted) {
       this.dispose();
@@ -72,7 +84,14 @@ export class NtlmAuthContext implements SecurityContext {
       signal?.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      return await Promise.race([this.#exchange(input), bounds]);
+      const step = await Promise.race([this.#exchange(input), bounds]);
+      if (!step.complete) {
+        this.#idle = setTimeout(() => {
+          this.#idled = true;
+          this.#helper?.kill();
+        }, this.#idleTimeout()).unref();
+      }
+      return step;
     } catch (error) {
       this.dispose();
       throw error;
@@ -88,6 +107,7 @@ export class NtlmAuthContext implements SecurityContext {
 
   dispose(): void {
     this.#disposed = true;
+    clearTimeout(this.#idle);
     if (this.#helper) {
       orphans.unregister(this);
       this.#helper.kill();
@@ -114,7 +134,8 @@ export class NtlmAuthContext implements SecurityContext {
         case 'password': {
           const password = this.#options.credentials?.password;
           // Single sign-on: winbind has no cached credentials for this user, so the helper wants a password we do not have.
-          if (password === undefined || askedPassword) throw this.#noCredentials('ntlm_auth asked for a password: winbind holds no cached credentials for this user');
+          if (!password) throw this.#noCredentials('ntlm_auth asked for a password: winbind holds no cached credentials for this user');
+          if (askedPassword) throw this.#error('asked for the password again after it was given');
           askedPassword = true;
           helper.write(helperRequest.password(password));
           break;
@@ -130,6 +151,10 @@ export class NtlmAuthContext implements SecurityContext {
           throw this.#error(`answered a line we do not understand ("${this.#redact(answer.line).slice(0, 80)}")`);
       }
     }
+  }
+
+  #idleTimeout(): number {
+    return this.#options.idleTimeout ?? IDLE_TIMEOUT;
   }
 
   #noCredentials(text: string): NtlmError {
