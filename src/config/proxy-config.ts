@@ -186,14 +186,22 @@ export class ProxyConfig {
     if (schemeClass(protocol) === undefined) return { type: 'direct', rule: `${protocol} URLs are never proxied` };
     const proxy = this.proxyFor(protocol);
     if (!proxy) return { type: 'direct', rule: this.#system ? `${this.#system.source} sets no proxy for ${protocol} URLs (mode ${this.#system.mode})` : `no proxy variable is set for ${protocol} URLs` };
+    return this.proxyRoute(proxy, proxy.source);
+  }
+
+  /**
+   * The route through `proxy`, whatever named it (a variable, the OS's settings, a PAC answer): what goes
+   * up front (a Negotiate token, Basic, or nothing) and the scheme JAATO_PROXY_AUTH pins.
+   */
+  proxyRoute(proxy: ProxyEndpoint, rule: string): ProxyRoute {
     // Up front only what JAATO_PROXY_AUTH allows: pinned to NTLM, nothing goes before the proxy's 407.
     const allows = (scheme: ProxyAuthSetting): boolean => this.proxyAuth === 'any' || this.proxyAuth === scheme;
     const pinned = this.proxyAuth !== 'any' ? { proxyAuth: this.proxyAuth } : undefined;
-    if (this.kerberos && allows('negotiate')) return { type: 'proxy', proxy, auth: 'negotiate', spn: this.spnFor(proxy), ...pinned, rule: proxy.source };
+    if (this.kerberos && allows('negotiate')) return { type: 'proxy', proxy, auth: 'negotiate', spn: this.spnFor(proxy), ...pinned, rule };
     // A Windows account (DOMAIN\\user) is NTLM's: its password waits for the proxy's offer rather than
     // going up front in Basic, in clear, to a proxy that may well take NTLM. Pinned to Basic, it goes.
     const upFront = proxy.credentials && allows('basic') && (this.proxyAuth === 'basic' || !windowsAccount(proxy.credentials.username));
-    return { type: 'proxy', proxy, auth: upFront ? 'basic' : 'none', ...pinned, rule: proxy.source };
+    return { type: 'proxy', proxy, auth: upFront ? 'basic' : 'none', ...pinned, rule };
   }
 }
 

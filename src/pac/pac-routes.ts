@@ -3,10 +3,10 @@ import { parseProxyUrl, type ProxyEndpoint } from '../config/proxy-url.js';
 import { redactUrl } from '../redact.js';
 import type { PacDecision } from './pac-router.js';
 
-/** What of the configuration a PAC's proxies take: the Kerberos switch, the service-name rule, Basic credentials. */
+/** What of the configuration a PAC's proxies take: the configuration's route through a proxy, and Basic credentials. */
 export interface PacRouteContext {
-  kerberos: boolean;
-  spnFor(proxy: ProxyEndpoint): string;
+  /** The route through `proxy` the variables would give it: up-front scheme, SPN, JAATO_PROXY_AUTH's pin. */
+  proxyRoute(proxy: ProxyEndpoint, rule: string): ProxyRoute;
   /** The same proxy configured with credentials (HTTPS_PROXY=http://user:pass@that-proxy), if any. */
   credentialedProxy(origin: string): ProxyEndpoint | undefined;
 }
@@ -23,9 +23,6 @@ export function routesFromPac(pacUrl: string, decision: PacDecision, context: Pa
     const named = parseProxyUrl(entry.proxy, `the PAC file's answer "${entry.raw}"`);
     // Credentials only ever for the very proxy they were configured for (same scheme, host and port).
     const proxy = context.credentialedProxy(named.origin) ?? named;
-    const route: ProxyRoute = context.kerberos
-      ? { type: 'proxy', proxy, auth: 'negotiate', spn: context.spnFor(proxy), rule }
-      : { type: 'proxy', proxy, auth: proxy.credentials ? 'basic' : 'none', rule };
-    return route;
+    return context.proxyRoute(proxy, rule);
   });
 }

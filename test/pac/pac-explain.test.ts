@@ -51,6 +51,15 @@ test('explainWithPac: SOCKS skipped with its reason, an HTTPS entry is TLS to th
   assert.ok(e.warnings.includes('JAATO_PAC_URL is set, so the PAC chooses the proxy: HTTPS_PROXY is not used'), e.warnings.join('; '));
 });
 
+test('explainWithPac: a PAC\'s proxy takes the configuration\'s up-front rule: Basic for its credentials, nothing for a DOMAIN\\user, JAATO_PROXY_AUTH\'s pin kept', async () => {
+  const creds = (user: string): Record<string, string> => ({ JAATO_PAC_URL: PAC, HTTPS_PROXY: `http://${user}:pw@proxy-a.corp.example:8080` });
+  assert.equal((await explainWithPac('https://api.corp.example/', creds('svc'))).auth, 'basic');
+  assert.equal((await explainWithPac('https://api.corp.example/', creds('CORP%5Cbob'))).auth, 'none');
+  assert.equal((await explainWithPac('https://api.corp.example/', { ...creds('CORP%5Cbob'), JAATO_PROXY_AUTH: 'basic' })).auth, 'basic');
+  assert.equal((await explainWithPac('https://api.corp.example/', { ...creds('svc'), JAATO_PROXY_AUTH: 'ntlm' })).auth, 'none');
+  assert.equal((await explainWithPac('https://api.corp.example/', { ...creds('svc'), JAATO_KERBEROS_PROXY: 'true', JAATO_PROXY_AUTH: 'ntlm' })).auth, 'none');
+});
+
 test('explainWithPac: a PAC that cannot be loaded or answers garbage is an error route naming the PAC, never direct', async () => {
   const missing = await explainWithPac('https://x/', { JAATO_PAC_URL: join(dir, 'missing.pac') });
   assert.equal(missing.route, 'error');
