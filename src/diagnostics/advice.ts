@@ -184,7 +184,12 @@ export function sentWith(tokens: number, s: AuthSetting, offered: readonly strin
  */
 export function fetchAuthNote(auth: 'negotiate' | 'basic' | 'none', tokens: number, s: AuthSetting, offered: readonly string[]): string {
   if (auth === 'basic') return 'Basic credentials sent up front';
-  if (auth === 'none') return 'the proxy asked for no authentication';
+  // Nothing went up front, yet the proxy's probe was a 407: the answer to it got the request through
+  // (NTLM, or Basic for a DOMAIN\\user, which waits for the offer).
+  if (auth === 'none') {
+    const answered = offered.length > 0 ? chooseProxyScheme({ offered, setting: 'any', kerberos: false, credentials: s.basicCredentials }).scheme : undefined;
+    return answered ? `after a 407, answered with ${schemeName(answered)}` : 'the proxy asked for no authentication';
+  }
   if (tokens >= 2) return `after a 407: ${tokens} Negotiate tokens`;
   if (sentWith(tokens, s, offered) === 'basic') return 'after a 407, with Basic credentials';
   return tokens === 1 ? 'pre-authenticated with a Negotiate token, no 407' : 'the proxy asked for no authentication';

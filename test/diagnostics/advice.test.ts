@@ -109,6 +109,9 @@ test('what answered the proxy, from the tokens made, not from the setting', () =
   assert.equal(fetchAuthNote('negotiate', 2, ON, ['negotiate']), 'after a 407: 2 Negotiate tokens');
   assert.equal(fetchAuthNote('negotiate', 0, ON_BASIC, ['negotiate', 'basic']), 'after a 407, with Basic credentials');
   assert.equal(fetchAuthNote('basic', 0, BASIC, ['basic']), 'Basic credentials sent up front');
+  assert.equal(fetchAuthNote('none', 0, OFF, []), 'the proxy asked for no authentication');
+  assert.equal(fetchAuthNote('none', 0, OFF, ['ntlm', 'negotiate']), 'after a 407, answered with NTLM');
+  assert.equal(fetchAuthNote('none', 0, BASIC, ['basic']), 'after a 407, answered with Basic');
 });
 
 test('the authenticated request: any answer but a 407 is accepted credentials; a refusal gets the remedy for what was sent', () => {
