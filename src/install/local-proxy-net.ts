@@ -216,13 +216,13 @@ async function startWorker(options: LocalProxyOptions): Promise<{ origin: string
     async stop() {
       worker.ref(); // until it has closed its connections: a program awaiting uninstall() must not exit first
       worker.postMessage({ type: 'stop' });
-      await Promise.race([stopped, exited]);
-      // The thread ends by itself once stopped. Not terminated under running JavaScript: a native call
-      // made while Node stops a thread gets arguments Node-API refused to convert (a crash, see
-      // gssapi-context.ts). Terminated only if it has not ended in 10 s.
-      if (await settlesWithin(exited, 10_000)) debug('local proxy thread ended by itself (exit code %d)', await exited);
+      // It says stopped once its connections are closed and its native calls have returned (10 s at
+      // most), then ends by itself. Not terminated under running JavaScript: a native call made while
+      // Node stops a thread gets arguments Node-API refused to convert (a crash, see gssapi-context.ts).
+      // Terminated only if it has not ended within 30 s.
+      if (await settlesWithin(Promise.race([stopped, exited]).then(() => exited), 30_000)) debug('local proxy thread ended by itself (exit code %d)', await exited);
       else {
-        debug('local proxy thread still running 10 s after it stopped: terminated');
+        debug('local proxy thread still running 30 s after it was told to stop: terminated');
         await worker.terminate();
       }
     },

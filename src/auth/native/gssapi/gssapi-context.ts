@@ -1,3 +1,4 @@
+import { debug } from '../../../debug.js';
 import { NativeSecurityFailure, type ContextStep, type InitContextOptions, type SecurityContext, type SecurityLibraryInfo } from '../provider.js';
 import { failure, nameText, onPool, takeBuffer } from './calls.js';
 import type { GssFunctions } from './functions.js';
@@ -36,11 +37,17 @@ const renumbered = new Map<number, number>();
 // turn of the event loop, not in V8's finalization task: that task also runs after a thread's loop has
 // ended, while Node may be stopping the thread, and then Node-API refuses koffi's argument conversion,
 // which koffi does not notice: the library got an uninitialized cell for the context (SIGBUS in the
-// safety net's thread). An unref'd immediate never runs once the loop is over: the handles are then
-// left to the thread's end.
+// safety net's thread). An unref'd immediate never runs once the loop is over: the few handles then
+// pending stay allocated for the process's life.
 const orphans: { fns: GssFunctions; handles: Handles }[] = [];
 function releaseOrphans(): void {
-  for (const { fns, handles } of orphans.splice(0)) release(fns, handles);
+  for (const { fns, handles } of orphans.splice(0)) {
+    try {
+      release(fns, handles);
+    } catch (error) {
+      debug('GSSAPI: releasing a context nobody disposed failed: %s', error instanceof Error ? error.message : String(error));
+    }
+  }
 }
 const finalizer = new FinalizationRegistry<{ fns: GssFunctions; handles: Handles }>((held) => {
   held.handles.disposed = true;
