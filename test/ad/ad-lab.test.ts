@@ -66,6 +66,20 @@ test('AD: a disabled account (TGT still valid) is KerberosAccountDisabledError',
   }
 });
 
+test('AD: a locked-out account (TGT still valid) is KerberosAccountDisabledError, its message saying locked', async () => {
+  const env = await freshTicket();
+  // Locked out now, as after too many bad passwords: lockoutTime in 100-ns intervals since 1601, within the domain's lockout duration.
+  const now = (BigInt(Date.now()) + 11_644_473_600_000n) * 10_000n;
+  await lab.modify(`dn: ${BOB}\nchangetype: modify\nreplace: lockoutTime\nlockoutTime: ${now}\n`);
+  try {
+    const results = await through(lab.proxyUrl, env, { clients: ['fetch'] });
+    assert.deepEqual(kerberosCodes(results), Array(2).fill('ERR_JAATO_KERBEROS_ACCOUNT_DISABLED'));
+    assert.match(results[0]?.error?.message ?? '', /locked/);
+  } finally {
+    await lab.modify(`dn: ${BOB}\nchangetype: modify\nreplace: lockoutTime\nlockoutTime: 0\n`);
+  }
+});
+
 test('AD: an expired account (TGT still valid) is KerberosAccountExpiredError', async () => {
   const env = await freshTicket();
   // accountExpires in the past (100-ns intervals since 1601; 1 is long gone).
