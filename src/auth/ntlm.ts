@@ -140,6 +140,7 @@ export class NtlmAuthenticator implements ProxyAuthenticator {
   }
 
   dispose(): void {
+    if (this.#phase === 'negotiated') debug('NTLM: handshake for %s ended before its CHALLENGE; its mechanism released', this.proxyHost);
     this.#phase = 'disposed';
     this.#context?.dispose();
   }

@@ -136,6 +136,7 @@ export class ForwardConnection extends SocketFacade {
   }
 
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
+    this.#out?.session.dispose();
     this.#abort.abort(error ?? new Error('the connection was destroyed'));
     this.#socket.destroy();
     callback(error);
@@ -199,6 +200,7 @@ export class ForwardConnection extends SocketFacade {
       expectContinue: EXPECT_CONTINUE.test(`${head}\r\n`),
       whenComplete: undefined,
     };
+    this.#out?.session.dispose(); // the previous request's exchange is over
     this.#out = out;
     this.#in = newIncoming(method);
     this.#awaiting = true;

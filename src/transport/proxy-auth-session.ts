@@ -318,6 +318,16 @@ export class ProxyAuthSession {
     return header;
   }
 
+  /**
+   * The exchange is over (answered, failed, or its connection gone): an NTLM handshake still waiting for
+   * its CHALLENGE ends now (its ntlm_auth process with it), and the Negotiate context is released.
+   */
+  dispose(): void {
+    this.#ntlm?.dispose();
+    this.#ntlm = undefined;
+    this.#context?.dispose();
+  }
+
   #basic(): string {
     this.#sent = 'basic';
     const header = basicAuthorization(this.#route.proxy.credentials as { username: string; password: string });

@@ -128,6 +128,7 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
     throw signal?.aborted ? signal.reason : error;
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    auth.dispose();
   }
 }
 

@@ -6,7 +6,7 @@
 // checks the messages themselves (test/ad/ad-ntlm.test.ts).
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -14,6 +14,7 @@ import { NtlmAuthenticator } from '../../src/auth/ntlm.js';
 import { NtlmAuthContext } from '../../src/auth/ntlm-helper/ntlm-auth-context.js';
 import { NtlmHelperError, NtlmNoCredentialsError } from '../../src/auth/ntlm-errors.js';
 import { ProxyCredentials } from '../../src/config/proxy-credentials.js';
+import { children, noChildrenLeft } from '../helpers/children.js';
 
 const NTLM_AUTH = '/usr/bin/ntlm_auth';
 const PASSWORD = 'S3cret!pw-4711';
@@ -39,31 +40,6 @@ function challenge(): string {
   head.writeUInt16LE(info.length, 42);
   head.writeUInt32LE(48 + name.length, 44);
   return Buffer.concat([head, name, info]).toString('base64');
-}
-
-/** This process's children (pid and name), from /proc: what a leaked helper would be. */
-function children(): Array<{ pid: number; name: string }> {
-  const out: Array<{ pid: number; name: string }> = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid) out.push({ pid: Number(entry), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
-    } catch {
-      // gone while we looked
-    }
-  }
-  return out;
-}
-
-/** Polls until this process has no child left (a killed helper is reaped a moment later), or fails naming them. */
-async function noChildrenLeft(what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (children().length > 0) {
-    if (Date.now() > deadline) assert.fail(`${what}: helper processes left: ${JSON.stringify(children())}`);
-    await new Promise((r) => setImmediate(r));
-  }
 }
 
 /** A helper script: `body` after the shebang. */

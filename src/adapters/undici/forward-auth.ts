@@ -230,6 +230,7 @@ class ForwardAuthHandler implements Handler {
       return;
     }
     if (action.do !== 'finish') return;
+    this.#session.dispose();
     const end = (): void => {
       this.#handler.onResponseEnd?.(this.#controller, trailers);
     };
@@ -243,11 +244,13 @@ class ForwardAuthHandler implements Handler {
 
   /** A failure of the I/O (undici's, an abort): the exchange ends, and the caller hears of it once. */
   #fail(error: unknown): void {
+    this.#session.dispose();
     const action = this.#exchange.step({ type: 'failed', error });
     if (action.do === 'fail') this.#report(action.error);
   }
 
   #report(error: unknown): void {
+    this.#session.dispose();
     const e = error instanceof Error ? error : new Error(String(error));
     this.#handler.onResponseError?.(this.#controller, forwardFailure(this.#route.proxy, this.#what(), e, this.#options.timeouts));
   }
