@@ -380,14 +380,15 @@ export class LocalProxy {
         : openTunnel(r, host, port, { ...transport, deadline: performance.now() + transport.timeout, connectHeaders: { Via: appendVia(via, this.#via) } });
     // A refused dial or a proxy that closed before answering CONNECT: nothing of the client's went
     // anywhere, so it is tried again (retry-decision.ts), as a forwarded request's would be.
-    const began = performance.now();
+    let firstFailure: number | undefined;
     let opened: { value: Socket; route: Route };
     for (let attempt = 1; ; attempt++) {
       try {
         opened = await openFirstReachable(routes, router, open);
         break;
       } catch (error) {
-        const decision = decideRetry('CONNECT', true, error, false, attempt, performance.now() - began, Math.random());
+        firstFailure ??= performance.now();
+        const decision = decideRetry('CONNECT', true, error, false, attempt, performance.now() - firstFailure, Math.random());
         const upstream = routes.find((r) => r.type === 'proxy');
         if (!decision.retry || !upstream || socket.destroyed || this.#closing) throw error;
         reportRetry({ method: 'CONNECT', proxy: upstream.proxy.redacted, attempt: attempt + 1, reason: decision.reason, delay: decision.delay }, errorCode(error));

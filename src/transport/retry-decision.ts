@@ -15,6 +15,10 @@ import { ProxyTunnelError } from './errors.js';
  *   after the request may have been sent: only an idempotent method (RFC 9110 §9.2.2) goes again.
  *   A POST whose bytes may have reached the proxy is never sent twice.
  * Timeouts are not retried (their bound is the caller's), nor aborts, nor any HTTP answer.
+ * The time budget runs from the request's first failure, not from its start: the time it waited for a
+ * connection, a token or a slow answer before the proxy cut it is no outage (a kept-alive connection
+ * Apache closes as a request arrives cuts, on a loaded machine, requests that had queued 3 s and more
+ * behind others); RETRY_BUDGET bounds the time spent waiting out the failure.
  */
 
 export type RetryReason = 'refused' | 'closed' | 'tunnel-closed';
@@ -23,7 +27,7 @@ export type RetryDecision = { retry: true; reason: RetryReason; delay: number } 
 
 /** Waits before the 2nd, 3rd, 4th and 5th attempt (ms); each stretched by up to 25 % of jitter. */
 export const RETRY_DELAYS: readonly number[] = [50, 150, 400, 1000];
-/** No retry starts later than this after the first attempt began (ms). */
+/** No retry starts later than this after the request's first failure (ms). */
 export const RETRY_BUDGET = 3000;
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -48,9 +52,10 @@ export function connectionFailure(error: unknown): RetryReason | undefined {
 
 /**
  * Whether to send a failed request again, and after how long. `attempt` counts the attempts made so
- * far (1 after the first failed), `elapsed` the ms since the first began, `jitter` is in [0, 1).
+ * far (1 after the first failed), `sinceFirstFailure` the ms since the first attempt failed (0 when
+ * deciding on that one, however long it ran), `jitter` is in [0, 1).
  */
-export function decideRetry(method: string, bodyReplayable: boolean, error: unknown, responseStarted: boolean, attempt: number, elapsed: number, jitter = 0): RetryDecision {
+export function decideRetry(method: string, bodyReplayable: boolean, error: unknown, responseStarted: boolean, attempt: number, sinceFirstFailure: number, jitter = 0): RetryDecision {
   if (responseStarted) return { retry: false, reason: 'response-started' };
   const reason = connectionFailure(error);
   if (reason === undefined) return { retry: false, reason: 'not-a-connection-failure' };
@@ -59,7 +64,7 @@ export function decideRetry(method: string, bodyReplayable: boolean, error: unkn
   const base = RETRY_DELAYS[attempt - 1];
   if (base === undefined) return { retry: false, reason: 'attempts' };
   const delay = Math.round(base * (1 + 0.25 * Math.min(Math.max(jitter, 0), 1)));
-  if (elapsed + delay > RETRY_BUDGET) return { retry: false, reason: 'budget' };
+  if (sinceFirstFailure + delay > RETRY_BUDGET) return { retry: false, reason: 'budget' };
   return { retry: true, reason, delay };
 }
 

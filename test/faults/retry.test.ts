@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { ProxyAgent, request as undiciRequest } from 'undici';
-import { createFetch, JaatoProxyError, unwrapError } from '../../src/index.js';
+import { createAgents, createFetch, JaatoProxyError, unwrapError } from '../../src/index.js';
 import { startLocalProxy } from '../../src/server/local-proxy.js';
-import { RETRY_DELAYS } from '../../src/transport/retry-decision.js';
+import { RETRY_BUDGET, RETRY_DELAYS } from '../../src/transport/retry-decision.js';
 import type { RetryEvent } from '../../src/transport/retry-report.js';
 import type { Lab } from '../../lab/lab.js';
 import { useLab } from '../helpers/lab.js';
@@ -153,6 +153,40 @@ test('fetch through the per-request Apache, killed and restarted: the same', asy
   const lab = ctx.lab;
   const { result, retries } = await retriesDuring(() => restartUnderFetch(lab, lab.proxies.perRequest, async () => (await lab.activeRequests()).apache, () => lab.restartApache(), 'apache'));
   checkOutcomes(lab, 'apache', result, retries, lab.proxies.perRequest);
+});
+
+test('a GET cut after it ran longer than the retry budget is still sent again (the budget runs from its first failure), on fetch and the node agents', async () => {
+  // The soak's case: Apache closed a kept-alive connection under a GET that had queued for a connection
+  // and its token for 3 s and more; the budget counted from its start refused the retry.
+  const lab = ctx.lab;
+  const f = createFetch({ proxy: lab.proxies.perRequest, kerberos: true, env: {}, ca: lab.ca });
+  const agents = createAgents({ proxy: lab.proxies.perRequest, kerberos: true, env: {}, ca: lab.ca });
+  const slow = `/delay/${RETRY_BUDGET + 1500}`;
+  const viaAgent = (path: string): Promise<Outcome> =>
+    new Promise((resolve) => {
+      httpRequest(`${lab.origins.http.url}${path}`, { agent: agents.http }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+        res.on('error', (e) => resolve(e));
+      }).on('error', (e) => resolve(e)).end();
+    });
+  try {
+    const { result, retries } = await retriesDuring(async () => {
+      const began = performance.now();
+      const outcomes = [settle(f(`${lab.origins.http.url}${slow}?long-fetch`)), viaAgent(`${slow}?long-agent`)];
+      await until(async () => (await lab.activeRequests()).apache >= 2, 'both GETs in flight at Apache');
+      // Both have run past the budget, no byte of their answers yet: now the proxy dies under them.
+      await until(() => performance.now() - began > RETRY_BUDGET + 200, 'the GETs ran past the retry budget');
+      await lab.restartApache();
+      return Promise.all(outcomes);
+    });
+    assert.deepEqual(result.map((o) => (typeof o === 'number' ? o : String(o))), [200, 200], `both went again: ${JSON.stringify(retries)}`);
+    assert.ok(retries.filter((e) => e.method === 'GET' && e.reason === 'closed').length >= 2, JSON.stringify(retries));
+  } finally {
+    await f.dispatcher.close();
+    agents.http.destroy();
+    agents.https.destroy();
+  }
 });
 
 test('serve, its upstream Squid killed and restarted: forwarded GETs and CONNECTs during the outage all succeed; a cut POST is a 502, sent once', async () => {
