@@ -27,8 +27,13 @@ export type RetryDecision = { retry: true; reason: RetryReason; delay: number } 
 
 /** Waits before the 2nd, 3rd, 4th and 5th attempt (ms); each stretched by up to 25 % of jitter. */
 export const RETRY_DELAYS: readonly number[] = [50, 150, 400, 1000];
-/** No retry starts later than this after the request's first failure (ms). */
-export const RETRY_BUDGET = 3000;
+/**
+ * No retry starts later than this after the request's first failure (ms). It must outlast one attempt
+ * on a loaded machine: a retry that waits for a connection and a Kerberos token took 3 s in the soak
+ * at load 10 before Apache cut it again (then it was refused at 3 s). Past it, a request that keeps being
+ * cut after long attempts (a slow answer) is not sent again and again.
+ */
+export const RETRY_BUDGET = 10_000;
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
