@@ -7,7 +7,7 @@ import { ProxyTunnelError } from './errors.js';
  *
  * Only failures where no byte of the answer arrived, because the connection to the proxy was refused
  * or broke, are retried:
- * - `refused`: the proxy refused a new connection (ECONNREFUSED): nothing was sent, so any request
+ * - `refused`: the proxy refused a new connection (ECONNREFUSED, or a reset while connecting): nothing was sent, so any request
  *   whose body can be sent again goes again (this waits out a short proxy restart);
  * - `tunnel-closed`: the proxy closed the connection before answering CONNECT: nothing of the request
  *   reached the origin, so the same holds;
@@ -46,6 +46,8 @@ export function connectionFailure(error: unknown): RetryReason | undefined {
     if (code === 'UND_ERR_ABORTED' || e.name === 'AbortError' || code === 'ABORT_ERR') return undefined;
     if (code === 'ERR_JAATO_PROXY_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return undefined;
     if (code === 'ECONNREFUSED') return 'refused';
+    // Reset while connecting (a proxy killed as it accepted): the connection never opened, nothing was sent.
+    if (typeof code === 'string' && CLOSED.has(code) && (e as { syscall?: unknown }).syscall === 'connect') return 'refused';
     if (typeof code === 'string' && CLOSED.has(code)) return 'closed';
     // The proxy closed during CONNECT (no status: it answered nothing); a status is an answer, not retried.
     if (e instanceof ProxyTunnelError) return e.statusCode === undefined ? 'tunnel-closed' : undefined;

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { ProxyAgent, request as undiciRequest } from 'undici';
 import { createAgents, createFetch, JaatoProxyError, unwrapError } from '../../src/index.js';
 import { startLocalProxy } from '../../src/server/local-proxy.js';
@@ -253,6 +254,40 @@ test('serve, its upstream Squid killed and restarted: forwarded GETs and CONNECT
     await tunnels.close();
     await outageTunnels.close();
     await serve.close();
+  }
+});
+
+test('serve: a CONNECT whose proxy connection is reset as it was accepted (before the CONNECT went out) is dialled again, not a 502', async () => {
+  // A proxy killed as it accepted (Squid restarting): the reset ends the dial ("connect ECONNRESET"), or
+  // comes while the token is made. Either way nothing was sent: retried as a refusal or a tunnel closed
+  // unanswered, where it was a 502 ("not-idempotent", or no connection failure at all).
+  const lab = ctx.lab;
+  const squidPort = Number(new URL(lab.proxies.negotiate).port);
+  let accepted = 0;
+  const relay = createServer((socket: Socket) => {
+    socket.on('error', () => undefined);
+    if (++accepted === 1) return void socket.resetAndDestroy();
+    const upstream = connect(squidPort, '127.0.0.1').on('error', () => socket.destroy());
+    socket.pipe(upstream).pipe(socket);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const errors: string[] = [];
+  const serve = await startLocalProxy({ port: 0, proxy: `http://localhost:${(relay.address() as AddressInfo).port}`, kerberos: true, env: {}, log: (e) => void (e.reason && errors.push(`${e.method} ${e.host}: ${e.reason}`)) });
+  const tunnels = new ProxyAgent({ uri: serve.url, requestTls: { ca: lab.ca } });
+  try {
+    const { result, retries } = await retriesDuring(() =>
+      undiciRequest(`${lab.origins.https.url}/reset-before-connect`, { dispatcher: tunnels }).then(
+        (r) => r.body.text().then(() => r.statusCode),
+        (e: Error) => `error: ${e.message}`,
+      ),
+    );
+    assert.equal(result, 200, `serve said: ${JSON.stringify(errors)}`);
+    assert.ok(accepted >= 2, 'the first connection was reset, a second one carried the CONNECT');
+    assert.ok(retries.some((e) => e.method === 'CONNECT' && (e.reason === 'refused' || e.reason === 'tunnel-closed')), JSON.stringify(retries));
+  } finally {
+    await tunnels.close();
+    await serve.close();
+    await new Promise((resolve) => relay.close(resolve));
   }
 });
 

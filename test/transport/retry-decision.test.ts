@@ -22,6 +22,10 @@ test('connectionFailure: the kinds of failure, found along the cause chain', () 
     [reset, 'closed'],
     [otherSide, 'closed'],
     [coded('EPIPE'), 'closed'],
+    // A reset while connecting (Squid killed as it accepted: "connect ECONNRESET") opened nothing.
+    [Object.assign(coded('ECONNRESET'), { syscall: 'connect' }), 'refused'],
+    [new ProxyConnectionError(proxy, 'ECONNRESET', Object.assign(coded('ECONNRESET'), { syscall: 'connect' })), 'refused'],
+    [Object.assign(coded('ECONNRESET'), { syscall: 'read' }), 'closed'],
     [new TypeError('fetch failed', { cause: reset }), 'closed'],
     [tunnelClosed, 'tunnel-closed'],
     [tunnel502, undefined],
@@ -55,6 +59,9 @@ test('decideRetry: idempotent methods on any connection failure; others only whe
     // ... but one refused (nothing sent) or before the tunnel existed goes again.
     ['POST', true, refused, false, 1, 0, true, 'refused'],
     ['POST', true, tunnelClosed, false, 1, 0, true, 'tunnel-closed'],
+    // serve's CONNECT during a Squid restart: the dial reset as Squid was killed is waited out, as a refusal.
+    ['CONNECT', true, new ProxyConnectionError(proxy, 'ECONNRESET', Object.assign(coded('ECONNRESET'), { syscall: 'connect' })), false, 1, 0, true, 'refused'],
+    ['CONNECT', true, reset, false, 1, 0, false, 'not-idempotent'],
     ['POST', false, refused, false, 1, 0, false, 'body-not-replayable'],
     ['PUT', false, reset, false, 1, 0, false, 'body-not-replayable'],
     // Once the answer began, nothing is retried.
