@@ -1,6 +1,6 @@
 import type { Route } from '../../config/proxy-config.js';
 import { decideRetry } from '../../transport/retry-decision.js';
-import { errorCode, reportRetry } from '../../transport/retry-report.js';
+import { errorCode, reportNoRetry, reportRetry } from '../../transport/retry-report.js';
 
 /** When the first attempt failed (performance.now()) and how many were made: the budget is shared. */
 export interface RetryClock {
@@ -26,7 +26,10 @@ export async function openWithRetry<T>(routes: readonly Route[], method: string,
       clock.firstFailure ??= now;
       const decision = decideRetry(method, true, error, false, attempt, now - clock.firstFailure, Math.random());
       const upstream = routes.find((r) => r.type === 'proxy');
-      if (!decision.retry || !upstream || signal.aborted) throw error;
+      if (!decision.retry || !upstream || signal.aborted) {
+        if (!decision.retry && upstream && decision.reason !== 'not-a-connection-failure') reportNoRetry(method, upstream.proxy.redacted, decision.reason, attempt, now - clock.firstFailure, errorCode(error));
+        throw error;
+      }
       reportRetry({ method, proxy: upstream.proxy.redacted, attempt: attempt + 1, reason: decision.reason, delay: decision.delay }, errorCode(error));
       await wait(decision.delay, signal);
     }
