@@ -12,7 +12,7 @@ import { ProxyDispatcher, type ProxyDispatcherOptions } from '../adapters/undici
 import { ProxyAuthenticationError, ProxyTunnelError } from '../transport/errors.js';
 import { openTunnel } from '../transport/tunnel.js';
 import { decideRetry } from '../transport/retry-decision.js';
-import { errorCode, reportRetry } from '../transport/retry-report.js';
+import { errorCode, reportNoRetry, reportRetry } from '../transport/retry-report.js';
 import { openFirstReachable } from '../pac/first-reachable.js';
 import { pacRouterFor, pacRoutes } from '../pac/pac-route.js';
 import { resolveRouting, type Routing } from '../routing/routing.js';
@@ -380,16 +380,20 @@ export class LocalProxy {
         : openTunnel(r, host, port, { ...transport, deadline: performance.now() + transport.timeout, connectHeaders: { Via: appendVia(via, this.#via) } });
     // A refused dial or a proxy that closed before answering CONNECT: nothing of the client's went
     // anywhere, so it is tried again (retry-decision.ts), as a forwarded request's would be.
-    const began = performance.now();
+    let firstFailure: number | undefined;
     let opened: { value: Socket; route: Route };
     for (let attempt = 1; ; attempt++) {
       try {
         opened = await openFirstReachable(routes, router, open);
         break;
       } catch (error) {
-        const decision = decideRetry('CONNECT', true, error, false, attempt, performance.now() - began, Math.random());
+        firstFailure ??= performance.now();
+        const decision = decideRetry('CONNECT', true, error, false, attempt, performance.now() - firstFailure, Math.random());
         const upstream = routes.find((r) => r.type === 'proxy');
-        if (!decision.retry || !upstream || socket.destroyed || this.#closing) throw error;
+        if (!decision.retry || !upstream || socket.destroyed || this.#closing) {
+          if (!decision.retry && upstream && decision.reason !== 'not-a-connection-failure') reportNoRetry('CONNECT', upstream.proxy.redacted, decision.reason, attempt, performance.now() - firstFailure, errorCode(error));
+          throw error;
+        }
         reportRetry({ method: 'CONNECT', proxy: upstream.proxy.redacted, attempt: attempt + 1, reason: decision.reason, delay: decision.delay }, errorCode(error));
         await new Promise((resolve) => setTimeout(resolve, decision.delay));
         if (socket.destroyed || this.#closing) throw error; // the client left, or serve is closing: no new dial

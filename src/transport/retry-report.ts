@@ -25,6 +25,14 @@ export function reportRetry(event: RetryEvent, code: string | undefined): void {
   if (retryChannel.hasSubscribers) retryChannel.publish(event);
 }
 
+/**
+ * A connection failure not sent again, and why (`reason`: the rule that said no), on the debug log
+ * only: a failed request the reader wonders about says which rule kept it from a retry.
+ */
+export function reportNoRetry(method: string, proxy: string, reason: string, attempt: number, elapsed: number, code: string | undefined): void {
+  debug('%s via %s: not sent again (%s%s) after attempt %d, %d ms', method, proxy, reason, code ? `, ${code}` : '', attempt, Math.round(elapsed));
+}
+
 /** The first error code along `error`'s cause chain, for the debug line. */
 export function errorCode(error: unknown): string | undefined {
   for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {

@@ -4,7 +4,7 @@ import type { ProxyRoute } from '../config/proxy-config.js';
 import { debug } from '../debug.js';
 import { ProxyAuthSession, type ProxyAuthOptions } from './proxy-auth-session.js';
 import { ConnectionAuthState } from './connection-auth-state.js';
-import { ProxyConnectionError, ProxyTimeoutError, ProxyTunnelError } from './errors.js';
+import { ProxyTimeoutError, ProxyTunnelError } from './errors.js';
 import { checkReply, makeLeg } from './exchange-steps.js';
 import { connectionCloses, ProxyExchange } from './proxy-exchange.js';
 import { dialProxy, type DialOptions } from './proxy-socket.js';
@@ -84,7 +84,9 @@ export async function openTunnel(route: ProxyRoute, host: string, port: number, 
             socket = (await dialProxy(proxy, options)).on('error', ignore);
             connection.opened();
           } else debug('CONNECT %s via %s (%s)', authority, proxy.redacted, action.header ? `pre-auth ${auth.sent}` : 'no pre-auth');
-          if (socket.destroyed) throw new ProxyConnectionError(proxy, 'the connection closed while the token for the CONNECT was being made');
+          // Closed before the CONNECT went out (the proxy died while the token was made): nothing was
+          // sent, so it is a tunnel the proxy closed unanswered, retried as one (retry-decision.ts).
+          if (socket.destroyed) throw new ProxyTunnelError(proxy, authority, 'the connection closed while the token for the CONNECT was being made');
           const request = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${extra}${action.header ? `Proxy-Authorization: ${action.header}\r\n` : ''}\r\n`;
           const wait = options.deadline === undefined ? options.timeout : Math.max(1, Math.min(options.timeout, options.deadline - performance.now()));
           const ntlm = auth.sent === 'ntlm';

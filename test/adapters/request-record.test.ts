@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decideResend, RequestRecord, type Breakage, type InFlight } from '../../src/adapters/node/request-record.js';
 import { ProxyConnectionError, ProxyTimeoutError } from '../../src/transport/errors.js';
+import { RETRY_BUDGET } from '../../src/transport/retry-decision.js';
 import { parseProxyUrl } from '../../src/config/proxy-url.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -75,7 +76,10 @@ test('decideResend: only an idempotent request, held whole, with no byte of its 
     ['a TLS error of the origin', req('GET'), coded('ERR_TLS_CERT_ALTNAME_INVALID'), 1, 0, 'not-a-connection-failure'],
     ['a ProxyConnectionError with another cause', req('GET'), new ProxyConnectionError(proxy, 'x', new Error('parse'), 'GET http://a'), 1, 0, 'not-a-connection-failure'],
     ['attempts spent', req('GET'), 'closed', 5, 0, 'attempts'],
-    ['past the budget', req('GET'), 'closed', 1, 2990, 'budget'],
+    ['past the budget', req('GET'), 'closed', 2, RETRY_BUDGET - 10, 'budget'],
+    // The soak's case: a GET whose first byte went 3.5 s ago (queued, then its token) cut as Apache
+    // closed the kept-alive connection: the budget runs from this cut, so it goes again.
+    ['GET, first cut long after its first byte', req('GET', { began: -3500 }), closedMidway, 1, 0, true],
   ];
   for (const [name, request, breakage, attempt, elapsed, expected] of rows) {
     const decision = decideResend(request, breakage, attempt, elapsed, 0);

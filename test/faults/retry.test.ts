@@ -5,10 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { ProxyAgent, request as undiciRequest } from 'undici';
-import { createFetch, JaatoProxyError, unwrapError } from '../../src/index.js';
+import { createAgents, createFetch, JaatoProxyError, unwrapError } from '../../src/index.js';
 import { startLocalProxy } from '../../src/server/local-proxy.js';
-import { RETRY_DELAYS } from '../../src/transport/retry-decision.js';
+import { RETRY_BUDGET, RETRY_DELAYS } from '../../src/transport/retry-decision.js';
 import type { RetryEvent } from '../../src/transport/retry-report.js';
 import type { Lab } from '../../lab/lab.js';
 import { useLab } from '../helpers/lab.js';
@@ -155,6 +156,40 @@ test('fetch through the per-request Apache, killed and restarted: the same', asy
   checkOutcomes(lab, 'apache', result, retries, lab.proxies.perRequest);
 });
 
+test('a GET cut after it ran longer than the retry budget is still sent again (the budget runs from its first failure), on fetch and the node agents', async () => {
+  // The soak's case: Apache closed a kept-alive connection under a GET that had queued for a connection
+  // and its token for 3 s and more; the budget counted from its start refused the retry.
+  const lab = ctx.lab;
+  const f = createFetch({ proxy: lab.proxies.perRequest, kerberos: true, env: {}, ca: lab.ca });
+  const agents = createAgents({ proxy: lab.proxies.perRequest, kerberos: true, env: {}, ca: lab.ca });
+  const slow = `/delay/${RETRY_BUDGET + 1500}`;
+  const viaAgent = (path: string): Promise<Outcome> =>
+    new Promise((resolve) => {
+      httpRequest(`${lab.origins.http.url}${path}`, { agent: agents.http }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+        res.on('error', (e) => resolve(e));
+      }).on('error', (e) => resolve(e)).end();
+    });
+  try {
+    const { result, retries } = await retriesDuring(async () => {
+      const began = performance.now();
+      const outcomes = [settle(f(`${lab.origins.http.url}${slow}?long-fetch`)), viaAgent(`${slow}?long-agent`)];
+      await until(async () => (await lab.activeRequests()).apache >= 2, 'both GETs in flight at Apache');
+      // Both have run past the budget, no byte of their answers yet: now the proxy dies under them.
+      await until(() => performance.now() - began > RETRY_BUDGET + 200, 'the GETs ran past the retry budget');
+      await lab.restartApache();
+      return Promise.all(outcomes);
+    });
+    assert.deepEqual(result.map((o) => (typeof o === 'number' ? o : String(o))), [200, 200], `both went again: ${JSON.stringify(retries)}`);
+    assert.ok(retries.filter((e) => e.method === 'GET' && e.reason === 'closed').length >= 2, JSON.stringify(retries));
+  } finally {
+    await f.dispatcher.close();
+    agents.http.destroy();
+    agents.https.destroy();
+  }
+});
+
 test('serve, its upstream Squid killed and restarted: forwarded GETs and CONNECTs during the outage all succeed; a cut POST is a 502, sent once', async () => {
   const lab = ctx.lab;
   // serve's access log: a 502's reason, printed if an outage request fails.
@@ -219,6 +254,40 @@ test('serve, its upstream Squid killed and restarted: forwarded GETs and CONNECT
     await tunnels.close();
     await outageTunnels.close();
     await serve.close();
+  }
+});
+
+test('serve: a CONNECT whose proxy connection is reset as it was accepted (before the CONNECT went out) is dialled again, not a 502', async () => {
+  // A proxy killed as it accepted (Squid restarting): the reset ends the dial ("connect ECONNRESET"), or
+  // comes while the token is made. Either way nothing was sent: retried as a refusal or a tunnel closed
+  // unanswered, where it was a 502 ("not-idempotent", or no connection failure at all).
+  const lab = ctx.lab;
+  const squidPort = Number(new URL(lab.proxies.negotiate).port);
+  let accepted = 0;
+  const relay = createServer((socket: Socket) => {
+    socket.on('error', () => undefined);
+    if (++accepted === 1) return void socket.resetAndDestroy();
+    const upstream = connect(squidPort, '127.0.0.1').on('error', () => socket.destroy());
+    socket.pipe(upstream).pipe(socket);
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const errors: string[] = [];
+  const serve = await startLocalProxy({ port: 0, proxy: `http://localhost:${(relay.address() as AddressInfo).port}`, kerberos: true, env: {}, log: (e) => void (e.reason && errors.push(`${e.method} ${e.host}: ${e.reason}`)) });
+  const tunnels = new ProxyAgent({ uri: serve.url, requestTls: { ca: lab.ca } });
+  try {
+    const { result, retries } = await retriesDuring(() =>
+      undiciRequest(`${lab.origins.https.url}/reset-before-connect`, { dispatcher: tunnels }).then(
+        (r) => r.body.text().then(() => r.statusCode),
+        (e: Error) => `error: ${e.message}`,
+      ),
+    );
+    assert.equal(result, 200, `serve said: ${JSON.stringify(errors)}`);
+    assert.ok(accepted >= 2, 'the first connection was reset, a second one carried the CONNECT');
+    assert.ok(retries.some((e) => e.method === 'CONNECT' && (e.reason === 'refused' || e.reason === 'tunnel-closed')), JSON.stringify(retries));
+  } finally {
+    await tunnels.close();
+    await serve.close();
+    await new Promise((resolve) => relay.close(resolve));
   }
 });
 

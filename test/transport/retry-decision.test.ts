@@ -22,6 +22,10 @@ test('connectionFailure: the kinds of failure, found along the cause chain', () 
     [reset, 'closed'],
     [otherSide, 'closed'],
     [coded('EPIPE'), 'closed'],
+    // A reset while connecting (Squid killed as it accepted: "connect ECONNRESET") opened nothing.
+    [Object.assign(coded('ECONNRESET'), { syscall: 'connect' }), 'refused'],
+    [new ProxyConnectionError(proxy, 'ECONNRESET', Object.assign(coded('ECONNRESET'), { syscall: 'connect' })), 'refused'],
+    [Object.assign(coded('ECONNRESET'), { syscall: 'read' }), 'closed'],
     [new TypeError('fetch failed', { cause: reset }), 'closed'],
     [tunnelClosed, 'tunnel-closed'],
     [tunnel502, undefined],
@@ -37,7 +41,7 @@ test('connectionFailure: the kinds of failure, found along the cause chain', () 
 });
 
 test('decideRetry: idempotent methods on any connection failure; others only when nothing was sent', () => {
-  type Row = [method: string, replayable: boolean, error: unknown, started: boolean, attempt: number, elapsed: number, retry: boolean, reason: string];
+  type Row = [method: string, replayable: boolean, error: unknown, started: boolean, attempt: number, sinceFirstFailure: number, retry: boolean, reason: string];
   const rows: Row[] = [
     ['GET', true, refused, false, 1, 0, true, 'refused'],
     ['GET', true, reset, false, 1, 0, true, 'closed'],
@@ -55,6 +59,9 @@ test('decideRetry: idempotent methods on any connection failure; others only whe
     // ... but one refused (nothing sent) or before the tunnel existed goes again.
     ['POST', true, refused, false, 1, 0, true, 'refused'],
     ['POST', true, tunnelClosed, false, 1, 0, true, 'tunnel-closed'],
+    // serve's CONNECT during a Squid restart: the dial reset as Squid was killed is waited out, as a refusal.
+    ['CONNECT', true, new ProxyConnectionError(proxy, 'ECONNRESET', Object.assign(coded('ECONNRESET'), { syscall: 'connect' })), false, 1, 0, true, 'refused'],
+    ['CONNECT', true, reset, false, 1, 0, false, 'not-idempotent'],
     ['POST', false, refused, false, 1, 0, false, 'body-not-replayable'],
     ['PUT', false, reset, false, 1, 0, false, 'body-not-replayable'],
     // Once the answer began, nothing is retried.
@@ -67,6 +74,13 @@ test('decideRetry: idempotent methods on any connection failure; others only whe
     ['GET', true, refused, false, RETRY_DELAYS.length, 0, true, 'refused'],
     ['GET', true, refused, false, RETRY_DELAYS.length + 1, 0, false, 'attempts'],
     ['GET', true, refused, false, 2, RETRY_BUDGET - 10, false, 'budget'],
+    // The time is counted from the first failure: a GET that waited 3.5 s for a connection and a token,
+    // then was cut as Apache closed the kept-alive connection under it, goes again (0 ms since that
+    // cut), and so does its second cut after a retry that waited 2.9 s for its token (the soak's
+    // second case); a cut near the end of the budget is not.
+    ['GET', true, otherSide, false, 1, 0, true, 'closed'],
+    ['GET', true, otherSide, false, 2, 2911, true, 'closed'],
+    ['GET', true, otherSide, false, 3, RETRY_BUDGET - 100, false, 'budget'],
   ];
   for (const [method, replayable, error, started, attempt, elapsed, retry, reason] of rows) {
     const d = decideRetry(method, replayable, error, started, attempt, elapsed);

@@ -1,10 +1,10 @@
 import type { Route } from '../../config/proxy-config.js';
 import { decideRetry } from '../../transport/retry-decision.js';
-import { errorCode, reportRetry } from '../../transport/retry-report.js';
+import { errorCode, reportNoRetry, reportRetry } from '../../transport/retry-report.js';
 
-/** When the first attempt began (performance.now()) and how many were made: the budget is shared. */
+/** When the first attempt failed (performance.now()) and how many were made: the budget is shared. */
 export interface RetryClock {
-  readonly began: number;
+  firstFailure: number | undefined;
   attempts: number;
 }
 
@@ -16,15 +16,20 @@ export interface RetryClock {
  * request's destroy (`signal`) ends the wait at once. `clock` counts the attempts against the budget:
  * a new one per connection, or the one of a request being sent again on a new connection.
  */
-export async function openWithRetry<T>(routes: readonly Route[], method: string, signal: AbortSignal, open: () => Promise<T>, clock: RetryClock = { began: performance.now(), attempts: 0 }): Promise<T> {
+export async function openWithRetry<T>(routes: readonly Route[], method: string, signal: AbortSignal, open: () => Promise<T>, clock: RetryClock = { firstFailure: undefined, attempts: 0 }): Promise<T> {
   for (;;) {
     const attempt = ++clock.attempts;
     try {
       return await open();
     } catch (error) {
-      const decision = decideRetry(method, true, error, false, attempt, performance.now() - clock.began, Math.random());
+      const now = performance.now();
+      clock.firstFailure ??= now;
+      const decision = decideRetry(method, true, error, false, attempt, now - clock.firstFailure, Math.random());
       const upstream = routes.find((r) => r.type === 'proxy');
-      if (!decision.retry || !upstream || signal.aborted) throw error;
+      if (!decision.retry || !upstream || signal.aborted) {
+        if (!decision.retry && upstream && decision.reason !== 'not-a-connection-failure') reportNoRetry(method, upstream.proxy.redacted, decision.reason, attempt, now - clock.firstFailure, errorCode(error));
+        throw error;
+      }
       reportRetry({ method, proxy: upstream.proxy.redacted, attempt: attempt + 1, reason: decision.reason, delay: decision.delay }, errorCode(error));
       await wait(decision.delay, signal);
     }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { destroySoon } from '../../transport/destroy-soon.js';
 import { DEFAULT_BODY_REPLAY_LIMIT } from '../../transport/replayable-body.js';
-import { errorCode, reportRetry } from '../../transport/retry-report.js';
+import { errorCode, reportNoRetry, reportRetry } from '../../transport/retry-report.js';
 import type { RetryClock } from './dial-retry.js';
 import { decideResend, RequestRecord, type Breakage, type InFlight } from './request-record.js';
 
@@ -145,10 +145,15 @@ export class PendingConnection extends Duplex {
   /** Sends the request in progress again on a new connection, when decideResend says so. */
   #resend(request: InFlight | undefined, breakage: Breakage): boolean {
     if (request === undefined || this.#abort.signal.aborted) return false;
-    if (this.#clock?.request !== request) this.#clock = { request, clock: { began: request.began, attempts: 1 } };
+    // The budget runs from this first cut, not from the request's first byte (retry-decision.ts).
+    if (this.#clock?.request !== request) this.#clock = { request, clock: { firstFailure: performance.now(), attempts: 1 } };
     const { clock } = this.#clock;
-    const decision = decideResend(request, breakage, clock.attempts, performance.now() - clock.began, Math.random());
-    if (!decision.retry) return false;
+    const elapsed = performance.now() - (clock.firstFailure ?? 0);
+    const decision = decideResend(request, breakage, clock.attempts, elapsed, Math.random());
+    if (!decision.retry) {
+      reportNoRetry(request.method ?? '(unknown method)', this.resendVia as string, decision.reason, clock.attempts, elapsed, errorCode(breakage));
+      return false;
+    }
     reportRetry({ method: request.method as string, proxy: this.resendVia as string, attempt: clock.attempts + 1, reason: decision.reason, delay: decision.delay }, errorCode(breakage));
     const old = this.#inner;
     this.#inner = undefined;

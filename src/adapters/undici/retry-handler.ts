@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ProxyEndpoint } from '../../config/proxy-url.js';
 import { decideRetry, idempotent } from '../../transport/retry-decision.js';
-import { errorCode, reportRetry } from '../../transport/retry-report.js';
+import { errorCode, reportNoRetry, reportRetry } from '../../transport/retry-report.js';
 import { ReplayableBody, ReplayLimitExceeded, resendable } from '../../transport/replayable-body.js';
 import { StableController } from './stable-controller.js';
 
@@ -34,7 +34,8 @@ export class RetryHandler implements Handler {
   readonly #context: RetryContext;
   readonly #body: ReplayableBody<Dispatcher.DispatchOptions['body']> | undefined;
   readonly #controller = new StableController();
-  readonly #began = performance.now();
+  /** performance.now() of the first attempt's failure: the retry budget runs from there. */
+  #firstFailure: number | undefined;
   #attempt = 1;
   #responseStarted = false;
   #done = false;
@@ -97,7 +98,9 @@ export class RetryHandler implements Handler {
   onResponseError(_c: Controller, error: Error): void {
     if (this.#done) return;
     if (this.#controller.reason === null) {
-      const elapsed = performance.now() - this.#began;
+      const now = performance.now();
+      this.#firstFailure ??= now;
+      const elapsed = now - this.#firstFailure;
       const decision = decideRetry(this.#opts.method, this.#body !== undefined, error, this.#responseStarted, this.#attempt, elapsed, Math.random());
       if (decision.retry) {
         this.#attempt++;
@@ -106,6 +109,7 @@ export class RetryHandler implements Handler {
         this.#timer = setTimeout(() => this.#again(error), decision.delay);
         return;
       }
+      if (decision.reason !== 'not-a-connection-failure') reportNoRetry(this.#opts.method, this.#context.proxy.redacted, decision.reason, this.#attempt, elapsed, errorCode(error));
     }
     this.#finish(error);
   }
