@@ -74,7 +74,7 @@ export class NtlmAuthenticator implements ProxyAuthenticator {
       // ntlm_auth takes the password as a C string: a NUL would cut it short, silently.
       if (credentials?.password.includes('\u0000')) throw new NtlmNoCredentialsError(this.proxyHost, 'the password in the proxy URL contains a NUL character, which NTLM cannot carry', undefined, platform);
       // As gss-ntlmssp did: no credentials is said before any message goes, so the choice can move on (Basic, or the remedy).
-      if (!credentials?.password && !(this.#options.winbindRunning ?? winbindRunning)()) {
+      if (!credentials?.password && !(this.#options.winbindRunning ?? (() => winbindRunning(env)))()) {
         throw new NtlmNoCredentialsError(this.proxyHost, 'none in the proxy URL, no NTLM_USER_FILE, and no winbindd here to hold cached ones', undefined, platform);
       }
       this.#context = new NtlmAuthContext({ binary: helper, proxyHost: this.proxyHost, credentials, timeout: this.#timeout(), signal: this.#options.signal, env, platform });

@@ -20,7 +20,7 @@ export function parseProxyAuthSetting(env: Env, option?: string): ProxyAuthSetti
  */
 export function schemePreference(setting: ProxyAuthSetting, kerberos: boolean, credentials: boolean): string {
   const negotiate = kerberos ? 'Negotiate (Kerberos)' : undefined;
-  const ntlm = `NTLM (${credentials ? "the proxy URL's DOMAIN\\user" : "the platform's credentials: the logged-on user on Windows, NTLM_USER_FILE elsewhere"})`;
+  const ntlm = `NTLM (${credentials ? "the proxy URL's DOMAIN\\user" : "the platform's credentials: the logged-on user on Windows, NTLM_USER_FILE or winbind's cached logon elsewhere"})`;
   const basic = credentials ? "Basic (the proxy URL's user)" : undefined;
   if (setting === 'negotiate') return kerberos ? 'Negotiate only (JAATO_PROXY_AUTH=negotiate)' : 'nothing: JAATO_PROXY_AUTH=negotiate but Kerberos is off (JAATO_KERBEROS_PROXY)';
   if (setting === 'ntlm') return `${ntlm} only (JAATO_PROXY_AUTH=ntlm)`;

@@ -239,7 +239,11 @@ export class ProxyAuthSession {
     } catch (error) {
       ntlm.dispose();
       if (!(error instanceof NtlmError)) throw error;
-      if (offered.includes('basic') && proxy.credentials && this.#sent !== 'basic' && (this.#route.proxyAuth ?? 'any') === 'any') return this.#basic();
+      if (offered.includes('basic') && proxy.credentials && this.#sent !== 'basic' && (this.#route.proxyAuth ?? 'any') === 'any') {
+        // The password is about to go in clear: the log says why NTLM did not answer instead.
+        debug('proxy %s: NTLM could not answer (%s); answering with Basic, which it also offers', proxy.redacted, error.code);
+        return this.#basic();
+      }
       // NTLM was the fallback of a Kerberos failure: that failure is what the user must fix, so it stays the cause.
       if (kerberos) throw new ProxyAuthenticationError(proxy, offered, `our Kerberos token failed: ${kerberos.message}; NTLM could not answer either (${error.code})`, kerberos);
       throw new ProxyAuthenticationError(proxy, offered, `our NTLM message failed: ${error.message}`, error);

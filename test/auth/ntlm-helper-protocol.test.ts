@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidOptionError } from '../../src/config/errors.js';
-import { findNtlmAuth } from '../../src/auth/ntlm-helper/find-ntlm-auth.js';
+import { findNtlmAuth, winbindRunning } from '../../src/auth/ntlm-helper/find-ntlm-auth.js';
 import { helperRequest, helperUser, parseHelperAnswer, redactHelperText } from '../../src/auth/ntlm-helper/helper-protocol.js';
 import { firstNtlmUser } from '../../src/auth/ntlm-helper/ntlm-user-file.js';
 import { ntlmMechanism } from '../../src/auth/ntlm.js';
@@ -109,6 +109,19 @@ test('ntlmMechanism (doctor\'s words): ntlm_auth out of process, SSPI on Windows
     const inProcess = ntlmMechanism({ PATH: dir, JAATO_NTLM_AUTH: 'off' }, 'linux');
     if (clash) assert.equal(inProcess, `none usable: no ntlm_auth (Debian/Ubuntu package winbind), and GSSAPI's NTLMSSP in-process is refused on this Node (OpenSSL ${clash.node}, the system's ${clash.system})`);
     else assert.equal(inProcess, "GSSAPI's NTLMSSP (gss-ntlmssp), in-process");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('winbindRunning: winbindd\'s socket in WINBINDD_SOCKET_DIR (libwbclient\'s override) or a built-in directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jaato-winbindd-'));
+  try {
+    assert.equal(winbindRunning({ WINBINDD_SOCKET_DIR: dir }, []), false);
+    writeFileSync(join(dir, 'pipe'), '');
+    assert.equal(winbindRunning({ WINBINDD_SOCKET_DIR: dir }, []), true);
+    assert.equal(winbindRunning({}, [join(dir, 'pipe')]), true);
+    assert.equal(winbindRunning({}, [join(dir, 'none')]), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

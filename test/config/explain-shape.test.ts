@@ -9,7 +9,7 @@ const KEYS = ['url', 'route', 'rule', 'proxy', 'auth', 'spn', 'spnSource', 'basi
 type Row = [name: string, url: string, env: Record<string, string>, expected: Omit<Explanation, 'url' | 'warnings' | 'pac'>];
 const P = 'http://proxy.corp:8080';
 const NULLS = { proxy: null, auth: 'none', spn: null, spnSource: null, basicFallback: null, authChoice: null, error: null } as const;
-const ANY_NEG = 'the first the proxy offers of: Negotiate (Kerberos), then NTLM (the platform\'s credentials: the logged-on user on Windows, NTLM_USER_FILE elsewhere); NTLM only where Negotiate cannot make a token';
+const ANY_NEG = 'the first the proxy offers of: Negotiate (Kerberos), then NTLM (the platform\'s credentials: the logged-on user on Windows, NTLM_USER_FILE or winbind\'s cached logon elsewhere); NTLM only where Negotiate cannot make a token';
 
 const ROWS: readonly Row[] = [
   ['direct by JAATO_NO_PROXY', 'https://github.com/', { HTTPS_PROXY: P, JAATO_NO_PROXY: 'github.com' }, { route: 'direct', rule: 'JAATO_NO_PROXY entry "github.com"', ...NULLS }],
@@ -41,13 +41,13 @@ const ROWS: readonly Row[] = [
     'proxy, none',
     'https://x/',
     { HTTPS_PROXY: P },
-    { route: 'proxy', rule: 'HTTPS_PROXY', proxy: `${P}/`, auth: 'none', spn: null, spnSource: null, basicFallback: null, authChoice: 'the first the proxy offers of: NTLM (the platform\'s credentials: the logged-on user on Windows, NTLM_USER_FILE elsewhere)', error: null },
+    { route: 'proxy', rule: 'HTTPS_PROXY', proxy: `${P}/`, auth: 'none', spn: null, spnSource: null, basicFallback: null, authChoice: 'the first the proxy offers of: NTLM (the platform\'s credentials: the logged-on user on Windows, NTLM_USER_FILE or winbind\'s cached logon elsewhere)', error: null },
   ],
   [
     'proxy, NTLM pinned by JAATO_PROXY_AUTH: no Negotiate token up front',
     'https://x/',
     { HTTPS_PROXY: P, JAATO_KERBEROS_PROXY: 'true', JAATO_PROXY_AUTH: 'NTLM' },
-    { route: 'proxy', rule: 'HTTPS_PROXY', proxy: `${P}/`, auth: 'none', spn: null, spnSource: null, basicFallback: null, authChoice: 'NTLM (the platform\'s credentials: the logged-on user on Windows, NTLM_USER_FILE elsewhere) only (JAATO_PROXY_AUTH=ntlm)', error: null },
+    { route: 'proxy', rule: 'HTTPS_PROXY', proxy: `${P}/`, auth: 'none', spn: null, spnSource: null, basicFallback: null, authChoice: 'NTLM (the platform\'s credentials: the logged-on user on Windows, NTLM_USER_FILE or winbind\'s cached logon elsewhere) only (JAATO_PROXY_AUTH=ntlm)', error: null },
   ],
   [
     'error: a bad JAATO_PROXY_AUTH',

@@ -47,7 +47,11 @@ function isExecutableFile(file: string): boolean {
  */
 const WINBINDD_PIPES = ['/run/samba/winbindd/pipe', '/var/run/samba/winbindd/pipe', '/opt/homebrew/var/run/samba/winbindd/pipe', '/usr/local/var/run/samba/winbindd/pipe'];
 
-/** Whether a winbindd runs here that could hold the logged-on user's cached credentials (single sign-on). */
-export function winbindRunning(pipes: readonly string[] = WINBINDD_PIPES): boolean {
-  return pipes.some((p) => existsSync(p));
+/**
+ * Whether a winbindd runs here that could hold the logged-on user's cached credentials (single sign-on):
+ * its socket in WINBINDD_SOCKET_DIR (libwbclient's override) or one of the built-in directories.
+ */
+export function winbindRunning(env: NodeJS.ProcessEnv = process.env, pipes: readonly string[] = WINBINDD_PIPES): boolean {
+  const dir = env.WINBINDD_SOCKET_DIR?.trim();
+  return (dir ? [join(dir, 'pipe'), ...pipes] : pipes).some((p) => existsSync(p));
 }

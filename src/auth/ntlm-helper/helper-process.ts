@@ -3,8 +3,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 /** What the helper did, in the order it happened: a line on stdout, or its end. */
 export type HelperEvent = { readonly type: 'line'; readonly line: string } | { readonly type: 'gone'; readonly why: string };
 
-/** The variables a helper gets: what finds programs, files and locales. Nothing else (no proxy URL, no password). */
-const PASSED_ON = /^(PATH|HOME|USER|LOGNAME|LANG|LC_[A-Z]+|TZ|TMPDIR)$/;
+/**
+ * The variables a helper gets: what finds programs, libraries, files, winbindd's socket and locales.
+ * Nothing else (no proxy URL, no password).
+ */
+const PASSED_ON = /^(PATH|HOME|USER|LOGNAME|LANG|LC_[A-Z]+|TZ|TMPDIR|WINBINDD_SOCKET_DIR|LD_LIBRARY_PATH|DYLD_LIBRARY_PATH|DYLD_FALLBACK_LIBRARY_PATH)$/;
 
 /** Longest stderr kept (its end): enough for the reason, never unbounded. */
 const MAX_STDERR = 8_192;
