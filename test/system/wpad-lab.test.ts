@@ -2,20 +2,25 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomInt } from 'node:crypto';
+import dgram from 'node:dgram';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
 import { requireTool } from './desktop-session.js';
 
-// WPAD for real, on loopback only: dnsmasq on 127.0.0.77 answers wpad.corp.example.test (and
-// wpad.hostile.example.test) with 127.0.0.78, where this file serves /wpad.dat on port 80. Each client
+// WPAD for real, on loopback only: dnsmasq on <base>.77 answers wpad.corp.example.test (and
+// wpad.hostile.example.test) with <base>.78, where this file serves /wpad.dat on port 80. Each client
 // runs in a mount namespace whose /etc/resolv.conf names that dnsmasq and a search domain, so the
 // machine's own resolver and network are never asked. Needs root (unshare --mount, port 80).
+// WPAD fixes the ports (80, and 53 for DNS), so a run takes loopback addresses of its own: another
+// suite running beside this one (issue 25) took 127.0.0.78:80 first (EADDRINUSE).
 const ctx = useLab();
-const DNS = '127.0.0.77';
-const WPAD_HOST = '127.0.0.78';
+let DNS: string;
+let WPAD_HOST: string;
 const CHILD = fileURLToPath(new URL('./wpad-child.js', import.meta.url));
 let dir: string;
 let dnsmasq: ChildProcess;
@@ -26,7 +31,7 @@ const served: string[] = [];
 before(async () => {
   await requireTool('dnsmasq', ['--version'], 'dnsmasq-base');
   await requireTool('unshare', ['--version'], 'util-linux');
-  assert.equal(process.getuid?.(), 0, 'the WPAD test needs root: unshare --mount and port 80 on 127.0.0.78');
+  assert.equal(process.getuid?.(), 0, 'the WPAD test needs root: unshare --mount and port 80 on a loopback address');
   dir = await mkdtemp(join(tmpdir(), 'jaato-wpad-'));
   server = http.createServer((req, res) => {
     served.push(`${req.headers.host}${req.url}`);
@@ -34,7 +39,18 @@ before(async () => {
     if (req.url !== '/wpad.dat' || pac === undefined) return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'application/x-ns-proxy-autoconfig' }).end(pac);
   });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(80, WPAD_HOST, resolve));
+  for (let attempt = 1; ; attempt++) {
+    const base = `127.${randomInt(1, 255)}.${randomInt(0, 256)}`;
+    [DNS, WPAD_HOST] = [`${base}.77`, `${base}.78`];
+    try {
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(80, WPAD_HOST, resolve));
+      await portsFree(DNS, 53);
+      break;
+    } catch (error) {
+      if (server.listening) await new Promise<void>((r) => server.close(() => r()));
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw error;
+    }
+  }
   dnsmasq = spawn('dnsmasq', ['--keep-in-foreground', '--no-resolv', '--no-hosts', `--listen-address=${DNS}`, '--bind-interfaces', '--port=53', '--log-queries', `--log-facility=${join(dir, 'queries.log')}`, '--user=root', '--group=root', '--pid-file=', `--address=/wpad.corp.example.test/${WPAD_HOST}`, `--address=/wpad.hostile.example.test/${WPAD_HOST}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   // Ready once it answers: poll a name through it to a deadline.
   const deadline = Date.now() + 10_000;
@@ -45,6 +61,15 @@ before(async () => {
     await new Promise((r) => setTimeout(r, 100));
   }
 });
+
+/** Resolves once `port` is free on `address` for both TCP and UDP (dnsmasq binds both); rejects with EADDRINUSE otherwise. */
+async function portsFree(address: string, port: number): Promise<void> {
+  const tcp = net.createServer();
+  await new Promise<void>((resolve, reject) => tcp.once('error', reject).listen(port, address, resolve));
+  await new Promise<void>((r) => tcp.close(() => r()));
+  const udp = dgram.createSocket('udp4');
+  await new Promise<void>((resolve, reject) => udp.once('error', reject).bind(port, address, resolve)).finally(() => udp.close());
+}
 
 after(async () => {
   dnsmasq?.kill();
