@@ -75,12 +75,12 @@ test('an abort ends the wait at once with its reason, queued or running; an abor
   let t = performance.now();
   b.abort(reason);
   await assert.rejects(queued, (e) => e === reason);
-  assert.ok(performance.now() - t < 50, 'queued: at once');
+  assert.ok(performance.now() - t < 5000, 'queued: at once, not at the 60 s bound');
   assert.equal(limiter.waiting, 0, 'removed from the queue');
   t = performance.now();
   a.abort();
   await assert.rejects(first, (e: unknown) => e instanceof DOMException && e.name === 'AbortError');
-  assert.ok(performance.now() - t < 50, 'running: at once');
+  assert.ok(performance.now() - t < 5000, 'running: at once, not at the 60 s bound');
   assert.equal(limiter.running, 1, 'the aborted native call still holds its slot');
   let started = false;
   await assert.rejects(limiter.run(async () => ((started = true), 'x'), { timeout: 60_000, onTimeout: timedOut, signal: a.signal }), (e: unknown) => e instanceof DOMException);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { useLab } from '../helpers/lab.js';
+import { untilTicketExpired, useLab } from '../helpers/lab.js';
 import { scriptedProxy, type ScriptedProxy } from '../helpers/scripted-proxy.js';
 import { CLI, doctorJson as doctor, doctorLine as line, failedLines as failed, labEnv, runCli, type DoctorJson } from './helpers.js';
 
@@ -99,7 +99,7 @@ test('doctor: no credentials → ✗ token and ✗ proxy auth, with kinit; an ex
   // A cache whose ticket has expired names the principal: the remedy is that principal's kinit.
   const cache = join(lab.dir, 'doctor-expired');
   await lab.kinit({ lifetime: '1s', ccache: `FILE:${cache}` });
-  await new Promise((r) => setTimeout(r, 2100));
+  await untilTicketExpired(`FILE:${cache}`);
   const expired = await doctor(labEnv(lab, { KRB5CCNAME: `FILE:${cache}` }));
   assert.equal(expired.code, 1);
   assert.match(line(expired.report, 'ticket').remedy ?? '', /kinit alice@JAATO\.TEST/);

@@ -57,6 +57,17 @@ async function stop(child: ChildProcess): Promise<void> {
 
 const requestLines = (out: string, method: string): string[] => out.split('\n').filter((l) => l.includes(` ${method} `));
 
+/**
+ * Waits until the access log holds at least `n` lines of each method (a line is written when its
+ * exchange ends, which can be just after the client has its answer), polled to a deadline.
+ */
+async function untilLogged(output: () => string, counts: Record<string, number>): Promise<void> {
+  for (const deadline = Date.now() + 5000; Object.entries(counts).some(([m, n]) => requestLines(output(), m).length < n); ) {
+    assert.ok(Date.now() < deadline, `the access log never had ${JSON.stringify(counts)}:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 // ---- B. No loop at start: the upstream, resolved, is compared with serve's own listening addresses ----
 
 test('serve refuses at start an upstream that is itself, whatever the spelling, naming the variable or flag', async (t) => {
@@ -123,7 +134,7 @@ test('a loop through another proxy (a relay back to serve) ends at the second pa
     const tunnel = await raw(port, 'CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n');
     assert.match(tunnel, /^HTTP\/1\.1 508 Loop Detected\r\n/);
     assert.match(tunnel, /508 Loop Detected/);
-    await new Promise((r) => setTimeout(r, 200));
+    await untilLogged(output, { GET: 2, CONNECT: 2 });
     // Two passes each: the first forwards (marked), the second sees its own mark and refuses.
     assert.equal(requestLines(output(), 'GET').length, 2, output());
     assert.equal(requestLines(output(), 'CONNECT').length, 2, output());
@@ -155,7 +166,7 @@ test('CONNECT and absolute-form requests to serve itself are refused, whatever t
         assert.match(answer, /the request targets this proxy itself/);
       });
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await untilLogged(output, { GET: spellings.length, CONNECT: spellings.length });
     assert.equal(requestLines(output(), 'CONNECT').length, spellings.length, 'one pass each, nothing nested');
     assert.equal(requestLines(output(), 'GET').length, spellings.length);
   } finally {

@@ -82,7 +82,11 @@ test('serve: curl without Negotiate gets through for http, https and bypassed ho
 
     // A tunnel in flight does not hold up a SIGTERM.
     const slow = curl(['-x', local, '--cacert', ca, `${lab.origins.https.url}/delay/10000`]);
-    await new Promise((r) => setTimeout(r, 300));
+    // In flight once the origin has the request (the tunnel and TLS are up, the answer is 10 s away).
+    for (const deadline = Date.now() + 10_000; !lab.origins.https.seen.some((r) => r.url === '/delay/10000'); ) {
+      assert.ok(Date.now() < deadline, 'the slow request never reached the origin');
+      await new Promise((r) => setTimeout(r, 25));
+    }
     const started = Date.now();
     child.kill('SIGTERM');
     assert.equal(await exited(child), 0);

@@ -1,4 +1,5 @@
 import { after, before, beforeEach } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import { startLab, type Lab } from '../../lab/lab.js';
 import type { AccessLogEntry } from '../../lab/squid.js';
 
@@ -39,6 +40,22 @@ export function useLab(options: { kinit?: boolean; connectPorts?: () => readonly
       return holder.lab;
     },
   };
+}
+
+/**
+ * Resolves once the ticket in `ccache` has expired (`klist -s` fails) and stayed so for a second: klist,
+ * the Kerberos library and the KDC compare whole seconds, so the first failing klist can precede
+ * theirs. Polled to a deadline, so a test waits exactly as long as the ticket's lifetime asks.
+ */
+export async function untilTicketExpired(ccache: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  const env = { ...process.env, KRB5CCNAME: ccache };
+  let expiredAt: number | undefined;
+  while (expiredAt === undefined || Date.now() - expiredAt < 1000) {
+    if (spawnSync('klist', ['-s'], { env }).status !== 0) expiredAt ??= Date.now();
+    if (Date.now() > deadline) throw new Error(`the ticket in ${ccache} did not expire within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Which proxy's access log to read: Squid's (the default) or Apache's, `lab.perRequestLog`. */
