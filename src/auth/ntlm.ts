@@ -7,11 +7,11 @@ import { debug } from '../debug.js';
 import type { AuthenticatorStep, ProxyAuthenticator } from './authenticator.js';
 import { gssCalls } from './gss-calls.js';
 import { loadSecurityProvider } from './native/load.js';
-import { findNtlmAuth, winbindRunning } from './ntlm-helper/find-ntlm-auth.js';
+import { winbindRunning } from './ntlm-helper/find-ntlm-auth.js';
 import { NtlmAuthContext } from './ntlm-helper/ntlm-auth-context.js';
 import { firstNtlmUser } from './ntlm-helper/ntlm-user-file.js';
 import type { SecurityContext, SecurityProvider } from './native/provider.js';
-import { opensslClash } from './native/openssl-clash.js';
+import { ntlmMechanismHere } from './ntlm-mechanism.js';
 import { classifyNtlmError, NtlmError, NtlmNoCredentialsError, NtlmUnavailableError } from './ntlm-errors.js';
 import { DEFAULT_TOKEN_TIMEOUT } from './spnego.js';
 
@@ -66,10 +66,15 @@ export class NtlmAuthenticator implements ProxyAuthenticator {
     if (this.#phase !== 'new') throw new Error('NtlmAuthenticator: start() called twice');
     const platform = this.#options.platform ?? process.platform;
     const env = this.#options.env ?? process.env;
-    const helper = this.#options.provider ? undefined : findNtlmAuth(env, platform);
+    // A provider given (a test double, one loaded by hand) is used as it is; otherwise the one choice doctor names too.
+    const choice = this.#options.provider ? undefined : ntlmMechanismHere(env, platform);
+    if (choice?.kind === 'refused') {
+      throw new NtlmUnavailableError(this.proxyHost, '', undefined, platform, `this Node bundles OpenSSL ${choice.clash.node} and exports its symbols, so gss-ntlmssp (built for the system's OpenSSL ${choice.clash.system}) would run its NTLM cryptography on Node's copy, which fails: install Samba's ntlm_auth (Debian/Ubuntu package winbind), which jaato-proxy runs outside Node's process, or use a Node whose OpenSSL is ${choice.clash.system} (Node 20 on Debian 12), or Negotiate (Kerberos)`);
+    }
     let mechanism: string;
     let credentials = this.#options.credentials;
-    if (helper) {
+    if (choice?.kind === 'ntlm_auth') {
+      const helper = choice.binary;
       credentials ??= await this.#userFile(env, platform);
       // ntlm_auth takes the password as a C string: a NUL would cut it short, silently.
       if (credentials?.password.includes('\u0000')) throw new NtlmNoCredentialsError(this.proxyHost, 'the password in the proxy URL contains a NUL character, which NTLM cannot carry', undefined, platform);
@@ -85,10 +90,6 @@ export class NtlmAuthenticator implements ProxyAuthenticator {
         provider = this.#options.provider ?? (await loadSecurityProvider());
       } catch (error) {
         throw classifyNtlmError(this.proxyHost, error, platform);
-      }
-      if (provider.info.family !== 'sspi' && !this.#options.provider) {
-        const clash = opensslClash();
-        if (clash) throw new NtlmUnavailableError(this.proxyHost, '', undefined, platform, `this Node bundles OpenSSL ${clash.node} and exports its symbols, so gss-ntlmssp (built for the system's OpenSSL ${clash.system}) would run its NTLM cryptography on Node's copy, which fails: install Samba's ntlm_auth (Debian/Ubuntu package winbind), which jaato-proxy runs outside Node's process, or use a Node whose OpenSSL is ${clash.system} (Node 20 on Debian 12), or Negotiate (Kerberos)`);
       }
       const spn = this.#options.spn ?? defaultSpn(this.proxyHost, platform);
       this.#context = provider.initContext({ spn, mutual: false, mechanism: 'ntlm', ...(credentials && { password: credentials }) });
@@ -183,21 +184,24 @@ export class NtlmAuthenticator implements ProxyAuthenticator {
 }
 
 /**
- * Which mechanism would make NTLM's messages here, in words for doctor: Samba's ntlm_auth out of
- * process, SSPI, or GSSAPI's NTLMSSP in-process (and why that is refused on this Node, if it is). The
- * same lookup as `start()`; a bad JAATO_NTLM_AUTH is said, not thrown.
+ * Which mechanism would make NTLM's messages here, in words for doctor: the choice `start()` follows
+ * (ntlm-mechanism.ts). A bad JAATO_NTLM_AUTH is said, not thrown.
  */
 export function ntlmMechanism(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
-  if (platform === 'win32') return "SSPI's NTLM package";
-  let helper: string | undefined;
+  let choice;
   try {
-    helper = findNtlmAuth(env, platform);
+    choice = ntlmMechanismHere(env, platform);
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }
-  if (helper) return `Samba's ${helper}, out of process`;
-  const clash = opensslClash();
-  return clash
-    ? `none usable: no ntlm_auth (Debian/Ubuntu package winbind), and GSSAPI's NTLMSSP in-process is refused on this Node (OpenSSL ${clash.node}, the system's ${clash.system})`
-    : "GSSAPI's NTLMSSP (gss-ntlmssp), in-process";
+  switch (choice.kind) {
+    case 'sspi':
+      return "SSPI's NTLM package";
+    case 'ntlm_auth':
+      return `Samba's ${choice.binary}, out of process`;
+    case 'gssapi':
+      return "GSSAPI's NTLMSSP (gss-ntlmssp), in-process";
+    case 'refused':
+      return `none usable: no ntlm_auth (Debian/Ubuntu package winbind), and GSSAPI's NTLMSSP in-process is refused on this Node (OpenSSL ${choice.clash.node}, the system's ${choice.clash.system})`;
+  }
 }
