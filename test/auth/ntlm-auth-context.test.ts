@@ -4,9 +4,9 @@
 // environment, and no helper process left behind after a handshake, a dispose() mid-handshake, an
 // abort, a timeout or a crash (typed errors naming the binary and the package). The AD lab's Squid
 // checks the messages themselves (test/ad/ad-ntlm.test.ts).
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -19,6 +19,8 @@ import { children, noChildrenLeft } from '../helpers/children.js';
 const NTLM_AUTH = '/usr/bin/ntlm_auth';
 const PASSWORD = 'S3cret!pw-4711';
 const dir = mkdtempSync(join(tmpdir(), 'jaato-ntlmctx-'));
+
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 before(() => {
   if (!existsSync(NTLM_AUTH)) throw new Error(`Samba's ntlm_auth is missing (${NTLM_AUTH}): install the Debian package winbind (scripts/setup.sh does)`);

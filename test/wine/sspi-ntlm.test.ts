@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startAdLab, type AdLab } from '../../lab/ad.js';
-import { APP, checkWineHarness, installBuiltLibrary, ROOT, runWindowsNode, windowsPath } from './windows-node.js';
+import { APP, checkWineHarness, installBuiltLibrary, ROOT, runWindowsNode, stopWineServer, windowsPath } from './windows-node.js';
 
 /**
  * SSPI's NTLM package through the built library's NtlmAuthenticator, by Node for Windows under Wine.
@@ -61,6 +61,7 @@ describe('Windows SSPI NTLM under Wine', () => {
     lab = await startAdLab();
   });
   after(async () => {
+    stopWineServer();
     await lab?.stop();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -9,7 +9,7 @@ import type { Lab } from '../../lab/lab.js';
 import type { ReaderInput, ReaderOutput } from '../../src/system/reader.js';
 import { SystemSettingsSource, systemKeyFor } from '../../src/system/system-source.js';
 import { logSince, quietLogLength, useLab } from '../helpers/lab.js';
-import { APP, checkWineHarness, ROOT, runWindowsNode, windowsPath, wineEnv } from './windows-node.js';
+import { APP, checkWineHarness, ROOT, runWindowsNode, stopWineServer, windowsPath, wineEnv } from './windows-node.js';
 
 /**
  * The library under Node for Windows in Wine with no proxy variable: Internet Settings (written with
@@ -95,6 +95,7 @@ describe('Windows Internet Settings under Wine', () => {
   // The prefix is the harness's (the SSPI tests use it too): every value put back as it was.
   after(() => {
     restore();
+    stopWineServer('wait');
     rmSync(LIBRARY, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   });

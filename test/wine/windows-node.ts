@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, closeSync, constants, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -111,7 +112,20 @@ export function runWindowsNode(script: string, args: readonly string[], options:
   });
 }
 
-/** Ends this prefix's wineserver (and so every Wine process of the prefix): only the harness's own. */
-export function stopWineServer(): void {
-  spawnSync('wineserver', ['-k'], { env: wineEnv(), stdio: 'ignore', timeout: 10_000 });
+/**
+ * Ends this prefix's wineserver (`kill`: and every Wine process of the prefix): only the harness's own.
+ * Then removes the directory it kept in the temporary directory (a `server-<dev>-<inode>` directory, in hex, of the
+ * prefix, inside a `wine-` one), so a test run leaves nothing there; other prefixes' are not touched.
+ */
+export function stopWineServer(how: 'kill' | 'wait' = 'kill'): void {
+  // `wait`: let it end by itself once its processes have, so the registry it holds is written out.
+  spawnSync('wineserver', [how === 'kill' ? '-k' : '-w'], { env: wineEnv(), stdio: 'ignore', timeout: how === 'kill' ? 10_000 : 60_000 });
+  const { dev, ino } = statSync(PREFIX);
+  const server = `server-${dev.toString(16)}-${ino.toString(16)}`;
+  for (const entry of readdirSync(tmpdir())) {
+    const dir = join(tmpdir(), entry);
+    if (!entry.startsWith('wine-') || !existsSync(join(dir, server))) continue;
+    rmSync(join(dir, server), { recursive: true, force: true });
+    if (readdirSync(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+  }
 }
