@@ -20,7 +20,7 @@ export default async function* failingFiles(source) {
     if (details?.error?.failureType !== 'subtestsFailed') failed.get(where).push(name);
   }
   const slowest = [...spent].sort(([, a], [, b]) => b - a).slice(0, 5);
-  yield `\ntest: the slowest files (their tests' time): ${slowest.map(([f, ms]) => `${f} ${(ms / 1000).toFixed(0)} s`).join(', ')}\n`;
+  yield `\ntest: the slowest files (their tests' time, by the file that defines them): ${slowest.map(([f, ms]) => `${f} ${(ms / 1000).toFixed(0)} s`).join(', ')}\n`;
   if (failed.size === 0) return;
   yield `\ntest: ${failed.size} file(s) with failing tests:\n`;
   for (const [file, names] of [...failed].sort(([a], [b]) => a.localeCompare(b))) {

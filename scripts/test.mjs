@@ -37,7 +37,8 @@ function testFiles(dir) {
 
 /** The conformance table again, with Heimdal's libgssapi.so.3 (scripts/setup.sh installs it beside MIT's). */
 function runHeimdal(node, major) {
-  const file = join(BUILD, 'conformance', 'conformance.test.js');
+  // One file per client family (conformance-<family>.test.js), run one after another as in the suite.
+  const files = readdirSync(join(BUILD, 'conformance')).filter((f) => /^conformance-.+\.test\.js$/.test(f)).sort().map((f) => join(BUILD, 'conformance', f));
   console.log('test: the conformance table with Heimdal (JAATO_GSSAPI_LIBRARY=heimdal)');
   const env = { ...process.env, JAATO_GSSAPI_LIBRARY: 'heimdal' };
   // Fail loudly, naming the package, rather than run the table with another library.
@@ -46,7 +47,7 @@ function runHeimdal(node, major) {
     console.error("test: Heimdal's libgssapi.so.3 did not load: install the Debian package libgssapi3-heimdal (scripts/setup.sh does)");
     return 1;
   }
-  const r = spawnSync(node, ['--test', '--test-timeout=150000', ...reporters(major), file], { cwd: ROOT, stdio: 'inherit', env });
+  const r = spawnSync(node, ['--test', '--test-concurrency=1', '--test-timeout=150000', ...reporters(major), ...files], { cwd: ROOT, stdio: 'inherit', env });
   return r.status ?? 1;
 }
 
