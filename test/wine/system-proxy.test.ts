@@ -95,7 +95,7 @@ describe('Windows Internet Settings under Wine', () => {
   // The prefix is the harness's (the SSPI tests use it too): every value put back as it was.
   after(() => {
     restore();
-    stopWineServer('wait');
+    stopWineServer();
     rmSync(LIBRARY, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   });

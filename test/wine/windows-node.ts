@@ -113,13 +113,14 @@ export function runWindowsNode(script: string, args: readonly string[], options:
 }
 
 /**
- * Ends this prefix's wineserver (`kill`: and every Wine process of the prefix): only the harness's own.
+ * Ends this prefix's wineserver (and so every Wine process of the prefix): only the harness's own.
  * Then removes the directory it kept in the temporary directory (a `server-<dev>-<inode>` directory, in hex, of the
  * prefix, inside a `wine-` one), so a test run leaves nothing there; other prefixes' are not touched.
  */
-export function stopWineServer(how: 'kill' | 'wait' = 'kill'): void {
-  // `wait`: let it end by itself once its processes have, so the registry it holds is written out.
-  spawnSync('wineserver', [how === 'kill' ? '-k' : '-w'], { env: wineEnv(), stdio: 'ignore', timeout: how === 'kill' ? 10_000 : 60_000 });
+export function stopWineServer(): void {
+  // -k (SIGINT): the server kills its processes, writes the registry out (close_socket_timeout's
+  // flush_registry) and exits. (-w, waiting for it to end by itself, ran past 60 s at load 12.)
+  spawnSync('wineserver', ['-k'], { env: wineEnv(), stdio: 'ignore', timeout: 10_000 });
   const { dev, ino } = statSync(PREFIX);
   const server = `server-${dev.toString(16)}-${ino.toString(16)}`;
   for (const entry of readdirSync(tmpdir())) {
