@@ -427,8 +427,16 @@ export class LocalProxy {
       remote.destroy();
       done(bytes);
     };
-    remote.on('close', close).on('error', close);
+    remote.on('error', close);
     socket.on('close', close);
+    remote.on('close', (hadError: boolean) => {
+      if (hadError || socket.destroyed || socket.writableFinished) return close();
+      // The remote's last bytes can still be queued for a slow client (a write under the high-water
+      // mark does not pause the read, so EOF follows it): end the client's side after them and close
+      // once they are written, within a bound for a client that stops reading.
+      socket.once('finish', close).end();
+      setTimeout(close, TAIL_BOUND).unref();
+    });
   }
 
   /**
@@ -480,6 +488,8 @@ export class LocalProxy {
 }
 
 const ESTABLISHED = 'HTTP/1.1 200 Connection established\r\n\r\n';
+/** How long a tunnel's client has to take the remote's last queued bytes once the remote has closed. */
+const TAIL_BOUND = 30_000;
 
 /**
  * The upgrade request as the origin gets it: origin form, the client's fields (Upgrade and Connection
